@@ -1,0 +1,85 @@
+/**
+ * An aggregate is data and two pure functions: Schemas for its commands, events and (optionally)
+ * state, `decide` which turns a command and the current state into new events or a domain error,
+ * and `evolve` which folds one event into the state. It needs no services, so it is tested with
+ * plain values.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Schema } from "effect"
+import * as RecordedEvent from "./RecordedEvent.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Definition<Command, Event extends RecordedEvent.Tagged, State, DomainError> {
+  /** Names the aggregate in errors, logs and traces. */
+  readonly name: string
+  /** Validates and decodes incoming commands. */
+  readonly command: Schema.Codec<Command, unknown>
+  /** Encodes events for the store and decodes (and upcasts) stored ones. */
+  readonly event: Schema.Codec<Event, unknown>
+  /** Encodes the state for snapshots. */
+  readonly state?: Schema.Codec<State, unknown> | undefined
+  readonly initialState: State
+  /** Pure: the events a command produces in a state, or a domain error. */
+  readonly decide: (command: Command, state: State) => Effect.Effect<ReadonlyArray<Event>, DomainError>
+  /** Pure and total: the state after one event. */
+  readonly evolve: (state: State, event: Event) => State
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Aggregate<Command, Event extends RecordedEvent.Tagged, State, DomainError>
+  extends Definition<Command, Event, State, DomainError>
+{
+  /** The store codec derived from the event Schema. */
+  readonly events: RecordedEvent.EventCodec<Event>
+}
+
+/**
+ * @since 0.1.0
+ */
+export type Any = Aggregate<any, any, any, any>
+
+/**
+ * @since 0.1.0
+ */
+export type Command<A extends Any> = A extends Aggregate<infer C, any, any, any> ? C : never
+/**
+ * @since 0.1.0
+ */
+export type Event<A extends Any> = A extends Aggregate<any, infer E, any, any> ? E : never
+/**
+ * @since 0.1.0
+ */
+export type State<A extends Any> = A extends Aggregate<any, any, infer S, any> ? S : never
+/**
+ * @since 0.1.0
+ */
+export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infer D> ? D : never
+
+/**
+ * Defines an aggregate. The command and event types are inferred from their Schemas.
+ *
+ * @since 0.1.0
+ */
+export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainError = never>(
+  definition: Definition<Command, Event, State, DomainError>
+): Aggregate<Command, Event, State, DomainError> => ({ ...definition, events: RecordedEvent.codec(definition.event) })
+
+/**
+ * Folds events into a state, starting from the aggregate's initial state or from `state`.
+ *
+ * @since 0.1.0
+ */
+export const fold = <Event extends RecordedEvent.Tagged, State>(
+  aggregate: Pick<Definition<any, Event, State, any>, "evolve" | "initialState">,
+  events: Iterable<Event>,
+  state: State = aggregate.initialState
+): State => {
+  let current = state
+  for (const event of events) current = aggregate.evolve(current, event)
+  return current
+}

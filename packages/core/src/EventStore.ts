@@ -1,0 +1,312 @@
+/**
+ * The event store: streams of events guarded by optimistic versions, and one global log that
+ * readers follow from a position.
+ *
+ * Implementations supply a few primitives (append, a page of a stream, a page of the log, and a
+ * change signal) to {@link make}, which builds the reading streams once for all of them, so every
+ * store pages, catches up and goes live the same way.
+ *
+ * @since 0.1.0
+ */
+import { Context, DateTime, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
+import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
+
+/**
+ * What the writer believes about the stream:
+ * - `"any"`: no check;
+ * - `"noStream"`: the stream has no events yet;
+ * - `"streamExists"`: the stream has at least one event;
+ * - a number `n`: the stream's last version is exactly `n` (`0` means no stream).
+ *
+ * @since 0.1.0
+ */
+export type ExpectedVersion = "any" | "noStream" | "streamExists" | number
+
+/**
+ * @since 0.1.0
+ */
+export const ExpectedVersion: Schema.Codec<ExpectedVersion> = Schema.Union([
+  Schema.Literals(["any", "noStream", "streamExists"]),
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+])
+
+/**
+ * The stream's actual version contradicts the writer's expectation; nothing was written.
+ *
+ * @since 0.1.0
+ */
+export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersion>()("WrongExpectedVersion", {
+  streamId: Schema.String,
+  expected: ExpectedVersion,
+  actual: Schema.Int
+}) {
+  override get message() {
+    const expected = typeof this.expected === "number" ? `version ${this.expected}` : this.expected
+    return `Stream "${this.streamId}": expected ${expected}, actual version ${this.actual}`
+  }
+}
+
+/**
+ * The store failed (connection lost, bad data handed to it, ...); nothing of the failed call was
+ * written.
+ *
+ * @since 0.1.0
+ */
+export class EventStoreError extends Schema.TaggedError<EventStoreError>()("EventStoreError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * @since 0.1.0
+ */
+export interface AppendOptions {
+  readonly expectedVersion?: ExpectedVersion | undefined
+}
+
+/**
+ * The stream's version after the append, and the events as stored (with their versions and
+ * positions).
+ *
+ * @since 0.1.0
+ */
+export interface AppendResult {
+  readonly streamId: string
+  readonly version: number
+  readonly events: ReadonlyArray<RecordedEvent>
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface ReadStreamOptions {
+  /** The first version to read (default 1). */
+  readonly from?: number | undefined
+  readonly batchSize?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface ReadAllOptions {
+  /** Read events after this position (default {@link start}: the whole log). */
+  readonly after?: bigint | undefined
+  /** Only these event types; filtered by the store, not after reading. */
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly batchSize?: number | undefined
+}
+
+/**
+ * The position before the first event of every log.
+ *
+ * @since 0.1.0
+ */
+export const start = 0n
+
+/**
+ * @since 0.1.0
+ */
+export const defaultBatchSize = 500
+
+/**
+ * @since 0.1.0
+ */
+export class EventStore extends Context.Service<EventStore, {
+  /**
+   * Appends events to a stream atomically, if the stream's version matches `expectedVersion`
+   * (default `"any"`). Appending no events only checks the expectation.
+   */
+  readonly append: (
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    options?: AppendOptions
+  ) => Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreError>
+  /** The events of one stream in version order. */
+  readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  /** The global log from a position up to its current end, in batches. */
+  readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  /** The global log from a position, then every event committed later, each exactly once. Never ends. */
+  readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+}>()("@facta/core/EventStore") {}
+
+/**
+ * What a store implementation provides to {@link make}.
+ *
+ * @since 0.1.0
+ */
+export interface Primitives {
+  readonly append: EventStore["Service"]["append"]
+  /** Up to `limit` events of a stream, from version `from` on. */
+  readonly readStreamPage: (
+    streamId: string,
+    from: number,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  /**
+   * Up to `limit` events of the log after `after`, in log order. An event must only be returned
+   * once no event can appear before it any more: readers move past what they are given.
+   */
+  readonly readAllPage: (
+    after: bigint,
+    types: ReadonlyArray<string> | undefined,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  /**
+   * Starts listening for appends. The effect it returns waits until the log may have changed
+   * since listening started or since it last returned.
+   */
+  readonly listen: Effect.Effect<Effect.Effect<void, EventStoreError>, EventStoreError, Scope.Scope>
+}
+
+const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
+
+/**
+ * Builds an {@link EventStore} from a store's primitives.
+ *
+ * @since 0.1.0
+ */
+export const make = (primitives: Primitives): EventStore["Service"] => {
+  const readStream = (streamId: string, options?: ReadStreamOptions) => {
+    const limit = options?.batchSize ?? defaultBatchSize
+    return Stream.paginate(options?.from ?? 1, (from) =>
+      Effect.map(primitives.readStreamPage(streamId, from, limit), (page) =>
+        [page, page.length < limit ? Option.none() : Option.some(lastOf(page).version + 1)] as const))
+  }
+
+  const readAll = (options?: ReadAllOptions) => {
+    const limit = options?.batchSize ?? defaultBatchSize
+    return Stream.paginate(options?.after ?? start, (after) =>
+      Effect.map(primitives.readAllPage(after, options?.types, limit), (page) =>
+        [page, page.length < limit ? Option.none() : Option.some(lastOf(page).position)] as const))
+  }
+
+  const subscribe = (options?: ReadAllOptions) => {
+    const limit = options?.batchSize ?? defaultBatchSize
+    return Stream.unwrap(Effect.map(primitives.listen, (waitForChange) =>
+      // Listening starts before the first read, so an append that lands after any read wakes us.
+      Stream.paginate({ after: options?.after ?? start, caughtUp: false }, (cursor) =>
+        Effect.gen(function*() {
+          if (cursor.caughtUp) yield* waitForChange
+          const page = yield* primitives.readAllPage(cursor.after, options?.types, limit)
+          const after = page.length === 0 ? cursor.after : lastOf(page).position
+          return [page, Option.some({ after, caughtUp: page.length < limit })] as const
+        }))))
+  }
+
+  return EventStore.of({ append: primitives.append, readStream, readAll, subscribe })
+}
+
+/**
+ * Checks an expectation against a stream's current version (0 for no stream).
+ *
+ * @since 0.1.0
+ */
+export const isExpected = (expected: ExpectedVersion, actual: number): boolean => {
+  switch (expected) {
+    case "any":
+      return true
+    case "noStream":
+      return actual === 0
+    case "streamExists":
+      return actual > 0
+    default:
+      return actual === expected
+  }
+}
+
+/**
+ * Round-trips a value through JSON, as a database would store it, failing on what JSON cannot
+ * hold (bigints, cycles).
+ */
+const toJson = (value: unknown, what: string) =>
+  Effect.try({
+    try: () => JSON.parse(JSON.stringify(value ?? null)) as unknown,
+    catch: (cause) => new EventStoreError({ message: `${what} is not a JSON value: ${String(cause)}`, cause })
+  })
+
+interface MemoryLog {
+  readonly log: Array<RecordedEvent>
+  readonly streams: Map<string, Array<RecordedEvent>>
+}
+
+/**
+ * An in-memory store with the semantics of the SQL stores: atomic appends checked against the
+ * expected version, data kept as JSON, live delivery through a `PubSub`.
+ *
+ * @since 0.1.0
+ */
+export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.gen(function*() {
+  // The log and the per-stream indexes grow in place inside the atomic `Ref.modify`: copying them
+  // on every append would make appends linear in the size of the store.
+  const state = yield* Ref.make<MemoryLog>({ log: [], streams: new Map() })
+  const changes = yield* PubSub.sliding<void>(1)
+  yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+
+  const append = Effect.fnUntraced(function*(
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    options?: AppendOptions
+  ) {
+    const expected = options?.expectedVersion ?? "any"
+    // Encode everything before taking the write, so a bad event leaves the store untouched.
+    const prepared = yield* Effect.forEach(events, (event) =>
+      Effect.all({
+        data: toJson(event.data, `Data of event "${event.type}"`),
+        metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
+      }).pipe(Effect.map((json) => ({ event, ...json }))))
+    const recordedAt = yield* DateTime.now
+    const outcome = yield* Ref.modify(state, (current): readonly [AppendResult | WrongExpectedVersion, MemoryLog] => {
+      const stream = current.streams.get(streamId) ?? []
+      const actual = stream.length
+      if (!isExpected(expected, actual)) {
+        return [new WrongExpectedVersion({ streamId, expected, actual }), current]
+      }
+      const recorded = prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
+        id: event.id ?? crypto.randomUUID(),
+        streamId,
+        version: actual + index + 1,
+        position: BigInt(current.log.length + index + 1),
+        type: event.type,
+        data,
+        metadata: metadata as RecordedEvent["metadata"],
+        recordedAt
+      }))
+      if (recorded.length > 0) {
+        if (actual === 0) current.streams.set(streamId, stream)
+        for (const event of recorded) {
+          current.log.push(event)
+          stream.push(event)
+        }
+      }
+      return [{ streamId, version: actual + recorded.length, events: recorded }, current]
+    })
+    if (outcome instanceof WrongExpectedVersion) return yield* outcome
+    if (outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
+    return outcome
+  })
+
+  const readStreamPage = (streamId: string, from: number, limit: number) =>
+    Effect.map(Ref.get(state), ({ streams }) => (streams.get(streamId) ?? []).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+
+  const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
+    Effect.map(Ref.get(state), ({ log }) => {
+      // Positions are 1-based indexes into the log.
+      const first = after < 0n ? 0 : Number(after)
+      if (types === undefined) return log.slice(first, first + limit)
+      const wanted = new Set(types)
+      const page: Array<RecordedEvent> = []
+      for (let i = first; i < log.length && page.length < limit; i++) {
+        if (wanted.has(log[i]!.type)) page.push(log[i]!)
+      }
+      return page
+    })
+
+  const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
+
+  return make({ append, readStreamPage, readAllPage, listen })
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)

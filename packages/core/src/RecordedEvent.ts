@@ -1,0 +1,163 @@
+/**
+ * The envelope the event store keeps around every event, and the codec that turns a domain
+ * event (a tagged Schema value) into the JSON the store writes and back.
+ *
+ * The store never sees domain types: it keeps `type` (the event's `_tag`) and `data` (the event
+ * encoded to JSON by its Schema, without the tag). Decoding goes through the same Schema, which is
+ * where old shapes are upcast.
+ *
+ * @since 0.1.0
+ */
+import { type DateTime, Effect, Schema, SchemaIssue } from "effect"
+
+/**
+ * Metadata stored with an event. `correlationId` ties together everything one request caused;
+ * `causationId` names the event or command that directly caused this one. Other keys are the
+ * user's own and must be JSON values.
+ *
+ * @since 0.1.0
+ */
+export interface EventMetadata {
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly [key: string]: unknown
+}
+
+/**
+ * An event on its way into the store: its type, its JSON data and metadata. The store assigns the
+ * stream version, the global position and the time; it makes an id when none is given.
+ *
+ * @since 0.1.0
+ */
+export interface UnsavedEvent {
+  readonly id?: string | undefined
+  readonly type: string
+  readonly data: unknown
+  readonly metadata?: EventMetadata | undefined
+}
+
+/**
+ * A stored event.
+ *
+ * - `version`: 1-based place in its stream.
+ * - `position`: place in the global log. Unique and strictly increasing in the order readers see
+ *   the log; not dense, and only comparable within one store.
+ *
+ * @since 0.1.0
+ */
+export interface RecordedEvent<A = unknown> {
+  readonly id: string
+  readonly streamId: string
+  readonly version: number
+  readonly position: bigint
+  readonly type: string
+  readonly data: A
+  readonly metadata: EventMetadata
+  readonly recordedAt: DateTime.Utc
+}
+
+/**
+ * A domain event: any value with a `_tag`, which becomes the stored `type`.
+ *
+ * @since 0.1.0
+ */
+export interface Tagged {
+  readonly _tag: string
+}
+
+/**
+ * A stored event that its Schema cannot decode.
+ *
+ * @since 0.1.0
+ */
+export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("EventDecodeError", {
+  streamId: Schema.String,
+  version: Schema.Number,
+  type: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Cannot decode event "${this.type}" at version ${this.version} of stream "${this.streamId}": ${this.detail}`
+  }
+}
+
+/**
+ * A domain event that its Schema cannot encode; raised before anything is sent to the store.
+ *
+ * @since 0.1.0
+ */
+export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("EventEncodeError", {
+  type: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Cannot encode event "${this.type}": ${this.detail}`
+  }
+}
+
+/**
+ * Encodes domain events to stored form and decodes stored events back.
+ *
+ * @since 0.1.0
+ */
+export interface EventCodec<A extends Tagged> {
+  readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError>
+  readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError>
+}
+
+/**
+ * Formats a Schema issue as `path: message` lines, the form every Facta error uses.
+ *
+ * @since 0.1.0
+ */
+export const formatIssue = (issue: SchemaIssue.Issue): ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> =>
+  standardFormatter(issue).issues.map((entry) => ({
+    path: (entry.path ?? []).map((key) => typeof key === "object" ? key.key : key),
+    message: entry.message
+  }))
+
+/**
+ * Renders issues as one line: `amount: Expected a value greater than 0; owner: Expected string`.
+ *
+ * @since 0.1.0
+ */
+export const describeIssue = (issue: SchemaIssue.Issue): string =>
+  formatIssue(issue).map(({ message, path }) => path.length === 0 ? message : `${path.map(String).join(".")}: ${message}`).join("; ")
+
+const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Builds the codec for an event Schema. The Schema is turned into its canonical JSON codec, so
+ * dates, bigints and the like are stored as JSON values.
+ *
+ * @since 0.1.0
+ */
+export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>): EventCodec<A> => {
+  const json = Schema.toCodecJson(schema)
+  const encodeJson = Schema.encodeEffect(json)
+  const decodeJson = Schema.decodeUnknownEffect(json)
+  return {
+    encode: (event, metadata) =>
+      encodeJson(event).pipe(
+        Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
+        Effect.map((encoded): UnsavedEvent => {
+          const { _tag: _, ...data } = encoded as Record<string, unknown>
+          return { type: event._tag, data, metadata }
+        })
+      ),
+    decode: (recorded) =>
+      decodeJson(typeof recorded.data === "object" && recorded.data !== null
+        ? { ...recorded.data, _tag: recorded.type }
+        : recorded.data).pipe(
+          Effect.mapError((error) =>
+            new EventDecodeError({
+              streamId: recorded.streamId,
+              version: recorded.version,
+              type: recorded.type,
+              detail: describeIssue(error.issue)
+            })
+          ),
+          Effect.map((data): RecordedEvent<A> => ({ ...recorded, data }))
+        )
+  }
+}

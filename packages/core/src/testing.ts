@@ -1,0 +1,10 @@
+/**
+ * Test helpers for Facta users and store implementers. Depends on `vitest` and `@effect/vitest`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AggregateTest from "./testing/AggregateTest.ts"
+/** @since 0.1.0 */
+export * as EventStoreConformance from "./testing/EventStoreConformance.ts"

@@ -1,0 +1,292 @@
+/**
+ * The behaviour every {@link EventStore} implementation must show, as a Vitest suite that takes
+ * the store's Layer. Tests use fresh stream ids and event types, so they can share one database
+ * with other tests.
+ *
+ * @since 0.1.0
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, Fiber, type Layer, Option, Result, Stream } from "effect"
+import { EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
+import type { RecordedEvent, UnsavedEvent } from "../RecordedEvent.ts"
+
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
+
+const events = (type: string, count: number, from = 1): Array<UnsavedEvent> =>
+  Array.from({ length: count }, (_, i) => ({ type, data: { n: from + i } }))
+
+const readStream = (streamId: string) =>
+  EventStore.use((store) => Stream.runCollect(store.readStream(streamId)))
+
+const appendExpecting = (streamId: string, count: number, expectedVersion: ExpectedVersion) =>
+  EventStore.use((store) => store.append(streamId, events("Tested", count), { expectedVersion }))
+
+const expectConflict = <A, E>(effect: Effect.Effect<A, E, EventStore>, expected: ExpectedVersion, actual: number) =>
+  Effect.gen(function*() {
+    const error = yield* Effect.flip(effect)
+    assert.instanceOf(error, WrongExpectedVersion)
+    assert.deepStrictEqual(error.expected, expected)
+    assert.strictEqual((error as WrongExpectedVersion).actual, actual)
+  })
+
+const dataOf = (events: ReadonlyArray<RecordedEvent>) => events.map((event) => event.data)
+
+/**
+ * Registers the conformance suite for the store that `storeLayer` provides.
+ *
+ * @since 0.1.0
+ */
+export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<EventStore, E>): void =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "60 seconds" })(`EventStore conformance: ${name}`, (it) => {
+    it.effect("appends to a new stream with noStream and rejects a second noStream", () =>
+      Effect.gen(function*() {
+        const streamId = unique("no-stream")
+        const result = yield* appendExpecting(streamId, 2, "noStream")
+        assert.strictEqual(result.version, 2)
+        assert.deepStrictEqual(result.events.map((event) => event.version), [1, 2])
+        yield* expectConflict(appendExpecting(streamId, 1, "noStream"), "noStream", 2)
+        assert.strictEqual((yield* readStream(streamId)).length, 2)
+      }))
+
+    it.effect("streamExists rejects a missing stream and accepts an existing one", () =>
+      Effect.gen(function*() {
+        const streamId = unique("exists")
+        yield* expectConflict(appendExpecting(streamId, 1, "streamExists"), "streamExists", 0)
+        assert.strictEqual((yield* readStream(streamId)).length, 0)
+        yield* appendExpecting(streamId, 1, "noStream")
+        const result = yield* appendExpecting(streamId, 2, "streamExists")
+        assert.strictEqual(result.version, 3)
+      }))
+
+    it.effect("an exact version is accepted only when it is the stream's last version", () =>
+      Effect.gen(function*() {
+        const streamId = unique("exact")
+        yield* expectConflict(appendExpecting(streamId, 1, 1), 1, 0)
+        assert.strictEqual((yield* appendExpecting(streamId, 2, 0)).version, 2)
+        yield* expectConflict(appendExpecting(streamId, 1, 1), 1, 2)
+        yield* expectConflict(appendExpecting(streamId, 1, 3), 3, 2)
+        yield* expectConflict(appendExpecting(streamId, 1, 0), 0, 2)
+        assert.strictEqual((yield* appendExpecting(streamId, 1, 2)).version, 3)
+        assert.deepStrictEqual((yield* readStream(streamId)).map((event) => event.version), [1, 2, 3])
+      }))
+
+    it.effect("any appends whatever the stream's version", () =>
+      Effect.gen(function*() {
+        const streamId = unique("any")
+        assert.strictEqual((yield* appendExpecting(streamId, 1, "any")).version, 1)
+        assert.strictEqual((yield* appendExpecting(streamId, 2, "any")).version, 3)
+      }))
+
+    it.effect("appending no events only checks the expectation", () =>
+      Effect.gen(function*() {
+        const streamId = unique("empty")
+        const store = yield* EventStore
+        assert.strictEqual((yield* store.append(streamId, [], { expectedVersion: "noStream" })).version, 0)
+        yield* expectConflict(store.append(streamId, [], { expectedVersion: "streamExists" }), "streamExists", 0)
+        yield* appendExpecting(streamId, 2, "noStream")
+        const result = yield* store.append(streamId, [], { expectedVersion: 2 })
+        assert.strictEqual(result.version, 2)
+        assert.strictEqual(result.events.length, 0)
+      }))
+
+    it.effect("a rejected batch writes none of its events", () =>
+      Effect.gen(function*() {
+        const streamId = unique("rejected")
+        const store = yield* EventStore
+        const first = yield* appendExpecting(streamId, 1, "noStream")
+        yield* expectConflict(store.append(streamId, events("Rejected", 3), { expectedVersion: 5 }), 5, 1)
+        assert.deepStrictEqual((yield* readStream(streamId)).map((event) => event.type), ["Tested"])
+        const after = yield* Stream.runCollect(store.readAll({ after: first.events[0]!.position }))
+        assert.isFalse(after.some((event) => event.streamId === streamId))
+      }))
+
+    it.effect("stores ids, types, data and metadata verbatim and assigns versions and positions", () =>
+      Effect.gen(function*() {
+        const streamId = unique("verbatim")
+        const store = yield* EventStore
+        const id = crypto.randomUUID()
+        const data = { text: "quotes ' \" ; -- \\ and unicode ✓ 😀 𝄞", nested: { list: [1, 2.5, null, true], empty: {} } }
+        const metadata = { correlationId: "c-1", causationId: "e-0", user: { name: "Ada" } }
+        const result = yield* store.append(streamId, [{ id, type: "Verbatim", data, metadata }, { type: "Second", data: {} }])
+        const stored = yield* readStream(streamId)
+        assert.strictEqual(stored.length, 2)
+        const [first, second] = stored
+        assert.strictEqual(first!.id, id)
+        assert.strictEqual(first!.type, "Verbatim")
+        assert.strictEqual(first!.streamId, streamId)
+        assert.deepStrictEqual(first!.data, data)
+        assert.deepStrictEqual(first!.metadata, metadata)
+        assert.strictEqual(first!.version, 1)
+        assert.match(second!.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+        assert.isTrue(second!.position > first!.position)
+        assert.deepStrictEqual(stored.map((event) => event.position), result.events.map((event) => event.position))
+        assert.deepStrictEqual(stored.map((event) => event.id), result.events.map((event) => event.id))
+      }))
+
+    it.effect("stores stream ids and types with quotes, semicolons, unicode and 10 kB of text", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const odd = [
+          `it's "quoted"; DROP TABLE events; --`,
+          `ünïcödé ✓ 😀 ${crypto.randomUUID()}`,
+          `${"x".repeat(10_000)}${crypto.randomUUID()}`
+        ]
+        for (const name of odd) {
+          const streamId = `${name}-${crypto.randomUUID()}`
+          yield* store.append(streamId, [{ type: name, data: { name } }], { expectedVersion: "noStream" })
+          const stored = yield* readStream(streamId)
+          assert.strictEqual(stored.length, 1)
+          assert.strictEqual(stored[0]!.streamId, streamId)
+          assert.strictEqual(stored[0]!.type, name)
+          assert.deepStrictEqual(stored[0]!.data, { name })
+          const byType = yield* Stream.runCollect(store.readAll({ after: stored[0]!.position - 1n, types: [name] }))
+          assert.deepStrictEqual(byType.map((event) => event.id), [stored[0]!.id])
+        }
+      }))
+
+    it.effect("fails with EventStoreError on data that is not JSON and writes nothing", () =>
+      Effect.gen(function*() {
+        const streamId = unique("not-json")
+        const store = yield* EventStore
+        const error = yield* Effect.flip(store.append(streamId, [
+          { type: "Fine", data: { ok: true } },
+          { type: "Bad", data: { amount: 10n } }
+        ]))
+        assert.strictEqual(error._tag, "EventStoreError")
+        assert.strictEqual((yield* readStream(streamId)).length, 0)
+      }))
+
+    it.effect("reads a stream in version order, from a version, across batches", () =>
+      Effect.gen(function*() {
+        const streamId = unique("paged")
+        const store = yield* EventStore
+        yield* store.append(streamId, events("Paged", 4))
+        yield* store.append(streamId, events("Paged", 6, 5))
+        const all = yield* Stream.runCollect(store.readStream(streamId, { batchSize: 3 }))
+        assert.deepStrictEqual(all.map((event) => event.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        assert.deepStrictEqual(dataOf(all), Array.from({ length: 10 }, (_, i) => ({ n: i + 1 })))
+        const tail = yield* Stream.runCollect(store.readStream(streamId, { from: 8, batchSize: 2 }))
+        assert.deepStrictEqual(tail.map((event) => event.version), [8, 9, 10])
+        assert.strictEqual((yield* readStream(unique("missing"))).length, 0)
+      }))
+
+    it.effect("readAll returns events in global order, filtered by type at the source, across batches", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [a, b] = [unique("log-a"), unique("log-b")]
+        const [typeX, typeY] = [unique("X"), unique("Y")]
+        const first = yield* store.append(a, [{ type: typeX, data: { n: 1 } }])
+        yield* store.append(b, [{ type: typeY, data: { n: 2 } }, { type: typeX, data: { n: 3 } }])
+        yield* store.append(a, [{ type: typeY, data: { n: 4 } }])
+        yield* store.append(b, [{ type: typeX, data: { n: 5 } }])
+        const after = first.events[0]!.position - 1n
+        const ours = (events: ReadonlyArray<RecordedEvent>) => events.filter((event) => event.streamId === a || event.streamId === b)
+        const all = ours(yield* Stream.runCollect(store.readAll({ after, batchSize: 2 })))
+        assert.deepStrictEqual(dataOf(all), [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }])
+        for (let i = 1; i < all.length; i++) assert.isTrue(all[i]!.position > all[i - 1]!.position)
+        const onlyX = yield* Stream.runCollect(store.readAll({ after, types: [typeX], batchSize: 1 }))
+        assert.deepStrictEqual(dataOf(onlyX), [{ n: 1 }, { n: 3 }, { n: 5 }])
+        const fromMiddle = ours(yield* Stream.runCollect(store.readAll({ after: all[2]!.position })))
+        assert.deepStrictEqual(dataOf(fromMiddle), [{ n: 4 }, { n: 5 }])
+      }))
+
+    it.effect("50 concurrent appenders to one stream leave contiguous versions and every acknowledged event", () =>
+      Effect.gen(function*() {
+        const streamId = unique("concurrent")
+        const store = yield* EventStore
+        const results = yield* Effect.forEach(
+          Array.from({ length: 50 }, (_, i) => i),
+          (i) => store.append(streamId, [{ type: "Concurrent", data: { writer: i } }, { type: "Concurrent", data: { writer: i } }]),
+          { concurrency: "unbounded" }
+        )
+        const stored = yield* readStream(streamId)
+        assert.deepStrictEqual(stored.map((event) => event.version), Array.from({ length: 100 }, (_, i) => i + 1))
+        const acknowledged = results.flatMap((result) => result.events.map((event) => event.id)).sort()
+        assert.deepStrictEqual(stored.map((event) => event.id).sort(), acknowledged)
+        // Each writer's two events stay adjacent: a batch is one atomic append.
+        for (let i = 0; i < 100; i += 2) assert.deepStrictEqual(stored[i]!.data, stored[i + 1]!.data)
+      }))
+
+    it.effect("50 concurrent optimistic writers: the acknowledged ones are stored, the others conflict", () =>
+      Effect.gen(function*() {
+        const streamId = unique("optimistic")
+        const store = yield* EventStore
+        const results = yield* Effect.forEach(
+          Array.from({ length: 50 }, (_, i) => i),
+          (i) =>
+            Effect.gen(function*() {
+              const current = yield* readStream(streamId)
+              return yield* store.append(streamId, [{ type: "Optimistic", data: { writer: i } }], {
+                expectedVersion: current.length
+              })
+            }).pipe(Effect.result),
+          { concurrency: "unbounded" }
+        )
+        const acknowledged = results.filter(Result.isSuccess).map((result) => result.success.events[0]!)
+        for (const failure of results.filter(Result.isFailure)) assert.instanceOf(failure.failure, WrongExpectedVersion)
+        const stored = yield* readStream(streamId)
+        assert.isAtLeast(acknowledged.length, 1)
+        assert.strictEqual(stored.length, acknowledged.length)
+        assert.deepStrictEqual(stored.map((event) => event.version), Array.from({ length: stored.length }, (_, i) => i + 1))
+        assert.deepStrictEqual(stored.map((event) => event.id).sort(), acknowledged.map((event) => event.id).sort())
+      }))
+
+    it.effect("subscribe delivers the past, then live events, each exactly once and in order", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const streamId = unique("subscribed")
+        const type = unique("Live")
+        yield* store.append(streamId, events(type, 3))
+        const fiber = yield* store.subscribe({ types: [type], batchSize: 2 }).pipe(
+          Stream.take(8),
+          Stream.runCollect,
+          Effect.forkChild
+        )
+        yield* Effect.sleep("50 millis")
+        yield* store.append(streamId, events(type, 2, 4))
+        yield* Effect.sleep("50 millis")
+        yield* store.append(unique("other"), events(type, 1, 6))
+        yield* store.append(streamId, events(type, 2, 7))
+        const seen = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual(dataOf(seen), Array.from({ length: 8 }, (_, i) => ({ n: i + 1 })))
+        // Nothing is delivered twice: a ninth event never arrives while nothing more is appended.
+        const more = yield* store.subscribe({ types: [type], after: seen[7]!.position }).pipe(
+          Stream.take(1),
+          Stream.runCollect,
+          Effect.timeoutOption("300 millis")
+        )
+        assert.isTrue(Option.isNone(more))
+      }))
+
+    it.effect("subscribe from a position skips what came before it", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const type = unique("From")
+        const written = yield* store.append(unique("from"), events(type, 5))
+        const seen = yield* store.subscribe({ types: [type], after: written.events[1]!.position }).pipe(
+          Stream.take(3),
+          Stream.runCollect,
+          Effect.timeout("10 seconds")
+        )
+        assert.deepStrictEqual(dataOf(seen), [{ n: 3 }, { n: 4 }, { n: 5 }])
+      }))
+
+    it.effect("many subscribers each see every event of concurrent writers once", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const type = unique("Fanout")
+        const subscribers = yield* Effect.forEach([1, 2, 3], () =>
+          store.subscribe({ types: [type] }).pipe(Stream.take(40), Stream.runCollect, Effect.forkChild))
+        yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, writer) => writer),
+          (writer) =>
+            Effect.forEach([0, 1, 2, 3, 4], (i) => store.append(unique(`fanout-${writer}`), [{ type, data: { writer, i } }]), { discard: true }),
+          { concurrency: "unbounded", discard: true }
+        )
+        for (const subscriber of subscribers) {
+          const seen = yield* Fiber.join(subscriber).pipe(Effect.timeout("10 seconds"))
+          assert.strictEqual(new Set(seen.map((event) => event.id)).size, 40)
+          for (let i = 1; i < seen.length; i++) assert.isTrue(seen[i]!.position > seen[i - 1]!.position)
+        }
+      }))
+  })
