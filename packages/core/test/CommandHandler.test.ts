@@ -1,0 +1,143 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Ref, Schedule, Schema, Stream } from "effect"
+import { CommandHandler, EventStore } from "@facta/core"
+import { Account, Command, InsufficientFunds } from "./fixtures/Account.ts"
+
+const accounts = CommandHandler.make(Account)
+
+const storedEvents = (streamId: string) =>
+  EventStore.EventStore.use((store) => Stream.runCollect(store.readStream(streamId)))
+
+/** A memory store whose first `conflicts` appends fail as if another writer got there first. */
+const conflictingStore = (conflicts: number) =>
+  Layer.effect(
+    EventStore.EventStore,
+    Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory
+      const remaining = yield* Ref.make(conflicts)
+      return EventStore.EventStore.of({
+        ...store,
+        append: (streamId, events, options) =>
+          Ref.getAndUpdate(remaining, (n) => n - 1).pipe(
+            Effect.flatMap((n) =>
+              n > 0
+                ? Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected: options?.expectedVersion ?? "any", actual: 99 }))
+                : store.append(streamId, events, options)
+            )
+          )
+      })
+    })
+  )
+
+describe("CommandHandler", () => {
+  it.effect("handles a command: decodes, decides, appends and returns events, state and version", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      const result = yield* accounts.handle("account-1", { _tag: "Deposit", amount: 40 })
+      assert.strictEqual(result.version, 2)
+      assert.deepStrictEqual(result.state, { open: true, owner: "Ada", balance: 40 })
+      assert.deepStrictEqual(result.events.map((event) => [event.type, event.version, event.data._tag]), [["Deposited", 2, "Deposited"]])
+      const stored = yield* storedEvents("account-1")
+      assert.deepStrictEqual(stored.map((event) => event.data), [{ owner: "Ada" }, { amount: 40 }])
+      assert.deepStrictEqual(yield* accounts.load("account-1"), { state: result.state, version: 2 })
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("rejects invalid input with a validation error naming the field path, and stores nothing", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      const error = yield* Effect.flip(accounts.handle("account-1", { _tag: "Deposit", amount: -5 }))
+      assert.strictEqual(error._tag, "ValidationError")
+      if (error._tag !== "ValidationError") return
+      assert.deepStrictEqual(error.issues.map((issue) => issue.path), [["amount"]])
+      assert.include(error.message, "amount")
+      assert.include(error.message, "command of Account")
+      const missing = yield* Effect.flip(accounts.handle("account-2", { _tag: "Open" }))
+      assert.strictEqual(missing._tag, "ValidationError")
+      if (missing._tag === "ValidationError") assert.deepStrictEqual(missing.issues.map((issue) => issue.path), [["owner"]])
+      assert.strictEqual((yield* storedEvents("account-1")).length, 1)
+      assert.strictEqual((yield* storedEvents("account-2")).length, 0)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("rejects a command the domain refuses with its typed error, and stores nothing", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      yield* accounts.handle("account-1", { _tag: "Deposit", amount: 10 })
+      const error = yield* Effect.flip(accounts.handle("account-1", { _tag: "Withdraw", amount: 11 }))
+      assert.deepStrictEqual(error, new InsufficientFunds({ balance: 10, requested: 11 }))
+      assert.strictEqual((yield* storedEvents("account-1")).length, 2)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.live("five concurrent withdrawals of 24 from 100: exactly four succeed and the balance is 4", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      yield* accounts.handle("account-1", { _tag: "Deposit", amount: 100 })
+      const outcomes = yield* Effect.forEach(
+        [1, 2, 3, 4, 5],
+        () => Effect.result(accounts.handle("account-1", { _tag: "Withdraw", amount: 24 })),
+        { concurrency: "unbounded" }
+      )
+      const succeeded = outcomes.filter((outcome) => outcome._tag === "Success")
+      const failed = outcomes.filter((outcome) => outcome._tag === "Failure")
+      assert.strictEqual(succeeded.length, 4)
+      assert.strictEqual(failed.length, 1)
+      assert.instanceOf(failed[0]!.failure, InsufficientFunds)
+      const { state, version } = yield* accounts.load("account-1")
+      assert.strictEqual(state.balance, 4)
+      assert.strictEqual(version, 6)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.live("retries the whole cycle on a version conflict, then gives up with WrongExpectedVersion", () =>
+    Effect.gen(function*() {
+      const quick = CommandHandler.make(Account, { retry: Schedule.recurs(2) })
+      yield* quick.handle("account-1", { _tag: "Open", owner: "Ada" }).pipe(Effect.provide(conflictingStore(2)))
+      const error = yield* Effect.flip(quick.handle("account-1", { _tag: "Open", owner: "Ada" }).pipe(Effect.provide(conflictingStore(3))))
+      assert.strictEqual(error._tag, "WrongExpectedVersion")
+    }))
+
+  it.effect("runs inline handlers after the append with what the command produced", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<Array<string>>([])
+      const audited = CommandHandler.make(Account, {
+        handlers: [(result) => Ref.update(seen, (log) => [...log, `${result.streamId}@${result.version}:${result.state.balance}`])]
+      })
+      yield* audited.handle("account-1", { _tag: "Open", owner: "Ada" })
+      yield* audited.handle("account-1", { _tag: "Deposit", amount: 5 })
+      yield* Effect.flip(audited.handle("account-1", { _tag: "Withdraw", amount: 50 }))
+      assert.deepStrictEqual(yield* Ref.get(seen), ["account-1@1:0", "account-1@2:5"])
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("a failing inline handler fails the command with its error", () =>
+    Effect.gen(function*() {
+      class AuditDown extends Schema.TaggedError<AuditDown>()("AuditDown", {}) {}
+      const failing = CommandHandler.make(Account, { handlers: [() => Effect.fail(new AuditDown())] })
+      const error = yield* Effect.flip(failing.handle("account-1", { _tag: "Open", owner: "Ada" }))
+      assert.instanceOf(error, AuditDown)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("stores the command's metadata on every event and gives them one correlation id", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" }, { metadata: { causationId: "request-7", user: "ada" } })
+      yield* accounts.handle("account-1", { _tag: "Deposit", amount: 1 }, { metadata: { correlationId: "flow-1" } })
+      const [opened, deposited] = yield* storedEvents("account-1")
+      assert.strictEqual(opened!.metadata.causationId, "request-7")
+      assert.strictEqual(opened!.metadata.user, "ada")
+      assert.isString(opened!.metadata.correlationId)
+      assert.strictEqual(deposited!.metadata.correlationId, "flow-1")
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect.prop(
+    "the stream holds exactly the events of the accepted commands",
+    [Schema.Array(Command)],
+    ([commands]) =>
+      Effect.gen(function*() {
+        const accepted: Array<unknown> = []
+        for (const command of commands) {
+          const before = yield* accounts.load("account-1")
+          const outcome = yield* Effect.result(accounts.execute("account-1", command))
+          if (outcome._tag === "Success") accepted.push(...outcome.success.events.map((event) => event.id))
+          else assert.deepStrictEqual(yield* accounts.load("account-1"), before)
+        }
+        assert.deepStrictEqual((yield* storedEvents("account-1")).map((event) => event.id), accepted)
+      }).pipe(Effect.provide(EventStore.layerMemory))
+  )
+})

@@ -1,0 +1,204 @@
+/**
+ * A throwaway PostgreSQL server for tests and benchmarks.
+ *
+ * Plain async Node code (no Effect) so it runs from a vitest globalSetup as
+ * well as from a script (`node some-script.ts`, Node strips the types).
+ *
+ * - `DATABASE_URL` set: use that server, start nothing.
+ * - Otherwise: find the server binaries, `initdb` a cluster in a temp dir,
+ *   start it on a free 127.0.0.1 port, create `facta_test`, and remove it all
+ *   again in `stop()`.
+ *
+ * `FACTA_PG_BINDIR` overrides the binary lookup (only that directory is tried);
+ * `FACTA_PG_BINDIR=/nonexistent` simulates a machine without PostgreSQL.
+ */
+import { execFile, execFileSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { chown, mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { delimiter, join } from "node:path"
+
+export interface PostgresServer {
+  /** `postgres://…` URL of the test database. */
+  readonly url: string
+  /** Stops the server and removes its files; a no-op for `DATABASE_URL`. Idempotent. */
+  readonly stop: () => Promise<void>
+}
+
+export const DATABASE = "facta_test"
+
+export const MISSING_BINARIES_MESSAGE = [
+  "PostgreSQL server binaries (initdb, pg_ctl) were not found, so the @facta/sql tests cannot start a server.",
+  "Looked at `pg_config --bindir`, /usr/lib/postgresql/*/bin and PATH.",
+  "Install them, e.g. `apt-get install postgresql` (Debian/Ubuntu; or run .ci/ensure-postgres),",
+  "`brew install postgresql` (macOS), or set FACTA_PG_BINDIR to the directory holding initdb,",
+  "or set DATABASE_URL=postgres://user@host:port/db to use an existing server."
+].join("\n")
+
+const hasServerBinaries = (dir: string): boolean =>
+  existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl"))
+
+/** The directory holding `initdb` and `pg_ctl`, or `undefined` when none is installed. */
+export const findBinaries = (): string | undefined => {
+  const override = process.env["FACTA_PG_BINDIR"]
+  if (override !== undefined && override !== "") return hasServerBinaries(override) ? override : undefined
+
+  // pg_config may come from libpq-dev alone (client only), hence the initdb check.
+  try {
+    const dir = execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    if (hasServerBinaries(dir)) return dir
+  } catch {
+    // no pg_config on PATH
+  }
+
+  // Debian/Ubuntu keep the server off PATH, one directory per major version.
+  const debian = "/usr/lib/postgresql"
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a))
+    for (const v of versions) {
+      const dir = join(debian, v, "bin")
+      if (hasServerBinaries(dir)) return dir
+    }
+  }
+
+  // Homebrew, Nix, a hand-made symlink, ...
+  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
+    if (dir !== "" && hasServerBinaries(dir)) return dir
+  }
+  return undefined
+}
+
+/** Uses `DATABASE_URL` when set, else starts a throwaway server. */
+export const acquirePostgres = async (): Promise<PostgresServer> => {
+  const external = process.env["DATABASE_URL"]
+  if (external !== undefined && external !== "") return { url: external, stop: async () => {} }
+  return startPostgres()
+}
+
+/** Starts a throwaway server in a temp dir. Throws (with the server log tail) if that fails. */
+export const startPostgres = async (): Promise<PostgresServer> => {
+  const bindir = findBinaries()
+  if (bindir === undefined) throw new Error(MISSING_BINARIES_MESSAGE)
+
+  // PostgreSQL refuses to run as root: then run its binaries as the `postgres` OS user.
+  // Node's spawn does setgid/setuid (and drops supplementary groups) itself, so no
+  // runuser/su and no shell quoting are needed.
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined
+
+  const root = await mkdtemp(join(tmpdir(), "facta-pg-"))
+  const data = join(root, "data")
+  const log = join(root, "server.log")
+  let stopped = false
+
+  const stopSync = (): void => {
+    // Last resort if the process exits without calling stop() (e.g. Ctrl-C).
+    if (stopped) return
+    stopped = true
+    try {
+      execFileSync(join(bindir, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"], { stdio: "ignore", ...runAs(user, root) })
+    } catch {
+      // not running
+    }
+    rmSync(root, { recursive: true, force: true })
+  }
+  process.once("exit", stopSync)
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    process.removeListener("exit", stopSync)
+    try {
+      // immediate: no checkpoint, the data is thrown away anyway
+      await run(bindir, "pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"], user, root)
+    } catch {
+      // already gone (e.g. startup failed); the files still need removing
+    }
+    await rm(root, { recursive: true, force: true })
+  }
+
+  try {
+    // mkdtemp gives 0700 root:root; the postgres user must own it to create data/ and the socket.
+    if (user !== undefined) await chown(root, user.uid, user.gid)
+
+    await run(bindir, "initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], user, root)
+
+    // A free port can be taken between probing and binding; retry a few times.
+    let port = 0
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort()
+      const options = [
+        `-p ${port}`,
+        "-c listen_addresses=127.0.0.1",
+        `-k '${root}'`, // private unix socket dir, not /var/run/postgresql (pg_ctl passes -o through sh)
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        "-c max_connections=200"
+      ].join(" ")
+      try {
+        await run(bindir, "pg_ctl", ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", options], user, root)
+        break
+      } catch (error) {
+        if (attempt >= 3 || !logTail(log).includes("Address already in use")) throw error
+      }
+    }
+
+    await run(bindir, "createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", DATABASE], user, root)
+    return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, stop }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const tail = logTail(log)
+    await stop()
+    throw new Error(`Could not start a throwaway PostgreSQL server (binaries: ${bindir}):\n${message}` +
+      (tail === "" ? "" : `\n--- server log (tail) ---\n${tail}`))
+  }
+}
+
+interface OsUser {
+  readonly uid: number
+  readonly gid: number
+}
+
+const postgresUser = (): OsUser => {
+  try {
+    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim())
+    return { uid: id("-u"), gid: id("-g") }
+  } catch {
+    throw new Error(
+      "Running as root, but PostgreSQL refuses to run as root and there is no `postgres` OS user to run it as.\n" +
+        "Create one (`useradd --system postgres`; the Debian `postgresql` package does this), run the tests as a normal user,\n" +
+        "or set DATABASE_URL to an existing server."
+    )
+  }
+}
+
+// cwd is the temp dir: the postgres user may not be allowed into the caller's cwd.
+const runAs = (user: OsUser | undefined, cwd: string) => user === undefined ? { cwd } : { cwd, uid: user.uid, gid: user.gid }
+
+const run = (bindir: string, command: string, args: ReadonlyArray<string>, user: OsUser | undefined, cwd: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile(join(bindir, command), args, { encoding: "utf8", ...runAs(user, cwd) }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout)
+      // error.message is "Command failed: <command line>\n<stderr>"
+      else reject(new Error(stderr !== "" && !error.message.includes(stderr) ? `${error.message}\n${stderr}` : error.message))
+    })
+  })
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")))
+    })
+  })
+
+const logTail = (file: string, lines = 30): string => {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
+  } catch {
+    return ""
+  }
+}

@@ -1,0 +1,12 @@
+import { defineProject } from "vitest/config"
+
+export default defineProject({
+  test: {
+    name: "sql",
+    include: ["test/**/*.test.ts"],
+    // Starts a throwaway PostgreSQL server (or uses DATABASE_URL) and provides "databaseUrl".
+    globalSetup: ["test/support/globalSetup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000
+  }
+})
