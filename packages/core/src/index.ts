@@ -7,6 +7,8 @@
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.ts"
 /** @since 0.1.0 */
+export * as CheckpointStore from "./CheckpointStore.ts"
+/** @since 0.1.0 */
 export * as CommandHandler from "./CommandHandler.ts"
 /** @since 0.1.0 */
 export * as EventStore from "./EventStore.ts"

@@ -7,4 +7,8 @@
 /** @since 0.1.0 */
 export * as AggregateTest from "./testing/AggregateTest.ts"
 /** @since 0.1.0 */
+export * as CheckpointStoreConformance from "./testing/CheckpointStoreConformance.ts"
+/** @since 0.1.0 */
 export * as EventStoreConformance from "./testing/EventStoreConformance.ts"
+/** @since 0.1.0 */
+export * as ProjectionStoreConformance from "./testing/ProjectionStoreConformance.ts"

@@ -1,0 +1,58 @@
+/**
+ * The behaviour every {@link CheckpointStore} implementation must show.
+ *
+ * @since 0.1.0
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, type Layer, Result } from "effect"
+import { CheckpointConflict, CheckpointStore } from "../CheckpointStore.ts"
+
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
+
+/**
+ * Registers the conformance suite for the store that `storeLayer` provides.
+ *
+ * @since 0.1.0
+ */
+export const checkpointStoreConformance = <E>(name: string, storeLayer: Layer.Layer<CheckpointStore, E>): void =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "60 seconds" })(`CheckpointStore conformance: ${name}`, (it) => {
+    it.effect("starts at the start of the log and moves by compare-and-set", () =>
+      Effect.gen(function*() {
+        const store = yield* CheckpointStore
+        const processor = unique("processor")
+        assert.strictEqual(yield* store.get(processor), 0n)
+        yield* store.set(processor, 0n, 10n)
+        assert.strictEqual(yield* store.get(processor), 10n)
+        const conflict = yield* Effect.flip(store.set(processor, 0n, 20n))
+        assert.deepStrictEqual(conflict, new CheckpointConflict({ processor, expected: 0n, actual: 10n }))
+        assert.strictEqual(yield* store.get(processor), 10n)
+        yield* store.set(processor, 10n, 20n)
+        assert.strictEqual(yield* store.get(processor), 20n)
+      }))
+
+    it.effect("keeps positions past 2^64 exactly", () =>
+      Effect.gen(function*() {
+        const store = yield* CheckpointStore
+        const processor = unique("big")
+        const huge = (2n ** 64n) * 12_345n + 9_007_199_254_740_993n
+        yield* store.set(processor, 0n, huge)
+        assert.strictEqual(yield* store.get(processor), huge)
+        yield* store.set(processor, huge, huge + 1n)
+        assert.strictEqual(yield* store.get(processor), huge + 1n)
+      }))
+
+    it.effect("of concurrent writers from one position, exactly one wins", () =>
+      Effect.gen(function*() {
+        const store = yield* CheckpointStore
+        const processor = unique("contended")
+        const results = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => BigInt(i + 1)),
+          (next) => Effect.result(store.set(processor, 0n, next)),
+          { concurrency: "unbounded" }
+        )
+        const winners = results.filter(Result.isSuccess)
+        assert.strictEqual(winners.length, 1)
+        for (const loser of results.filter(Result.isFailure)) assert.instanceOf(loser.failure, CheckpointConflict)
+        assert.notStrictEqual(yield* store.get(processor), 0n)
+      }))
+  })

@@ -1,0 +1,67 @@
+/**
+ * The behaviour every {@link ProjectionStore} implementation must show. Tests use fresh projection
+ * names, so they can share one database with other tests.
+ *
+ * @since 0.1.0
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, type Layer, Option } from "effect"
+import { ProjectionStore } from "../ProjectionStore.ts"
+
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
+
+/**
+ * Registers the conformance suite for the store that `storeLayer` provides.
+ *
+ * @since 0.1.0
+ */
+export const projectionStoreConformance = <E>(name: string, storeLayer: Layer.Layer<ProjectionStore, E>): void =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "60 seconds" })(`ProjectionStore conformance: ${name}`, (it) => {
+    it.effect("upserts, gets, overwrites and deletes documents by projection and id", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const [accounts, others] = [unique("accounts"), unique("others")]
+        yield* store.upsert(accounts, "a-1", { owner: "Ada", balance: 10 })
+        yield* store.upsert(others, "a-1", { unrelated: true })
+        assert.deepStrictEqual(yield* store.get(accounts, "a-1"), Option.some({ owner: "Ada", balance: 10 }))
+        yield* store.upsert(accounts, "a-1", { owner: "Ada", balance: 12 })
+        assert.deepStrictEqual(yield* store.get(accounts, "a-1"), Option.some({ owner: "Ada", balance: 12 }))
+        yield* store.delete(accounts, "a-1")
+        assert.isTrue(Option.isNone(yield* store.get(accounts, "a-1")))
+        assert.deepStrictEqual(yield* store.get(others, "a-1"), Option.some({ unrelated: true }))
+        yield* store.delete(accounts, "never-existed")
+      }))
+
+    it.effect("lists a projection's documents ordered by id", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const projection = unique("listed")
+        for (const id of ["b", "c", "a"]) yield* store.upsert(projection, id, { id })
+        assert.deepStrictEqual(yield* store.list(projection), [
+          { id: "a", document: { id: "a" } },
+          { id: "b", document: { id: "b" } },
+          { id: "c", document: { id: "c" } }
+        ])
+        assert.deepStrictEqual(yield* store.list(unique("empty")), [])
+      }))
+
+    it.effect("keeps ids and JSON documents verbatim", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const projection = unique(`it's "odd"; --`)
+        const id = `ünï ✓ 😀 ' " ; ${"x".repeat(2_000)}`
+        const document = { text: "quotes ' \" ; -- \\ ✓ 😀", list: [1, 2.5, null, true, { deep: [] }], big: "9007199254740993" }
+        yield* store.upsert(projection, id, document)
+        assert.deepStrictEqual(yield* store.get(projection, id), Option.some(document))
+        assert.deepStrictEqual(yield* store.list(projection), [{ id, document }])
+      }))
+
+    it.effect("fails with ProjectionStoreError on a document that is not JSON", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const projection = unique("not-json")
+        const error = yield* Effect.flip(store.upsert(projection, "a", { amount: 1n }))
+        assert.strictEqual(error._tag, "ProjectionStoreError")
+        assert.isTrue(Option.isNone(yield* store.get(projection, "a")))
+      }))
+  })
