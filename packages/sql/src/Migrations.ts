@@ -1,0 +1,77 @@
+/**
+ * The tables, indexes and trigger Facta needs, as `effect/sql` Migrator migrations. Running them
+ * is idempotent and safe from several processes at once (the Migrator locks its table). The store
+ * layers run them on start; {@link run} is there for people who migrate separately.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer } from "effect"
+import { Migrator, SqlClient } from "effect/sql"
+import * as Tables from "./Tables.ts"
+
+const createTables = (tables: Tables.Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const unqualified = (name: string) => name.slice(name.lastIndexOf(".") + 1)
+    // The global log is read in (transaction_id, position) order, and only below the oldest
+    // running transaction: see SqlEventStore. Stream ids are unbounded text, so uniqueness of
+    // (stream, version) is enforced on an md5 of the id, which fits any btree.
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.events)} (
+      position bigint GENERATED ALWAYS AS IDENTITY,
+      transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+      stream_id text NOT NULL,
+      stream_key uuid NOT NULL GENERATED ALWAYS AS (md5(stream_id)::uuid) STORED,
+      version bigint NOT NULL,
+      event_id uuid NOT NULL,
+      type text NOT NULL,
+      data jsonb NOT NULL,
+      metadata jsonb NOT NULL,
+      recorded_at timestamptz NOT NULL DEFAULT now()
+    )`
+    yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS ${sql(`${unqualified(tables.events)}_stream`)}
+      ON ${sql(tables.events)} (stream_key, version)`
+    yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS ${sql(`${unqualified(tables.events)}_log`)}
+      ON ${sql(tables.events)} (transaction_id, position)`
+    // One notification per appending statement, sent by Postgres at commit (never on rollback).
+    yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_notify`)}() RETURNS trigger
+      LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify(${sql.literal(`'${tables.channel}'`)}, ''); RETURN NULL; END $$`
+    yield* sql`DROP TRIGGER IF EXISTS ${sql(`${unqualified(tables.events)}_notify`)} ON ${sql(tables.events)}`
+    yield* sql`CREATE TRIGGER ${sql(`${unqualified(tables.events)}_notify`)}
+      AFTER INSERT ON ${sql(tables.events)} FOR EACH STATEMENT EXECUTE FUNCTION ${sql(`${tables.events}_notify`)}()`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.projections)} (
+      projection text NOT NULL,
+      id text NOT NULL,
+      document jsonb NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (projection, id)
+    )`
+    // Positions are (transaction id << 64 | sequence): wider than bigint.
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.checkpoints)} (
+      processor text PRIMARY KEY,
+      position numeric(40, 0) NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`
+  })
+
+/**
+ * Creates the schema when needed and applies the pending migrations.
+ *
+ * @since 0.1.0
+ */
+export const run = (options?: Tables.TableOptions) =>
+  Effect.gen(function*() {
+    const tables = yield* Tables.make(options)
+    const sql = yield* SqlClient.SqlClient
+    if (tables.schema !== undefined) yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(tables.schema)}`
+    return yield* Migrator.make({})({
+      table: tables.migrations,
+      loader: Migrator.fromRecord({ "1_create_tables": createTables(tables) })
+    })
+  })
+
+/**
+ * Applies the migrations when the layer is built.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Tables.TableOptions) => Layer.effectDiscard(run(options))

@@ -1,0 +1,262 @@
+/**
+ * The event store on Postgres, through `effect/sql`: the same code serves a Postgres server and
+ * embedded PGlite.
+ *
+ * Appends are one statement: it reads the stream's version, checks the expectation and inserts
+ * the whole batch, so the check and the write are atomic; a unique (stream, version) index turns a
+ * concurrent writer into a conflict.
+ *
+ * The global log has no gaps for readers. Sequence numbers are taken in one order and committed
+ * in another, so a reader that moved past position p could later miss an event with a smaller
+ * position that commits after it read. Each row therefore records its writer's transaction id
+ * (`pg_current_xact_id()`), the log is ordered by (transaction id, position), and readers only
+ * read rows whose transaction id is below the oldest transaction still running
+ * (`pg_snapshot_xmin(pg_current_snapshot())`): every transaction below that line has finished,
+ * and every later one gets a larger id. The cost: a reader waits for the oldest open transaction
+ * that holds a transaction id, in any table of the database, to end. The position readers see is
+ * `transaction id << 64 | sequence`, a bigint that grows in log order.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Layer, PubSub, Queue, Schedule, type Scope } from "effect"
+import { DateTime } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { EventStore, RecordedEvent } from "@facta/core"
+import * as Tables from "./Tables.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options extends Tables.TableOptions {
+  /**
+   * Listens to a LISTEN/NOTIFY channel; without it, subscribers poll. The queue failing (a lost
+   * connection) is survived: the store polls and listens again.
+   */
+  readonly listen?: ((channel: string) => Effect.Effect<Queue.Dequeue<unknown, unknown>, SqlError.SqlError, Scope.Scope>) | undefined
+  /** How often subscribers look for new events when no notification arrives. Default 500ms. */
+  readonly pollInterval?: Duration.Input | undefined
+}
+
+interface EventRow {
+  readonly position: bigint | string | number
+  readonly transaction_id: string
+  readonly stream_id: string
+  readonly version: bigint | string | number
+  readonly event_id: string
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly recorded_at: Date | string
+}
+
+interface AppendRow {
+  readonly actual: bigint | string | number
+  readonly position: bigint | string | number | null
+  readonly transaction_id: string | null
+  readonly version: bigint | string | number | null
+  readonly recorded_at: Date | string | null
+}
+
+const sequenceBits = 64n
+const sequenceMask = (1n << sequenceBits) - 1n
+
+const toPosition = (transactionId: string, sequence: bigint | string | number) =>
+  (BigInt(transactionId) << sequenceBits) | BigInt(sequence)
+
+const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
+
+const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
+  id: row.event_id,
+  streamId: row.stream_id,
+  version: Number(row.version),
+  position: toPosition(row.transaction_id, row.position),
+  type: row.type,
+  data: row.data,
+  metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
+  recordedAt: toDateTime(row.recorded_at)
+})
+
+const storeError = (what: string) => (cause: SqlError.SqlError) =>
+  new EventStore.EventStoreError({ message: `${what} failed: ${cause.message}`, cause })
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Encodes the batch as one JSON parameter, failing before anything is sent. */
+const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>) =>
+  Effect.try({
+    try: () =>
+      JSON.stringify(events.map((event) => {
+        const id = event.id ?? crypto.randomUUID()
+        if (!uuid.test(id)) throw new Error(`event id "${id}" is not a UUID`)
+        return { id, type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
+      })),
+    catch: (cause) =>
+      new EventStore.EventStoreError({
+        message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause
+      })
+  })
+
+/** Transient failures (a dropped connection) are retried for a while before they surface. */
+const retryTransient = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
+  Effect.retry(effect, {
+    while: (error: SqlError.SqlError) => error.isRetryable,
+    schedule: Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(Schedule.upTo({ times: 12 }))
+  })
+
+/**
+ * Builds the store on the ambient `SqlClient`. The tables must exist (see `Migrations`).
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* Tables.make(options)
+    const events = sql(tables.events)
+    const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
+
+    // One listener per store feeds every subscriber; appends from this process wake them at once.
+    const changes = yield* PubSub.sliding<void>(1)
+    yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+    const listen = options?.listen
+    if (listen !== undefined) {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const queue = yield* listen(tables.channel)
+        while (true) {
+          yield* Queue.take(queue)
+          yield* PubSub.publish(changes, undefined)
+        }
+      })).pipe(
+        Effect.catchCause((cause) => Effect.logWarning("Event notifications lost; polling until listening again", cause)),
+        Effect.andThen(Effect.sleep("1 second")),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+
+    const actualVersion = (streamId: string) =>
+      Effect.map(
+        sql<{ readonly version: bigint | string | number }>`SELECT coalesce(max(version), 0) AS version FROM ${events}
+          WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`,
+        (rows) => Number(rows[0]?.version ?? 0)
+      )
+
+    const condition = (expected: EventStore.ExpectedVersion) => {
+      switch (expected) {
+        case "any":
+          return sql`true`
+        case "noStream":
+          return sql`current.version = 0`
+        case "streamExists":
+          return sql`current.version > 0`
+        default:
+          return sql`current.version = ${expected}`
+      }
+    }
+
+    const appendOnce = (streamId: string, batch: string, expected: EventStore.ExpectedVersion) =>
+      sql<AppendRow>`WITH current AS (
+          SELECT coalesce(max(version), 0) AS version FROM ${events}
+          WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}
+        ), appended AS (
+          INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
+          SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+          FROM current, jsonb_array_elements(${batch}::jsonb) WITH ORDINALITY AS e
+          WHERE ${condition(expected)}
+          ORDER BY e.ordinality
+          RETURNING position, transaction_id::text AS transaction_id, version, recorded_at
+        )
+        SELECT current.version AS actual, appended.* FROM current LEFT JOIN appended ON true
+        ORDER BY appended.version`
+
+    const append = (
+      streamId: string,
+      unsaved: ReadonlyArray<RecordedEvent.UnsavedEvent>,
+      appendOptions?: EventStore.AppendOptions
+    ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError> =>
+      Effect.gen(function*() {
+        const expected = appendOptions?.expectedVersion ?? "any"
+        const batch = yield* encodeBatch(unsaved)
+        const parsed = JSON.parse(batch) as ReadonlyArray<{ id: string; type: string; data: unknown; metadata: RecordedEvent.EventMetadata }>
+        const attempt = appendOnce(streamId, batch, expected).pipe(
+          Effect.flatMap((rows) => {
+            const actual = Number(rows[0]?.actual ?? 0)
+            const inserted = rows.filter((row) => row.position !== null)
+            if (unsaved.length > 0 && inserted.length === 0) {
+              return Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
+            }
+            if (unsaved.length === 0 && !EventStore.isExpected(expected, actual)) {
+              return Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
+            }
+            return Effect.succeed<EventStore.AppendResult>({
+              streamId,
+              version: unsaved.length === 0 ? actual : Number(inserted[inserted.length - 1]!.version),
+              events: inserted.map((row, index) => ({
+                id: parsed[index]!.id,
+                streamId,
+                version: Number(row.version),
+                position: toPosition(row.transaction_id!, row.position!),
+                type: parsed[index]!.type,
+                data: parsed[index]!.data,
+                metadata: parsed[index]!.metadata,
+                recordedAt: toDateTime(row.recorded_at!)
+              }))
+            })
+          })
+        )
+        // A concurrent writer that took the same version makes the unique index fail: for an
+        // exact expectation that is a conflict; "any" and "streamExists" simply try again.
+        const conflict = (error: SqlError.SqlError) =>
+          error.reason._tag === "UniqueViolation"
+            ? Effect.flatMap(actualVersion(streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
+            : Effect.fail(error)
+        const result = yield* attempt.pipe(
+          Effect.catchTag("SqlError", conflict),
+          expected === "any" || expected === "streamExists"
+            ? Effect.retry({
+              while: (error) => error._tag === "WrongExpectedVersion" && EventStore.isExpected(expected, error.actual),
+              schedule: Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 }))
+            })
+            : (effect) => effect,
+          Effect.catchTag("SqlError", (error) => Effect.fail(storeError(`Append to "${streamId}"`)(error)))
+        )
+        if (result.events.length > 0) yield* PubSub.publish(changes, undefined)
+        return result
+      })
+
+    const readStreamPage = (streamId: string, from: number, limit: number) =>
+      sql<EventRow>`SELECT position, transaction_id::text AS transaction_id, stream_id, version, event_id, type, data, metadata, recorded_at
+        FROM ${events}
+        WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND version >= ${from}
+        ORDER BY version LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(toRecorded)),
+        retryTransient,
+        Effect.mapError(storeError(`Reading stream "${streamId}"`))
+      )
+
+    const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) => {
+      const transaction = after >> sequenceBits
+      const sequence = after & sequenceMask
+      return sql<EventRow>`SELECT position, transaction_id::text AS transaction_id, stream_id, version, event_id, type, data, metadata, recorded_at
+        FROM ${events}
+        WHERE (transaction_id, position) > (${transaction.toString()}::text::xid8, ${sequence.toString()}::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${types === undefined ? sql`` : sql`AND ${types.length === 0 ? sql`false` : sql.in("type", types)}`}
+        ORDER BY transaction_id, position LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(toRecorded)),
+        retryTransient,
+        Effect.mapError(storeError("Reading the log"))
+      )
+    }
+
+    const listenForChanges = Effect.map(PubSub.subscribe(changes), (subscription) =>
+      PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid))
+
+    return EventStore.make({ append, readStreamPage, readAllPage, listen: listenForChanges })
+  })
+
+/**
+ * @since 0.1.0
+ */
+export const layer = (options?: Options) => Layer.effect(EventStore.EventStore, make(options))

@@ -1,0 +1,55 @@
+/**
+ * Read-model documents as JSON rows keyed by (projection, id). Inside a transaction of the same
+ * `SqlClient` (a processor's batch), writes commit or roll back with it.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Option } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { ProjectionStore } from "@facta/core"
+import * as Tables from "./Tables.ts"
+
+const storeError = (what: string) => (cause: SqlError.SqlError) =>
+  new ProjectionStore.ProjectionStoreError({ message: `${what} failed: ${cause.message}`, cause })
+
+/**
+ * @since 0.1.0
+ */
+export const make = (options?: Tables.TableOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const projections = sql((yield* Tables.make(options)).projections)
+    return ProjectionStore.ProjectionStore.of({
+      get: (projection, id) =>
+        sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+          Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),
+          Effect.mapError(storeError(`Reading "${id}" of "${projection}"`))
+        ),
+      list: (projection) =>
+        sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
+          WHERE projection = ${projection} ORDER BY id COLLATE "C"`.pipe(
+          Effect.mapError(storeError(`Listing "${projection}"`))
+        ),
+      upsert: (projection, id, document) =>
+        Effect.try({
+          try: () => JSON.stringify(document ?? null),
+          catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
+        }).pipe(Effect.flatMap((json) =>
+          sql`INSERT INTO ${projections} (projection, id, document) VALUES (${projection}, ${id}, ${json}::jsonb)
+            ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
+            Effect.asVoid,
+            Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
+          )
+        )),
+      delete: (projection, id) =>
+        sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
+        )
+    })
+  })
+
+/**
+ * @since 0.1.0
+ */
+export const layer = (options?: Tables.TableOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))

@@ -1,0 +1,66 @@
+/**
+ * Where Facta's tables live. A schema and a table prefix let several applications share one
+ * database; the names are checked to be plain identifiers, so they can be spliced into DDL safely.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ */
+export interface TableOptions {
+  /** A Postgres schema for the tables, created when missing. Default: the connection's search path. */
+  readonly schema?: string | undefined
+  /** Prepended to every table name. Default `facta_`. */
+  readonly tablePrefix?: string | undefined
+}
+
+/**
+ * The names, qualified by the schema when one is given.
+ *
+ * @since 0.1.0
+ */
+export interface Tables {
+  readonly schema: string | undefined
+  readonly events: string
+  readonly projections: string
+  readonly checkpoints: string
+  readonly migrations: string
+  /** The LISTEN/NOTIFY channel appends are announced on. */
+  readonly channel: string
+}
+
+/**
+ * @since 0.1.0
+ */
+export class InvalidTableOptions extends Schema.TaggedError<InvalidTableOptions>()("InvalidTableOptions", {
+  option: Schema.String,
+  value: Schema.String
+}) {
+  override get message() {
+    return `Invalid ${this.option} "${this.value}": use letters, digits and underscores, starting with a letter or underscore (at most 40 characters)`
+  }
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/
+
+/**
+ * @since 0.1.0
+ */
+export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTableOptions> =>
+  Effect.gen(function*() {
+    const schema = options?.schema
+    const prefix = options?.tablePrefix ?? "facta_"
+    if (schema !== undefined && !identifier.test(schema)) return yield* new InvalidTableOptions({ option: "schema", value: schema })
+    if (prefix !== "" && !identifier.test(prefix)) return yield* new InvalidTableOptions({ option: "tablePrefix", value: prefix })
+    const name = (table: string) => schema === undefined ? `${prefix}${table}` : `${schema}.${prefix}${table}`
+    return {
+      schema,
+      events: name("events"),
+      projections: name("projections"),
+      checkpoints: name("checkpoints"),
+      migrations: name("migrations"),
+      channel: name("events")
+    }
+  })

@@ -1,0 +1,18 @@
+/**
+ * @facta/sql: Facta's stores on Postgres, on a server or embedded.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Migrations from "./Migrations.ts"
+/** @since 0.1.0 */
+export * as Postgres from "./Postgres.ts"
+/** @since 0.1.0 */
+export * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
+/** @since 0.1.0 */
+export * as SqlEventStore from "./SqlEventStore.ts"
+/** @since 0.1.0 */
+export * as SqlProjectionStore from "./SqlProjectionStore.ts"
+/** @since 0.1.0 */
+export * as Tables from "./Tables.ts"

@@ -1,0 +1,10 @@
+import { Redacted } from "effect"
+import { inject } from "vitest"
+import { CheckpointStoreConformance, EventStoreConformance, ProjectionStoreConformance } from "@facta/core/testing"
+import { Postgres } from "@facta/sql"
+
+const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "conformance" })
+
+EventStoreConformance.eventStoreConformance("Postgres server", stores)
+ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
+CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
