@@ -39,7 +39,7 @@ export interface Options extends Tables.TableOptions {
 
 interface EventRow {
   readonly position: bigint | string | number
-  readonly transaction_id: string
+  readonly transaction: string
   readonly stream_id: string
   readonly version: bigint | string | number
   readonly event_id: string
@@ -52,7 +52,7 @@ interface EventRow {
 interface AppendRow {
   readonly actual: bigint | string | number
   readonly position: bigint | string | number | null
-  readonly transaction_id: string | null
+  readonly transaction: string | null
   readonly version: bigint | string | number | null
   readonly recorded_at: Date | string | null
 }
@@ -69,7 +69,7 @@ const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   id: row.event_id,
   streamId: row.stream_id,
   version: Number(row.version),
-  position: toPosition(row.transaction_id, row.position),
+  position: toPosition(row.transaction, row.position),
   type: row.type,
   data: row.data,
   metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
@@ -165,7 +165,7 @@ export const make = (options?: Options) =>
           FROM current, jsonb_array_elements(${batch}::jsonb) WITH ORDINALITY AS e
           WHERE ${condition(expected)}
           ORDER BY e.ordinality
-          RETURNING position, transaction_id::text AS transaction_id, version, recorded_at
+          RETURNING position, transaction_id::text AS transaction, version, recorded_at
         )
         SELECT current.version AS actual, appended.* FROM current LEFT JOIN appended ON true
         ORDER BY appended.version`
@@ -196,7 +196,7 @@ export const make = (options?: Options) =>
                 id: parsed[index]!.id,
                 streamId,
                 version: Number(row.version),
-                position: toPosition(row.transaction_id!, row.position!),
+                position: toPosition(row.transaction!, row.position!),
                 type: parsed[index]!.type,
                 data: parsed[index]!.data,
                 metadata: parsed[index]!.metadata,
@@ -226,7 +226,7 @@ export const make = (options?: Options) =>
       })
 
     const readStreamPage = (streamId: string, from: number, limit: number) =>
-      sql<EventRow>`SELECT position, transaction_id::text AS transaction_id, stream_id, version, event_id, type, data, metadata, recorded_at
+      sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
         FROM ${events}
         WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND version >= ${from}
         ORDER BY version LIMIT ${limit}`.pipe(
@@ -238,7 +238,7 @@ export const make = (options?: Options) =>
     const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) => {
       const transaction = after >> sequenceBits
       const sequence = after & sequenceMask
-      return sql<EventRow>`SELECT position, transaction_id::text AS transaction_id, stream_id, version, event_id, type, data, metadata, recorded_at
+      return sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
         FROM ${events}
         WHERE (transaction_id, position) > (${transaction.toString()}::text::xid8, ${sequence.toString()}::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())

@@ -1,0 +1,211 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
+import { Cause, Deferred, Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
+import { SqlClient } from "effect/sql"
+import { inject } from "vitest"
+import { Aggregate, CommandHandler, EventStore } from "@facta/core"
+import { Migrations, Postgres, Tables } from "@facta/sql"
+
+const url = inject("databaseUrl")
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
+const event = (type: string, n: number) => ({ type, data: { n } })
+const sequenceOf = (position: bigint) => position & ((1n << 64n) - 1n)
+
+const collect = (type: string, after = EventStore.start) =>
+  EventStore.EventStore.use((store) => Stream.runCollect(store.readAll({ after, types: [type] })))
+
+/** A database of its own, for tests that kill every connection to it. */
+const withDatabase = <A, E, R>(name: string, f: (url: string) => Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`
+    yield* sql`CREATE DATABASE ${sql(name)}`
+    const target = new URL(url)
+    target.pathname = `/${name}`
+    return yield* f(target.toString())
+  })
+
+layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTestServices: true, timeout: "60 seconds" })(
+  "Postgres server store",
+  (it) => {
+    it.effect("a reader does not pass an open transaction's events until it commits", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const sql = yield* SqlClient.SqlClient
+        const type = unique("Interleaved")
+        const appended = yield* Deferred.make<void>()
+        const commit = yield* Deferred.make<void>()
+        const earlier = yield* sql.withTransaction(Effect.gen(function*() {
+          yield* store.append(unique("earlier"), [event(type, 1)])
+          yield* Deferred.succeed(appended, undefined)
+          yield* Deferred.await(commit)
+        })).pipe(Effect.forkChild)
+        yield* Deferred.await(appended)
+        // The later writer takes a larger sequence number and commits first.
+        const later = yield* store.append(unique("later"), [event(type, 2)])
+        assert.strictEqual((yield* EventStore.EventStore.use((s) => Stream.runCollect(s.readStream(later.streamId)))).length, 1)
+        assert.deepStrictEqual(yield* collect(type), [])
+        yield* Deferred.succeed(commit, undefined)
+        yield* Fiber.join(earlier)
+        const seen = yield* collect(type)
+        assert.deepStrictEqual(seen.map((e) => e.data), [{ n: 1 }, { n: 2 }])
+        assert.isTrue(sequenceOf(seen[0]!.position) < sequenceOf(seen[1]!.position))
+      }))
+
+    it.effect("a reader passes a rolled-back transaction once it is gone", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const sql = yield* SqlClient.SqlClient
+        const type = unique("RolledBack")
+        const appended = yield* Deferred.make<void>()
+        const abort = yield* Deferred.make<void>()
+        const doomed = yield* sql.withTransaction(Effect.gen(function*() {
+          yield* store.append(unique("doomed"), [event(type, 1)])
+          yield* Deferred.succeed(appended, undefined)
+          yield* Deferred.await(abort)
+          return yield* Effect.fail("abort" as const)
+        })).pipe(Effect.forkChild)
+        yield* Deferred.await(appended)
+        yield* store.append(unique("survivor"), [event(type, 2)])
+        assert.deepStrictEqual(yield* collect(type), [])
+        yield* Deferred.succeed(abort, undefined)
+        assert.strictEqual(yield* Effect.flip(Fiber.join(doomed)), "abort")
+        assert.deepStrictEqual((yield* collect(type)).map((e) => e.data), [{ n: 2 }])
+      }))
+
+    it.effect("8 concurrent writers and a tailing subscriber: every committed event seen once, in one order", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const type = unique("Tailed")
+        const writers = 8
+        const perWriter = 40
+        const tail = yield* store.subscribe({ types: [type], batchSize: 7 }).pipe(
+          Stream.take(writers * perWriter),
+          Stream.runCollect,
+          Effect.forkChild
+        )
+        const committed = yield* Effect.forEach(
+          Array.from({ length: writers }, (_, w) => w),
+          (w) =>
+            Effect.forEach(
+              Array.from({ length: perWriter }, (_, i) => i),
+              (i) => Effect.map(store.append(`tailed-${type}-${w}`, [event(type, w * 1000 + i)]), (r) => r.events[0]!.id)
+            ),
+          { concurrency: "unbounded" }
+        )
+        const seen = yield* Fiber.join(tail).pipe(Effect.timeout("30 seconds"))
+        assert.deepStrictEqual(seen.map((e) => e.id).sort(), committed.flat().sort())
+        for (let i = 1; i < seen.length; i++) assert.isTrue(seen[i]!.position > seen[i - 1]!.position)
+        // A reader coming later sees the same order.
+        assert.deepStrictEqual((yield* collect(type)).map((e) => e.id), seen.map((e) => e.id))
+        // Each writer's stream stays in version order within the log.
+        for (let w = 0; w < writers; w++) {
+          const versions = seen.filter((e) => e.streamId === `tailed-${type}-${w}`).map((e) => e.version)
+          assert.deepStrictEqual(versions, Array.from({ length: perWriter }, (_, i) => i + 1))
+        }
+      }))
+
+    it.effect("a stored event its Schema cannot decode fails with the stream, version and type", () =>
+      Effect.gen(function*() {
+        class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+        class Deposit extends Schema.TaggedClass<Deposit>()("Deposit", { amount: Schema.Int }) {}
+        const Ledger = Aggregate.make({
+          name: "Ledger",
+          command: Deposit,
+          event: Deposited,
+          initialState: 0,
+          decide: (command) => Effect.succeed([new Deposited({ amount: command.amount })]),
+          evolve: (total, event) => total + event.amount
+        })
+        const ledger = CommandHandler.make(Ledger)
+        const streamId = unique(`ledger "quoted"`)
+        yield* ledger.handle(streamId, { _tag: "Deposit", amount: 5 })
+        const store = yield* EventStore.EventStore
+        yield* store.append(streamId, [{ type: "Deposited", data: { amount: "lots" } }])
+        const error = yield* Effect.flip(ledger.load(streamId))
+        assert.strictEqual(error._tag, "EventDecodeError")
+        if (error._tag !== "EventDecodeError") return
+        assert.strictEqual(error.streamId, streamId)
+        assert.strictEqual(error.version, 2)
+        assert.strictEqual(error.type, "Deposited")
+        assert.include(error.message, "amount")
+      }))
+
+    it.effect("migrations are idempotent and prefixes keep applications apart", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* Migrations.run({ schema: "server" }), [])
+        const appA = Postgres.stores({ schema: "server", tablePrefix: "app_a_" })
+        const appB = Postgres.stores({ schema: "server", tablePrefix: "app_b_" })
+        const type = unique("Shared")
+        yield* EventStore.EventStore.use((store) => store.append("shared-stream", [event(type, 1)])).pipe(Effect.provide(appA))
+        const inB = yield* collect(type).pipe(Effect.provide(appB))
+        const inA = yield* collect(type).pipe(Effect.provide(appA))
+        assert.strictEqual(inA.length, 1)
+        assert.strictEqual(inB.length, 0)
+        const sql = yield* SqlClient.SqlClient
+        const tables = yield* sql<{ readonly table_name: string }>`SELECT table_name FROM information_schema.tables
+          WHERE table_schema = 'server' AND table_name LIKE 'app\\_a\\_%' ORDER BY table_name`
+        assert.deepStrictEqual(tables.map((row) => row.table_name), ["app_a_checkpoints", "app_a_events", "app_a_migrations", "app_a_projections"])
+      }))
+
+    it.effect("refuses a schema or prefix that is not a plain identifier", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Migrations.run({ schema: `x"; DROP TABLE y; --` }))
+        assert.instanceOf(error, Tables.InvalidTableOptions)
+        assert.include(error.message, "schema")
+      }))
+
+    it.effect("keeps positions exact past 2^53", () =>
+      withDatabase("facta_big_positions", (bigUrl) =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`ALTER TABLE facta_events ALTER COLUMN position RESTART WITH 9007199254740993`
+          const store = yield* EventStore.EventStore
+          const written = yield* store.append("big", [event("Big", 1), event("Big", 2), event("Big", 3)])
+          assert.deepStrictEqual(written.events.map((e) => sequenceOf(e.position)), [9007199254740993n, 9007199254740994n, 9007199254740995n])
+          const after = yield* Stream.runCollect(store.readAll({ after: written.events[0]!.position }))
+          assert.deepStrictEqual(after.map((e) => e.data), [{ n: 2 }, { n: 3 }])
+          assert.deepStrictEqual(after.map((e) => e.position), written.events.slice(1).map((e) => e.position))
+        }).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(bigUrl) })))
+      ))
+
+    it.effect("a subscriber resumes after its connections are killed, losing and repeating nothing", () =>
+      withDatabase("facta_dropped", (droppedUrl) =>
+        Effect.gen(function*() {
+          const admin = yield* SqlClient.SqlClient
+          const killConnections = admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'facta_dropped'`
+          const inner = Effect.gen(function*() {
+            const store = yield* EventStore.EventStore
+            const type = unique("Resumed")
+            const appendRetrying = (n: number) =>
+              store.append(unique("resumed"), [event(type, n)]).pipe(Effect.retry({ times: 20 }))
+            const subscriber = yield* store.subscribe({ types: [type] }).pipe(Stream.take(20), Stream.runCollect, Effect.forkChild)
+            for (let n = 1; n <= 10; n++) yield* appendRetrying(n)
+            yield* killConnections
+            for (let n = 11; n <= 20; n++) yield* appendRetrying(n)
+            const seen = yield* Fiber.join(subscriber).pipe(Effect.timeout("30 seconds"))
+            assert.deepStrictEqual(seen.map((e) => e.data), Array.from({ length: 20 }, (_, i) => ({ n: i + 1 })))
+          })
+          yield* inner.pipe(Effect.provide(Postgres.layer({ url: Redacted.make(droppedUrl), pollInterval: "200 millis" })))
+        })
+      ))
+  }
+)
+
+describe("Postgres.layer", () => {
+  it.effect("never puts the connection URL's password in an error", () =>
+    Effect.gen(function*() {
+      const secret = "s3cret-password-value"
+      const broken = Postgres.layer({ url: Redacted.make(`postgres://postgres:${secret}@127.0.0.1:1/nowhere`) })
+      const exit = yield* Effect.exit(Layer.build(broken).pipe(Effect.scoped))
+      assert.isTrue(exit._tag === "Failure")
+      if (exit._tag === "Failure") assert.notInclude(Cause.pretty(exit.cause), secret)
+    }))
+
+  it.effect("the layer's PgClient is exposed for read models of one's own", () =>
+    Effect.gen(function*() {
+      const pg = yield* PgClient.PgClient
+      const rows = yield* pg`SELECT 1 AS one`
+      assert.deepStrictEqual(rows, [{ one: 1 }])
+    }).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(url), schema: "server" }))))
+})
