@@ -5,7 +5,11 @@
  */
 
 /** @since 0.1.0 */
+export * as Embedded from "./Embedded.ts"
+/** @since 0.1.0 */
 export * as Migrations from "./Migrations.ts"
+/** @since 0.1.0 */
+export * as PgliteClient from "./PgliteClient.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./Postgres.ts"
 /** @since 0.1.0 */
