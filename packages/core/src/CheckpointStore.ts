@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Ref, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { start } from "./EventStore.ts"
+import { CurrentJournal, type Journal } from "./internal/journal.ts"
 
 /**
  * The checkpoint was not where the writer expected it: another instance moved it.
@@ -46,23 +47,42 @@ export class CheckpointStore extends Context.Service<CheckpointStore, {
 }>()("@facta/core/CheckpointStore") {}
 
 /**
+ * Checkpoints in memory. Inside a `Transactor` transaction, a move is checked when it is made and
+ * again when the transaction commits, and applied only then.
+ *
  * @since 0.1.0
  */
-export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.map(
-  Ref.make(new Map<string, bigint>()),
-  (state) =>
-    CheckpointStore.of({
-      get: (processor) => Effect.map(Ref.get(state), (positions) => positions.get(processor) ?? start),
-      set: (processor, expected, next) =>
-        Effect.flatten(Ref.modify(state, (positions): readonly [Effect.Effect<void, CheckpointConflict>, Map<string, bigint>] => {
-          const actual = positions.get(processor) ?? start
-          if (actual !== expected) {
-            return [Effect.fail(new CheckpointConflict({ processor, expected, actual })), positions]
-          }
-          return [Effect.void, new Map(positions).set(processor, next)]
-        }))
-    })
-)
+export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync(() => {
+  const committed = new Map<string, bigint>()
+  const conflict = (journal: Journal) => {
+    for (const [processor, { expected }] of journal.checkpoints) {
+      const actual = committed.get(processor) ?? start
+      if (actual !== expected) return new CheckpointConflict({ processor, expected, actual })
+    }
+  }
+  const apply = (journal: Journal) => {
+    for (const [processor, { next }] of journal.checkpoints) committed.set(processor, next)
+  }
+  const current = (processor: string, journal: Journal | undefined) =>
+    journal?.checkpoints.get(processor)?.next ?? committed.get(processor) ?? start
+  return CheckpointStore.of({
+    get: (processor) => Effect.map(CurrentJournal, (journal) => current(processor, journal)),
+    set: (processor, expected, next) =>
+      Effect.flatMap(CurrentJournal, (journal) => {
+        const actual = current(processor, journal)
+        if (actual !== expected) return Effect.fail(new CheckpointConflict({ processor, expected, actual }))
+        if (journal === undefined) {
+          committed.set(processor, next)
+        } else {
+          const pending = journal.checkpoints.get(processor)
+          journal.checkpoints.set(processor, { expected: pending?.expected ?? expected, next })
+          journal.checks.add(conflict)
+          journal.commits.add(apply)
+        }
+        return Effect.void
+      })
+  })
+})
 
 /**
  * @since 0.1.0

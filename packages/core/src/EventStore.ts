@@ -127,6 +127,11 @@ export class EventStore extends Context.Service<EventStore, {
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** The global log from a position, then every event committed later, each exactly once. Never ends. */
   readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  /**
+   * Starts listening for appends. The effect it returns waits until the log may have changed
+   * since listening started or since it last returned: a wake-up, to read again after.
+   */
+  readonly listen: Effect.Effect<Effect.Effect<void, EventStoreError>, EventStoreError, Scope.Scope>
 }>()("@facta/core/EventStore") {}
 
 /**
@@ -155,7 +160,7 @@ export interface Primitives {
    * Starts listening for appends. The effect it returns waits until the log may have changed
    * since listening started or since it last returned.
    */
-  readonly listen: Effect.Effect<Effect.Effect<void, EventStoreError>, EventStoreError, Scope.Scope>
+  readonly listen: EventStore["Service"]["listen"]
 }
 
 const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
@@ -193,7 +198,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         }))))
   }
 
-  return EventStore.of({ append: primitives.append, readStream, readAll, subscribe })
+  return EventStore.of({ append: primitives.append, readStream, readAll, subscribe, listen: primitives.listen })
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { CurrentJournal, type Journal, makeJournal } from "./internal/journal.ts"
 import { describeIssue } from "./RecordedEvent.ts"
 
 /**
@@ -50,6 +51,8 @@ export class ProjectionStore extends Context.Service<ProjectionStore, {
   readonly list: (projection: string) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError>
   readonly upsert: (projection: string, id: string, document: unknown) => Effect.Effect<void, ProjectionStoreError>
   readonly delete: (projection: string, id: string) => Effect.Effect<void, ProjectionStoreError>
+  /** Deletes every document of the projection (for a rebuild). */
+  readonly clear: (projection: string) => Effect.Effect<void, ProjectionStoreError>
 }>()("@facta/core/ProjectionStore") {}
 
 /**
@@ -63,6 +66,7 @@ export interface Documents<A> {
   readonly list: Effect.Effect<ReadonlyArray<StoredDocument<A>>, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
   readonly upsert: (id: string, document: A) => Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
   readonly delete: (id: string) => Effect.Effect<void, ProjectionStoreError, ProjectionStore>
+  readonly clear: Effect.Effect<void, ProjectionStoreError, ProjectionStore>
 }
 
 /**
@@ -94,41 +98,53 @@ export const documents = <A, I>(name: string, schema: Schema.Codec<A, I>): Docum
         Effect.mapError(schemaError(id)),
         Effect.flatMap((json) => ProjectionStore.use((store) => store.upsert(name, id, json)))
       ),
-    delete: (id) => ProjectionStore.use((store) => store.delete(name, id))
+    delete: (id) => ProjectionStore.use((store) => store.delete(name, id)),
+    clear: ProjectionStore.use((store) => store.clear(name))
   }
 }
 
 /**
- * Documents in memory, kept as JSON like the SQL store keeps them.
+ * Documents in memory, kept as JSON like the SQL store keeps them. Inside a `Transactor`
+ * transaction, writes are held back until it commits.
  *
  * @since 0.1.0
  */
-export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.gen(function*() {
-  const state = yield* Ref.make(new Map<string, Map<string, string>>())
-  const collection = (projection: string) =>
-    Effect.map(Ref.get(state), (projections) => projections.get(projection) ?? new Map<string, string>())
+export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync(() => {
+  const committed = new Map<string, Map<string, string>>()
+  const apply = (journal: Journal) => {
+    for (const [projection, writes] of journal.documents) {
+      const documents = committed.get(projection) ?? new Map<string, string>()
+      committed.set(projection, documents)
+      for (const [id, text] of writes) text === null ? documents.delete(id) : documents.set(id, text)
+    }
+  }
+  const write = (projection: string, id: string, text: string | null) =>
+    Effect.map(CurrentJournal, (journal) => {
+      if (journal === undefined) return apply({ ...makeJournal(), documents: new Map([[projection, new Map([[id, text]])]]) })
+      const writes = journal.documents.get(projection) ?? new Map<string, string | null>()
+      journal.documents.set(projection, writes.set(id, text))
+      journal.commits.add(apply)
+    })
+  const texts = (projection: string) =>
+    Effect.map(CurrentJournal, (journal) => {
+      const merged = new Map(committed.get(projection))
+      for (const [id, text] of journal?.documents.get(projection) ?? []) text === null ? merged.delete(id) : merged.set(id, text)
+      return merged
+    })
   return ProjectionStore.of({
     get: (projection, id) =>
-      Effect.map(collection(projection), (documents) => Option.map(Option.fromUndefinedOr(documents.get(id)), (text) => JSON.parse(text) as unknown)),
+      Effect.map(texts(projection), (documents) => Option.map(Option.fromUndefinedOr(documents.get(id)), (text) => JSON.parse(text) as unknown)),
     list: (projection) =>
-      Effect.map(collection(projection), (documents) =>
+      Effect.map(texts(projection), (documents) =>
         [...documents.keys()].sort().map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))),
     upsert: (projection, id, document) =>
       Effect.try({
         try: () => JSON.stringify(document ?? null),
         catch: (cause) => new ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
-      }).pipe(Effect.flatMap((text) =>
-        Ref.update(state, (projections) => {
-          const documents = projections.get(projection) ?? new Map<string, string>()
-          documents.set(id, text)
-          return projections.set(projection, documents)
-        })
-      )),
-    delete: (projection, id) =>
-      Ref.update(state, (projections) => {
-        projections.get(projection)?.delete(id)
-        return projections
-      })
+      }).pipe(Effect.flatMap((text) => write(projection, id, text))),
+    delete: (projection, id) => write(projection, id, null),
+    clear: (projection) =>
+      Effect.flatMap(texts(projection), (documents) => Effect.forEach(documents.keys(), (id) => write(projection, id, null), { discard: true }))
   })
 })
 

@@ -57,6 +57,17 @@ export interface RecordedEvent<A = unknown> {
 }
 
 /**
+ * Metadata for what an event causes (a command, an emitted event): it carries the event's
+ * correlation id on, and names the event as the cause.
+ *
+ * @since 0.1.0
+ */
+export const causedBy = (event: RecordedEvent<unknown>): EventMetadata => ({
+  correlationId: event.metadata.correlationId ?? event.id,
+  causationId: event.id
+})
+
+/**
  * A domain event: any value with a `_tag`, which becomes the stored `type`.
  *
  * @since 0.1.0

@@ -18,3 +18,17 @@ export * as ProjectionStore from "./ProjectionStore.ts"
 export * as RecordedEvent from "./RecordedEvent.ts"
 /** @since 0.1.0 */
 export * as ValidationError from "./ValidationError.ts"
+/** @since 0.1.0 */
+export * as Transactor from "./Transactor.ts"
+/** @since 0.1.0 */
+export * as InMemory from "./InMemory.ts"
+/** @since 0.1.0 */
+export * as Lease from "./Lease.ts"
+/** @since 0.1.0 */
+export * as ProcessManager from "./ProcessManager.ts"
+/** @since 0.1.0 */
+export * as Processor from "./Processor.ts"
+/** @since 0.1.0 */
+export * as Projection from "./Projection.ts"
+/** @since 0.1.0 */
+export * as Reactor from "./Reactor.ts"

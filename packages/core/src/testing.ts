@@ -12,3 +12,5 @@ export * as CheckpointStoreConformance from "./testing/CheckpointStoreConformanc
 export * as EventStoreConformance from "./testing/EventStoreConformance.ts"
 /** @since 0.1.0 */
 export * as ProjectionStoreConformance from "./testing/ProjectionStoreConformance.ts"
+/** @since 0.1.0 */
+export * as ProcessorConformance from "./testing/ProcessorConformance.ts"

@@ -45,6 +45,11 @@ export const make = (options?: Tables.TableOptions) =>
         sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
           Effect.asVoid,
           Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
+        ),
+      clear: (projection) =>
+        sql`DELETE FROM ${projections} WHERE projection = ${projection}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storeError(`Clearing "${projection}"`))
         )
     })
   })

@@ -45,6 +45,18 @@ export const projectionStoreConformance = <E>(name: string, storeLayer: Layer.La
         assert.deepStrictEqual(yield* store.list(unique("empty")), [])
       }))
 
+    it.effect("clears one projection's documents and leaves the others", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const [cleared, kept] = [unique("cleared"), unique("kept")]
+        yield* store.upsert(cleared, "a", { n: 1 })
+        yield* store.upsert(cleared, "b", { n: 2 })
+        yield* store.upsert(kept, "a", { n: 3 })
+        yield* store.clear(cleared)
+        assert.deepStrictEqual(yield* store.list(cleared), [])
+        assert.deepStrictEqual(yield* store.list(kept), [{ id: "a", document: { n: 3 } }])
+      }))
+
     it.effect("keeps ids and JSON documents verbatim", () =>
       Effect.gen(function*() {
         const store = yield* ProjectionStore

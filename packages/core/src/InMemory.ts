@@ -1,0 +1,34 @@
+/**
+ * Every store in memory, in one layer: for tests, playgrounds and single-process tools. The
+ * semantics are those of the SQL stores (atomic appends, JSON data, transactional read models,
+ * compare-and-set checkpoints, one processor instance at a time); nothing survives the process.
+ *
+ * @since 0.1.0
+ */
+import { Layer } from "effect"
+import * as CheckpointStore from "./CheckpointStore.ts"
+import * as EventStore from "./EventStore.ts"
+import * as Lease from "./Lease.ts"
+import * as ProjectionStore from "./ProjectionStore.ts"
+import * as Transactor from "./Transactor.ts"
+
+/**
+ * @since 0.1.0
+ */
+export type Services =
+  | EventStore.EventStore
+  | ProjectionStore.ProjectionStore
+  | CheckpointStore.CheckpointStore
+  | Transactor.Transactor
+  | Lease.Lease
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Services> = Layer.mergeAll(
+  EventStore.layerMemory,
+  ProjectionStore.layerMemory,
+  CheckpointStore.layerMemory,
+  Transactor.layerMemory,
+  Lease.layerMemory
+)

@@ -1,0 +1,68 @@
+/**
+ * A process manager coordinates a flow across aggregates: it keeps a state per process (stored as
+ * a document, in the processor's batch transaction) and reacts to each event by dispatching
+ * commands through command handlers, including compensating ones when a step fails.
+ *
+ * Handlers get the event and the process's state and return the next state. Commands they
+ * dispatch should carry `RecordedEvent.causedBy(event)` as metadata, so the flow keeps one
+ * correlation id. A batch that fails is retried, so a handler may run more than once for an
+ * event: commands it dispatches must be safe to repeat (the aggregate refuses a repeated step).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, type Schema } from "effect"
+import { ProjectionStore } from "./ProjectionStore.ts"
+import * as ProjectionStoreModule from "./ProjectionStore.ts"
+import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
+import type { Processor } from "./Processor.ts"
+import type { EventDecodeError, RecordedEvent, Tagged } from "./RecordedEvent.ts"
+
+/**
+ * @since 0.1.0
+ */
+export type Handlers<Event extends Tagged, State> = {
+  readonly [K in Event["_tag"]]?: (
+    event: RecordedEvent<Extract<Event, { readonly _tag: K }>>,
+    state: State
+  ) => Effect.Effect<State, any, any>
+}
+
+/**
+ * @since 0.1.0
+ */
+export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Event, State>>(definition: {
+  readonly name: string
+  readonly event: Schema.Codec<Event, I>
+  /** The state of one process, stored as a document. */
+  readonly state: Schema.Codec<State, SI>
+  readonly initialState: State
+  /** Which process an event belongs to. */
+  readonly processId: (event: RecordedEvent<Event>) => string
+  readonly handlers: H
+}): Processor<
+  ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
+  ContextOf<H> | ProjectionStore
+> => {
+  const { decode, handlerOf, types } = dispatcher(definition.event, definition.handlers)
+  const states = ProjectionStoreModule.documents(`process:${definition.name}`, definition.state)
+  return {
+    name: definition.name,
+    kind: "process manager",
+    types,
+    handle: (recorded) =>
+      Effect.gen(function*() {
+        const decoded = yield* decode(recorded)
+        const handler = handlerOf(decoded)
+        if (handler === undefined) return
+        const id = definition.processId(decoded)
+        const state = Option.getOrElse(yield* states.get(id), () => definition.initialState)
+        const next = (yield* handler(decoded, state)) as State
+        yield* states.upsert(id, next)
+      }) as Effect.Effect<
+        void,
+        ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
+        ContextOf<H> | ProjectionStore
+      >,
+    reset: states.clear
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The runtime of the read side. A processor (a projection, a reactor or a process manager) follows
+ * the global log from its checkpoint: it reads a batch of the event types it handles, runs its
+ * handlers and moves its checkpoint in one transaction, then reads on, and waits for appends when
+ * it has caught up.
+ *
+ * - Exactly once into the same store: the batch's writes and the checkpoint move commit together,
+ *   and the move is compare-and-set, so a batch another instance already committed rolls back.
+ * - One instance at a time: a processor runs only while it holds its `Lease`.
+ * - Failures: a failed batch is retried by a `Schedule`; when the retries run out, the events
+ *   before the failing one are committed and the processor halts with an error naming the event.
+ *   It never skips an event silently ("skipAndRecord" skips it with an error log, on request).
+ * - Interrupting a processor rolls back the batch in flight.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Effect, Exit, FiberHandle, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
+import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
+import { EventStore, type EventStoreError, start } from "./EventStore.ts"
+import { Lease } from "./Lease.ts"
+import type { RecordedEvent } from "./RecordedEvent.ts"
+import { TransactionError, Transactor } from "./Transactor.ts"
+
+/**
+ * What `Projection.make`, `Reactor.make` and `ProcessManager.make` build.
+ *
+ * @since 0.1.0
+ */
+export interface Processor<E = unknown, R = never> {
+  readonly name: string
+  readonly kind: "projection" | "reactor" | "process manager"
+  /** The event types the processor handles; the store filters by them. */
+  readonly types: ReadonlyArray<string>
+  /** Handles one stored event, inside the batch's transaction. */
+  readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R>
+  /** Clears what the processor built, before a rebuild replays the log. */
+  readonly reset: Effect.Effect<void, E, R>
+}
+
+/**
+ * @since 0.1.0
+ */
+export type Any = Processor<any, any>
+
+/**
+ * @since 0.1.0
+ */
+export interface Failure {
+  readonly processor: string
+  readonly event: RecordedEvent
+  readonly attempt: number
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Events per batch (and per transaction). Default 500. */
+  readonly batchSize?: number | undefined
+  /** When to try a failed batch again. Default: 5 retries, exponential from 100ms, capped at 5s. */
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Called after every failed attempt, with the event that failed. */
+  readonly onError?: ((failure: Failure) => Effect.Effect<void>) | undefined
+  /** What to do with an event that still fails after the retries. Default "halt". */
+  readonly onPoison?: "halt" | "skipAndRecord" | undefined
+}
+
+/**
+ * The processor stopped on an event it cannot handle; its checkpoint stays before that event.
+ *
+ * @since 0.1.0
+ */
+export class ProcessorHalted extends Schema.TaggedError<ProcessorHalted>()("ProcessorHalted", {
+  processor: Schema.String,
+  eventId: Schema.String,
+  streamId: Schema.String,
+  version: Schema.Number,
+  type: Schema.String,
+  position: Schema.BigInt,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Processor "${this.processor}" halted on event "${this.type}" (id ${this.eventId}) at version ${this.version} of stream "${this.streamId}": ${this.detail}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Status {
+  readonly name: string
+  readonly state: "waiting for lease" | "catching up" | "live" | "halted" | "rebuilding"
+  /** The checkpoint: the last event handled. */
+  readonly position: bigint
+  readonly halted?: ProcessorHalted | undefined
+}
+
+/**
+ * A running processor.
+ *
+ * @since 0.1.0
+ */
+export interface Handle {
+  readonly name: string
+  readonly status: Effect.Effect<Status>
+  /** How many events of the processor's types are after its checkpoint. */
+  readonly lag: Effect.Effect<number, EventStoreError>
+  /** Waits until the processor has handled every event appended before the call. */
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
+  /** Resets the checkpoint and what the processor built, then replays the log. Others keep running. */
+  readonly rebuild: Effect.Effect<void, unknown>
+}
+
+/**
+ * The services a processor runs on.
+ *
+ * @since 0.1.0
+ */
+export type Requirements = EventStore | CheckpointStore | Transactor | Lease
+
+const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")]).pipe(
+  Schedule.upTo({ times: 5 })
+)
+
+const isConflict = (error: unknown) =>
+  error instanceof CheckpointConflict ||
+  (error instanceof TransactionError && error.cause instanceof CheckpointConflict)
+
+/**
+ * Starts a processor in the current scope and returns its handle. Closing the scope stops it,
+ * rolling back the batch in flight.
+ *
+ * @since 0.1.0
+ */
+export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const checkpoints = yield* CheckpointStore
+    const transactor = yield* Transactor
+    const lease = yield* Lease
+    const context = yield* Effect.context<R>()
+    const name = processor.name
+    const batchSize = options?.batchSize ?? 500
+    const retry = options?.retry ?? defaultRetry
+    const status = yield* Ref.make<Status>({ name, state: "waiting for lease", position: start })
+    const setStatus = (patch: Partial<Status>) => Ref.update(status, (current) => ({ ...current, ...patch }))
+
+    const readBatch = (after: bigint) =>
+      Stream.runCollect(Stream.take(store.readAll({ after, types: processor.types, batchSize }), batchSize))
+
+    /** Handles `events` and moves the checkpoint from `from` to the last of them, in one transaction. */
+    const commit = (events: ReadonlyArray<RecordedEvent>, from: bigint, reached: Ref.Ref<number>) =>
+      transactor.withTransaction(Effect.gen(function*() {
+        for (let i = 0; i < events.length; i++) {
+          yield* Ref.set(reached, i)
+          yield* processor.handle(events[i]!)
+        }
+        yield* Ref.set(reached, events.length)
+        yield* checkpoints.set(name, from, events[events.length - 1]!.position)
+      })).pipe(Effect.provideContext(context))
+
+    const halt = (event: RecordedEvent, cause: Cause.Cause<unknown>) =>
+      new ProcessorHalted({
+        processor: name,
+        eventId: event.id,
+        streamId: event.streamId,
+        version: event.version,
+        type: event.type,
+        position: event.position,
+        detail: Cause.pretty(cause)
+      })
+
+    /** Commits a batch, retrying; returns the new checkpoint. */
+    const processBatch = (batch: ReadonlyArray<RecordedEvent>, from: bigint): Effect.Effect<bigint, ProcessorHalted | unknown> =>
+      Effect.gen(function*() {
+        const reached = yield* Ref.make(0)
+        const attempts = yield* Ref.make(0)
+        const exit = yield* commit(batch, from, reached).pipe(
+          Effect.catchDefect((defect) => Effect.fail(defect)),
+          Effect.tapError((error) =>
+            Effect.gen(function*() {
+              const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+              const index = Math.min(yield* Ref.get(reached), batch.length - 1)
+              if (options?.onError !== undefined && !isConflict(error)) {
+                yield* options.onError({ processor: name, event: batch[index]!, attempt, cause: Cause.fail(error) })
+              }
+            })
+          ),
+          Effect.retry({ schedule: retry, while: (error) => !isConflict(error) }),
+          Effect.exit
+        )
+        if (Exit.isSuccess(exit)) return batch[batch.length - 1]!.position
+        if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+        const error = Cause.squash(exit.cause)
+        // Another instance moved the checkpoint: what it committed stands; go on from there.
+        if (isConflict(error)) return yield* checkpoints.get(name)
+        const index = Math.min(yield* Ref.get(reached), batch.length - 1)
+        const poison = batch[index]!
+        let position = from
+        if (index > 0) {
+          yield* commit(batch.slice(0, index), from, yield* Ref.make(0))
+          position = batch[index - 1]!.position
+        }
+        if (options?.onPoison === "skipAndRecord") {
+          yield* Effect.logError(`Processor "${name}" skipped event "${poison.type}" (id ${poison.id})`, exit.cause).pipe(
+            Effect.annotateLogs({ processor: name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
+          )
+          yield* transactor.withTransaction(checkpoints.set(name, position, poison.position))
+          return poison.position
+        }
+        return yield* halt(poison, exit.cause)
+      })
+
+    const runOnce = Effect.scoped(Effect.gen(function*() {
+      yield* setStatus({ state: "waiting for lease" })
+      const lost = yield* lease.acquire(name)
+      const waitForChange = yield* store.listen
+      let position = yield* checkpoints.get(name)
+      yield* setStatus({ state: "catching up", position })
+      const loop = Effect.gen(function*() {
+        while (true) {
+          const batch = yield* readBatch(position)
+          if (batch.length === 0) {
+            yield* setStatus({ state: "live", position })
+            yield* waitForChange
+            continue
+          }
+          yield* setStatus({ state: "catching up" })
+          position = yield* processBatch(batch, position)
+          yield* setStatus({ position })
+        }
+      })
+      return yield* Effect.raceFirst(loop, lost)
+    }))
+
+    // Halting keeps the processor stopped (until a rebuild); anything else (a lost lease, the
+    // store failing) starts it again after a pause.
+    const supervised: Effect.Effect<void> = runOnce.pipe(
+      Effect.catch((error) =>
+        error instanceof ProcessorHalted
+          ? Effect.andThen(
+            Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: name })),
+            setStatus({ state: "halted", halted: error })
+          )
+          : Effect.logWarning(`Processor "${name}" stopped; restarting`, error).pipe(
+            Effect.andThen(Effect.sleep("1 second")),
+            Effect.andThen(Effect.suspend(() => supervised))
+          )
+      ),
+      Effect.asVoid
+    )
+
+    const fiber = yield* FiberHandle.make<void, never>()
+    yield* FiberHandle.run(fiber, supervised)
+
+    const lagAfter = (position: bigint) =>
+      Stream.runCount(store.readAll({ after: position, types: processor.types }))
+
+    const whenCaughtUp = Effect.gen(function*() {
+      while (true) {
+        const current = yield* Ref.get(status)
+        if (current.halted !== undefined) return yield* current.halted
+        if (current.state === "live" || current.state === "catching up") {
+          const next = yield* Stream.runHead(store.readAll({ after: current.position, types: processor.types, batchSize: 1 }))
+          if (Option.isNone(next)) return
+        }
+        yield* Effect.sleep("20 millis")
+      }
+    })
+
+    const rebuild = Effect.gen(function*() {
+      yield* FiberHandle.clear(fiber)
+      yield* setStatus({ state: "rebuilding", halted: undefined })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* lease.acquire(name)
+        yield* transactor.withTransaction(Effect.gen(function*() {
+          yield* processor.reset
+          yield* checkpoints.set(name, yield* checkpoints.get(name), start)
+        }))
+      })).pipe(Effect.provideContext(context))
+      yield* setStatus({ position: start })
+      yield* FiberHandle.run(fiber, supervised)
+    })
+
+    return {
+      name,
+      status: Ref.get(status),
+      lag: Effect.flatMap(Ref.get(status), (current) => lagAfter(current.position)),
+      whenCaughtUp,
+      rebuild
+    } satisfies Handle
+  })
+
+/**
+ * Processors running together in one scope.
+ *
+ * @since 0.1.0
+ */
+export class Processors extends Context.Service<Processors, {
+  readonly handles: ReadonlyArray<Handle>
+  readonly get: (name: string) => Option.Option<Handle>
+  /** Waits until every processor has caught up. */
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
+}>()("@facta/core/Processors") {}
+
+/**
+ * Starts the processors in the current scope.
+ *
+ * @since 0.1.0
+ */
+export const startAll = <R>(processors: ReadonlyArray<Processor<any, R>>, options?: Options) =>
+  Effect.map(Effect.forEach(processors, (processor) => start_(processor, options)), (handles) =>
+    Processors.of({
+      handles,
+      get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
+      whenCaughtUp: Effect.forEach(handles, (handle) => handle.whenCaughtUp, { discard: true })
+    }))
+
+/**
+ * Runs the processors for as long as the layer lives; they stop, rolling back the batches in
+ * flight, when it is released.
+ *
+ * @since 0.1.0
+ */
+export const layer = <R>(processors: ReadonlyArray<Processor<any, R>>, options?: Options) =>
+  Layer.effect(Processors, startAll(processors, options))
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  start_ as start
+}

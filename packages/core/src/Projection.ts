@@ -1,0 +1,92 @@
+/**
+ * A projection keeps a read model in step with the log: handlers keyed by event `_tag` write
+ * documents (or SQL tables of your own), and run in the processor's batch transaction, so each
+ * event is applied exactly once.
+ *
+ * ```ts
+ * const accounts = ProjectionStore.documents("accounts", AccountView)
+ * const projection = Projection.make({
+ *   name: "accounts",
+ *   event: AccountEvent,
+ *   handlers: {
+ *     AccountOpened: ({ data, streamId }) => accounts.upsert(streamId, new AccountView({ ... })),
+ *   },
+ *   reset: accounts.clear
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Effect, type Schema } from "effect"
+import type { Processor } from "./Processor.ts"
+import { codec, type EventDecodeError, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+
+/**
+ * Handlers keyed by event `_tag`; each gets the stored event with its decoded data.
+ *
+ * @since 0.1.0
+ */
+export type Handlers<Event extends Tagged, Context extends ReadonlyArray<unknown> = []> = {
+  readonly [K in Event["_tag"]]?: (
+    event: RecordedEvent<Extract<Event, { readonly _tag: K }>>,
+    ...context: Context
+  ) => Effect.Effect<unknown, any, any>
+}
+
+/**
+ * The errors the handlers can fail with.
+ *
+ * @since 0.1.0
+ */
+export type ErrorOf<H> = {
+  [K in keyof H]-?: H[K] extends ((...args: Array<any>) => Effect.Effect<any, infer E, any>) | undefined ? E : never
+}[keyof H]
+
+/**
+ * The services the handlers need.
+ *
+ * @since 0.1.0
+ */
+export type ContextOf<H> = {
+  [K in keyof H]-?: H[K] extends ((...args: Array<any>) => Effect.Effect<any, any, infer R>) | undefined ? R : never
+}[keyof H]
+
+/**
+ * Decodes an event and finds its handler; shared by every kind of processor.
+ *
+ * @since 0.1.0
+ */
+export const dispatcher = <Event extends Tagged, I>(event: Schema.Codec<Event, I>, handlers: object) => {
+  const events = codec(event)
+  const table = handlers as Record<string, ((event: RecordedEvent<Event>, ...context: Array<any>) => Effect.Effect<unknown, unknown, unknown>) | undefined>
+  return {
+    types: Object.keys(handlers).filter((type) => table[type] !== undefined),
+    decode: (recorded: RecordedEvent): Effect.Effect<RecordedEvent<Event>, EventDecodeError> => events.decode(recorded),
+    handlerOf: (decoded: RecordedEvent<Event>) => table[decoded.data._tag]
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export const make = <Event extends Tagged, I, H extends Handlers<Event>, E = never, R = never>(definition: {
+  readonly name: string
+  /** Decodes the stored events; only the types with a handler are read. */
+  readonly event: Schema.Codec<Event, I>
+  readonly handlers: H
+  /** Clears the read model before a rebuild. */
+  readonly reset?: Effect.Effect<void, E, R> | undefined
+}): Processor<ErrorOf<H> | E | EventDecodeError, ContextOf<H> | R> => {
+  const { decode, handlerOf, types } = dispatcher(definition.event, definition.handlers)
+  return {
+    name: definition.name,
+    kind: "projection",
+    types,
+    handle: (recorded) =>
+      Effect.flatMap(decode(recorded), (decoded) => {
+        const handler = handlerOf(decoded)
+        return handler === undefined ? Effect.void : Effect.asVoid(handler(decoded))
+      }) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H>>,
+    reset: definition.reset ?? Effect.void
+  }
+}

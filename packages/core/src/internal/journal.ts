@@ -1,0 +1,29 @@
+/**
+ * The write journal of an in-memory transaction. Memory stores consult the current journal: inside
+ * a transaction their writes are recorded here (and visible to reads in the same transaction);
+ * the transaction applies them all at once when it commits, after checking every
+ * compare-and-set it recorded, or drops them when it fails.
+ */
+import { Context } from "effect"
+
+export interface Journal {
+  /** Pending document writes: projection -> id -> JSON text, or null for a delete. */
+  readonly documents: Map<string, Map<string, string | null>>
+  /** Pending checkpoint moves, with the position each expects at commit. */
+  readonly checkpoints: Map<string, { readonly expected: bigint; readonly next: bigint }>
+  /** Applies the journal to the stores; registered by each store that wrote to it. */
+  readonly commits: Set<(journal: Journal) => void>
+  /** Checks run before anything is applied; a returned error aborts the commit. */
+  readonly checks: Set<(journal: Journal) => unknown>
+}
+
+export const makeJournal = (): Journal => ({
+  documents: new Map(),
+  checkpoints: new Map(),
+  commits: new Set(),
+  checks: new Set()
+})
+
+export const CurrentJournal = Context.Reference<Journal | undefined>("@facta/core/internal/CurrentJournal", {
+  defaultValue: () => undefined
+})

@@ -1,0 +1,296 @@
+/**
+ * The behaviour of the processor runtime on a set of stores: exactly-once projections under
+ * interruption, poison events, reactors' causation and emit guard, one instance at a time, and
+ * rebuilds. Run against every store implementation. Tests use fresh event types and processor
+ * names, so they can share one database.
+ *
+ * @since 0.1.0
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, Exit, Fiber, type Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
+import type { CheckpointStore } from "../CheckpointStore.ts"
+import { EventStore } from "../EventStore.ts"
+import type { Lease } from "../Lease.ts"
+import * as Processor from "../Processor.ts"
+import * as Projection from "../Projection.ts"
+import * as ProjectionStore from "../ProjectionStore.ts"
+import * as Reactor from "../Reactor.ts"
+import type { Transactor } from "../Transactor.ts"
+
+/**
+ * The services the suite runs on.
+ *
+ * @since 0.1.0
+ */
+export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | Transactor | Lease
+
+const unique = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
+
+class Tally extends Schema.Class<Tally>("Tally")({
+  count: Schema.Int,
+  sum: Schema.Int,
+  lastVersion: Schema.Int
+}) {}
+
+/** Event schemas with per-test type names, so tests sharing a database do not see each other. */
+const counterEvents = () => {
+  const added = unique("Added")
+  const poisoned = unique("Poisoned")
+  const Added = Schema.TaggedStruct(added, { amount: Schema.Int })
+  const Poisoned = Schema.TaggedStruct(poisoned, {})
+  return { added, poisoned, Added, Poisoned, Event: Schema.Union([Added, Poisoned]) }
+}
+
+/**
+ * A projection that tallies each stream, and refuses to apply an event twice or out of order:
+ * a doubled or lost event would make it fail, or leave a tally that differs from the log.
+ */
+const tallyProjection = (
+  name: string,
+  events: ReturnType<typeof counterEvents>,
+  options?: { readonly slow?: boolean; readonly poison?: boolean }
+) => {
+  const tallies = ProjectionStore.documents(name, Tally)
+  return {
+    tallies,
+    projection: Projection.make({
+      name,
+      event: events.Event,
+      handlers: {
+        [events.added]: (event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) =>
+          Effect.gen(function*() {
+            if (options?.slow === true) yield* Effect.sleep(`${yield* Random.nextIntBetween(0, 2)} millis`)
+            const current = Option.getOrElse(yield* tallies.get(event.streamId), () => new Tally({ count: 0, sum: 0, lastVersion: 0 }))
+            if (current.lastVersion !== event.version - 1) {
+              return yield* Effect.die(`stream ${event.streamId}: applying version ${event.version} after ${current.lastVersion}`)
+            }
+            yield* tallies.upsert(event.streamId, new Tally({ count: current.count + 1, sum: current.sum + event.data.amount, lastVersion: event.version }))
+          }),
+        [events.poisoned]: () => options?.poison === true ? Effect.fail("cannot handle this event" as const) : Effect.void
+      } as Projection.Handlers<typeof events.Event.Type>,
+      reset: tallies.clear
+    })
+  }
+}
+
+/** The tallies a from-scratch fold of the log gives. */
+const foldTallies = (type: string) =>
+  EventStore.use((store) =>
+    Stream.runFold(
+      store.readAll({ types: [type] }),
+      () => new Map<string, { count: number; sum: number; lastVersion: number }>(),
+      (tallies, event) => {
+        const current = tallies.get(event.streamId) ?? { count: 0, sum: 0, lastVersion: 0 }
+        return tallies.set(event.streamId, {
+          count: current.count + 1,
+          sum: current.sum + (event.data as { amount: number }).amount,
+          lastVersion: event.version
+        })
+      }
+    )
+  )
+
+const append = (streamId: string, type: string, amounts: ReadonlyArray<number>) =>
+  EventStore.use((store) => store.append(streamId, amounts.map((amount) => ({ type, data: { amount } }))))
+
+const quickRetry = Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 2 }))
+
+/**
+ * Registers the processor suite for the stores `storeLayer` provides.
+ *
+ * @since 0.1.0
+ */
+export const processorConformance = <E>(name: string, storeLayer: Layer.Layer<Services, E>): void =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`Processor conformance: ${name}`, (it) => {
+    it.effect("a projection catches up, follows live appends, and reports its status", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection, tallies } = tallyProjection(unique("tally"), events)
+        yield* append("a", events.added, [1, 2, 3])
+        const handle = yield* Processor.start(projection, { batchSize: 2 })
+        yield* handle.whenCaughtUp
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("a")), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
+        yield* append("b", events.added, [10])
+        yield* append("a", events.added, [4])
+        yield* handle.whenCaughtUp
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("a")), new Tally({ count: 4, sum: 10, lastVersion: 4 }))
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("b")), new Tally({ count: 1, sum: 10, lastVersion: 1 }))
+        assert.strictEqual(yield* handle.lag, 0)
+        const status = yield* handle.status
+        assert.strictEqual(status.name, projection.name)
+        assert.isTrue(status.position > 0n)
+      }).pipe(Effect.scoped))
+
+    it.effect("interrupted at random points while events arrive, the projection ends equal to a fold of the log", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection, tallies } = tallyProjection(unique("interrupted"), events, { slow: true })
+        const streams = ["s1", "s2", "s3"].map((s) => `${s}-${events.added}`)
+        const writer = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (i) =>
+          append(streams[i % 3]!, events.added, [i, i + 1]).pipe(Effect.andThen(Effect.sleep("3 millis"))), { discard: true }).pipe(Effect.forkChild)
+        for (let round = 0; round < 12; round++) {
+          const scope = yield* Scope.make()
+          yield* Processor.start(projection, { batchSize: 7 }).pipe(Scope.provide(scope))
+          yield* Effect.sleep(`${yield* Random.nextIntBetween(1, 25)} millis`)
+          yield* Scope.close(scope, Exit.void)
+        }
+        yield* Fiber.join(writer)
+        const handle = yield* Processor.start(projection, { batchSize: 7 })
+        yield* handle.whenCaughtUp
+        const expected = yield* foldTallies(events.added)
+        for (const streamId of streams) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, expected.get(streamId))
+        }
+        assert.strictEqual((yield* handle.status).state === "halted", false)
+      }).pipe(Effect.scoped))
+
+    it.effect("a poison event halts the processor, names the event, and leaves the checkpoint before it", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection, tallies } = tallyProjection(unique("poisoned"), events, { poison: true })
+        const failures = yield* Ref.make(0)
+        const store = yield* EventStore
+        yield* append("p", events.added, [1, 2])
+        const poison = yield* store.append("p", [{ type: events.poisoned, data: {} }])
+        yield* append("p", events.added, [3])
+        const handle = yield* Processor.start(projection, {
+          batchSize: 10,
+          retry: quickRetry,
+          onError: () => Ref.update(failures, (n) => n + 1)
+        })
+        const halted = yield* Effect.flip(handle.whenCaughtUp)
+        assert.strictEqual(halted._tag, "ProcessorHalted")
+        if (halted._tag !== "ProcessorHalted") return
+        assert.strictEqual(halted.eventId, poison.events[0]!.id)
+        assert.strictEqual(halted.type, events.poisoned)
+        assert.strictEqual(halted.streamId, "p")
+        assert.strictEqual(halted.version, 3)
+        assert.include(halted.message, "cannot handle this event")
+        assert.strictEqual(yield* Ref.get(failures), 3)
+        const status = yield* handle.status
+        assert.strictEqual(status.state, "halted")
+        assert.isTrue(status.position < poison.events[0]!.position)
+        // The events before the poison one are applied; the one after is not.
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("p")), new Tally({ count: 2, sum: 3, lastVersion: 2 }))
+      }).pipe(Effect.scoped))
+
+    it.effect("a handler that fails and then succeeds is retried, and applies its event once", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const tallies = ProjectionStore.documents(unique("flaky"), Tally)
+        const attempts = yield* Ref.make(0)
+        const projection = Projection.make({
+          name: tallies.name,
+          event: events.Added,
+          handlers: {
+            [events.added]: (event: { readonly streamId: string; readonly data: { readonly amount: number } }) =>
+              Effect.gen(function*() {
+                const current = Option.getOrElse(yield* tallies.get(event.streamId), () => new Tally({ count: 0, sum: 0, lastVersion: 0 }))
+                yield* tallies.upsert(event.streamId, new Tally({ ...current, count: current.count + 1, sum: current.sum + event.data.amount }))
+                // Fails after writing: the write must roll back with the failed attempt.
+                if ((yield* Ref.updateAndGet(attempts, (n) => n + 1)) <= 2) return yield* Effect.fail("flaky" as const)
+              })
+          }
+        })
+        yield* append("f", events.added, [5])
+        const handle = yield* Processor.start(projection, { retry: quickRetry })
+        yield* handle.whenCaughtUp
+        assert.strictEqual(yield* Ref.get(attempts), 3)
+        assert.strictEqual(Option.getOrThrow(yield* tallies.get("f")).count, 1)
+      }).pipe(Effect.scoped))
+
+    it.effect("a reactor's events carry the source's correlation id and name it as their cause; undeclared types are refused", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [requested, sent, forbidden] = [unique("Requested"), unique("Sent"), unique("Forbidden")]
+        const Requested = Schema.TaggedStruct(requested, { to: Schema.String })
+        const Sent = Schema.TaggedStruct(sent, { to: Schema.String })
+        const Forbidden = Schema.TaggedStruct(forbidden, {})
+        const refusals = yield* Ref.make<Array<string>>([])
+        const reactor = Reactor.make({
+          name: unique("mailer"),
+          event: Requested,
+          emits: [Sent],
+          handlers: {
+            [requested]: (event: { readonly data: { readonly to: string }; readonly streamId: string }, context: Reactor.Context<typeof Sent.Type>) =>
+              Effect.gen(function*() {
+                yield* context.emit(`mail-${event.streamId}`, [{ _tag: sent, to: event.data.to } as typeof Sent.Type])
+                const refused = yield* Effect.flip(context.emit(`mail-${event.streamId}`, [{ _tag: forbidden } as unknown as typeof Sent.Type]))
+                yield* Ref.update(refusals, (all) => [...all, refused.message])
+              })
+          } as Reactor.Handlers<typeof Requested.Type, typeof Sent.Type>
+        })
+        const source = yield* store.append("request-1", [{ type: requested, data: { to: "ada@example.com" }, metadata: { correlationId: "flow-42" } }])
+        const handle = yield* Processor.start(reactor)
+        yield* handle.whenCaughtUp
+        const emitted = yield* Stream.runCollect(store.readStream("mail-request-1"))
+        assert.strictEqual(emitted.length, 1)
+        assert.strictEqual(emitted[0]!.type, sent)
+        assert.deepStrictEqual(emitted[0]!.data, { to: "ada@example.com" })
+        assert.strictEqual(emitted[0]!.metadata.causationId, source.events[0]!.id)
+        assert.strictEqual(emitted[0]!.metadata.correlationId, "flow-42")
+        const [refusal] = yield* Ref.get(refusals)
+        assert.include(refusal, forbidden)
+        assert.include(refusal, sent)
+        void Forbidden
+      }).pipe(Effect.scoped))
+
+    it.effect("two instances of one processor started together handle every event exactly once", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("twins")
+        const { projection, tallies } = tallyProjection(name, events)
+        const handled = yield* Ref.make(0)
+        const counted = { ...projection, handle: (event: Parameters<typeof projection.handle>[0]) => Effect.andThen(projection.handle(event), Ref.update(handled, (n) => n + 1)) }
+        const first = yield* Processor.start(counted, { batchSize: 5 })
+        const second = yield* Processor.start(counted, { batchSize: 5 })
+        yield* Effect.forEach([1, 2, 3, 4, 5, 6], (i) => append(`t${i % 2}`, events.added, [i, i, i]), { discard: true })
+        yield* first.whenCaughtUp.pipe(Effect.raceFirst(second.whenCaughtUp))
+        yield* Effect.sleep("100 millis")
+        const total = (yield* foldTallies(events.added))
+        for (const [streamId, expected] of total) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, expected)
+        }
+        assert.strictEqual(yield* Ref.get(handled), 18)
+        const states = [(yield* first.status).state, (yield* second.status).state].sort()
+        assert.deepStrictEqual(states, ["live", "waiting for lease"])
+      }).pipe(Effect.scoped))
+
+    it.effect("when the lease holder stops, the waiting instance takes over and finishes", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection, tallies } = tallyProjection(unique("takeover"), events)
+        const holderScope = yield* Scope.make()
+        const holder = yield* Processor.start(projection).pipe(Scope.provide(holderScope))
+        yield* append("k", events.added, [1, 2])
+        yield* holder.whenCaughtUp
+        const standby = yield* Processor.start(projection)
+        assert.strictEqual((yield* standby.status).state, "waiting for lease")
+        yield* Scope.close(holderScope, Exit.void)
+        yield* append("k", events.added, [3])
+        yield* standby.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("k")), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
+      }).pipe(Effect.scoped))
+
+    it.effect("a rebuild resets one projection and replays the log while the others keep running", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const rebuilt = tallyProjection(unique("rebuilt"), events)
+        const other = tallyProjection(unique("other"), events)
+        const processors = yield* Processor.startAll([rebuilt.projection, other.projection])
+        yield* append("r", events.added, [1, 2, 3])
+        yield* processors.whenCaughtUp
+        // Corrupt the read model by hand; the rebuild must throw it away.
+        yield* rebuilt.tallies.upsert("r", new Tally({ count: 99, sum: 99, lastVersion: 3 }))
+        yield* rebuilt.tallies.upsert("stray", new Tally({ count: 1, sum: 1, lastVersion: 1 }))
+        const handle = Option.getOrThrow(processors.get(rebuilt.projection.name))
+        yield* handle.rebuild
+        yield* append("r", events.added, [4])
+        yield* processors.whenCaughtUp
+        assert.deepStrictEqual(Option.getOrThrow(yield* rebuilt.tallies.get("r")), new Tally({ count: 4, sum: 10, lastVersion: 4 }))
+        assert.isTrue(Option.isNone(yield* rebuilt.tallies.get("stray")))
+        assert.deepStrictEqual(Option.getOrThrow(yield* other.tallies.get("r")), new Tally({ count: 4, sum: 10, lastVersion: 4 }))
+      }).pipe(Effect.scoped))
+  })
