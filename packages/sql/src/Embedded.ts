@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
+import { Lease } from "@facta/core"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as Postgres from "./Postgres.ts"
 import type * as SqlEventStore from "./SqlEventStore.ts"
@@ -27,7 +28,8 @@ export interface Options extends Tables.TableOptions {
  */
 export const layer = (options?: Options) =>
   Layer.unwrap(Effect.map(PgliteClient.PgliteClient, (pglite) =>
-    Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) })
+    // PGlite is one session, where advisory locks would not exclude anyone: lease in the process.
+    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), Lease.layerMemory)
   )).pipe(
     Layer.provideMerge(PgliteClient.layer(options?.dataDir === undefined ? {} : { dataDir: options.dataDir }))
   )

@@ -1,8 +1,9 @@
 /**
  * Facta on a Postgres server, in one line: `Postgres.layer({ url: Redacted.make(...) })` connects
  * through `@effect/sql-pg`, applies the migrations and provides the event, projection and
- * checkpoint stores (and the `SqlClient`, for read models of your own in the same transactions).
- * Subscribers are woken by LISTEN/NOTIFY and poll as a fallback.
+ * checkpoint stores, the `Transactor` and the `Lease` processors need (and the `SqlClient`, for
+ * read models of your own in the same transactions). Subscribers are woken by LISTEN/NOTIFY and
+ * poll as a fallback.
  *
  * @since 0.1.0
  */
@@ -11,13 +12,15 @@ import { Effect, Layer, type Redacted } from "effect"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
+import * as SqlLease from "./SqlLease.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
+import * as SqlTransactor from "./SqlTransactor.ts"
 import type * as Tables from "./Tables.ts"
 
 /**
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions {
+export interface Options extends Tables.TableOptions, SqlLease.Options {
   /** The connection URL; kept `Redacted` so it never reaches a log. */
   readonly url: Redacted.Redacted<string>
   /** Pool size. Default 10. */
@@ -27,7 +30,8 @@ export interface Options extends Tables.TableOptions {
 }
 
 /**
- * The stores on the `SqlClient` in context, after the migrations; for a client you build yourself.
+ * The stores and the read-side `Transactor` on the `SqlClient` in context, after the migrations;
+ * for a client you build yourself. Add a `Lease` layer to run processors.
  *
  * @since 0.1.0
  */
@@ -35,7 +39,8 @@ export const stores = (options?: SqlEventStore.Options) =>
   Layer.mergeAll(
     SqlEventStore.layer(options),
     SqlProjectionStore.layer(options),
-    SqlCheckpointStore.layer(options)
+    SqlCheckpointStore.layer(options),
+    SqlTransactor.layer
   ).pipe(Layer.provide(Migrations.layer(options)))
 
 /**
@@ -43,7 +48,7 @@ export const stores = (options?: SqlEventStore.Options) =>
  */
 export const layer = (options: Options) =>
   Layer.unwrap(Effect.map(PgClient.PgClient, (pg) =>
-    stores({ ...options, listen: (channel) => pg.listen(channel) })
+    Layer.merge(stores({ ...options, listen: (channel) => pg.listen(channel) }), SqlLease.layer(options))
   )).pipe(
     Layer.provideMerge(PgClient.layer({ url: options.url, maxConnections: options.maxConnections ?? 10 }))
   )

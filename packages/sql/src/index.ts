@@ -17,6 +17,10 @@ export * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 /** @since 0.1.0 */
 export * as SqlEventStore from "./SqlEventStore.ts"
 /** @since 0.1.0 */
+export * as SqlLease from "./SqlLease.ts"
+/** @since 0.1.0 */
 export * as SqlProjectionStore from "./SqlProjectionStore.ts"
+/** @since 0.1.0 */
+export * as SqlTransactor from "./SqlTransactor.ts"
 /** @since 0.1.0 */
 export * as Tables from "./Tables.ts"

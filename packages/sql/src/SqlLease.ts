@@ -1,0 +1,71 @@
+/**
+ * Processor leases on a Postgres server: a session advisory lock, taken by a connection reserved
+ * for as long as the processor runs. When the holder's process dies or its connection drops,
+ * Postgres releases the lock, and a waiting instance takes it on its next try (every
+ * `retryInterval`). The holder checks its connection every `heartbeatInterval` and stops when it
+ * is gone, since another instance may then hold the lock.
+ *
+ * Behind a transaction-pooling proxy (PgBouncer in transaction mode) session locks do not hold:
+ * point the application, or at least its processors, at Postgres directly or at a session pool.
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Duration, Effect, Layer, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import { Lease } from "@facta/core"
+import * as Tables from "./Tables.ts"
+
+/**
+ * @since 0.1.0
+ */
+export interface Options extends Tables.TableOptions {
+  /** How often a waiting instance tries to take the lock. Default 1s. */
+  readonly retryInterval?: Duration.Input | undefined
+  /** How often the holder checks its connection. Default 2s. */
+  readonly heartbeatInterval?: Duration.Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export const make = (options?: Options) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* Tables.make(options)
+    const retryInterval = Duration.fromInputUnsafe(options?.retryInterval ?? "1 second")
+    const heartbeatInterval = Duration.fromInputUnsafe(options?.heartbeatInterval ?? "2 seconds")
+    return Lease.Lease.of({
+      acquire: (name) =>
+        Effect.gen(function*() {
+          // Namespaced by the events table, so applications sharing a database do not collide.
+          const key = `facta:${tables.events}:${name}`
+          const connection = yield* sql.reserve
+          const tryLock = connection.execute("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [key], undefined).pipe(
+            Effect.map((rows) => rows[0]?.locked === true)
+          )
+          yield* tryLock.pipe(
+            Effect.flatMap((locked) => locked ? Effect.void : Effect.fail("busy" as const)),
+            Effect.retry(Schedule.spaced(retryInterval)),
+            Effect.orDie
+          )
+          yield* Effect.addFinalizer(() =>
+            Effect.ignore(connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key], undefined))
+          )
+          const lost = yield* Deferred.make<never, Lease.LeaseLost>()
+          yield* connection.execute("SELECT 1", [], undefined).pipe(
+            Effect.repeat(Schedule.spaced(heartbeatInterval)),
+            Effect.catch((error) => Deferred.fail(lost, new Lease.LeaseLost({ name, reason: error.message }))),
+            Effect.forkScoped
+          )
+          return Deferred.await(lost)
+        }).pipe(
+          // A connection that cannot be had is a lost lease too: the processor restarts and waits.
+          Effect.catch((error) => Effect.succeed(Effect.fail(new Lease.LeaseLost({ name, reason: error.message }))))
+        )
+    })
+  })
+
+/**
+ * @since 0.1.0
+ */
+export const layer = (options?: Options) => Layer.effect(Lease.Lease, make(options))
