@@ -244,6 +244,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
             setStatus({ state: "halted", halted: error })
           )
           : Effect.logWarning(`Processor "${name}" stopped; restarting`, error).pipe(
+            Effect.andThen(setStatus({ state: "waiting for lease" })),
             Effect.andThen(Effect.sleep("1 second")),
             Effect.andThen(Effect.suspend(() => supervised))
           )

@@ -29,6 +29,19 @@ const conflictingStore = (conflicts: number) =>
     })
   )
 
+/**
+ * A memory store that yields before each append, so concurrent commands really interleave between
+ * reading a stream and appending to it (the plain memory store would run each one through).
+ */
+const interleavingStore = Layer.effect(
+  EventStore.EventStore,
+  Effect.map(EventStore.makeMemory, (store) =>
+    EventStore.EventStore.of({
+      ...store,
+      append: (streamId, events, options) => Effect.andThen(Effect.sleep("1 millis"), store.append(streamId, events, options))
+    }))
+)
+
 describe("CommandHandler", () => {
   it.effect("handles a command: decodes, decides, appends and returns events, state and version", () =>
     Effect.gen(function*() {
@@ -84,7 +97,7 @@ describe("CommandHandler", () => {
       const { state, version } = yield* accounts.load("account-1")
       assert.strictEqual(state.balance, 4)
       assert.strictEqual(version, 6)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(interleavingStore)))
 
   it.live("retries the whole cycle on a version conflict, then gives up with WrongExpectedVersion", () =>
     Effect.gen(function*() {

@@ -29,7 +29,7 @@ export interface Options extends Tables.TableOptions {
 export const layer = (options?: Options) =>
   Layer.unwrap(Effect.map(PgliteClient.PgliteClient, (pglite) =>
     // PGlite is one session, where advisory locks would not exclude anyone: lease in the process.
-    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), Lease.layerMemory)
+    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), Layer.effect(Lease.Lease, Lease.makeMemory))
   )).pipe(
     Layer.provideMerge(PgliteClient.layer(options?.dataDir === undefined ? {} : { dataDir: options.dataDir }))
   )

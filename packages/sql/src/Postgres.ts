@@ -40,7 +40,7 @@ export const stores = (options?: SqlEventStore.Options) =>
     SqlEventStore.layer(options),
     SqlProjectionStore.layer(options),
     SqlCheckpointStore.layer(options),
-    SqlTransactor.layer
+    SqlTransactor.layer()
   ).pipe(Layer.provide(Migrations.layer(options)))
 
 /**

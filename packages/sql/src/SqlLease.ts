@@ -52,9 +52,19 @@ export const make = (options?: Options) =>
             Effect.ignore(connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key], undefined))
           )
           const lost = yield* Deferred.make<never, Lease.LeaseLost>()
-          yield* connection.execute("SELECT 1", [], undefined).pipe(
+          // Asks whether this session still holds an advisory lock: a connection that was
+          // re-established is a new session without it.
+          const stillHeld = connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()) AS held",
+            [],
+            undefined
+          ).pipe(
+            Effect.mapError((error) => error.message),
+            Effect.flatMap((rows) => rows[0]?.held === true ? Effect.void : Effect.fail("the lock is no longer held")),
+          )
+          yield* stillHeld.pipe(
             Effect.repeat(Schedule.spaced(heartbeatInterval)),
-            Effect.catch((error) => Deferred.fail(lost, new Lease.LeaseLost({ name, reason: error.message }))),
+            Effect.catch((reason) => Deferred.fail(lost, new Lease.LeaseLost({ name, reason }))),
             Effect.forkScoped
           )
           return Deferred.await(lost)

@@ -25,6 +25,9 @@ export const make = Effect.map(SqlClient.SqlClient, (sql) =>
   }))
 
 /**
+ * A new layer on each call: the transactor belongs to the `SqlClient` it is built with, so it
+ * must not be shared (memoized) between layers over different databases.
+ *
  * @since 0.1.0
  */
-export const layer = Layer.effect(Transactor.Transactor, make)
+export const layer = () => Layer.effect(Transactor.Transactor, make)

@@ -1,9 +1,9 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Deferred, Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
+import { Cause, Deferred, Effect, Fiber, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { Aggregate, CommandHandler, EventStore } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, Processor, Projection, ProjectionStore } from "@facta/core"
 import { Migrations, Postgres, Tables } from "@facta/sql"
 
 const url = inject("databaseUrl")
@@ -167,6 +167,43 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           assert.deepStrictEqual(after.map((e) => e.data), [{ n: 2 }, { n: 3 }])
           assert.deepStrictEqual(after.map((e) => e.position), written.events.slice(1).map((e) => e.position))
         }).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(bigUrl) })))
+      ))
+
+    it.effect("when the lease holder's connection is killed, the other instance takes over and finishes", () =>
+      withDatabase("facta_lease", (leaseUrl) =>
+        Effect.gen(function*() {
+          const admin = yield* SqlClient.SqlClient
+          const instance = () =>
+            Layer.build(Postgres.layer({ url: Redacted.make(leaseUrl), retryInterval: "100 millis", heartbeatInterval: "100 millis" }))
+          const [first, second] = [yield* instance(), yield* instance()]
+          const type = unique("Leased")
+          const counts = ProjectionStore.documents("leased", Schema.Struct({ handled: Schema.Int }))
+          const projection = Projection.make({
+            name: "leased",
+            event: Schema.TaggedStruct(type, {}),
+            handlers: {
+              [type]: () =>
+                Effect.flatMap(counts.get("all"), (current) =>
+                  counts.upsert("all", { handled: Option.getOrElse(current, () => ({ handled: 0 })).handled + 1 }))
+            }
+          })
+          const appendOne = EventStore.EventStore.use((store) => store.append(unique("leased"), [event(type, 1)]))
+          const holder = yield* Processor.start(projection).pipe(Effect.provide(first))
+          yield* appendOne.pipe(Effect.provide(first))
+          yield* holder.whenCaughtUp.pipe(Effect.provide(first))
+          const standby = yield* Processor.start(projection).pipe(Effect.provide(second))
+          assert.strictEqual((yield* standby.status).state, "waiting for lease")
+          yield* admin`SELECT pg_terminate_backend(pid) FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = 'facta_lease')`
+          yield* appendOne.pipe(Effect.provide(second))
+          yield* appendOne.pipe(Effect.provide(second))
+          yield* standby.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+          assert.notStrictEqual((yield* standby.status).state, "waiting for lease")
+          // The old holder noticed it lost the lease and waits.
+          yield* Effect.sleep("300 millis")
+          assert.strictEqual((yield* holder.status).state, "waiting for lease")
+          assert.deepStrictEqual(yield* counts.get("all").pipe(Effect.provide(second)), Option.some({ handled: 3 }))
+        }).pipe(Effect.scoped)
       ))
 
     it.effect("a subscriber resumes after its connections are killed, losing and repeating nothing", () =>

@@ -3,7 +3,7 @@ import { inject } from "vitest"
 import { ProcessorConformance } from "@facta/core/testing"
 import { Embedded, Postgres } from "@facta/sql"
 
-ProcessorConformance.processorConformance("embedded PGlite", Embedded.layer())
+ProcessorConformance.processorConformance("embedded PGlite", Embedded.layer(), { singleSession: true })
 ProcessorConformance.processorConformance(
   "Postgres server",
   Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "processors", retryInterval: "100 millis" })
