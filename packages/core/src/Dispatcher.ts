@@ -252,7 +252,8 @@ export interface Dispatcher<
    * The background command runs in the dispatcher's scope, with the services of the caller. It is
    * interrupted when that scope closes. Its failure cannot reach the caller, so it is logged
    * with `Effect.logError` (with the `Cause`, annotated with `command` and `streamId`); an
-   * interruption is logged as a warning.
+   * interruption is logged as a warning. Provide the services (the `EventStore`, ...) around the
+   * dispatcher's whole use, not around one call: the command outlives the call.
    */
   readonly dispatchAsync: {
     <Name extends keyof Commands & string>(
