@@ -8,10 +8,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schedule, Stream } from "effect"
+import { Effect, Option, Schedule, Schema, Stream } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { EventStore, type EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
-import type { EventDecodeError, EventEncodeError, EventMetadata, RecordedEvent, Tagged } from "./RecordedEvent.ts"
+import { describeIssue, type EventDecodeError, type EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+import * as SnapshotStore from "./SnapshotStore.ts"
 import { decoder, type ValidationError } from "./ValidationError.ts"
 
 /**
@@ -58,6 +59,11 @@ export interface Options<Event, State, E, R> {
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   readonly handlers?: ReadonlyArray<InlineHandler<Event, State, E, R>> | undefined
+  /**
+   * Snapshot the state by this policy, with the aggregate's state Schema (or `schema`). Needs a
+   * `SnapshotStore` in context; without one, streams are folded from their first event.
+   */
+  readonly snapshot?: (SnapshotStore.Policy<State> & { readonly schema?: Schema.Codec<State, unknown> | undefined }) | undefined
 }
 
 /**
@@ -122,29 +128,82 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const retry = options?.retry ?? defaultRetry
   const handlers = options?.handlers ?? []
 
-  const load = (streamId: string) =>
-    EventStore.use((store) =>
-      store.readStream(streamId).pipe(
-        Stream.mapEffect(aggregate.events.decode),
-        Stream.runFold(
-          (): Loaded<State> => ({ state: aggregate.initialState, version: 0 }),
-          (loaded, event) => ({ state: aggregate.evolve(loaded.state, event.data), version: event.version })
+  const snapshots = options?.snapshot
+  const stateCodec = snapshots === undefined
+    ? undefined
+    : Schema.toCodecJson(snapshots.schema ?? aggregate.state ?? Schema.Unknown as Schema.Codec<State, unknown>)
+  const encodeState = stateCodec === undefined ? undefined : Schema.encodeUnknownEffect(stateCodec)
+  const decodeState = stateCodec === undefined ? undefined : Schema.decodeUnknownEffect(stateCodec)
+
+  /** The latest usable snapshot, or the initial state; never fails (a bad snapshot is logged). */
+  const fromSnapshot = (streamId: string) =>
+    Effect.gen(function*() {
+      const initial: Loaded<State> & { readonly fresh: boolean } = { state: aggregate.initialState, version: 0, fresh: true }
+      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+      if (snapshots === undefined || decodeState === undefined || Option.isNone(store)) return initial
+      const found = yield* store.value.load(streamId).pipe(
+        Effect.catch((error) => Effect.as(Effect.logWarning(`Ignoring the snapshot of "${streamId}"`, error), Option.none()))
+      )
+      if (Option.isNone(found)) return initial
+      if (found.value.schemaVersion !== snapshots.schemaVersion) return { ...initial, fresh: false }
+      return yield* decodeState(found.value.state).pipe(
+        Effect.map((state) => ({ state, version: found.value.version, fresh: true })),
+        Effect.catch((error) =>
+          Effect.as(
+            Effect.logWarning(`Ignoring the snapshot of "${streamId}" at version ${found.value.version}: ${describeIssue(error.issue)}`),
+            { ...initial, fresh: false }
+          )
         )
       )
-    ).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }))
+    })
+
+  /** Reads the latest snapshot and the events after it, and folds them; reports whether the snapshot should be replaced. */
+  const loadFresh = (streamId: string) =>
+    Effect.gen(function*() {
+      const start = yield* fromSnapshot(streamId)
+      const loaded = yield* EventStore.use((store) =>
+        store.readStream(streamId, { from: start.version + 1 }).pipe(
+          Stream.mapEffect(aggregate.events.decode),
+          Stream.runFold(
+            (): Loaded<State> => ({ state: start.state, version: start.version }),
+            (loaded, event) => ({ state: aggregate.evolve(loaded.state, event.data), version: event.version })
+          )
+        )
+      )
+      return { ...loaded, staleSnapshot: !start.fresh }
+    }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }))
+
+  const load = (streamId: string) =>
+    Effect.map(loadFresh(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
+
+  /** Saves a snapshot in the background: it never delays or fails the command. */
+  const takeSnapshot = (streamId: string, state: State, version: number) =>
+    Effect.gen(function*() {
+      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+      if (snapshots === undefined || encodeState === undefined || Option.isNone(store)) return
+      yield* encodeState(state).pipe(
+        Effect.flatMap((encoded) => store.value.save({ streamId, schemaVersion: snapshots.schemaVersion, version, state: encoded })),
+        Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause)),
+        Effect.forkDetach
+      )
+    })
 
   const cycle = (streamId: string, command: Command, metadata: EventMetadata) =>
     Effect.gen(function*() {
-      const { state, version } = yield* load(streamId)
+      const { staleSnapshot, state, version } = yield* loadFresh(streamId)
       const decided = yield* aggregate.decide(command, state)
       if (decided.length === 0) return { streamId, events: [], state, version } satisfies CommandResult<Event, State>
       const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
       const store = yield* EventStore
       const appended = yield* store.append(streamId, unsaved, { expectedVersion: version })
+      const next = Aggregate.fold(aggregate, decided, state)
+      if (snapshots !== undefined && (staleSnapshot || SnapshotStore.isDue(snapshots, next, version, appended.version))) {
+        yield* takeSnapshot(streamId, next, appended.version)
+      }
       return {
         streamId,
         events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })),
-        state: Aggregate.fold(aggregate, decided, state),
+        state: next,
         version: appended.version
       } satisfies CommandResult<Event, State>
     })

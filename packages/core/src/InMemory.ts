@@ -1,7 +1,7 @@
 /**
  * Every store in memory, in one layer: for tests, playgrounds and single-process tools. The
  * semantics are those of the SQL stores (atomic appends, JSON data, transactional read models,
- * compare-and-set checkpoints, one processor instance at a time); nothing survives the process.
+ * compare-and-set checkpoints, snapshots, one processor instance at a time); nothing survives the process.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ import * as CheckpointStore from "./CheckpointStore.ts"
 import * as EventStore from "./EventStore.ts"
 import * as Lease from "./Lease.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
+import * as SnapshotStore from "./SnapshotStore.ts"
 import * as Transactor from "./Transactor.ts"
 
 /**
@@ -19,6 +20,7 @@ export type Services =
   | EventStore.EventStore
   | ProjectionStore.ProjectionStore
   | CheckpointStore.CheckpointStore
+  | SnapshotStore.SnapshotStore
   | Transactor.Transactor
   | Lease.Lease
 
@@ -29,6 +31,7 @@ export const layer: Layer.Layer<Services> = Layer.mergeAll(
   EventStore.layerMemory,
   ProjectionStore.layerMemory,
   CheckpointStore.layerMemory,
+  SnapshotStore.layerMemory,
   Transactor.layerMemory,
   Lease.layerMemory
 )

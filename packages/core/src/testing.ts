@@ -14,3 +14,5 @@ export * as EventStoreConformance from "./testing/EventStoreConformance.ts"
 export * as ProjectionStoreConformance from "./testing/ProjectionStoreConformance.ts"
 /** @since 0.1.0 */
 export * as ProcessorConformance from "./testing/ProcessorConformance.ts"
+/** @since 0.1.0 */
+export * as SnapshotStoreConformance from "./testing/SnapshotStoreConformance.ts"

@@ -1,5 +1,6 @@
-import { CheckpointStore, ProjectionStore } from "@facta/core"
-import { CheckpointStoreConformance, ProjectionStoreConformance } from "@facta/core/testing"
+import { CheckpointStore, ProjectionStore, SnapshotStore } from "@facta/core"
+import { CheckpointStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 
 ProjectionStoreConformance.projectionStoreConformance("memory", ProjectionStore.layerMemory)
 CheckpointStoreConformance.checkpointStoreConformance("memory", CheckpointStore.layerMemory)
+SnapshotStoreConformance.snapshotStoreConformance("memory", SnapshotStore.layerMemory)

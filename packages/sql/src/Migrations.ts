@@ -53,6 +53,19 @@ const createTables = (tables: Tables.Tables) =>
     )`
   })
 
+const createSnapshots = (tables: Tables.Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.snapshots)} (
+      stream_id text NOT NULL,
+      stream_key uuid PRIMARY KEY GENERATED ALWAYS AS (md5(stream_id)::uuid) STORED,
+      schema_version integer NOT NULL,
+      version bigint NOT NULL,
+      state jsonb NOT NULL,
+      taken_at timestamptz NOT NULL DEFAULT now()
+    )`
+  })
+
 /**
  * Creates the schema when needed and applies the pending migrations.
  *
@@ -65,7 +78,10 @@ export const run = (options?: Tables.TableOptions) =>
     if (tables.schema !== undefined) yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(tables.schema)}`
     return yield* Migrator.make({})({
       table: tables.migrations,
-      loader: Migrator.fromRecord({ "1_create_tables": createTables(tables) })
+      loader: Migrator.fromRecord({
+        "1_create_tables": createTables(tables),
+        "2_create_snapshots": createSnapshots(tables)
+      })
     })
   })
 

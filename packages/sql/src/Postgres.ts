@@ -1,7 +1,7 @@
 /**
  * Facta on a Postgres server, in one line: `Postgres.layer({ url: Redacted.make(...) })` connects
- * through `@effect/sql-pg`, applies the migrations and provides the event, projection and
- * checkpoint stores, the `Transactor` and the `Lease` processors need (and the `SqlClient`, for
+ * through `@effect/sql-pg`, applies the migrations and provides the event, projection,
+ * checkpoint and snapshot stores, the `Transactor` and the `Lease` processors need (and the `SqlClient`, for
  * read models of your own in the same transactions). Subscribers are woken by LISTEN/NOTIFY and
  * poll as a fallback.
  *
@@ -14,6 +14,7 @@ import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
 import * as SqlLease from "./SqlLease.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
+import * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 import * as SqlTransactor from "./SqlTransactor.ts"
 import type * as Tables from "./Tables.ts"
 
@@ -40,6 +41,7 @@ export const stores = (options?: SqlEventStore.Options) =>
     SqlEventStore.layer(options),
     SqlProjectionStore.layer(options),
     SqlCheckpointStore.layer(options),
+    SqlSnapshotStore.layer(options),
     SqlTransactor.layer()
   ).pipe(Layer.provide(Migrations.layer(options)))
 

@@ -26,6 +26,7 @@ export interface Tables {
   readonly events: string
   readonly projections: string
   readonly checkpoints: string
+  readonly snapshots: string
   readonly migrations: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
@@ -60,6 +61,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       events: name("events"),
       projections: name("projections"),
       checkpoints: name("checkpoints"),
+      snapshots: name("snapshots"),
       migrations: name("migrations"),
       channel: name("events")
     }

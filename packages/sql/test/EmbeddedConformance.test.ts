@@ -1,4 +1,4 @@
-import { CheckpointStoreConformance, EventStoreConformance, ProjectionStoreConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Embedded } from "@facta/sql"
 
 const stores = Embedded.layer()
@@ -6,3 +6,4 @@ const stores = Embedded.layer()
 EventStoreConformance.eventStoreConformance("embedded PGlite", stores)
 ProjectionStoreConformance.projectionStoreConformance("embedded PGlite", stores)
 CheckpointStoreConformance.checkpointStoreConformance("embedded PGlite", stores)
+SnapshotStoreConformance.snapshotStoreConformance("embedded PGlite", stores)

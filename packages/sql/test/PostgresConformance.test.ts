@@ -1,6 +1,6 @@
 import { Redacted } from "effect"
 import { inject } from "vitest"
-import { CheckpointStoreConformance, EventStoreConformance, ProjectionStoreConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Postgres } from "@facta/sql"
 
 const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "conformance" })
@@ -8,3 +8,4 @@ const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schem
 EventStoreConformance.eventStoreConformance("Postgres server", stores)
 ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
 CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
+SnapshotStoreConformance.snapshotStoreConformance("Postgres server", stores)

@@ -1,0 +1,91 @@
+/**
+ * Snapshots of aggregate state, so a long stream loads from its latest snapshot plus the events
+ * after it instead of from its first event. A snapshot keeps the state as JSON (encoded by the
+ * aggregate's state Schema), the stream version it reflects and the schema version it was written
+ * with: bumping the schema version makes older snapshots ignored, then replaced.
+ *
+ * Snapshots are an optimisation only: a missing, outdated or undecodable snapshot means a full
+ * fold, and failing to take one never fails a command.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly streamId: string
+  /** The version of the state's schema it was written with. */
+  readonly schemaVersion: number
+  /** The stream version the state reflects. */
+  readonly version: number
+  /** The state, encoded to JSON. */
+  readonly state: unknown
+}
+
+/**
+ * @since 0.1.0
+ */
+export class SnapshotStoreError extends Schema.TaggedError<SnapshotStoreError>()("SnapshotStoreError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * @since 0.1.0
+ */
+export class SnapshotStore extends Context.Service<SnapshotStore, {
+  readonly load: (streamId: string) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreError>
+  /** Keeps the snapshot unless the stored one is of the same schema version and newer. */
+  readonly save: (snapshot: Snapshot) => Effect.Effect<void, SnapshotStoreError>
+}>()("@facta/core/SnapshotStore") {}
+
+/**
+ * When to take a snapshot after a command: every `every` events, or when `when` says so.
+ *
+ * @since 0.1.0
+ */
+export interface Policy<State> {
+  /** The state's schema version; bump it when the state's shape changes. */
+  readonly schemaVersion: number
+  /** Take a snapshot when the stream version crosses a multiple of `every`. */
+  readonly every?: number | undefined
+  /** Or decide from the new state and version. */
+  readonly when?: ((state: State, version: number) => boolean) | undefined
+}
+
+/**
+ * Whether a command that moved the stream from `before` to `after` should leave a snapshot.
+ *
+ * @since 0.1.0
+ */
+export const isDue = <State>(policy: Policy<State>, state: State, before: number, after: number): boolean =>
+  (policy.every !== undefined && Math.floor(after / policy.every) > Math.floor(before / policy.every)) ||
+  (policy.when?.(state, after) ?? false)
+
+/**
+ * @since 0.1.0
+ */
+export const makeMemory: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
+  const snapshots = new Map<string, string>()
+  return SnapshotStore.of({
+    load: (streamId) =>
+      Effect.sync(() => Option.map(Option.fromUndefinedOr(snapshots.get(streamId)), (text) => JSON.parse(text) as Snapshot)),
+    save: (snapshot) =>
+      Effect.try({
+        try: () => {
+          const stored = snapshots.get(snapshot.streamId)
+          const current = stored === undefined ? undefined : JSON.parse(stored) as Snapshot
+          if (current !== undefined && current.schemaVersion === snapshot.schemaVersion && current.version >= snapshot.version) return
+          snapshots.set(snapshot.streamId, JSON.stringify(snapshot))
+        },
+        catch: (cause) => new SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
+      })
+  })
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<SnapshotStore> = Layer.effect(SnapshotStore, makeMemory)
