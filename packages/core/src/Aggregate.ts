@@ -26,6 +26,8 @@ export interface Definition<Command, Event extends RecordedEvent.Tagged, State, 
   readonly decide: (command: Command, state: State) => Effect.Effect<ReadonlyArray<Event>, DomainError>
   /** Pure and total: the state after one event. */
   readonly evolve: (state: State, event: Event) => State
+  /** Rewrites stored events of old types (renamed or split) before they are decoded. */
+  readonly upcasters?: RecordedEvent.Upcasters | undefined
 }
 
 /**
@@ -67,7 +69,10 @@ export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infe
  */
 export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainError = never>(
   definition: Definition<Command, Event, State, DomainError>
-): Aggregate<Command, Event, State, DomainError> => ({ ...definition, events: RecordedEvent.codec(definition.event) })
+): Aggregate<Command, Event, State, DomainError> => ({
+  ...definition,
+  events: RecordedEvent.codec(definition.event, definition.upcasters)
+})
 
 /**
  * Folds events into a state, starting from the aggregate's initial state or from `state`.

@@ -163,10 +163,11 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       const start = yield* fromSnapshot(streamId)
       const loaded = yield* EventStore.use((store) =>
         store.readStream(streamId, { from: start.version + 1 }).pipe(
-          Stream.mapEffect(aggregate.events.decode),
+          Stream.mapEffect(aggregate.events.decodeAll),
           Stream.runFold(
             (): Loaded<State> => ({ state: start.state, version: start.version }),
-            (loaded, event) => ({ state: aggregate.evolve(loaded.state, event.data), version: event.version })
+            (loaded, events) =>
+              events.reduce((acc, event) => ({ state: aggregate.evolve(acc.state, event.data), version: event.version }), loaded)
           )
         )
       )

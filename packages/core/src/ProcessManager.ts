@@ -15,7 +15,7 @@ import { ProjectionStore } from "./ProjectionStore.ts"
 import * as ProjectionStoreModule from "./ProjectionStore.ts"
 import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
-import type { EventDecodeError, RecordedEvent, Tagged } from "./RecordedEvent.ts"
+import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
 
 /**
  * @since 0.1.0
@@ -39,26 +39,26 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
   /** Which process an event belongs to. */
   readonly processId: (event: RecordedEvent<Event>) => string
   readonly handlers: H
+  /** Rewrites stored events of old types (renamed or split) before they are decoded. */
+  readonly upcasters?: Upcasters | undefined
 }): Processor<
   ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
   ContextOf<H> | ProjectionStore
 > => {
-  const { decode, handlerOf, types } = dispatcher(definition.event, definition.handlers)
+  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const states = ProjectionStoreModule.documents(`process:${definition.name}`, definition.state)
   return {
     name: definition.name,
     kind: "process manager",
     types,
     handle: (recorded) =>
-      Effect.gen(function*() {
-        const decoded = yield* decode(recorded)
-        const handler = handlerOf(decoded)
-        if (handler === undefined) return
-        const id = definition.processId(decoded)
-        const state = Option.getOrElse(yield* states.get(id), () => definition.initialState)
-        const next = (yield* handler(decoded, state)) as State
-        yield* states.upsert(id, next)
-      }) as Effect.Effect<
+      handle(recorded, (handler, event) =>
+        Effect.gen(function*() {
+          const id = definition.processId(event)
+          const state = Option.getOrElse(yield* states.get(id), () => definition.initialState)
+          const next = (yield* handler(event, state)) as State
+          yield* states.upsert(id, next)
+        })) as Effect.Effect<
         void,
         ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
         ContextOf<H> | ProjectionStore

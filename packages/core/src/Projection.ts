@@ -19,7 +19,7 @@
  */
 import { Effect, type Schema } from "effect"
 import type { Processor } from "./Processor.ts"
-import { codec, type EventDecodeError, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+import { codec, type EventDecodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**
  * Handlers keyed by event `_tag`; each gets the stored event with its decoded data.
@@ -56,13 +56,19 @@ export type ContextOf<H> = {
  *
  * @since 0.1.0
  */
-export const dispatcher = <Event extends Tagged, I>(event: Schema.Codec<Event, I>, handlers: object) => {
-  const events = codec(event)
+export const dispatcher = <Event extends Tagged, I>(event: Schema.Codec<Event, I>, handlers: object, upcasters?: Upcasters) => {
+  const events = codec(event, upcasters)
   const table = handlers as Record<string, ((event: RecordedEvent<Event>, ...context: Array<any>) => Effect.Effect<unknown, unknown, unknown>) | undefined>
+  const handled = Object.keys(handlers).filter((type) => table[type] !== undefined)
   return {
-    types: Object.keys(handlers).filter((type) => table[type] !== undefined),
-    decode: (recorded: RecordedEvent): Effect.Effect<RecordedEvent<Event>, EventDecodeError> => events.decode(recorded),
-    handlerOf: (decoded: RecordedEvent<Event>) => table[decoded.data._tag]
+    types: [...handled, ...events.legacyTypes.filter((type) => !handled.includes(type))],
+    /** Decodes a stored event and runs the handler of each domain event it stands for. */
+    handle: <R>(recorded: RecordedEvent, run: (handler: NonNullable<typeof table[string]>, event: RecordedEvent<Event>) => Effect.Effect<unknown, unknown, R>) =>
+      Effect.flatMap(events.decodeAll(recorded), (decoded) =>
+        Effect.forEach(decoded, (event) => {
+          const handler = table[event.data._tag]
+          return handler === undefined ? Effect.void : run(handler, event)
+        }, { discard: true }))
   }
 }
 
@@ -76,17 +82,16 @@ export const make = <Event extends Tagged, I, H extends Handlers<Event>, E = nev
   readonly handlers: H
   /** Clears the read model before a rebuild. */
   readonly reset?: Effect.Effect<void, E, R> | undefined
+  /** Rewrites stored events of old types (renamed or split) before they are decoded. */
+  readonly upcasters?: Upcasters | undefined
 }): Processor<ErrorOf<H> | E | EventDecodeError, ContextOf<H> | R> => {
-  const { decode, handlerOf, types } = dispatcher(definition.event, definition.handlers)
+  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   return {
     name: definition.name,
     kind: "projection",
     types,
     handle: (recorded) =>
-      Effect.flatMap(decode(recorded), (decoded) => {
-        const handler = handlerOf(decoded)
-        return handler === undefined ? Effect.void : Effect.asVoid(handler(decoded))
-      }) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H>>,
+      handle(recorded, (handler, event) => handler(event)) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H>>,
     reset: definition.reset ?? Effect.void
   }
 }

@@ -9,7 +9,7 @@ import { Effect, Schema, SchemaAST } from "effect"
 import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type WrongExpectedVersion } from "./EventStore.ts"
 import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
-import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**
  * A tagged Schema (a `Schema.TaggedClass` or `Schema.TaggedStruct`) a reactor may emit.
@@ -80,8 +80,10 @@ export const make = <
   /** The event types the reactor may emit. */
   readonly emits: Emits
   readonly handlers: H
+  /** Rewrites stored events of old types (renamed or split) before they are decoded. */
+  readonly upcasters?: Upcasters | undefined
 }): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore> => {
-  const { decode, handlerOf, types } = dispatcher(definition.event, definition.handlers)
+  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const declared = definition.emits.flatMap((schema) => tagOf(schema) ?? [])
   const emitted = codec(Schema.Union(definition.emits) as unknown as Schema.Codec<Emits[number]["Type"], unknown>)
   const contextFor = (source: RecordedEvent<Event>): Context<Emits[number]["Type"]> => ({
@@ -102,10 +104,11 @@ export const make = <
     kind: "reactor",
     types,
     handle: (recorded) =>
-      Effect.flatMap(decode(recorded), (decoded) => {
-        const handler = handlerOf(decoded)
-        return handler === undefined ? Effect.void : Effect.asVoid(handler(decoded, contextFor(decoded)))
-      }) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore>,
+      handle(recorded, (handler, event) => handler(event, contextFor(event))) as Effect.Effect<
+        void,
+        ErrorOf<H> | EventDecodeError,
+        ContextOf<H> | EventStore
+      >,
     reset: Effect.void
   }
 }

@@ -113,8 +113,40 @@ export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("Ev
  */
 export interface EventCodec<A extends Tagged> {
   readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError>
+  /** Decodes a stored event that stands for exactly one domain event. */
   readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError>
+  /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
+  readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  /** The stored types the upcasters rewrite, to read besides the current ones. */
+  readonly legacyTypes: ReadonlyArray<string>
 }
+
+/**
+ * Rewrites a stored event of an old type, before its Schema decodes it: into one event of
+ * another type (a renamed type), or into several (a split event). Old shapes of one type are
+ * better upcast by the event's Schema itself (a union of the current shape and a
+ * `Schema.decodeTo` from the old one); upcasters are for what changes the type.
+ *
+ * @since 0.1.0
+ */
+export type Upcaster = (event: { readonly type: string; readonly data: unknown }) => ReadonlyArray<{
+  readonly type: string
+  readonly data: unknown
+}>
+
+/**
+ * Upcasters keyed by the old stored type.
+ *
+ * @since 0.1.0
+ */
+export type Upcasters = { readonly [type: string]: Upcaster }
+
+/**
+ * The upcaster of a renamed type: rows stored as the old type read as `type`.
+ *
+ * @since 0.1.0
+ */
+export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: event.data }]
 
 /**
  * Formats a Schema issue as `path: message` lines, the form every Facta error uses.
@@ -143,11 +175,33 @@ const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
  *
  * @since 0.1.0
  */
-export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>): EventCodec<A> => {
+export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters = {}): EventCodec<A> => {
   const json = Schema.toCodecJson(schema)
   const encodeJson = Schema.encodeEffect(json)
   const decodeJson = Schema.decodeUnknownEffect(json)
+  const decodeOne = (recorded: RecordedEvent, type: string, data: unknown) =>
+    decodeJson(typeof data === "object" && data !== null ? { ...data, _tag: type } : data).pipe(
+      Effect.mapError((error) =>
+        new EventDecodeError({
+          streamId: recorded.streamId,
+          version: recorded.version,
+          type: recorded.type,
+          detail: describeIssue(error.issue)
+        })
+      ),
+      Effect.map((decoded): RecordedEvent<A> => ({ ...recorded, data: decoded }))
+    )
+  const decodeAll = (recorded: RecordedEvent) => {
+    const upcaster = upcasters[recorded.type]
+    if (upcaster === undefined) return Effect.map(decodeOne(recorded, recorded.type, recorded.data), (event) => [event])
+    return Effect.try({
+      try: () => upcaster({ type: recorded.type, data: recorded.data }),
+      catch: (cause) =>
+        new EventDecodeError({ streamId: recorded.streamId, version: recorded.version, type: recorded.type, detail: `upcaster failed: ${String(cause)}` })
+    }).pipe(Effect.flatMap(Effect.forEach(({ data, type }) => decodeOne(recorded, type, data))))
+  }
   return {
+    legacyTypes: Object.keys(upcasters),
     encode: (event, metadata) =>
       encodeJson(event).pipe(
         Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
@@ -156,19 +210,18 @@ export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>): EventCod
           return { type: event._tag, data, metadata }
         })
       ),
+    decodeAll,
     decode: (recorded) =>
-      decodeJson(typeof recorded.data === "object" && recorded.data !== null
-        ? { ...recorded.data, _tag: recorded.type }
-        : recorded.data).pipe(
-          Effect.mapError((error) =>
+      Effect.flatMap(decodeAll(recorded), (events) =>
+        events.length === 1
+          ? Effect.succeed(events[0]!)
+          : Effect.fail(
             new EventDecodeError({
               streamId: recorded.streamId,
               version: recorded.version,
               type: recorded.type,
-              detail: describeIssue(error.issue)
+              detail: `stands for ${events.length} events where one was expected`
             })
-          ),
-          Effect.map((data): RecordedEvent<A> => ({ ...recorded, data }))
-        )
+          ))
   }
 }

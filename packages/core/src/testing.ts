@@ -16,3 +16,5 @@ export * as ProjectionStoreConformance from "./testing/ProjectionStoreConformanc
 export * as ProcessorConformance from "./testing/ProcessorConformance.ts"
 /** @since 0.1.0 */
 export * as SnapshotStoreConformance from "./testing/SnapshotStoreConformance.ts"
+/** @since 0.1.0 */
+export * as UpcastingConformance from "./testing/UpcastingConformance.ts"

@@ -1,4 +1,5 @@
 import { InMemory } from "@facta/core"
-import { ProcessorConformance } from "@facta/core/testing"
+import { ProcessorConformance, UpcastingConformance } from "@facta/core/testing"
 
 ProcessorConformance.processorConformance("memory", InMemory.layer)
+UpcastingConformance.upcastingConformance("memory", InMemory.layer)
