@@ -8,10 +8,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schedule, Schema, Stream } from "effect"
+import { Effect, Metric, Option, Schedule, Schema, Stream } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { EventStore, type EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
-import { describeIssue, type EventDecodeError, type EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+import { EventStore, EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
+import * as Metrics from "./Metrics.ts"
+import { describeIssue, EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
 import { decoder, type ValidationError } from "./ValidationError.ts"
 
@@ -115,6 +116,9 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.upTo({ times: 5 })
 )
 
+const commandType = (command: unknown) =>
+  typeof command === "object" && command !== null && "_tag" in command ? String(command._tag) : "unknown"
+
 /**
  * Builds the command handler of an aggregate.
  *
@@ -209,20 +213,49 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       } satisfies CommandResult<Event, State>
     })
 
-  const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) => {
-    const metadata: EventMetadata = {
-      ...handleOptions?.metadata,
-      correlationId: handleOptions?.metadata?.correlationId ?? crypto.randomUUID()
-    }
-    return cycle(streamId, command, metadata).pipe(
-      Effect.retry({ schedule: retry, while: (error) => error instanceof WrongExpectedVersion }),
-      Effect.tap((result) => result.events.length === 0 ? Effect.void : Effect.forEach(handlers, (handler) => handler(result), { discard: true })),
-      Effect.withSpan("CommandHandler.execute", { attributes: { aggregate: aggregate.name, streamId } })
-    )
+  const countCommand = (outcome: "handled" | "rejected" | "conflicted" | "invalid" | "failed") =>
+    Metric.update(Metric.withAttributes(Metrics.commands, { aggregate: aggregate.name, outcome }), 1)
+
+  const outcomeOf = (error: unknown, appended: boolean) => {
+    if (appended) return "failed" as const
+    if (error instanceof WrongExpectedVersion) return "conflicted" as const
+    if (error instanceof EventStoreError || error instanceof EventDecodeError || error instanceof EventEncodeError) return "failed" as const
+    return "rejected" as const
   }
 
+  const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) =>
+    Effect.suspend(() => {
+      const metadata: EventMetadata = {
+        ...handleOptions?.metadata,
+        correlationId: handleOptions?.metadata?.correlationId ?? crypto.randomUUID()
+      }
+      let attempts = 0
+      let appended = false
+      return Effect.suspend(() => {
+        attempts++
+        return cycle(streamId, command, metadata)
+      }).pipe(
+        Effect.retry({ schedule: retry, while: (error) => error instanceof WrongExpectedVersion }),
+        Effect.tap((result) => {
+          appended = result.events.length > 0
+          return Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1 })
+        }),
+        Effect.tap((result) => result.events.length === 0 ? Effect.void : Effect.forEach(handlers, (handler) => handler(result), { discard: true })),
+        Effect.tap(() => countCommand("handled")),
+        Effect.tapError((error) =>
+          Effect.andThen(Effect.annotateCurrentSpan({ retries: attempts - 1 }), countCommand(outcomeOf(error, appended)))
+        ),
+        Effect.withSpan("CommandHandler.execute", {
+          attributes: { aggregate: aggregate.name, streamId, command: commandType(command), correlationId: metadata.correlationId }
+        })
+      )
+    })
+
   const handle = (streamId: string, input: unknown, handleOptions?: HandleOptions) =>
-    Effect.flatMap(decodeCommand(input), (command) => execute(streamId, command, handleOptions))
+    decodeCommand(input).pipe(
+      Effect.tapError(() => countCommand("invalid")),
+      Effect.flatMap((command) => execute(streamId, command, handleOptions))
+    )
 
   return { aggregate, handle, execute, load }
 }

@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
+import { Context, DateTime, Effect, Layer, Metric, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
+import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
 /**
@@ -198,7 +199,21 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         }))))
   }
 
-  return EventStore.of({ append: primitives.append, readStream, readAll, subscribe, listen: primitives.listen })
+  const append: EventStore["Service"]["append"] = (streamId, events, options) =>
+    primitives.append(streamId, events, options).pipe(
+      Effect.timed,
+      Effect.flatMap(([duration, result]) =>
+        Effect.as(
+          Effect.andThen(Metric.update(Metrics.appendDuration, duration), Metric.update(Metrics.eventsAppended, result.events.length)),
+          result
+        )
+      ),
+      Effect.withSpan("EventStore.append", {
+        attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") }
+      })
+    )
+
+  return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen })
 }
 
 /**

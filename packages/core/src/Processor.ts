@@ -14,10 +14,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberHandle, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start } from "./EventStore.ts"
 import { Lease } from "./Lease.ts"
+import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 import { TransactionError, Transactor } from "./Transactor.ts"
 
@@ -123,6 +124,8 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
   Schedule.upTo({ times: 5 })
 )
 
+const sequenceMask = (1n << 64n) - 1n
+
 const isConflict = (error: unknown) =>
   error instanceof CheckpointConflict ||
   (error instanceof TransactionError && error.cause instanceof CheckpointConflict)
@@ -145,6 +148,11 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const retry = options?.retry ?? defaultRetry
     const status = yield* Ref.make<Status>({ name, state: "waiting for lease", position: start })
     const setStatus = (patch: Partial<Status>) => Ref.update(status, (current) => ({ ...current, ...patch }))
+
+    const lagAfter = (position: bigint) =>
+      Stream.runCount(store.readAll({ after: position, types: processor.types }))
+
+    const processorMetric = <I, S>(metric: Metric.Metric<I, S>) => Metric.withAttributes(metric, { processor: name })
 
     const readBatch = (after: bigint) =>
       Stream.runCollect(Stream.take(store.readAll({ after, types: processor.types, batchSize }), batchSize))
@@ -177,6 +185,14 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
         const reached = yield* Ref.make(0)
         const attempts = yield* Ref.make(0)
         const exit = yield* commit(batch, from, reached).pipe(
+          Effect.withSpan("Processor.batch", {
+            attributes: {
+              processor: name,
+              from: from.toString(),
+              to: batch[batch.length - 1]!.position.toString(),
+              events: batch.length
+            }
+          }),
           Effect.catchDefect((defect) => Effect.fail(defect)),
           Effect.tapError((error) =>
             Effect.gen(function*() {
@@ -190,7 +206,12 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
           Effect.retry({ schedule: retry, while: (error) => !isConflict(error) }),
           Effect.exit
         )
-        if (Exit.isSuccess(exit)) return batch[batch.length - 1]!.position
+        if (Exit.isSuccess(exit)) {
+          const position = batch[batch.length - 1]!.position
+          yield* Metric.update(processorMetric(Metrics.processorEvents), batch.length)
+          yield* Metric.update(processorMetric(Metrics.processorPosition), Number(position & sequenceMask))
+          return position
+        }
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
         const error = Cause.squash(exit.cause)
         // Another instance moved the checkpoint: what it committed stands; go on from there.
@@ -218,10 +239,22 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
       const waitForChange = yield* store.listen
       let position = yield* checkpoints.get(name)
       yield* setStatus({ state: "catching up", position })
+      // Measures the lag now and then while catching up (counting is a read of the backlog).
+      yield* Ref.get(status).pipe(
+        Effect.flatMap((current) =>
+          current.state === "catching up"
+            ? Effect.flatMap(lagAfter(current.position), (lag) => Metric.update(processorMetric(Metrics.processorLag), lag))
+            : Effect.void
+        ),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced("5 seconds")),
+        Effect.forkScoped
+      )
       const loop = Effect.gen(function*() {
         while (true) {
           const batch = yield* readBatch(position)
           if (batch.length === 0) {
+            yield* Metric.update(processorMetric(Metrics.processorLag), 0)
             yield* setStatus({ state: "live", position })
             yield* waitForChange
             continue
@@ -254,9 +287,6 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
 
     const fiber = yield* FiberHandle.make<void, never>()
     yield* FiberHandle.run(fiber, supervised)
-
-    const lagAfter = (position: bigint) =>
-      Stream.runCount(store.readAll({ after: position, types: processor.types }))
 
     const whenCaughtUp = Effect.gen(function*() {
       while (true) {
