@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start } from "./EventStore.ts"
 import { Lease } from "./Lease.ts"
@@ -42,6 +42,13 @@ export interface Processor<E = unknown, R = never> {
  * @since 0.1.0
  */
 export type Any = Processor<any, any>
+
+/**
+ * The services a processor's handlers need.
+ *
+ * @since 0.1.0
+ */
+export type ContextOf<P> = P extends Processor<any, infer R> ? R : never
 
 /**
  * @since 0.1.0
@@ -340,8 +347,11 @@ export class Processors extends Context.Service<Processors, {
  *
  * @since 0.1.0
  */
-export const startAll = <R>(processors: ReadonlyArray<Processor<any, R>>, options?: Options) =>
-  Effect.map(Effect.forEach(processors, (processor) => start_(processor, options)), (handles) =>
+export const startAll = <const P extends ReadonlyArray<Any>>(
+  processors: P,
+  options?: Options
+): Effect.Effect<Processors["Service"], never, Scope.Scope | Requirements | ContextOf<P[number]>> =>
+  Effect.map(Effect.forEach(processors, (processor) => start_(processor as Processor<unknown, ContextOf<P[number]>>, options)), (handles) =>
     Processors.of({
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
@@ -354,7 +364,7 @@ export const startAll = <R>(processors: ReadonlyArray<Processor<any, R>>, option
  *
  * @since 0.1.0
  */
-export const layer = <R>(processors: ReadonlyArray<Processor<any, R>>, options?: Options) =>
+export const layer = <const P extends ReadonlyArray<Any>>(processors: P, options?: Options) =>
   Layer.effect(Processors, startAll(processors, options))
 
 export {

@@ -4,8 +4,11 @@
  * read-model writes with the checkpoint move.
  *
  * The SQL layers run the effect in a database transaction (everything on the same `SqlClient`
- * joins it). In memory, writes are journaled and applied at once on success, after every
- * checkpoint compare-and-set is checked again; transactions take turns.
+ * joins it, appends to the event store included). In memory, document writes and checkpoint moves
+ * are journaled and applied at once on success, after every checkpoint compare-and-set is checked
+ * again; transactions take turns. One difference: in memory, events appended inside a
+ * transaction (a reactor's emits, a process manager's commands) stay when it rolls back, as they
+ * would with an outside side effect — the at-least-once contract of reactors covers both.
  *
  * @since 0.1.0
  */
