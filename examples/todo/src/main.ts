@@ -1,0 +1,44 @@
+/**
+ * `npm run todo`: the todo service on http://localhost:3000 (or `PORT`).
+ *
+ * Events and lists are stored in Postgres: on the server at `DATABASE_URL` when it is set,
+ * otherwise in an embedded Postgres (PGlite) in memory, which forgets everything when the
+ * process ends. The projection and the notifying reactor run in this same process; messages to
+ * stakeholders go to the log.
+ *
+ * ```sh
+ * PORT=3456 npm run todo
+ * curl -XPOST localhost:3456/todo/1 -H 'content-type: application/json' \
+ *   -d '{"title":"Write the report","due_date":"2025-03-01","stakeholder_email":"ada@example.com"}'
+ * curl -XPOST localhost:3456/todo/1/complete -H 'content-type: application/json' -d '{"completed_on":"2025-02-27"}'
+ * curl localhost:3456/todos/completed
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Effect, Layer, Option } from "effect"
+import { Embedded, Postgres } from "@facta/sql"
+import * as Notifications from "./Notifications.ts"
+import * as Server from "./Server.ts"
+
+/** The stores: a Postgres server when `DATABASE_URL` is set, embedded Postgres otherwise. */
+const Stores = Layer.unwrap(Effect.gen(function*() {
+  const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
+  if (Option.isSome(url)) {
+    yield* Effect.logInfo("Storing events in the Postgres server at DATABASE_URL")
+    return Postgres.layer({ url: url.value })
+  }
+  yield* Effect.logInfo("Storing events in embedded Postgres, in memory; set DATABASE_URL to keep them")
+  return Embedded.layer()
+}))
+
+const Todos = Layer.unwrap(Effect.gen(function*() {
+  const port = yield* Config.Port("PORT").pipe(Config.withDefault(3000))
+  return Server.layer({ port })
+})).pipe(
+  Layer.provide(Notifications.Notifier.layerLog),
+  Layer.provide(Stores)
+)
+
+Layer.launch(Todos).pipe(NodeRuntime.runMain)
