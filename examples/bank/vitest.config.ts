@@ -4,6 +4,9 @@ export default defineProject({
   test: {
     name: "bank",
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000
+    // The sql package's setup: a throwaway PostgreSQL server (or DATABASE_URL), provided as "databaseUrl".
+    globalSetup: ["../../packages/sql/test/support/globalSetup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000
   }
 })

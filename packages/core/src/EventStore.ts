@@ -133,6 +133,12 @@ export class EventStore extends Context.Service<EventStore, {
    * since listening started or since it last returned: a wake-up, to read again after.
    */
   readonly listen: Effect.Effect<Effect.Effect<void, EventStoreError>, EventStoreError, Scope.Scope>
+  /**
+   * The position of the last committed event (of these types), even one readers cannot pass yet
+   * because an older transaction is still open; {@link start} for an empty log. A reader that
+   * has reached it has seen everything committed before the call.
+   */
+  readonly head: (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.Effect<bigint, EventStoreError>
 }>()("@facta/core/EventStore") {}
 
 /**
@@ -162,6 +168,7 @@ export interface Primitives {
    * since listening started or since it last returned.
    */
   readonly listen: EventStore["Service"]["listen"]
+  readonly head: EventStore["Service"]["head"]
 }
 
 const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
@@ -213,7 +220,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       })
     )
 
-  return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen })
+  return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen, head: primitives.head })
 }
 
 /**
@@ -323,7 +330,16 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
 
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  return make({ append, readStreamPage, readAllPage, listen })
+  const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) =>
+    Effect.map(Ref.get(state), ({ log }) => {
+      const wanted = options?.types === undefined ? undefined : new Set(options.types)
+      for (let i = log.length - 1; i >= 0; i--) {
+        if (wanted === undefined || wanted.has(log[i]!.type)) return log[i]!.position
+      }
+      return start
+    })
+
+  return make({ append, readStreamPage, readAllPage, listen, head })
 })
 
 /**

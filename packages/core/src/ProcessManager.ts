@@ -18,6 +18,15 @@ import type { Processor } from "./Processor.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
 
 /**
+ * A process manager: a processor, and the state documents it keeps per process id.
+ *
+ * @since 0.1.0
+ */
+export interface ProcessManager<State, E, R> extends Processor<E, R> {
+  readonly states: ProjectionStoreModule.Documents<State>
+}
+
+/**
  * @since 0.1.0
  */
 export type Handlers<Event extends Tagged, State> = {
@@ -41,7 +50,8 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
   readonly handlers: H
   /** Rewrites stored events of old types (renamed or split) before they are decoded. */
   readonly upcasters?: Upcasters | undefined
-}): Processor<
+}): ProcessManager<
+  State,
   ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
   ContextOf<H> | ProjectionStore
 > => {
@@ -63,6 +73,7 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
         ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
         ContextOf<H> | ProjectionStore
       >,
-    reset: states.clear
+    reset: states.clear,
+    states
   }
 }

@@ -295,15 +295,15 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const fiber = yield* FiberHandle.make<void, never>()
     yield* FiberHandle.run(fiber, supervised)
 
+    // Waits for the head of the log as committed now, not as readers may see it: an event behind
+    // another open transaction counts, and is waited for.
     const whenCaughtUp = Effect.gen(function*() {
+      const target = yield* store.head({ types: processor.types })
       while (true) {
         const current = yield* Ref.get(status)
         if (current.halted !== undefined) return yield* current.halted
-        if (current.state === "live" || current.state === "catching up") {
-          const next = yield* Stream.runHead(store.readAll({ after: current.position, types: processor.types, batchSize: 1 }))
-          if (Option.isNone(next)) return
-        }
-        yield* Effect.sleep("20 millis")
+        if (current.state !== "rebuilding" && current.position >= target) return
+        yield* Effect.sleep("10 millis")
       }
     })
 
@@ -351,12 +351,24 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
   processors: P,
   options?: Options
 ): Effect.Effect<Processors["Service"], never, Scope.Scope | Requirements | ContextOf<P[number]>> =>
-  Effect.map(Effect.forEach(processors, (processor) => start_(processor as Processor<unknown, ContextOf<P[number]>>, options)), (handles) =>
-    Processors.of({
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const handles = yield* Effect.forEach(processors, (processor) =>
+      start_(processor as Processor<unknown, ContextOf<P[number]>>, options))
+    return Processors.of({
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
-      whenCaughtUp: Effect.forEach(handles, (handle) => handle.whenCaughtUp, { discard: true })
-    }))
+      // Processors feed each other (a process manager's commands make events a projection
+      // reads): wait until a pass over all of them leaves the log as it found it.
+      whenCaughtUp: Effect.gen(function*() {
+        while (true) {
+          const before = yield* store.head()
+          yield* Effect.forEach(handles, (handle) => handle.whenCaughtUp, { discard: true })
+          if ((yield* store.head()) === before) return
+        }
+      })
+    })
+  })
 
 /**
  * Runs the processors for as long as the layer lives; they stop, rolling back the batches in

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema, Stream } from "effect"
-import { Aggregate, CommandHandler, EventStore, InMemory, ProcessManager, Processor, ProjectionStore, RecordedEvent } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, InMemory, ProcessManager, Processor, RecordedEvent } from "@facta/core"
 import { Account, Withdraw } from "./fixtures/Account.ts"
 
 class RequestPayout extends Schema.TaggedClass<RequestPayout>()("RequestPayout", { account: Schema.String, amount: Schema.Int }) {}
@@ -67,7 +67,7 @@ describe("ProcessManager", () => {
       assert.strictEqual((yield* payouts.load("payout-1")).state, "completed")
       assert.strictEqual((yield* payouts.load("payout-2")).state, "rejected")
       assert.strictEqual((yield* accounts.load("acc")).state.balance, 20)
-      const states = ProjectionStore.documents("process:payouts", PayoutState)
+      const states = payoutFlow.states
       assert.deepStrictEqual(yield* states.get("payout-1"), Option.some({ step: "paid", detail: "" }))
       assert.deepStrictEqual(yield* states.get("payout-2"), Option.some({ step: "compensated", detail: "insufficient funds" }))
       // The withdrawal carries the payout request's correlation id and names it as its cause.

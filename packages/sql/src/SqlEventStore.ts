@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, PubSub, Queue, Schedule, type Scope } from "effect"
+import { Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope } from "effect"
 import { DateTime } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, RecordedEvent } from "@facta/core"
@@ -179,7 +179,11 @@ export const make = (options?: Options) =>
         const expected = appendOptions?.expectedVersion ?? "any"
         const batch = yield* encodeBatch(unsaved)
         const parsed = JSON.parse(batch) as ReadonlyArray<{ id: string; type: string; data: unknown; metadata: RecordedEvent.EventMetadata }>
-        const attempt = appendOnce(streamId, batch, expected).pipe(
+        // Inside a transaction (a processor's batch), a unique violation would abort it: a
+        // savepoint keeps the conflict to this statement.
+        const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        const statement = inTransaction ? sql.withTransaction(appendOnce(streamId, batch, expected)) : appendOnce(streamId, batch, expected)
+        const attempt = statement.pipe(
           Effect.flatMap((rows) => {
             const actual = Number(rows[0]?.actual ?? 0)
             const inserted = rows.filter((row) => row.position !== null)
@@ -253,7 +257,20 @@ export const make = (options?: Options) =>
     const listenForChanges = Effect.map(PubSub.subscribe(changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid))
 
-    return EventStore.make({ append, readStreamPage, readAllPage, listen: listenForChanges })
+    // Without the readers' gate: the last committed event, even behind an open transaction.
+    const head = (headOptions?: { readonly types?: ReadonlyArray<string> | undefined }) => {
+      const types = headOptions?.types
+      return sql<{ readonly transaction: string; readonly position: bigint | string | number }>`
+        SELECT transaction_id::text AS transaction, position FROM ${events}
+        ${types === undefined ? sql`` : sql`WHERE ${types.length === 0 ? sql`false` : sql.in("type", types)}`}
+        ORDER BY transaction_id DESC, position DESC LIMIT 1`.pipe(
+        Effect.map((rows) => rows.length === 0 ? EventStore.start : toPosition(rows[0]!.transaction, rows[0]!.position)),
+        retryTransient,
+        Effect.mapError(storeError("Reading the head of the log"))
+      )
+    }
+
+    return EventStore.make({ append, readStreamPage, readAllPage, listen: listenForChanges, head })
   })
 
 /**

@@ -73,6 +73,40 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         assert.deepStrictEqual((yield* collect(type)).map((e) => e.data), [{ n: 2 }])
       }))
 
+    it.effect("whenCaughtUp waits for an event committed behind another open transaction", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const type = unique("Behind")
+        const counts = ProjectionStore.documents(unique("behind"), Schema.Struct({ handled: Schema.Int }))
+        const projection = Projection.make({
+          name: counts.name,
+          event: Schema.TaggedStruct(type, {}),
+          handlers: {
+            [type]: () =>
+              Effect.flatMap(counts.get("all"), (current) =>
+                counts.upsert("all", { handled: Option.getOrElse(current, () => ({ handled: 0 })).handled + 1 }))
+          }
+        })
+        const handle = yield* Processor.start(projection)
+        yield* handle.whenCaughtUp
+        const opened = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const blocker = yield* sql.withTransaction(Effect.gen(function*() {
+          yield* sql`SELECT pg_current_xact_id()::text`
+          yield* Deferred.succeed(opened, undefined)
+          yield* Deferred.await(release)
+        })).pipe(Effect.forkChild)
+        yield* Deferred.await(opened)
+        yield* EventStore.EventStore.use((store) => store.append(unique("behind"), [event(type, 1)]))
+        const waiting = yield* handle.whenCaughtUp.pipe(Effect.forkChild)
+        yield* Effect.sleep("300 millis")
+        assert.isUndefined(waiting.pollUnsafe())
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(blocker)
+        yield* Fiber.join(waiting).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual(yield* counts.get("all"), Option.some({ handled: 1 }))
+      }).pipe(Effect.scoped))
+
     it.effect("8 concurrent writers and a tailing subscriber: every committed event seen once, in one order", () =>
       Effect.gen(function*() {
         const store = yield* EventStore.EventStore

@@ -191,6 +191,17 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         assert.deepStrictEqual(dataOf(fromMiddle), [{ n: 4 }, { n: 5 }])
       }))
 
+    it.effect("head is the position of the last event, of the given types", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [typeX, typeY] = [unique("HeadX"), unique("HeadY")]
+        assert.strictEqual(yield* store.head({ types: [typeX] }), 0n)
+        const first = yield* store.append(unique("head"), [{ type: typeX, data: {} }, { type: typeY, data: {} }])
+        assert.strictEqual(yield* store.head({ types: [typeX] }), first.events[0]!.position)
+        assert.strictEqual(yield* store.head({ types: [typeX, typeY] }), first.events[1]!.position)
+        assert.isTrue((yield* store.head()) >= first.events[1]!.position)
+      }))
+
     it.effect("50 concurrent appenders to one stream leave contiguous versions and every acknowledged event", () =>
       Effect.gen(function*() {
         const streamId = unique("concurrent")
