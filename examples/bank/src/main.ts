@@ -16,6 +16,7 @@ import { Embedded, Postgres } from "@facta/sql"
 import * as Bank from "./Bank.ts"
 import type * as BankAccount from "./BankAccount.ts"
 import * as Table from "./Table.ts"
+import * as Telemetry from "./Telemetry.ts"
 import type * as Transfer from "./Transfer.ts"
 import * as TransferFlow from "./TransferFlow.ts"
 
@@ -186,7 +187,9 @@ const program = Console.log(
   Effect.andThen(walkThrough),
   // The processors run in the layer's scope: they stop, and the database closes, when the
   // walk-through ends.
-  Effect.provide(Bank.layer(onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : Embedded.layer()))
+  Effect.provide(Bank.layer(onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : Embedded.layer())),
+  // Traces and metrics go to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  Effect.provide(Telemetry.fromEnvironment())
 )
 
 Effect.runPromiseExit(program).then((exit) => {
