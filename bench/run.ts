@@ -1,0 +1,345 @@
+/**
+ * `npm run bench [-- --quick] [--out FILE] [--compare FILE] [--stores server,pglite,memory] [--only 1,4]`
+ *
+ * Measures Facta against raw baselines run in the same process, on the same database and
+ * `SqlClient`, interleaved round by round; prints a table (ratio 1.0 = as fast as the raw
+ * baseline, higher is better), writes the figures and the machine to a JSON file
+ * (`.bench/latest.json` by default) and, with `--compare`, the change against an earlier file.
+ * Nothing here asserts a time: these are benchmarks, not tests.
+ *
+ * The Postgres server is `DATABASE_URL` when set, else a throwaway server started here and
+ * stopped at the end, also on failure or Ctrl-C.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { acquirePostgres, type PostgresServer } from "../packages/sql/test/support/PostgresServer.ts"
+import * as Append from "./append.ts"
+import * as Commands from "./commands.ts"
+import { type Figure, notMeasured, type Plan, plans } from "./measure.ts"
+import * as Memory from "./memory.ts"
+import * as Rehydrate from "./rehydrate.ts"
+import * as Subscription from "./subscription.ts"
+import * as Targets from "./targets.ts"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+// -- Arguments ----------------------------------------------------------------------------------
+
+const usage = `usage: npm run bench -- [--quick] [--out FILE] [--compare FILE] [--stores server,pglite,memory] [--only 1,2,...]
+  --quick     small rounds, for CI (under a minute on 2 cores)
+  --out       where to write the JSON (default .bench/latest.json)
+  --compare   an earlier JSON file: print each figure's change against it
+  --stores    which stores to measure (default all three)
+  --only      which figures to measure (default all)
+The server is DATABASE_URL when set (its schema "bench" is dropped and recreated), else a throwaway
+PostgreSQL started and stopped here.`
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string", default: join(root, ".bench", "latest.json") },
+    compare: { type: "string" },
+    stores: { type: "string", default: "server,pglite,memory" },
+    only: { type: "string" },
+    help: { type: "boolean", default: false }
+  },
+  strict: true
+})
+if (args.help) {
+  console.log(usage)
+  process.exit(0)
+}
+const plan: Plan = args.quick ? plans.quick : plans.full
+const stores = new Set(args.stores.split(",").map((s) => s.trim()))
+const only = args.only === undefined ? undefined : new Set(args.only.split(",").map((s) => s.trim()))
+const wants = (...ids: Array<string>) => only === undefined || ids.some((id) => only.has(id))
+
+// -- What each baseline does (printed under the table and kept in the JSON) ----------------------
+
+const baselines: Record<string, string> = {
+  table: "SQL baselines write to bench.baseline_events = CREATE TABLE ... (LIKE facta_events INCLUDING ALL): " +
+    "the same columns, defaults, generated stream_key, identity and both unique indexes, but no NOTIFY trigger; " +
+    "same database, same SqlClient (same pool), interleaved rounds, median of rounds.",
+  "1": "plain single-row INSERT (stream_id, version, event_id, type, data::jsonb, metadata::jsonb) VALUES (...), version known in JS, no RETURNING; memory: PlainLog (plain JS arrays).",
+  "2": "the same INSERT from 8 concurrent fibers (8 pooled connections). PGlite is one session: marked, no target.",
+  "3": "plain multi-row INSERT ... VALUES of the same 100 rows (sql.insert), versions counted in JS; memory: PlainLog.",
+  "4": "SELECT version, type, data of the stream by (stream_key, stream_id), fold in plain JS, check the command by hand, INSERT the row with version + 1. Every command targets its own 10-event stream.",
+  "5": "one SELECT version, type, data of all 10,000 rows by the same index, folded in plain JS; memory: the same fold over PlainLog.",
+  "6": "not measured yet.",
+  "7": "raw LISTEN/NOTIFY on the same client: time from calling pg_notify to the listener's queue receiving the payload. Facta: one event per append, appends 5 ms apart, " +
+    "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
+  "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
+}
+
+// -- Running ------------------------------------------------------------------------------------
+
+const progress = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`)
+const started = performance.now()
+
+let server: PostgresServer | undefined
+let live: Targets.Target | undefined
+
+/** Disposes the open store and stops the throwaway server; a second call finds nothing to do. */
+const cleanup = async () => {
+  const target = live
+  const pg = server
+  live = undefined
+  server = undefined
+  await target?.dispose().catch(() => {})
+  await pg?.stop()
+}
+
+// Ctrl-C or a kill must not leave a throwaway server running.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+const versions: Record<string, string> = {}
+
+const packageVersion = (name: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
+  } catch {
+    return "unknown"
+  }
+}
+
+const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
+  const figures: Array<Figure> = []
+  if (wants("1", "2", "3")) {
+    progress(`${target.store}: appends (figures 1-3)`)
+    figures.push(...await Append.sqlFigures(target, plan))
+  }
+  if (wants("4")) {
+    progress(`${target.store}: commands (figure 4)`)
+    figures.push(...await Commands.sqlFigures(target, plan))
+  }
+  if (wants("5")) {
+    progress(`${target.store}: rehydration (figure 5)`)
+    figures.push(...await Rehydrate.sqlFigures(target, plan))
+  }
+  if (wants("7")) {
+    progress(`${target.store}: subscription latency (figure 7)`)
+    figures.push(...await Subscription.sqlFigures(target, plan))
+  }
+  return figures
+}
+
+const measureAll = async (): Promise<Array<Figure>> => {
+  const figures: Array<Figure> = []
+  if (stores.has("server")) {
+    progress(process.env["DATABASE_URL"] ? "server: using DATABASE_URL" : "server: starting a throwaway PostgreSQL")
+    server = await acquirePostgres()
+    const target = await Targets.server(server.url)
+    live = target
+    versions["postgres server"] = target.serverVersion
+    figures.push(...await sqlGroups(target))
+    await cleanup()
+  }
+  if (stores.has("pglite")) {
+    progress("pglite: opening an in-memory PGlite")
+    const target = await Targets.pglite()
+    live = target
+    versions["pglite postgres"] = target.serverVersion
+    figures.push(...await sqlGroups(target))
+    await cleanup()
+  }
+  if (stores.has("memory")) {
+    const target = Targets.memory()
+    live = target
+    if (wants("1", "3")) {
+      progress("memory: appends (figures 1, 3)")
+      figures.push(...await Append.memoryFigures(target, plan))
+    }
+    if (wants("5")) {
+      progress("memory: rehydration (figure 5)")
+      figures.push(...await Rehydrate.memoryFigures(target, plan))
+    }
+    if (wants("7")) {
+      progress("memory: subscription latency (figure 7)")
+      figures.push(...await Subscription.memoryFigures(target, plan))
+    }
+    if (wants("8")) {
+      progress("memory: commands and heap (figure 8)")
+      figures.push(...await Memory.figures(target, plan))
+    }
+    await cleanup()
+  }
+  if (wants("6")) {
+    figures.push(notMeasured({
+      id: "6",
+      title: "Projection catch-up",
+      store: "all",
+      metric: "throughput",
+      unit: "events/s",
+      note: "not measured yet: needs the processor runtime"
+    }))
+  }
+  return figures
+}
+
+// -- Reporting ----------------------------------------------------------------------------------
+
+interface Report {
+  readonly date: string
+  readonly mode: "quick" | "full"
+  readonly seconds: number
+  readonly machine: Record<string, unknown>
+  readonly versions: Record<string, string>
+  readonly plan: Plan
+  readonly baselines: Record<string, string>
+  readonly figures: ReadonlyArray<Figure>
+}
+
+const keyOf = (figure: Figure) => `${figure.id}|${figure.store}|${figure.title}|${figure.metric}`
+
+const storeOrder: Record<Figure["store"], number> = { server: 0, pglite: 1, memory: 2, all: 3 }
+const figureOrder = (id: string) => Number.parseFloat(id) + (id.endsWith("s") ? 0.5 : 0)
+
+const sortFigures = (figures: ReadonlyArray<Figure>) =>
+  [...figures].sort((a, b) =>
+    figureOrder(a.id) - figureOrder(b.id) ||
+    a.id.localeCompare(b.id) ||
+    a.title.localeCompare(b.title) ||
+    storeOrder[a.store] - storeOrder[b.store]
+  )
+
+const formatValue = (value: number | null, unit: string): string => {
+  if (value === null || !Number.isFinite(value)) return "-"
+  if (unit === "ms") {
+    if (value >= 100) return value.toFixed(0)
+    if (value >= 10) return value.toFixed(1)
+    if (value >= 1) return value.toFixed(2)
+    return value.toFixed(3)
+  }
+  return Math.round(value).toLocaleString("en-US")
+}
+
+const percentChange = (now: number, before: number) => ((now - before) / before) * 100
+
+/** The change of Facta's value against an earlier run, and whether it moved the good way. */
+const changeAgainst = (figure: Figure, previous: Map<string, Figure> | undefined): string => {
+  if (previous === undefined) return ""
+  if (figure.facta === null) return ""
+  const before = previous.get(keyOf(figure))
+  if (before === undefined || before.facta === null) return "new"
+  if (before.facta === 0) return figure.facta === 0 ? "+0.0%" : "was 0"
+  const change = percentChange(figure.facta, before.facta)
+  const sign = change >= 0 ? "+" : ""
+  const verdict = Math.abs(change) < 1 ? "" : (change > 0) === (figure.better === "higher") ? " better" : " worse"
+  return `${sign}${change.toFixed(1)}%${verdict}`
+}
+
+const targetCell = (figure: Figure): string => {
+  if (figure.target === undefined) return ""
+  if (figure.ratio === null) return `>=${figure.target}`
+  return `>=${figure.target} ${figure.ratio >= figure.target ? "ok" : "MISS"}`
+}
+
+const printTable = (figures: ReadonlyArray<Figure>, previous: Map<string, Figure> | undefined) => {
+  const header = ["fig", "what", "store", "metric", "facta", "baseline", "ratio", "unit", "target", ...(previous ? ["vs prev"] : []), "note"]
+  const rows: Array<Array<string>> = []
+  let lastTitle = ""
+  let lastNote = ""
+  for (const figure of sortFigures(figures)) {
+    const title = figure.title === lastTitle ? "" : figure.title
+    // A note shared by the rows below it is printed once.
+    const note = title === "" && figure.note === lastNote ? "" : figure.note ?? ""
+    lastTitle = figure.title
+    lastNote = figure.note ?? ""
+    rows.push([
+      title === "" ? "" : figure.id,
+      title,
+      figure.store,
+      figure.metric,
+      figure.facta === null && figure.baseline === null ? "n/a" : formatValue(figure.facta, figure.unit),
+      formatValue(figure.baseline, figure.unit),
+      figure.ratio === null ? "-" : figure.ratio.toFixed(2),
+      figure.unit,
+      targetCell(figure),
+      ...(previous ? [changeAgainst(figure, previous)] : []),
+      note
+    ])
+  }
+  const numeric = new Set(["facta", "baseline", "ratio", "vs prev"])
+  const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => row[column]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((cell, column) => {
+      const last = column === cells.length - 1
+      if (last) return cell
+      return numeric.has(header[column]!) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)
+    }).join("  ").trimEnd()
+  console.log(line(header))
+  console.log(widths.map((w, column) => column === widths.length - 1 ? "-".repeat(Math.min(w, 20)) : "-".repeat(w)).join("  "))
+  for (const row of rows) console.log(line(row))
+}
+
+const machine = () => {
+  const cpus = os.cpus()
+  return {
+    os: `${os.type()} ${os.release()}`,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    memoryBytes: os.totalmem(),
+    node: process.version
+  }
+}
+
+// -- Main ---------------------------------------------------------------------------------------
+
+const main = async () => {
+  const previous = args.compare === undefined ? undefined : JSON.parse(readFileSync(resolve(args.compare), "utf8")) as Report
+  progress(`mode ${args.quick ? "quick" : "full"}: ${plan.rounds} rounds of ${plan.roundMs} ms per side, after a ${plan.warmupMs} ms warm-up`)
+  const figures = await measureAll()
+  const report: Report = {
+    date: new Date().toISOString(),
+    mode: args.quick ? "quick" : "full",
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    machine: machine(),
+    versions: {
+      effect: packageVersion("effect"),
+      "@effect/sql-pg": packageVersion("@effect/sql-pg"),
+      "@electric-sql/pglite": packageVersion("@electric-sql/pglite"),
+      ...versions
+    },
+    plan,
+    baselines,
+    figures: sortFigures(figures)
+  }
+  const out = resolve(args.out)
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
+
+  const m = report.machine
+  console.log(
+    `Facta benchmarks (${report.mode}), ${report.date}: ${m["os"]}, ${m["cpus"]} × ${m["cpuModel"]}, ` +
+      `${Math.round(Number(m["memoryBytes"]) / 2 ** 30)} GiB, node ${m["node"]}`
+  )
+  console.log(Object.entries(report.versions).map(([name, version]) => `${name} ${version}`).join(", "))
+  if (previous !== undefined) {
+    console.log(`compared with ${args.compare} (${previous.mode}, ${previous.date})` +
+      (previous.mode === report.mode ? "" : `: WARNING, ${previous.mode} vs ${report.mode} mode`))
+  }
+  console.log("ratio: facta/baseline for throughputs, baseline/facta for latencies and sizes; 1.00 = as fast as the raw baseline, higher is better\n")
+  printTable(report.figures, previous === undefined ? undefined : new Map(previous.figures.map((f) => [keyOf(f), f])))
+  console.log("\nBaselines:")
+  for (const [id, text] of Object.entries(baselines)) console.log(`  ${id === "table" ? "*" : id}: ${text}`)
+  console.log(`\nWrote ${out} in ${report.seconds} s.`)
+}
+
+try {
+  await main()
+} catch (error) {
+  process.exitCode = 1
+  console.error("bench failed:", error)
+} finally {
+  await cleanup()
+}

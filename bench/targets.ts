@@ -1,0 +1,152 @@
+/**
+ * The stores a benchmark runs against, each as a `ManagedRuntime`: a Postgres server and embedded
+ * PGlite (Facta's SQL stores plus the `SqlClient` they use, which the baselines use too) and the
+ * in-memory store.
+ *
+ * Every SQL target gets a fresh `bench` schema holding Facta's tables and a baseline table made
+ * with `CREATE TABLE ... (LIKE facta_events INCLUDING ALL)`: the same columns, defaults, generated
+ * column, identity and indexes as Facta's events table, but not its NOTIFY trigger. The copy is
+ * taken from the live table, so the baseline keeps up when Facta's migrations change.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, ManagedRuntime, Queue, Redacted, type Scope } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { EventStore } from "@facta/core"
+import { Embedded, PgliteClient, Postgres, Tables } from "@facta/sql"
+
+export const schema = "bench"
+
+/** Facta's events table and the baseline copy, schema-qualified. */
+export interface BenchTables {
+  readonly events: string
+  readonly baseline: string
+}
+
+export interface SqlTarget {
+  readonly kind: "sql"
+  readonly store: "server" | "pglite"
+  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore | SqlClient.SqlClient>) => Promise<A>
+  readonly tables: BenchTables
+  /** Listens on a channel and calls `f` with each payload until the scope closes (raw LISTEN). */
+  readonly onNotify: (channel: string, f: (payload: string) => void) => Effect.Effect<void, SqlError.SqlError, Scope.Scope>
+  /** Sends a raw NOTIFY. */
+  readonly notify: (channel: string, payload: string) => Effect.Effect<void, SqlError.SqlError>
+  /** `SHOW server_version`. */
+  readonly serverVersion: string
+  /** False for PGlite, which is one session: concurrent writers take turns. */
+  readonly concurrentSessions: boolean
+  readonly pollInterval: string
+  /**
+   * A second, independent store on the same database (its own pool and listener), standing in
+   * for another process: it only learns of this target's appends through NOTIFY or polling.
+   * Server only: an in-memory PGlite cannot be opened twice.
+   */
+  readonly peer?: (() => Promise<Peer>) | undefined
+  readonly dispose: () => Promise<void>
+}
+
+export interface Peer {
+  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) => Promise<A>
+  readonly dispose: () => Promise<void>
+}
+
+export interface MemoryTarget {
+  readonly kind: "memory"
+  readonly store: "memory"
+  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) => Promise<A>
+  readonly dispose: () => Promise<void>
+}
+
+export type Target = SqlTarget | MemoryTarget
+
+/** Facta's default poll interval, printed for context next to the subscription latency. */
+export const pollInterval = "500 millis"
+
+const tablesOf = Effect.map(Tables.make({ schema }), (tables): BenchTables => ({
+  events: tables.events,
+  baseline: `${schema}.baseline_events`
+}))
+
+/** The baseline table: Facta's events table without its trigger. */
+const createBaseline = (tables: BenchTables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE ${sql(tables.baseline)} (LIKE ${sql(tables.events)} INCLUDING ALL)`
+    const [row] = yield* sql<{ readonly server_version: string }>`SHOW server_version`
+    return row?.server_version ?? "unknown"
+  })
+
+const forEachPayload = <A, E>(queue: Queue.Dequeue<A, E>, payload: (item: A) => string, f: (payload: string) => void) =>
+  Queue.take(queue).pipe(Effect.map((item) => f(payload(item))), Effect.forever, Effect.ignore, Effect.forkScoped, Effect.asVoid)
+
+/** A Postgres server at `url`; the `bench` schema is dropped first so every run starts empty. */
+export const server = async (url: string): Promise<SqlTarget> => {
+  const redacted = Redacted.make(url)
+  await Effect.runPromise(
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
+    }).pipe(Effect.provide(PgClient.layer({ url: redacted, maxConnections: 1 })))
+  )
+  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema }))
+  try {
+    return await runtime.runPromise(Effect.gen(function*() {
+      const pg = yield* PgClient.PgClient
+      const tables = yield* tablesOf
+      const serverVersion = yield* createBaseline(tables)
+      return {
+        kind: "sql",
+        store: "server",
+        run: (effect) => runtime.runPromise(effect),
+        tables,
+        onNotify: (channel, f) => Effect.flatMap(pg.listen(channel), (queue) => forEachPayload(queue, (n) => n.payload, f)),
+        notify: (channel, payload) => pg.notify(channel, payload),
+        serverVersion,
+        concurrentSessions: true,
+        pollInterval,
+        peer: async () => {
+          const peer = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, maxConnections: 2 }))
+          await peer.runPromise(Effect.void)
+          return { run: (effect) => peer.runPromise(effect), dispose: () => peer.dispose() }
+        },
+        dispose: () => runtime.dispose()
+      } satisfies SqlTarget
+    }))
+  } catch (error) {
+    await runtime.dispose()
+    throw error
+  }
+}
+
+/** Embedded PGlite, in memory. */
+export const pglite = async (): Promise<SqlTarget> => {
+  const runtime = ManagedRuntime.make(Embedded.layer({ schema }))
+  try {
+    return await runtime.runPromise(Effect.gen(function*() {
+      const client = yield* PgliteClient.PgliteClient
+      const tables = yield* tablesOf
+      const serverVersion = yield* createBaseline(tables)
+      return {
+        kind: "sql",
+        store: "pglite",
+        run: (effect) => runtime.runPromise(effect),
+        tables,
+        onNotify: (channel, f) => Effect.flatMap(client.listen(channel), (queue) => forEachPayload(queue, (payload) => payload, f)),
+        notify: (channel, payload) => client.notify(channel, payload),
+        serverVersion,
+        concurrentSessions: false,
+        pollInterval,
+        dispose: () => runtime.dispose()
+      } satisfies SqlTarget
+    }))
+  } catch (error) {
+    await runtime.dispose()
+    throw error
+  }
+}
+
+/** `EventStore.layerMemory`. */
+export const memory = (): MemoryTarget => {
+  const runtime = ManagedRuntime.make(EventStore.layerMemory satisfies Layer.Layer<EventStore.EventStore>)
+  return { kind: "memory", store: "memory", run: (effect) => runtime.runPromise(effect), dispose: () => runtime.dispose() }
+}
