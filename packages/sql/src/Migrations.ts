@@ -66,6 +66,15 @@ const createSnapshots = (tables: Tables.Tables) =>
     )`
   })
 
+/** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
+const notifyFromStore = (tables: Tables.Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const unqualified = tables.events.slice(tables.events.lastIndexOf(".") + 1)
+    yield* sql`DROP TRIGGER IF EXISTS ${sql(`${unqualified}_notify`)} ON ${sql(tables.events)}`
+    yield* sql`DROP FUNCTION IF EXISTS ${sql(`${tables.events}_notify`)}()`
+  })
+
 /**
  * Creates the schema when needed and applies the pending migrations.
  *
@@ -80,7 +89,8 @@ export const run = (options?: Tables.TableOptions) =>
       table: tables.migrations,
       loader: Migrator.fromRecord({
         "1_create_tables": createTables(tables),
-        "2_create_snapshots": createSnapshots(tables)
+        "2_create_snapshots": createSnapshots(tables),
+        "3_notify_from_store": notifyFromStore(tables)
       })
     })
   })

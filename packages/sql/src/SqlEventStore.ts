@@ -20,7 +20,7 @@
  */
 import { Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope } from "effect"
 import { DateTime } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { SqlClient, type SqlError, type Statement } from "effect/sql"
 import { EventStore, RecordedEvent } from "@facta/core"
 import * as Tables from "./Tables.ts"
 
@@ -81,21 +81,33 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+interface EncodedEvent {
+  readonly id: string
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: RecordedEvent.EventMetadata
+}
+
 /** Encodes the batch as one JSON parameter, failing before anything is sent. */
 const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>) =>
   Effect.try({
-    try: () =>
-      JSON.stringify(events.map((event) => {
+    try: () => {
+      const encoded = events.map((event): EncodedEvent => {
         const id = event.id ?? crypto.randomUUID()
         if (!uuid.test(id)) throw new Error(`event id "${id}" is not a UUID`)
         return { id, type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
-      })),
+      })
+      return { encoded, json: JSON.stringify(encoded) }
+    },
     catch: (cause) =>
       new EventStore.EventStoreError({
         message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause
       })
   })
+
+/** "any" and "streamExists" appends that lost a race for a version try again at once. */
+const raceRetry = Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 }))
 
 /** Transient failures (a dropped connection) are retried for a while before they surface. */
 const retryTransient = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
@@ -119,6 +131,19 @@ export const make = (options?: Options) =>
     // One listener per store feeds every subscriber; appends from this process wake them at once.
     const changes = yield* PubSub.sliding<void>(1)
     yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+
+    // Other processes learn of appends through NOTIFY. A notifying commit takes a lock that
+    // serialises all notifying commits in the cluster, so appends do not notify themselves: after
+    // them, one fiber sends at most one notification per few milliseconds. (Appends inside a
+    // transaction notify within it, delivered when it commits.)
+    const outbox = yield* Queue.sliding<void>(1)
+    yield* Queue.take(outbox).pipe(
+      Effect.andThen(sql`SELECT pg_notify(${tables.channel}, '')`),
+      Effect.andThen(Effect.sleep("5 millis")),
+      Effect.catchCause((cause) => Effect.logWarning("Could not announce appends; subscribers elsewhere will poll", cause)),
+      Effect.forever,
+      Effect.forkScoped
+    )
     const listen = options?.listen
     if (listen !== undefined) {
       yield* Effect.scoped(Effect.gen(function*() {
@@ -135,40 +160,46 @@ export const make = (options?: Options) =>
       )
     }
 
+    // The unique index is on (stream_key, version): versions are numbered per key, so the
+    // version lookups need no recheck of the id, and stay index-only scans.
     const actualVersion = (streamId: string) =>
       Effect.map(
         sql<{ readonly version: bigint | string | number }>`SELECT coalesce(max(version), 0) AS version FROM ${events}
-          WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`,
+          WHERE stream_key = md5(${streamId})::uuid`,
         (rows) => Number(rows[0]?.version ?? 0)
       )
 
-    const condition = (expected: EventStore.ExpectedVersion) => {
-      switch (expected) {
-        case "any":
-          return sql`true`
-        case "noStream":
-          return sql`current.version = 0`
-        case "streamExists":
-          return sql`current.version > 0`
-        default:
-          return sql`current.version = ${expected}`
+    const insert = (streamId: string, json: string, from: Statement.Fragment, condition: Statement.Fragment) =>
+      sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
+        SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+        FROM ${from} AS current, jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS e
+        WHERE ${condition}
+        ORDER BY e.ordinality
+        RETURNING position, transaction_id::text AS transaction, version, recorded_at`
+
+    /**
+     * One statement per append. An exact expectation needs no read of the stream's version: the
+     * versions it implies are inserted, and the unique index refuses them if the stream moved on
+     * (for a version n > 0, an index probe checks that version n exists). "any" and
+     * "streamExists" read the current version in the same statement.
+     */
+    const appendOnce = (streamId: string, json: string, expected: EventStore.ExpectedVersion) => {
+      const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
+      if (exact === 0) return insert(streamId, json, sql`(SELECT 0 AS version)`, sql`true`)
+      if (exact !== undefined) {
+        return insert(
+          streamId,
+          json,
+          sql`(SELECT ${exact}::bigint AS version)`,
+          sql`EXISTS (SELECT 1 FROM ${events} WHERE stream_key = md5(${streamId})::uuid AND version = ${exact})`
+        )
       }
+      const current = sql`(SELECT coalesce(max(version), 0) AS version FROM ${events} WHERE stream_key = md5(${streamId})::uuid)`
+      return insert(streamId, json, current, expected === "streamExists" ? sql`current.version > 0` : sql`true`)
     }
 
-    const appendOnce = (streamId: string, batch: string, expected: EventStore.ExpectedVersion) =>
-      sql<AppendRow>`WITH current AS (
-          SELECT coalesce(max(version), 0) AS version FROM ${events}
-          WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}
-        ), appended AS (
-          INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
-          SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
-          FROM current, jsonb_array_elements(${batch}::jsonb) WITH ORDINALITY AS e
-          WHERE ${condition(expected)}
-          ORDER BY e.ordinality
-          RETURNING position, transaction_id::text AS transaction, version, recorded_at
-        )
-        SELECT current.version AS actual, appended.* FROM current LEFT JOIN appended ON true
-        ORDER BY appended.version`
+    const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
+      Effect.flatMap(actualVersion(streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
 
     const append = (
       streamId: string,
@@ -177,63 +208,63 @@ export const make = (options?: Options) =>
     ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError> =>
       Effect.gen(function*() {
         const expected = appendOptions?.expectedVersion ?? "any"
-        const batch = yield* encodeBatch(unsaved)
-        const parsed = JSON.parse(batch) as ReadonlyArray<{ id: string; type: string; data: unknown; metadata: RecordedEvent.EventMetadata }>
+        if (unsaved.length === 0) {
+          const actual = yield* Effect.mapError(actualVersion(streamId), storeError(`Reading stream "${streamId}"`))
+          if (!EventStore.isExpected(expected, actual)) {
+            return yield* new EventStore.WrongExpectedVersion({ streamId, expected, actual })
+          }
+          return { streamId, version: actual, events: [] }
+        }
+        const { encoded, json } = yield* encodeBatch(unsaved)
         // Inside a transaction (a processor's batch), a unique violation would abort it: a
-        // savepoint keeps the conflict to this statement.
+        // savepoint keeps the conflict to this statement. The notification is sent by Postgres
+        // when that transaction commits.
         const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
-        const statement = inTransaction ? sql.withTransaction(appendOnce(streamId, batch, expected)) : appendOnce(streamId, batch, expected)
+        const statement = inTransaction
+          ? sql.withTransaction(Effect.tap(appendOnce(streamId, json, expected), () => sql`SELECT pg_notify(${tables.channel}, '')`))
+          : appendOnce(streamId, json, expected)
         const attempt = statement.pipe(
-          Effect.flatMap((rows) => {
-            const actual = Number(rows[0]?.actual ?? 0)
-            const inserted = rows.filter((row) => row.position !== null)
-            if (unsaved.length > 0 && inserted.length === 0) {
-              return Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
-            }
-            if (unsaved.length === 0 && !EventStore.isExpected(expected, actual)) {
-              return Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
-            }
-            return Effect.succeed<EventStore.AppendResult>({
-              streamId,
-              version: unsaved.length === 0 ? actual : Number(inserted[inserted.length - 1]!.version),
-              events: inserted.map((row, index) => ({
-                id: parsed[index]!.id,
+          Effect.flatMap((rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | SqlError.SqlError> =>
+            rows.length === 0
+              ? wrongVersion(streamId, expected)
+              : Effect.succeed({
                 streamId,
-                version: Number(row.version),
-                position: toPosition(row.transaction!, row.position!),
-                type: parsed[index]!.type,
-                data: parsed[index]!.data,
-                metadata: parsed[index]!.metadata,
-                recordedAt: toDateTime(row.recorded_at!)
-              }))
-            })
+                version: Number(rows[rows.length - 1]!.version),
+                events: rows.map((row, index) => ({
+                  id: encoded[index]!.id,
+                  streamId,
+                  version: Number(row.version),
+                  position: toPosition(row.transaction!, row.position!),
+                  type: encoded[index]!.type,
+                  data: encoded[index]!.data,
+                  metadata: encoded[index]!.metadata,
+                  recordedAt: toDateTime(row.recorded_at!)
+                }))
+              })
+          ),
+          // A concurrent writer took one of the versions: a conflict for an exact expectation;
+          // "any" and "streamExists" try again with the new version.
+          Effect.catchTag("SqlError", (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error))
+        )
+        const result = yield* (expected === "any" || expected === "streamExists"
+          ? Effect.retry(attempt, {
+            while: (error) => error._tag === "WrongExpectedVersion" && EventStore.isExpected(expected, error.actual),
+            schedule: raceRetry
           })
-        )
-        // A concurrent writer that took the same version makes the unique index fail: for an
-        // exact expectation that is a conflict; "any" and "streamExists" simply try again.
-        const conflict = (error: SqlError.SqlError) =>
-          error.reason._tag === "UniqueViolation"
-            ? Effect.flatMap(actualVersion(streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
-            : Effect.fail(error)
-        const result = yield* attempt.pipe(
-          Effect.catchTag("SqlError", conflict),
-          expected === "any" || expected === "streamExists"
-            ? Effect.retry({
-              while: (error) => error._tag === "WrongExpectedVersion" && EventStore.isExpected(expected, error.actual),
-              schedule: Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 }))
-            })
-            : (effect) => effect,
-          Effect.catchTag("SqlError", (error) => Effect.fail(storeError(`Append to "${streamId}"`)(error)))
-        )
-        if (result.events.length > 0) yield* PubSub.publish(changes, undefined)
+          : attempt).pipe(
+            Effect.catchTag("SqlError", (error) => Effect.fail(storeError(`Append to "${streamId}"`)(error)))
+          )
+        yield* PubSub.publish(changes, undefined)
+        if (!inTransaction) yield* Queue.offer(outbox, undefined)
         return result
       })
 
+    // Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
     const readStreamPage = (streamId: string, from: number, limit: number) =>
       sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
         FROM ${events}
-        WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND version >= ${from}
-        ORDER BY version LIMIT ${limit}`.pipe(
+        WHERE stream_key = md5(${streamId})::uuid AND version BETWEEN ${from} AND ${from + limit - 1} AND stream_id = ${streamId}
+        ORDER BY version`.pipe(
         Effect.map((rows) => rows.map(toRecorded)),
         retryTransient,
         Effect.mapError(storeError(`Reading stream "${streamId}"`))
