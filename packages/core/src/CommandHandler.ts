@@ -176,7 +176,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
         )
       )
       return { ...loaded, staleSnapshot: !start.fresh }
-    }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }))
+    }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 
   const load = (streamId: string) =>
     Effect.map(loadFresh(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
@@ -247,7 +247,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
         ),
         Effect.withSpan("CommandHandler.execute", {
           attributes: { aggregate: aggregate.name, streamId, command: commandType(command), correlationId: metadata.correlationId }
-        })
+        }, { captureStackTrace: false })
       )
     })
 

@@ -217,7 +217,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       ),
       Effect.withSpan("EventStore.append", {
         attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") }
-      })
+      }, { captureStackTrace: false })
     )
 
   return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen, head: primitives.head })

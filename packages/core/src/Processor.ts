@@ -199,7 +199,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
               to: batch[batch.length - 1]!.position.toString(),
               events: batch.length
             }
-          }),
+          }, { captureStackTrace: false }),
           Effect.catchDefect((defect) => Effect.fail(defect)),
           Effect.tapError((error) =>
             Effect.gen(function*() {

@@ -183,19 +183,29 @@ export const make = (options?: Options) =>
      * (for a version n > 0, an index probe checks that version n exists). "any" and
      * "streamExists" read the current version in the same statement.
      */
-    const appendOnce = (streamId: string, json: string, expected: EventStore.ExpectedVersion) => {
+    /** One event needs no JSON array to unpack: its values are parameters of their own. */
+    const insertOne = (streamId: string, event: EncodedEvent, from: Statement.Fragment, condition: Statement.Fragment) =>
+      sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
+        SELECT ${streamId}, current.version + 1, ${event.id}::uuid, ${event.type}, ${JSON.stringify(event.data)}::jsonb, ${
+        JSON.stringify(event.metadata)
+      }::jsonb
+        FROM ${from} AS current
+        WHERE ${condition}
+        RETURNING position, transaction_id::text AS transaction, version, recorded_at`
+
+    const appendOnce = (streamId: string, batch: { readonly encoded: ReadonlyArray<EncodedEvent>; readonly json: string }, expected: EventStore.ExpectedVersion) => {
+      const write = (from: Statement.Fragment, condition: Statement.Fragment) =>
+        batch.encoded.length === 1 ? insertOne(streamId, batch.encoded[0]!, from, condition) : insert(streamId, batch.json, from, condition)
       const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
-      if (exact === 0) return insert(streamId, json, sql`(SELECT 0 AS version)`, sql`true`)
+      if (exact === 0) return write(sql`(SELECT 0 AS version)`, sql`true`)
       if (exact !== undefined) {
-        return insert(
-          streamId,
-          json,
+        return write(
           sql`(SELECT ${exact}::bigint AS version)`,
           sql`EXISTS (SELECT 1 FROM ${events} WHERE stream_key = md5(${streamId})::uuid AND version = ${exact})`
         )
       }
       const current = sql`(SELECT coalesce(max(version), 0) AS version FROM ${events} WHERE stream_key = md5(${streamId})::uuid)`
-      return insert(streamId, json, current, expected === "streamExists" ? sql`current.version > 0` : sql`true`)
+      return write(current, expected === "streamExists" ? sql`current.version > 0` : sql`true`)
     }
 
     const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
@@ -215,14 +225,15 @@ export const make = (options?: Options) =>
           }
           return { streamId, version: actual, events: [] }
         }
-        const { encoded, json } = yield* encodeBatch(unsaved)
+        const batch = yield* encodeBatch(unsaved)
+        const encoded = batch.encoded
         // Inside a transaction (a processor's batch), a unique violation would abort it: a
         // savepoint keeps the conflict to this statement. The notification is sent by Postgres
         // when that transaction commits.
         const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
         const statement = inTransaction
-          ? sql.withTransaction(Effect.tap(appendOnce(streamId, json, expected), () => sql`SELECT pg_notify(${tables.channel}, '')`))
-          : appendOnce(streamId, json, expected)
+          ? sql.withTransaction(Effect.tap(appendOnce(streamId, batch, expected), () => sql`SELECT pg_notify(${tables.channel}, '')`))
+          : appendOnce(streamId, batch, expected)
         const attempt = statement.pipe(
           Effect.flatMap((rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | SqlError.SqlError> =>
             rows.length === 0
