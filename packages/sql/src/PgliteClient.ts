@@ -475,8 +475,10 @@ export const make = Effect.fnUntraced(function*(
           restore(withPglite((db) => db.listen(`"${channel}"`, onPayload))).pipe(
             Effect.tapCause(() => Queue.shutdown(queue))
           ),
-          (unlisten) =>
-            withPglite(() => unlisten()).pipe(
+          // PGlite's own unlisten function would send the channel unquoted, which fails for a
+          // schema-qualified name ("schema.table"): unlisten by the quoted name ourselves.
+          () =>
+            withPglite((db) => db.unlisten(`"${channel}"`, onPayload)).pipe(
               Effect.ignore({ log: "Warn", message: "PgliteClient: UNLISTEN failed" }),
               Effect.andThen(Queue.shutdown(queue))
             )
