@@ -23,6 +23,9 @@ export interface State {
   readonly balance: number
 }
 
+/** The state's Schema, for snapshots. */
+export const State = Schema.Struct({ open: Schema.Boolean, balance: Schema.Number })
+
 export const Account = Aggregate.make({
   name: "Account",
   command: Schema.Union([Open, Deposit, Withdraw]),
@@ -53,6 +56,9 @@ export const Account = Aggregate.make({
     }
   }
 })
+
+/** The same account with its state Schema, so that its command handler can take snapshots. */
+export const SnapshottedAccount = Aggregate.make({ ...Account, state: State })
 
 /** The command every command benchmark sends, as it would arrive from the wire. */
 export const depositInput = { _tag: "Deposit", amount: 5 } as const

@@ -244,6 +244,14 @@ export interface Plan {
   readonly maxCommandsPerRound: number
   /** Loads of the 10,000-event stream per round. */
   readonly loadsPerRound: number
+  /** Loads from a snapshot per round (each takes a millisecond or so). */
+  readonly snapshotLoadsPerRound: number
+  /** Events a projection catches up on in each round. */
+  readonly catchUpEvents: number
+  /** Measured catch-up rounds per side (a round is a whole catch-up, seconds long). */
+  readonly catchUpRounds: number
+  /** Events of the catch-up warm-up round (the backlog's tail). */
+  readonly catchUpWarmupEvents: number
   /** Appends timed for the subscription latency. */
   readonly subscriptionEvents: number
   /** Events stored for the heap figure. */
@@ -258,6 +266,10 @@ export const plans: Record<"quick" | "full", Plan> = {
     warmupMs: 100,
     maxCommandsPerRound: 1_000,
     loadsPerRound: 1,
+    snapshotLoadsPerRound: 10,
+    catchUpEvents: 3_000,
+    catchUpRounds: 1,
+    catchUpWarmupEvents: 500,
     subscriptionEvents: 45,
     heapEvents: 100_000
   },
@@ -268,6 +280,10 @@ export const plans: Record<"quick" | "full", Plan> = {
     warmupMs: 600,
     maxCommandsPerRound: 8_000,
     loadsPerRound: 5,
+    snapshotLoadsPerRound: 50,
+    catchUpEvents: 100_000,
+    catchUpRounds: 3,
+    catchUpWarmupEvents: 1_000,
     subscriptionEvents: 300,
     heapEvents: 1_000_000
   }

@@ -18,8 +18,9 @@ import { parseArgs } from "node:util"
 import { acquirePostgres, type PostgresServer } from "../packages/sql/test/support/PostgresServer.ts"
 import * as Append from "./append.ts"
 import * as Commands from "./commands.ts"
-import { type Figure, notMeasured, type Plan, plans } from "./measure.ts"
+import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
+import * as Projection from "./projection.ts"
 import * as Rehydrate from "./rehydrate.ts"
 import * as Subscription from "./subscription.ts"
 import * as Targets from "./targets.ts"
@@ -33,7 +34,7 @@ const usage = `usage: npm run bench -- [--quick] [--out FILE] [--compare FILE] [
   --out       where to write the JSON (default .bench/latest.json)
   --compare   an earlier JSON file: print each figure's change against it
   --stores    which stores to measure (default all three)
-  --only      which figures to measure (default all)
+  --only      which figures to measure (default all), e.g. 1,5s,6
 The server is DATABASE_URL when set (its schema "bench" is dropped and recreated), else a throwaway
 PostgreSQL started and stopped here.`
 
@@ -68,7 +69,16 @@ const baselines: Record<string, string> = {
   "3": "plain multi-row INSERT ... VALUES of the same 100 rows (sql.insert), versions counted in JS; memory: PlainLog.",
   "4": "SELECT version, type, data of the stream by (stream_key, stream_id), fold in plain JS, check the command by hand, INSERT the row with version + 1. Every command targets its own 10-event stream.",
   "5": "one SELECT version, type, data of all 10,000 rows by the same index, folded in plain JS; memory: the same fold over PlainLog.",
-  "6": "not measured yet.",
+  "5s": "the same as 5 (one SELECT of all the stream's rows, folded in plain JS) on the same stream, so the ratio is the gain from the snapshot. " +
+    "Facta: CommandHandler.make(Account with its state Schema, { snapshot: { every: 100, schemaVersion: 1 } }).load, the latest snapshot at the stream's last version " +
+    "(taken as the handler takes one: a full load's state encoded with the state Schema, saved through the store's SnapshotStore), so a load reads the snapshot and an empty tail; " +
+    "measured at 1,000 and 10,000 events: it should not grow with the stream. memory: the plain JS fold over PlainLog.",
+  "6": "the backlog (Credited events over 1,000 accounts, interleaved: a page touches 500 accounts) read from facta_events by the same query shape, in the same order and pages of 500 " +
+    "((transaction_id, position) after a cursor, below pg_snapshot_xmin(pg_current_snapshot()), same type); per page one transaction: one SELECT of the documents it touches, " +
+    "a plain JS fold, one multi-row INSERT ... ON CONFLICT DO UPDATE into bench.baseline_projections (LIKE facta_projections INCLUDING ALL) and a compare-and-set UPDATE of " +
+    "bench.baseline_checkpoints (LIKE facta_checkpoints INCLUDING ALL). Facta: Processor.start(Projection.make(...), { batchSize: 500 }), a handler that gets and upserts the " +
+    "account's document (ProjectionStore.documents with a Schema), timed from start to handle.whenCaughtUp. Both start at a checkpoint just before the backlog; every round's " +
+    "documents are checked against the events. memory: the same in plain JS over PlainLog, documents kept as JSON text.",
   "7": "raw LISTEN/NOTIFY on the same client: time from calling pg_notify to the listener's queue receiving the payload. Facta: one event per append, appends 5 ms apart, " +
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
@@ -120,9 +130,13 @@ const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
     progress(`${target.store}: commands (figure 4)`)
     figures.push(...await Commands.sqlFigures(target, plan))
   }
-  if (wants("5")) {
-    progress(`${target.store}: rehydration (figure 5)`)
-    figures.push(...await Rehydrate.sqlFigures(target, plan))
+  if (wants("5", "5s")) {
+    progress(`${target.store}: rehydration (figures 5, 5s)`)
+    figures.push(...await Rehydrate.sqlFigures(target, plan, { withoutSnapshots: wants("5"), withSnapshots: wants("5s") }))
+  }
+  if (wants("6")) {
+    progress(`${target.store}: projection catch-up (figure 6)`)
+    figures.push(...await Projection.sqlFigures(target, plan))
   }
   if (wants("7")) {
     progress(`${target.store}: subscription latency (figure 7)`)
@@ -157,9 +171,13 @@ const measureAll = async (): Promise<Array<Figure>> => {
       progress("memory: appends (figures 1, 3)")
       figures.push(...await Append.memoryFigures(target, plan))
     }
-    if (wants("5")) {
-      progress("memory: rehydration (figure 5)")
-      figures.push(...await Rehydrate.memoryFigures(target, plan))
+    if (wants("5", "5s")) {
+      progress("memory: rehydration (figures 5, 5s)")
+      figures.push(...await Rehydrate.memoryFigures(target, plan, { withoutSnapshots: wants("5"), withSnapshots: wants("5s") }))
+    }
+    if (wants("6")) {
+      progress("memory: projection catch-up (figure 6)")
+      figures.push(...await Projection.memoryFigures(target, plan))
     }
     if (wants("7")) {
       progress("memory: subscription latency (figure 7)")
@@ -170,16 +188,6 @@ const measureAll = async (): Promise<Array<Figure>> => {
       figures.push(...await Memory.figures(target, plan))
     }
     await cleanup()
-  }
-  if (wants("6")) {
-    figures.push(notMeasured({
-      id: "6",
-      title: "Projection catch-up",
-      store: "all",
-      metric: "throughput",
-      unit: "events/s",
-      note: "not measured yet: needs the processor runtime"
-    }))
   }
   return figures
 }

@@ -3,29 +3,40 @@
  * PGlite (Facta's SQL stores plus the `SqlClient` they use, which the baselines use too) and the
  * in-memory store.
  *
- * Every SQL target gets a fresh `bench` schema holding Facta's tables and a baseline table made
- * with `CREATE TABLE ... (LIKE facta_events INCLUDING ALL)`: the same columns, defaults, generated
- * column, identity and indexes as Facta's events table, but not its NOTIFY trigger. The copy is
- * taken from the live table, so the baseline keeps up when Facta's migrations change.
+ * Every SQL target gets a fresh `bench` schema holding Facta's tables and baseline tables made
+ * with `CREATE TABLE ... (LIKE facta_... INCLUDING ALL)`: a copy of the events table (the same
+ * columns, defaults, generated column, identity and indexes, but not its NOTIFY trigger), and of
+ * the projections and checkpoints tables for the projection baseline. The copies are taken from
+ * the live tables, so the baselines keep up when Facta's migrations change.
+ *
+ * Every target provides all of Facta's store services (`InMemory.Services`: event, projection,
+ * checkpoint and snapshot stores, transactor, lease), so processors and snapshots run on it too.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, ManagedRuntime, Queue, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { EventStore } from "@facta/core"
+import { type EventStore, InMemory } from "@facta/core"
 import { Embedded, PgliteClient, Postgres, Tables } from "@facta/sql"
 
 export const schema = "bench"
 
-/** Facta's events table and the baseline copy, schema-qualified. */
+/** Facta's tables and the baseline copies, schema-qualified. */
 export interface BenchTables {
   readonly events: string
+  readonly projections: string
+  readonly checkpoints: string
   readonly baseline: string
+  readonly baselineProjections: string
+  readonly baselineCheckpoints: string
 }
+
+/** What every target's runtime provides: all of Facta's store services. */
+export type Services = InMemory.Services
 
 export interface SqlTarget {
   readonly kind: "sql"
   readonly store: "server" | "pglite"
-  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore | SqlClient.SqlClient>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Services | SqlClient.SqlClient>) => Promise<A>
   readonly tables: BenchTables
   /** Listens on a channel and calls `f` with each payload until the scope closes (raw LISTEN). */
   readonly onNotify: (channel: string, f: (payload: string) => void) => Effect.Effect<void, SqlError.SqlError, Scope.Scope>
@@ -53,7 +64,7 @@ export interface Peer {
 export interface MemoryTarget {
   readonly kind: "memory"
   readonly store: "memory"
-  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Services>) => Promise<A>
   readonly dispose: () => Promise<void>
 }
 
@@ -64,14 +75,20 @@ export const pollInterval = "500 millis"
 
 const tablesOf = Effect.map(Tables.make({ schema }), (tables): BenchTables => ({
   events: tables.events,
-  baseline: `${schema}.baseline_events`
+  projections: tables.projections,
+  checkpoints: tables.checkpoints,
+  baseline: `${schema}.baseline_events`,
+  baselineProjections: `${schema}.baseline_projections`,
+  baselineCheckpoints: `${schema}.baseline_checkpoints`
 }))
 
-/** The baseline table: Facta's events table without its trigger. */
+/** The baseline tables: Facta's events table without its trigger, its projections and checkpoints tables. */
 const createBaseline = (tables: BenchTables) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     yield* sql`CREATE TABLE ${sql(tables.baseline)} (LIKE ${sql(tables.events)} INCLUDING ALL)`
+    yield* sql`CREATE TABLE ${sql(tables.baselineProjections)} (LIKE ${sql(tables.projections)} INCLUDING ALL)`
+    yield* sql`CREATE TABLE ${sql(tables.baselineCheckpoints)} (LIKE ${sql(tables.checkpoints)} INCLUDING ALL)`
     const [row] = yield* sql<{ readonly server_version: string }>`SHOW server_version`
     return row?.server_version ?? "unknown"
   })
@@ -145,8 +162,8 @@ export const pglite = async (): Promise<SqlTarget> => {
   }
 }
 
-/** `EventStore.layerMemory`. */
+/** `InMemory.layer`: `EventStore.layerMemory` and the other in-memory stores. */
 export const memory = (): MemoryTarget => {
-  const runtime = ManagedRuntime.make(EventStore.layerMemory satisfies Layer.Layer<EventStore.EventStore>)
+  const runtime = ManagedRuntime.make(InMemory.layer satisfies Layer.Layer<Services>)
   return { kind: "memory", store: "memory", run: (effect) => runtime.runPromise(effect), dispose: () => runtime.dispose() }
 }
