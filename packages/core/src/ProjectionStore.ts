@@ -131,9 +131,15 @@ export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync
       for (const [id, text] of journal?.documents.get(projection) ?? []) text === null ? merged.delete(id) : merged.set(id, text)
       return merged
     })
+  // A pending write in the current transaction wins over the committed document.
+  const text = (projection: string, id: string) =>
+    Effect.map(CurrentJournal, (journal) => {
+      const pending = journal?.documents.get(projection)?.get(id)
+      return pending === undefined ? committed.get(projection)?.get(id) : pending ?? undefined
+    })
   return ProjectionStore.of({
     get: (projection, id) =>
-      Effect.map(texts(projection), (documents) => Option.map(Option.fromUndefinedOr(documents.get(id)), (text) => JSON.parse(text) as unknown)),
+      Effect.map(text(projection, id), (found) => Option.map(Option.fromUndefinedOr(found), (json) => JSON.parse(json) as unknown)),
     list: (projection) =>
       Effect.map(texts(projection), (documents) =>
         [...documents.keys()].sort().map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))),
