@@ -159,7 +159,10 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const lagAfter = (position: bigint) =>
       Stream.runCount(store.readAll({ after: position, types: processor.types }))
 
-    const processorMetric = <I, S>(metric: Metric.Metric<I, S>) => Metric.withAttributes(metric, { processor: name })
+    // The processor's metrics, tagged with its name once.
+    const eventsHandled = Metric.withAttributes(Metrics.processorEvents, { processor: name })
+    const positionGauge = Metric.withAttributes(Metrics.processorPosition, { processor: name })
+    const lagGauge = Metric.withAttributes(Metrics.processorLag, { processor: name })
 
     const readBatch = (after: bigint) =>
       Stream.runCollect(Stream.take(store.readAll({ after, types: processor.types, batchSize }), batchSize))
@@ -215,8 +218,8 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
         )
         if (Exit.isSuccess(exit)) {
           const position = batch[batch.length - 1]!.position
-          yield* Metric.update(processorMetric(Metrics.processorEvents), batch.length)
-          yield* Metric.update(processorMetric(Metrics.processorPosition), Number(position & sequenceMask))
+          yield* Metric.update(eventsHandled, batch.length)
+          yield* Metric.update(positionGauge, Number(position & sequenceMask))
           return position
         }
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
@@ -250,7 +253,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
       yield* Ref.get(status).pipe(
         Effect.flatMap((current) =>
           current.state === "catching up"
-            ? Effect.flatMap(lagAfter(current.position), (lag) => Metric.update(processorMetric(Metrics.processorLag), lag))
+            ? Effect.flatMap(lagAfter(current.position), (lag) => Metric.update(lagGauge, lag))
             : Effect.void
         ),
         Effect.ignore,
@@ -261,7 +264,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
         while (true) {
           const batch = yield* readBatch(position)
           if (batch.length === 0) {
-            yield* Metric.update(processorMetric(Metrics.processorLag), 0)
+            yield* Metric.update(lagGauge, 0)
             yield* setStatus({ state: "live", position })
             yield* waitForChange
             continue

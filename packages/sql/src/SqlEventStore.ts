@@ -50,11 +50,10 @@ interface EventRow {
 }
 
 interface AppendRow {
-  readonly actual: bigint | string | number
-  readonly position: bigint | string | number | null
-  readonly transaction: string | null
-  readonly version: bigint | string | number | null
-  readonly recorded_at: Date | string | null
+  readonly position: bigint | string | number
+  readonly transaction: string
+  readonly version: bigint | string | number
+  readonly recorded_at: Date | string
 }
 
 const sequenceBits = 64n
@@ -245,11 +244,11 @@ export const make = (options?: Options) =>
                   id: encoded[index]!.id,
                   streamId,
                   version: Number(row.version),
-                  position: toPosition(row.transaction!, row.position!),
+                  position: toPosition(row.transaction, row.position),
                   type: encoded[index]!.type,
                   data: encoded[index]!.data,
                   metadata: encoded[index]!.metadata,
-                  recordedAt: toDateTime(row.recorded_at!)
+                  recordedAt: toDateTime(row.recorded_at)
                 }))
               })
           ),
