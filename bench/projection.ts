@@ -12,8 +12,9 @@
  * position first, as a processor resumed there would find it, so neither side scans what earlier
  * figures appended.
  *
- * Facta: `Projection.make` with one handler that gets the account's document
- * (`ProjectionStore.documents(name, Schema)`), adds the amount and upserts it;
+ * Facta: `Projection.make` with one handler that updates the account's document
+ * (`ProjectionStore.documents(name, Schema).update`: within a batch, the documents are read in one
+ * query and written in one multi-row upsert before the checkpoint moves);
  * `Processor.start(projection, { batchSize: 500 })`, timed from the start to `handle.whenCaughtUp`
  * (which polls every 10 ms). Baseline (SQL): the same rows read through the same `SqlClient` in the
  * same order (`(transaction_id, position)` after a cursor, below the oldest running transaction,
@@ -93,9 +94,9 @@ const balances = (name: string) => {
     event: Credited,
     handlers: {
       Credited: (event) =>
-        Effect.flatMap(documents.get(event.streamId), (current) => {
+        documents.update(event.streamId, (current) => {
           const { balance, count } = Option.getOrElse(current, () => empty)
-          return documents.upsert(event.streamId, { balance: balance + event.data.amount, count: count + 1 })
+          return { balance: balance + event.data.amount, count: count + 1 }
         })
     },
     reset: documents.clear

@@ -7,7 +7,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { start } from "./EventStore.ts"
-import { CurrentJournal, type Journal } from "./internal/journal.ts"
+import { currentJournal, type Journal } from "./internal/journal.ts"
 
 /**
  * The checkpoint was not where the writer expected it: another instance moved it.
@@ -66,9 +66,9 @@ export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync
   const current = (processor: string, journal: Journal | undefined) =>
     journal?.checkpoints.get(processor)?.next ?? committed.get(processor) ?? start
   return CheckpointStore.of({
-    get: (processor) => Effect.map(CurrentJournal, (journal) => current(processor, journal)),
+    get: (processor) => Effect.map(currentJournal, (journal) => current(processor, journal)),
     set: (processor, expected, next) =>
-      Effect.flatMap(CurrentJournal, (journal) => {
+      Effect.flatMap(currentJournal, (journal) => {
         const actual = current(processor, journal)
         if (actual !== expected) return Effect.fail(new CheckpointConflict({ processor, expected, actual }))
         if (journal === undefined) {

@@ -17,6 +17,7 @@
 import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope, Stream } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start } from "./EventStore.ts"
+import { CurrentBatch, makeBatch } from "./internal/batch.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
@@ -167,16 +168,43 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const readBatch = (after: bigint) =>
       Stream.runCollect(Stream.take(store.readAll({ after, types: processor.types, batchSize }), batchSize))
 
-    /** Handles `events` and moves the checkpoint from `from` to the last of them, in one transaction. */
-    const commit = (events: ReadonlyArray<RecordedEvent>, from: bigint, reached: Ref.Ref<number>) =>
-      transactor.withTransaction(Effect.gen(function*() {
-        for (let i = 0; i < events.length; i++) {
-          yield* Ref.set(reached, i)
-          yield* processor.handle(events[i]!)
-        }
-        yield* Ref.set(reached, events.length)
-        yield* checkpoints.set(name, from, events[events.length - 1]!.position)
-      })).pipe(Effect.provideContext(context))
+    /**
+     * Handles `events` and moves the checkpoint from `from` to the last of them, in one
+     * transaction. Buffered, the documents the handlers write are written together at the end
+     * (see `ProjectionStore.documents`); unbuffered, each write goes to the store as it is made,
+     * so a failing write fails on its own event. `progress` says where a failure happened.
+     */
+    const commit = (
+      events: ReadonlyArray<RecordedEvent>,
+      from: bigint,
+      progress: { index: number; flushFailed: boolean },
+      buffered = true
+    ) =>
+      Effect.suspend(() => {
+        const batch = makeBatch()
+        const handleAll = Effect.gen(function*() {
+          for (let i = 0; i < events.length; i++) {
+            batch.index = i
+            yield* processor.handle(events[i]!)
+          }
+          for (const pending of batch.pending.values()) yield* pending.flush
+          batch.open = false
+          batch.index = events.length
+          yield* checkpoints.set(name, from, events[events.length - 1]!.position)
+        })
+        return transactor.withTransaction(
+          buffered ? Effect.provideService(handleAll, CurrentBatch, batch) : handleAll
+        ).pipe(
+          Effect.onExit(() =>
+            Effect.sync(() => {
+              batch.open = false
+              progress.index = batch.index
+              progress.flushFailed = batch.flushFailed
+            })
+          ),
+          Effect.provideContext(context)
+        )
+      })
 
     const halt = (event: RecordedEvent, cause: Cause.Cause<unknown>) =>
       new ProcessorHalted({
@@ -192,7 +220,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     /** Commits a batch, retrying; returns the new checkpoint. */
     const processBatch = (batch: ReadonlyArray<RecordedEvent>, from: bigint): Effect.Effect<bigint, ProcessorHalted | unknown> =>
       Effect.gen(function*() {
-        const reached = yield* Ref.make(0)
+        const reached = { index: 0, flushFailed: false }
         const attempts = yield* Ref.make(0)
         const exit = yield* commit(batch, from, reached).pipe(
           Effect.withSpan("Processor.batch", {
@@ -207,7 +235,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
           Effect.tapError((error) =>
             Effect.gen(function*() {
               const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
-              const index = Math.min(yield* Ref.get(reached), batch.length - 1)
+              const index = Math.min(reached.index, batch.length - 1)
               if (options?.onError !== undefined && !isConflict(error)) {
                 yield* options.onError({ processor: name, event: batch[index]!, attempt, cause: Cause.fail(error) })
               }
@@ -216,31 +244,44 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
           Effect.retry({ schedule: retry, while: (error) => !isConflict(error) }),
           Effect.exit
         )
-        if (Exit.isSuccess(exit)) {
+        const committed = Effect.gen(function*() {
           const position = batch[batch.length - 1]!.position
           yield* Metric.update(eventsHandled, batch.length)
           yield* Metric.update(positionGauge, Number(position & sequenceMask))
           return position
-        }
+        })
+        if (Exit.isSuccess(exit)) return yield* committed
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-        const error = Cause.squash(exit.cause)
         // Another instance moved the checkpoint: what it committed stands; go on from there.
-        if (isConflict(error)) return yield* checkpoints.get(name)
-        const index = Math.min(yield* Ref.get(reached), batch.length - 1)
+        if (isConflict(Cause.squash(exit.cause))) return yield* checkpoints.get(name)
+        let cause = exit.cause
+        let index = Math.min(reached.index, batch.length - 1)
+        if (reached.flushFailed) {
+          // The batch's buffered document writes failed together. Replayed unbuffered, the batch
+          // fails on the event whose write fails (or commits, if the failure has passed).
+          const replay = { index: 0, flushFailed: false }
+          const exit = yield* commit(batch, from, replay, false).pipe(Effect.catchDefect((defect) => Effect.fail(defect)), Effect.exit)
+          if (Exit.isSuccess(exit)) return yield* committed
+          if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+          if (isConflict(Cause.squash(exit.cause))) return yield* checkpoints.get(name)
+          cause = exit.cause
+          index = Math.min(replay.index, batch.length - 1)
+        }
         const poison = batch[index]!
         let position = from
         if (index > 0) {
-          yield* commit(batch.slice(0, index), from, yield* Ref.make(0))
+          yield* commit(batch.slice(0, index), from, { index: 0, flushFailed: false })
           position = batch[index - 1]!.position
+          yield* setStatus({ position })
         }
         if (options?.onPoison === "skipAndRecord") {
-          yield* Effect.logError(`Processor "${name}" skipped event "${poison.type}" (id ${poison.id})`, exit.cause).pipe(
+          yield* Effect.logError(`Processor "${name}" skipped event "${poison.type}" (id ${poison.id})`, cause).pipe(
             Effect.annotateLogs({ processor: name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
           )
           yield* transactor.withTransaction(checkpoints.set(name, position, poison.position))
           return poison.position
         }
-        return yield* halt(poison, exit.cause)
+        return yield* halt(poison, cause)
       })
 
     const runOnce = Effect.scoped(Effect.gen(function*() {

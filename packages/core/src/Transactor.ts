@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Schema, Semaphore } from "effect"
-import { CurrentJournal, makeJournal } from "./internal/journal.ts"
+import { CurrentJournal, currentJournal, makeJournal } from "./internal/journal.ts"
 
 /**
  * The transaction could not be run or committed.
@@ -38,7 +38,7 @@ export class Transactor extends Context.Service<Transactor, {
 export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semaphore.make(1), (lock) =>
   Transactor.of({
     withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(CurrentJournal, (outer): Effect.Effect<A, E | TransactionError, R> => {
+      Effect.flatMap(currentJournal, (outer): Effect.Effect<A, E | TransactionError, R> => {
         // A nested transaction joins the outer one.
         if (outer !== undefined) return effect
         const journal = makeJournal()
@@ -56,7 +56,8 @@ export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semap
                 for (const commit of journal.commits) commit(journal)
                 return Effect.succeed(value)
               })
-            )
+            ),
+            Effect.ensuring(Effect.sync(() => journal.open = false))
           )
         )
       })

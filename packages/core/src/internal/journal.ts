@@ -4,9 +4,11 @@
  * the transaction applies them all at once when it commits, after checking every
  * compare-and-set it recorded, or drops them when it fails.
  */
-import { Context } from "effect"
+import { Context, Effect } from "effect"
 
 export interface Journal {
+  /** False once the transaction has ended: a later write (from a fiber it forked) is not part of it. */
+  open: boolean
   /** Pending document writes: projection -> id -> JSON text, or null for a delete. */
   readonly documents: Map<string, Map<string, string | null>>
   /** Pending checkpoint moves, with the position each expects at commit. */
@@ -18,6 +20,7 @@ export interface Journal {
 }
 
 export const makeJournal = (): Journal => ({
+  open: true,
   documents: new Map(),
   checkpoints: new Map(),
   commits: new Set(),
@@ -27,3 +30,6 @@ export const makeJournal = (): Journal => ({
 export const CurrentJournal = Context.Reference<Journal | undefined>("@facta/core/internal/CurrentJournal", {
   defaultValue: () => undefined
 })
+
+/** The journal of the transaction in progress, if any. */
+export const currentJournal: Effect.Effect<Journal | undefined> = Effect.map(CurrentJournal, (journal) => journal?.open === true ? journal : undefined)

@@ -48,9 +48,21 @@ const counterEvents = () => {
 const tallyProjection = (
   name: string,
   events: ReturnType<typeof counterEvents>,
-  options?: { readonly slow?: boolean; readonly poison?: boolean }
+  options?: {
+    readonly slow?: boolean
+    readonly poison?: boolean
+    /** "update" writes through `documents.update`, whose reads a batch defers to its flush. */
+    readonly style?: "getAndUpsert" | "update"
+  }
 ) => {
   const tallies = ProjectionStore.documents(name, Tally)
+  const zero = new Tally({ count: 0, sum: 0, lastVersion: 0 })
+  const next = (current: Tally, event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) => {
+    if (current.lastVersion !== event.version - 1) {
+      throw new Error(`stream ${event.streamId}: applying version ${event.version} after ${current.lastVersion}`)
+    }
+    return new Tally({ count: current.count + 1, sum: current.sum + event.data.amount, lastVersion: event.version })
+  }
   return {
     tallies,
     projection: Projection.make({
@@ -60,11 +72,11 @@ const tallyProjection = (
         [events.added]: (event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) =>
           Effect.gen(function*() {
             if (options?.slow === true) yield* Effect.sleep(`${yield* Random.nextIntBetween(0, 2)} millis`)
-            const current = Option.getOrElse(yield* tallies.get(event.streamId), () => new Tally({ count: 0, sum: 0, lastVersion: 0 }))
-            if (current.lastVersion !== event.version - 1) {
-              return yield* Effect.die(`stream ${event.streamId}: applying version ${event.version} after ${current.lastVersion}`)
+            if (options?.style === "update") {
+              return yield* tallies.update(event.streamId, (current) => next(Option.getOrElse(current, () => zero), event))
             }
-            yield* tallies.upsert(event.streamId, new Tally({ count: current.count + 1, sum: current.sum + event.data.amount, lastVersion: event.version }))
+            const current = Option.getOrElse(yield* tallies.get(event.streamId), () => zero)
+            yield* tallies.upsert(event.streamId, yield* Effect.try({ try: () => next(current, event), catch: (error) => error }).pipe(Effect.orDie))
           }),
         [events.poisoned]: () => options?.poison === true ? Effect.fail("cannot handle this event" as const) : Effect.void
       } as Projection.Handlers<typeof events.Event.Type>,
@@ -133,29 +145,31 @@ export const processorConformance = <E>(
         assert.isTrue(status.position > 0n)
       }).pipe(Effect.scoped))
 
-    it.effect("interrupted at random points while events arrive, the projection ends equal to a fold of the log", () =>
-      Effect.gen(function*() {
-        const events = counterEvents()
-        const { projection, tallies } = tallyProjection(unique("interrupted"), events, { slow: true })
-        const streams = ["s1", "s2", "s3"].map((s) => `${s}-${events.added}`)
-        const writer = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (i) =>
-          append(streams[i % 3]!, events.added, [i, i + 1]).pipe(Effect.andThen(Effect.sleep("3 millis"))), { discard: true }).pipe(Effect.forkChild)
-        for (let round = 0; round < 12; round++) {
-          const scope = yield* Scope.make()
-          yield* Processor.start(projection, { batchSize: 7 }).pipe(Scope.provide(scope))
-          yield* Effect.sleep(`${yield* Random.nextIntBetween(1, 25)} millis`)
-          yield* Scope.close(scope, Exit.void)
-        }
-        yield* Fiber.join(writer)
-        const handle = yield* Processor.start(projection, { batchSize: 7 })
-        yield* handle.whenCaughtUp
-        const expected = yield* foldTallies(events.added)
-        for (const streamId of streams) {
-          const tally = Option.getOrThrow(yield* tallies.get(streamId))
-          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, expected.get(streamId))
-        }
-        assert.strictEqual((yield* handle.status).state === "halted", false)
-      }).pipe(Effect.scoped))
+    for (const style of ["getAndUpsert", "update"] as const) {
+      it.effect(`interrupted at random points while events arrive, the projection ends equal to a fold of the log (${style})`, () =>
+        Effect.gen(function*() {
+          const events = counterEvents()
+          const { projection, tallies } = tallyProjection(unique("interrupted"), events, { slow: true, style })
+          const streams = ["s1", "s2", "s3"].map((s) => `${s}-${events.added}`)
+          const writer = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (i) =>
+            append(streams[i % 3]!, events.added, [i, i + 1]).pipe(Effect.andThen(Effect.sleep("3 millis"))), { discard: true }).pipe(Effect.forkChild)
+          for (let round = 0; round < 12; round++) {
+            const scope = yield* Scope.make()
+            yield* Processor.start(projection, { batchSize: 7 }).pipe(Scope.provide(scope))
+            yield* Effect.sleep(`${yield* Random.nextIntBetween(1, 25)} millis`)
+            yield* Scope.close(scope, Exit.void)
+          }
+          yield* Fiber.join(writer)
+          const handle = yield* Processor.start(projection, { batchSize: 7 })
+          yield* handle.whenCaughtUp
+          const expected = yield* foldTallies(events.added)
+          for (const streamId of streams) {
+            const tally = Option.getOrThrow(yield* tallies.get(streamId))
+            assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, expected.get(streamId))
+          }
+          assert.strictEqual((yield* handle.status).state === "halted", false)
+        }).pipe(Effect.scoped))
+    }
 
     it.effect("a poison event halts the processor, names the event, and leaves the checkpoint before it", () =>
       Effect.gen(function*() {
@@ -332,6 +346,65 @@ export const processorConformance = <E>(
         yield* append("k", events.added, [3])
         yield* standby.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
         assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("k")), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
+      }).pipe(Effect.scoped))
+
+    it.effect("in a batch, reads and lists see the batch's own writes, and updates apply in log order", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("buffered")
+        const notes = ProjectionStore.documents(name, Schema.Struct({ amounts: Schema.Array(Schema.Int) }))
+        const seen = yield* Ref.make<Array<{ readonly listed: number; readonly read: ReadonlyArray<number> }>>([])
+        const projection = Projection.make({
+          name,
+          event: events.Added,
+          handlers: {
+            [events.added]: (event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) =>
+              Effect.gen(function*() {
+                yield* notes.upsert(`${event.streamId}-${event.version}`, { amounts: [event.data.amount] })
+                yield* notes.update("all", (current) => ({ amounts: [...Option.getOrElse(current, () => ({ amounts: [] })).amounts, event.data.amount] }))
+                const listed = (yield* notes.list).length
+                const read = Option.getOrThrow(yield* notes.get("all")).amounts
+                yield* Ref.update(seen, (all) => [...all, { listed, read }])
+              })
+          }
+        })
+        yield* append("n", events.added, [5, 6, 7])
+        const handle = yield* Processor.start(projection, { batchSize: 10 })
+        yield* handle.whenCaughtUp
+        assert.deepStrictEqual(yield* Ref.get(seen), [
+          { listed: 2, read: [5] },
+          { listed: 3, read: [5, 6] },
+          { listed: 4, read: [5, 6, 7] }
+        ])
+        assert.deepStrictEqual(yield* notes.get("all"), Option.some({ amounts: [5, 6, 7] }))
+        assert.deepStrictEqual(yield* notes.get("n-3"), Option.some({ amounts: [7] }))
+      }).pipe(Effect.scoped))
+
+    it.effect("a document write that fails at the end of the batch halts on the event that made it", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("unencodable")
+        const halves = ProjectionStore.documents(name, Schema.Struct({ half: Schema.Int }))
+        const projection = Projection.make({
+          name,
+          event: events.Added,
+          handlers: {
+            // An odd amount makes a half that is no Int: the document cannot be encoded.
+            [events.added]: (event: { readonly streamId: string; readonly data: { readonly amount: number } }) =>
+              halves.update(event.streamId, (current) => ({ half: Option.getOrElse(current, () => ({ half: 0 })).half + event.data.amount / 2 }))
+          }
+        })
+        const written = yield* append("h", events.added, [2, 4, 3, 6])
+        const handle = yield* Processor.start(projection, { batchSize: 10, retry: quickRetry })
+        const halted = yield* Effect.flip(handle.whenCaughtUp)
+        assert.strictEqual(halted._tag, "ProcessorHalted")
+        if (halted._tag !== "ProcessorHalted") return
+        assert.strictEqual(halted.eventId, written.events[2]!.id)
+        assert.strictEqual(halted.version, 3)
+        assert.include(halted.message, "DocumentSchemaError")
+        assert.strictEqual((yield* handle.status).position, written.events[1]!.position)
+        assert.strictEqual(yield* (yield* CheckpointStore).get(name), written.events[1]!.position)
+        assert.deepStrictEqual(yield* halves.get("h"), Option.some({ half: 3 }))
       }).pipe(Effect.scoped))
 
     it.effect("a rebuild resets one projection and replays the log while the others keep running", () =>

@@ -68,6 +68,41 @@ export const projectionStoreConformance = <E>(name: string, storeLayer: Layer.La
         assert.deepStrictEqual(yield* store.list(projection), [{ id, document }])
       }))
 
+    it.effect("reads, writes and deletes many documents at once", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const [projection, other] = [unique("many"), unique("many-other")]
+        const odd = `it's "odd"; -- ✓`
+        yield* store.upsert(projection, "kept", { n: 0 })
+        yield* store.upsert(other, "a", { n: -1 })
+        yield* store.upsertMany(projection, [
+          { id: "a", document: { n: 1 } },
+          { id: odd, document: { text: odd } },
+          { id: "a", document: { n: 2 } },
+          { id: "kept", document: { n: 3 } }
+        ])
+        const found = yield* store.getMany(projection, ["a", odd, "missing", "kept"])
+        assert.deepStrictEqual(
+          [...found].sort(([a], [b]) => a < b ? -1 : 1),
+          [["a", { n: 2 }], [odd, { text: odd }], ["kept", { n: 3 }]]
+        )
+        assert.strictEqual((yield* store.getMany(projection, [])).size, 0)
+        yield* store.upsertMany(projection, [])
+        yield* store.deleteMany(projection, ["a", odd, "missing"])
+        yield* store.deleteMany(projection, [])
+        assert.deepStrictEqual(yield* store.list(projection), [{ id: "kept", document: { n: 3 } }])
+        assert.deepStrictEqual(yield* store.list(other), [{ id: "a", document: { n: -1 } }])
+      }))
+
+    it.effect("writes none of many documents when one is not JSON", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const projection = unique("many-not-json")
+        const error = yield* Effect.flip(store.upsertMany(projection, [{ id: "a", document: { n: 1 } }, { id: "b", document: { n: 1n } }]))
+        assert.strictEqual(error._tag, "ProjectionStoreError")
+        assert.deepStrictEqual(yield* store.list(projection), [])
+      }))
+
     it.effect("fails with ProjectionStoreError on a document that is not JSON", () =>
       Effect.gen(function*() {
         const store = yield* ProjectionStore
