@@ -76,8 +76,8 @@ const baselines: Record<string, string> = {
   "6": "the backlog (Credited events over 1,000 accounts, interleaved: a page touches 500 accounts) read from facta_events by the same query shape, in the same order and pages of 500 " +
     "((transaction_id, position) after a cursor, below pg_snapshot_xmin(pg_current_snapshot()), same type); per page one transaction: one SELECT of the documents it touches, " +
     "a plain JS fold, one multi-row INSERT ... ON CONFLICT DO UPDATE into bench.baseline_projections (LIKE facta_projections INCLUDING ALL) and a compare-and-set UPDATE of " +
-    "bench.baseline_checkpoints (LIKE facta_checkpoints INCLUDING ALL). Facta: Processor.start(Projection.make(...), { batchSize: 500 }), a handler that gets and upserts the " +
-    "account's document (ProjectionStore.documents with a Schema), timed from start to handle.whenCaughtUp. Both start at a checkpoint just before the backlog; every round's " +
+    "bench.baseline_checkpoints (LIKE facta_checkpoints INCLUDING ALL). Facta: Processor.start(Projection.make(...), { batchSize: 500 }), a handler that updates the " +
+    "account's document (ProjectionStore.documents with a Schema, documents(...).update: the batch's documents are read in one query and upserted in one statement), timed from start to handle.whenCaughtUp. Both start at a checkpoint just before the backlog; every round's " +
     "documents are checked against the events. memory: the same in plain JS over PlainLog, documents kept as JSON text.",
   "7": "raw LISTEN/NOTIFY on the same client: time from calling pg_notify to the listener's queue receiving the payload. Facta: one event per append, appends 5 ms apart, " +
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
