@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Metric, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
@@ -206,18 +206,23 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         }))))
   }
 
+  // Every append passes here: the metrics are updated in place rather than as effects of their own.
   const append: EventStore["Service"]["append"] = (streamId, events, options) =>
-    primitives.append(streamId, events, options).pipe(
-      Effect.timed,
-      Effect.flatMap(([duration, result]) =>
-        Effect.as(
-          Effect.andThen(Metric.update(Metrics.appendDuration, duration), Metric.update(Metrics.eventsAppended, result.events.length)),
-          result
-        )
-      ),
-      Effect.withSpan("EventStore.append", {
-        attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") }
-      }, { captureStackTrace: false })
+    Effect.withSpan(
+      Effect.withFiber((fiber) => {
+        const clock = fiber.getRef(Clock.Clock)
+        const start = clock.monotonicTimeNanosUnsafe()
+        return Effect.map(primitives.append(streamId, events, options), (result) => {
+          Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - start), fiber.context)
+          Metrics.eventsAppended.updateUnsafe(result.events.length, fiber.context)
+          return result
+        })
+      }),
+      "EventStore.append",
+      {
+        attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") },
+        captureStackTrace: false
+      }
     )
 
   return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen, head: primitives.head })

@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, PubSub, Queue, Schedule, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, PubSub, Queue, Schedule, type Scope } from "effect"
 import { DateTime } from "effect"
 import { SqlClient, type SqlError, type Statement } from "effect/sql"
 import { EventStore, RecordedEvent } from "@facta/core"
@@ -87,26 +87,59 @@ interface EncodedEvent {
   readonly metadata: RecordedEvent.EventMetadata
 }
 
-/** Encodes the batch as one JSON parameter, failing before anything is sent. */
-const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>) =>
-  Effect.try({
-    try: () => {
-      const encoded = events.map((event): EncodedEvent => {
-        const id = event.id ?? crypto.randomUUID()
-        if (!uuid.test(id)) throw new Error(`event id "${id}" is not a UUID`)
-        return { id, type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
-      })
-      return { encoded, json: JSON.stringify(encoded) }
-    },
-    catch: (cause) =>
-      new EventStore.EventStoreError({
-        message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
-        cause
-      })
-  })
+/**
+ * A batch ready to send: one event as its own JSON values, more as one JSON array. Encoding runs
+ * before anything is sent, so bad ids and data that is not JSON fail the append up front.
+ */
+interface EncodedBatch {
+  readonly encoded: ReadonlyArray<EncodedEvent>
+  /** The JSON array of the whole batch; empty for a single event, which needs none. */
+  readonly json: string
+  /** A single event's data and metadata as JSON; empty for a batch. */
+  readonly data: string
+  readonly metadata: string
+}
+
+const encodeEvent = (event: RecordedEvent.UnsavedEvent): EncodedEvent => {
+  // Only ids from the caller need checking.
+  if (event.id != null && !uuid.test(event.id)) throw new Error(`event id "${event.id}" is not a UUID`)
+  return { id: event.id ?? crypto.randomUUID(), type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
+}
+
+const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>): EncodedBatch | EventStore.EventStoreError => {
+  try {
+    if (events.length === 1) {
+      const event = encodeEvent(events[0]!)
+      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }
+    }
+    const encoded = events.map(encodeEvent)
+    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "" }
+  } catch (cause) {
+    return new EventStore.EventStoreError({
+      message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause
+    })
+  }
+}
 
 /** "any" and "streamExists" appends that lost a race for a version try again at once. */
 const raceRetry = Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 }))
+
+/**
+ * `Effect.retry(attempt, ...)` for an attempt that has just failed with `error`: the retries are
+ * only set up once needed, and the schedule still sees that first failure.
+ */
+const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (error: E) => boolean): Effect.Effect<A, E> => {
+  let replay = true
+  return Effect.retry(
+    Effect.suspend(() => {
+      if (!replay) return attempt
+      replay = false
+      return Effect.fail(error)
+    }),
+    { while: retryable, schedule: raceRetry }
+  )
+}
 
 /** Transient failures (a dropped connection) are retried for a while before they surface. */
 const retryTransient = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
@@ -134,10 +167,21 @@ export const make = (options?: Options) =>
     // Other processes learn of appends through NOTIFY. A notifying commit takes a lock that
     // serialises all notifying commits in the cluster, so appends do not notify themselves: after
     // them, one fiber sends at most one notification per few milliseconds. (Appends inside a
-    // transaction notify within it, delivered when it commits.)
+    // transaction notify within it, delivered when it commits.) While an offer waits in the
+    // outbox, later appends have nothing to add and skip it.
+    const notify = sql`SELECT pg_notify(${tables.channel}, '')`
     const outbox = yield* Queue.sliding<void>(1)
+    let pending = false
+    const announce = () => {
+      if (pending) return
+      pending = true
+      Queue.offerUnsafe(outbox, undefined)
+    }
     yield* Queue.take(outbox).pipe(
-      Effect.andThen(sql`SELECT pg_notify(${tables.channel}, '')`),
+      Effect.andThen(Effect.sync(() => {
+        pending = false
+      })),
+      Effect.andThen(notify),
       Effect.andThen(Effect.sleep("5 millis")),
       Effect.catchCause((cause) => Effect.logWarning("Could not announce appends; subscribers elsewhere will poll", cause)),
       Effect.forever,
@@ -183,20 +227,23 @@ export const make = (options?: Options) =>
      * "streamExists" read the current version in the same statement.
      */
     /** One event needs no JSON array to unpack: its values are parameters of their own. */
-    const insertOne = (streamId: string, event: EncodedEvent, from: Statement.Fragment, condition: Statement.Fragment) =>
+    const insertOne = (streamId: string, batch: EncodedBatch, from: Statement.Fragment, condition: Statement.Fragment) =>
       sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
-        SELECT ${streamId}, current.version + 1, ${event.id}::uuid, ${event.type}, ${JSON.stringify(event.data)}::jsonb, ${
-        JSON.stringify(event.metadata)
-      }::jsonb
+        SELECT ${streamId}, current.version + 1, ${batch.encoded[0]!.id}::uuid, ${batch.encoded[0]!.type}, ${batch.data}::jsonb, ${batch.metadata}::jsonb
         FROM ${from} AS current
         WHERE ${condition}
         RETURNING position, transaction_id::text AS transaction, version, recorded_at`
 
-    const appendOnce = (streamId: string, batch: { readonly encoded: ReadonlyArray<EncodedEvent>; readonly json: string }, expected: EventStore.ExpectedVersion) => {
+    // The fragments that do not depend on the append are built once.
+    const fromNoStream = sql`(SELECT 0 AS version)`
+    const always = sql`true`
+    const streamExists = sql`current.version > 0`
+
+    const appendOnce = (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => {
       const write = (from: Statement.Fragment, condition: Statement.Fragment) =>
-        batch.encoded.length === 1 ? insertOne(streamId, batch.encoded[0]!, from, condition) : insert(streamId, batch.json, from, condition)
+        batch.encoded.length === 1 ? insertOne(streamId, batch, from, condition) : insert(streamId, batch.json, from, condition)
       const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
-      if (exact === 0) return write(sql`(SELECT 0 AS version)`, sql`true`)
+      if (exact === 0) return write(fromNoStream, always)
       if (exact !== undefined) {
         return write(
           sql`(SELECT ${exact}::bigint AS version)`,
@@ -204,70 +251,86 @@ export const make = (options?: Options) =>
         )
       }
       const current = sql`(SELECT coalesce(max(version), 0) AS version FROM ${events} WHERE stream_key = md5(${streamId})::uuid)`
-      return write(current, expected === "streamExists" ? sql`current.version > 0` : sql`true`)
+      return write(current, expected === "streamExists" ? streamExists : always)
     }
 
     const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
       Effect.flatMap(actualVersion(streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
 
+    const toResult = (streamId: string, encoded: ReadonlyArray<EncodedEvent>, rows: ReadonlyArray<AppendRow>): EventStore.AppendResult => {
+      const recorded = new Array<RecordedEvent.RecordedEvent>(rows.length)
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index]!
+        const event = encoded[index]!
+        recorded[index] = {
+          id: event.id,
+          streamId,
+          version: Number(row.version),
+          position: toPosition(row.transaction, row.position),
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata,
+          recordedAt: toDateTime(row.recorded_at)
+        }
+      }
+      return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded }
+    }
+
+    const checkOnly = (streamId: string, expected: EventStore.ExpectedVersion) =>
+      Effect.flatMap(
+        Effect.mapError(actualVersion(streamId), storeError(`Reading stream "${streamId}"`)),
+        (actual): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion> =>
+          EventStore.isExpected(expected, actual)
+            ? Effect.succeed({ streamId, version: actual, events: [] })
+            : Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
+      )
+
+    // Local subscribers are woken at once; other processes by the outbox, or by Postgres when
+    // the transaction commits. A full `changes` means a wake-up is pending for some subscriber;
+    // the sliding publish then makes sure every subscriber gets one.
+    const appended = (result: EventStore.AppendResult, inTransaction: boolean) => {
+      if (!inTransaction) announce()
+      return PubSub.publishUnsafe(changes, undefined) ? Effect.succeed(result) : Effect.as(PubSub.publish(changes, undefined), result)
+    }
+
     const append = (
       streamId: string,
       unsaved: ReadonlyArray<RecordedEvent.UnsavedEvent>,
       appendOptions?: EventStore.AppendOptions
-    ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError> =>
-      Effect.gen(function*() {
-        const expected = appendOptions?.expectedVersion ?? "any"
-        if (unsaved.length === 0) {
-          const actual = yield* Effect.mapError(actualVersion(streamId), storeError(`Reading stream "${streamId}"`))
-          if (!EventStore.isExpected(expected, actual)) {
-            return yield* new EventStore.WrongExpectedVersion({ streamId, expected, actual })
-          }
-          return { streamId, version: actual, events: [] }
-        }
-        const batch = yield* encodeBatch(unsaved)
-        const encoded = batch.encoded
+    ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError> => {
+      const expected = appendOptions?.expectedVersion ?? "any"
+      if (unsaved.length === 0) return checkOnly(streamId, expected)
+      return Effect.withFiber((fiber) => {
+        const batch = encodeBatch(unsaved)
+        if (batch instanceof EventStore.EventStoreError) return Effect.fail(batch)
         // Inside a transaction (a processor's batch), a unique violation would abort it: a
         // savepoint keeps the conflict to this statement. The notification is sent by Postgres
         // when that transaction commits.
-        const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        const inTransaction = Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
         const statement = inTransaction
-          ? sql.withTransaction(Effect.tap(appendOnce(streamId, batch, expected), () => sql`SELECT pg_notify(${tables.channel}, '')`))
+          ? sql.withTransaction(Effect.tap(appendOnce(streamId, batch, expected), () => notify))
           : appendOnce(streamId, batch, expected)
-        const attempt = statement.pipe(
-          Effect.flatMap((rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | SqlError.SqlError> =>
-            rows.length === 0
-              ? wrongVersion(streamId, expected)
-              : Effect.succeed({
-                streamId,
-                version: Number(rows[rows.length - 1]!.version),
-                events: rows.map((row, index) => ({
-                  id: encoded[index]!.id,
-                  streamId,
-                  version: Number(row.version),
-                  position: toPosition(row.transaction, row.position),
-                  type: encoded[index]!.type,
-                  data: encoded[index]!.data,
-                  metadata: encoded[index]!.metadata,
-                  recordedAt: toDateTime(row.recorded_at)
-                }))
-              })
-          ),
+        const attempt = Effect.matchEffect(statement, {
           // A concurrent writer took one of the versions: a conflict for an exact expectation;
           // "any" and "streamExists" try again with the new version.
-          Effect.catchTag("SqlError", (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error))
-        )
-        const result = yield* (expected === "any" || expected === "streamExists"
-          ? Effect.retry(attempt, {
-            while: (error) => error._tag === "WrongExpectedVersion" && EventStore.isExpected(expected, error.actual),
-            schedule: raceRetry
-          })
-          : attempt).pipe(
-            Effect.catchTag("SqlError", (error) => Effect.fail(storeError(`Append to "${streamId}"`)(error)))
-          )
-        yield* PubSub.publish(changes, undefined)
-        if (!inTransaction) yield* Queue.offer(outbox, undefined)
-        return result
+          onFailure: (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error),
+          onSuccess: (rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | SqlError.SqlError> =>
+            rows.length === 0 ? wrongVersion(streamId, expected) : Effect.succeed(toResult(streamId, batch.encoded, rows))
+        })
+        const toStoreError = (error: EventStore.WrongExpectedVersion | SqlError.SqlError) =>
+          error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error
+        const retryable = (error: EventStore.WrongExpectedVersion | SqlError.SqlError) =>
+          (expected === "any" || expected === "streamExists") && error._tag === "WrongExpectedVersion" &&
+          EventStore.isExpected(expected, error.actual)
+        return Effect.matchEffect(attempt, {
+          onFailure: (error) =>
+            retryable(error)
+              ? Effect.flatMap(Effect.mapError(retryRace(error, attempt, retryable), toStoreError), (result) => appended(result, inTransaction))
+              : Effect.fail(toStoreError(error)),
+          onSuccess: (result) => appended(result, inTransaction)
+        })
       })
+    }
 
     // Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
     const readStreamPage = (streamId: string, from: number, limit: number) =>
