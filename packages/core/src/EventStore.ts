@@ -98,6 +98,20 @@ export interface ReadAllOptions {
 }
 
 /**
+ * A page of the global log.
+ *
+ * @since 0.1.0
+ */
+export interface LogPage {
+  readonly events: ReadonlyArray<RecordedEvent>
+  /**
+   * Where the next page starts. For a full page, the last event's position; otherwise how far the
+   * store read, past events of other types, so a reader of rare types does not read them again.
+   */
+  readonly next: bigint
+}
+
+/**
  * The position before the first event of every log.
  *
  * @since 0.1.0
@@ -126,6 +140,10 @@ export class EventStore extends Context.Service<EventStore, {
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** The global log from a position up to its current end, in batches. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
+  readonly readPage: (options?: ReadAllOptions) => Effect.Effect<LogPage, EventStoreError>
+  /** How many events (of these types) readers can read after a position now. */
+  readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
   /** The global log from a position, then every event committed later, each exactly once. Never ends. */
   readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /**
@@ -155,14 +173,17 @@ export interface Primitives {
     limit: number
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /**
-   * Up to `limit` events of the log after `after`, in log order. An event must only be returned
-   * once no event can appear before it any more: readers move past what they are given.
+   * Up to `limit` events of the log after `after`, in log order, and where to read on (see
+   * {@link LogPage}). An event must only be returned, and `next` only move past a position, once
+   * no event can appear before it any more: readers move past what they are given.
    */
   readonly readAllPage: (
     after: bigint,
     types: ReadonlyArray<string> | undefined,
     limit: number
-  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  ) => Effect.Effect<LogPage, EventStoreError>
+  /** How many events of these types `readAllPage` would give after `after`, in all. */
+  readonly count: (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>
   /**
    * Starts listening for appends. The effect it returns waits until the log may have changed
    * since listening started or since it last returned.
@@ -186,11 +207,14 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         [page, page.length < limit ? Option.none() : Option.some(lastOf(page).version + 1)] as const))
   }
 
+  const readPage = (options?: ReadAllOptions) =>
+    primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize)
+
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
     return Stream.paginate(options?.after ?? start, (after) =>
       Effect.map(primitives.readAllPage(after, options?.types, limit), (page) =>
-        [page, page.length < limit ? Option.none() : Option.some(lastOf(page).position)] as const))
+        [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
   }
 
   const subscribe = (options?: ReadAllOptions) => {
@@ -201,8 +225,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         Effect.gen(function*() {
           if (cursor.caughtUp) yield* waitForChange
           const page = yield* primitives.readAllPage(cursor.after, options?.types, limit)
-          const after = page.length === 0 ? cursor.after : lastOf(page).position
-          return [page, Option.some({ after, caughtUp: page.length < limit })] as const
+          return [page.events, Option.some({ after: page.next, caughtUp: page.events.length < limit })] as const
         }))))
   }
 
@@ -225,7 +248,16 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       }
     )
 
-  return EventStore.of({ append, readStream, readAll, subscribe, listen: primitives.listen, head: primitives.head })
+  return EventStore.of({
+    append,
+    readStream,
+    readAll,
+    readPage,
+    count: (options) => primitives.count(options?.after ?? start, options?.types),
+    subscribe,
+    listen: primitives.listen,
+    head: primitives.head
+  })
 }
 
 /**
@@ -320,17 +352,27 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const readStreamPage = (streamId: string, from: number, limit: number) =>
     Effect.map(Ref.get(state), ({ streams }) => (streams.get(streamId) ?? []).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
 
+  // Positions are 1-based indexes into the log.
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
-    Effect.map(Ref.get(state), ({ log }) => {
-      // Positions are 1-based indexes into the log.
+    Effect.map(Ref.get(state), ({ log }): LogPage => {
       const first = after < 0n ? 0 : Number(after)
-      if (types === undefined) return log.slice(first, first + limit)
-      const wanted = new Set(types)
-      const page: Array<RecordedEvent> = []
-      for (let i = first; i < log.length && page.length < limit; i++) {
-        if (wanted.has(log[i]!.type)) page.push(log[i]!)
+      const wanted = types === undefined ? undefined : new Set(types)
+      const events: Array<RecordedEvent> = []
+      for (let i = first; i < log.length && events.length < limit; i++) {
+        if (wanted === undefined || wanted.has(log[i]!.type)) events.push(log[i]!)
       }
-      return page
+      const end = BigInt(log.length)
+      return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
+    })
+
+  const count = (after: bigint, types: ReadonlyArray<string> | undefined) =>
+    Effect.map(Ref.get(state), ({ log }) => {
+      const wanted = types === undefined ? undefined : new Set(types)
+      let counted = 0
+      for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
+        if (wanted === undefined || wanted.has(log[i]!.type)) counted++
+      }
+      return counted
     })
 
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
@@ -344,7 +386,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
       return start
     })
 
-  return make({ append, readStreamPage, readAllPage, listen, head })
+  return make({ append, readStreamPage, readAllPage, count, listen, head })
 })
 
 /**

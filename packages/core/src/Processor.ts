@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start } from "./EventStore.ts"
 import { CurrentBatch, makeBatch } from "./internal/batch.ts"
@@ -157,16 +157,13 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const status = yield* Ref.make<Status>({ name, state: "waiting for lease", position: start })
     const setStatus = (patch: Partial<Status>) => Ref.update(status, (current) => ({ ...current, ...patch }))
 
-    const lagAfter = (position: bigint) =>
-      Stream.runCount(store.readAll({ after: position, types: processor.types }))
+    const lagAfter = (position: bigint) => store.count({ after: position, types: processor.types })
 
     // The processor's metrics, tagged with its name once.
     const eventsHandled = Metric.withAttributes(Metrics.processorEvents, { processor: name })
     const positionGauge = Metric.withAttributes(Metrics.processorPosition, { processor: name })
     const lagGauge = Metric.withAttributes(Metrics.processorLag, { processor: name })
 
-    const readBatch = (after: bigint) =>
-      Stream.runCollect(Stream.take(store.readAll({ after, types: processor.types, batchSize }), batchSize))
 
     /**
      * Handles `events` and moves the checkpoint from `from` to the last of them, in one
@@ -290,7 +287,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
       const waitForChange = yield* store.listen
       let position = yield* checkpoints.get(name)
       yield* setStatus({ state: "catching up", position })
-      // Measures the lag now and then while catching up (counting is a read of the backlog).
+      // Measures the lag now and then while catching up.
       yield* Ref.get(status).pipe(
         Effect.flatMap((current) =>
           current.state === "catching up"
@@ -301,17 +298,24 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
         Effect.repeat(Schedule.spaced("5 seconds")),
         Effect.forkScoped
       )
+      // The checkpoint moves with handled events only; `scanned` also moves past events of other
+      // types, so they are read once per run rather than once per wake-up.
+      let scanned = position
       const loop = Effect.gen(function*() {
         while (true) {
-          const batch = yield* readBatch(position)
-          if (batch.length === 0) {
+          const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize })
+          if (page.events.length === 0) {
+            scanned = page.next
             yield* Metric.update(lagGauge, 0)
             yield* setStatus({ state: "live", position })
             yield* waitForChange
             continue
           }
           yield* setStatus({ state: "catching up" })
-          position = yield* processBatch(batch, position)
+          const last = page.events[page.events.length - 1]!.position
+          position = yield* processBatch(page.events, position)
+          // After a conflict or a skipped event, read on from the checkpoint.
+          scanned = position === last ? page.next : position
           yield* setStatus({ position })
         }
       })

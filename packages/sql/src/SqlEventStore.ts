@@ -49,6 +49,11 @@ interface EventRow {
   readonly recorded_at: Date | string
 }
 
+interface HorizonRow {
+  readonly horizon_transaction: string
+  readonly horizon_position: bigint | string | number
+}
+
 interface AppendRow {
   readonly position: bigint | string | number
   readonly transaction: string
@@ -343,20 +348,77 @@ export const make = (options?: Options) =>
         Effect.mapError(storeError(`Reading stream "${streamId}"`))
       )
 
-    const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) => {
-      const transaction = after >> sequenceBits
-      const sequence = after & sequenceMask
-      return sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+    const typeFilter = (types: ReadonlyArray<string> | undefined) =>
+      types === undefined ? sql`` : sql`AND ${types.length === 0 ? sql`false` : sql.in("type", types)}`
+
+    const byPosition = (a: RecordedEvent.RecordedEvent, b: RecordedEvent.RecordedEvent) => a.position < b.position ? -1 : a.position > b.position ? 1 : 0
+
+    /**
+     * A page of all types: a page that is not full has read everything visible, so the next read
+     * starts after its last event.
+     */
+    const readAllTypesPage = (after: bigint, limit: number) =>
+      sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
         FROM ${events}
-        WHERE (transaction_id, position) > (${transaction.toString()}::text::xid8, ${sequence.toString()}::bigint)
+        WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${types === undefined ? sql`` : sql`AND ${types.length === 0 ? sql`false` : sql.in("type", types)}`}
         ORDER BY transaction_id, position LIMIT ${limit}`.pipe(
-        Effect.map((rows) => rows.map(toRecorded)),
+        Effect.map((rows): EventStore.LogPage => {
+          const page = rows.map(toRecorded)
+          return { events: page, next: page.length === 0 ? after : page[page.length - 1]!.position }
+        })
+      )
+
+    /**
+     * A page of some types is read up to the horizon: the last event below the readers' gate,
+     * taken in the same statement (the same snapshot). A page that is not full has then read
+     * everything up to it, and the next read starts there, past the events of other types.
+     */
+    const readTypesPage = (after: bigint, types: ReadonlyArray<string>, limit: number) =>
+      sql<HorizonRow & Partial<EventRow>>`WITH horizon AS MATERIALIZED (
+          SELECT transaction_id, position FROM ${events}
+          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY transaction_id DESC, position DESC LIMIT 1
+        )
+        SELECT horizon.transaction_id::text AS horizon_transaction, horizon.position AS horizon_position,
+          page.position, page.transaction, page.stream_id, page.version, page.event_id, page.type, page.data, page.metadata, page.recorded_at
+        FROM horizon LEFT JOIN LATERAL (
+          SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+          FROM ${events}
+          WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
+            AND (transaction_id, position) <= (horizon.transaction_id, horizon.position)
+            AND ${types.length === 0 ? sql`false` : sql.in("type", types)}
+          ORDER BY transaction_id, position LIMIT ${limit}
+        ) AS page ON true`.pipe(
+        Effect.map((rows): EventStore.LogPage => {
+          const page = rows[0]?.event_id == null ? [] : rows.map((row) => toRecorded(row as EventRow))
+          // Ordered by the lateral read; an outer ORDER BY would cost a sort of the whole page.
+          for (let i = 1; i < page.length; i++) {
+            if (page[i - 1]!.position > page[i]!.position) {
+              page.sort(byPosition)
+              break
+            }
+          }
+          const horizon = rows.length === 0 ? EventStore.start : toPosition(rows[0]!.horizon_transaction, rows[0]!.horizon_position)
+          return { events: page, next: page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after }
+        })
+      )
+
+    const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
+      (types === undefined ? readAllTypesPage(after, limit) : readTypesPage(after, types, limit)).pipe(
         retryTransient,
         Effect.mapError(storeError("Reading the log"))
       )
-    }
+
+    const count = (after: bigint, types: ReadonlyArray<string> | undefined) =>
+      sql<{ readonly count: bigint | string | number }>`SELECT count(*) AS count FROM ${events}
+        WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${typeFilter(types)}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.count ?? 0)),
+        retryTransient,
+        Effect.mapError(storeError("Counting the log"))
+      )
 
     const listenForChanges = Effect.map(PubSub.subscribe(changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid))
@@ -374,7 +436,7 @@ export const make = (options?: Options) =>
       )
     }
 
-    return EventStore.make({ append, readStreamPage, readAllPage, listen: listenForChanges, head })
+    return EventStore.make({ append, readStreamPage, readAllPage, count, listen: listenForChanges, head })
   })
 
 /**

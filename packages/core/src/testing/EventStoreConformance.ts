@@ -191,6 +191,43 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         assert.deepStrictEqual(dataOf(fromMiddle), [{ n: 4 }, { n: 5 }])
       }))
 
+    it.effect("readPage reads past events of other types, so a reader of a rare type does not read them again", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [rare, common] = [unique("Rare"), unique("Common")]
+        const stream = unique("pages")
+        const first = yield* store.append(stream, [{ type: rare, data: { n: 1 } }])
+        const after = first.events[0]!.position - 1n
+        const others = yield* store.append(stream, events(common, 20))
+        const lastOther = others.events[19]!.position
+        const page = yield* store.readPage({ after, types: [rare], batchSize: 10 })
+        assert.deepStrictEqual(dataOf(page.events), [{ n: 1 }])
+        assert.isTrue(page.next >= lastOther, "a page that is not full moves past the events of other types")
+        const empty = yield* store.readPage({ after: page.next, types: [rare] })
+        assert.deepStrictEqual(empty.events, [])
+        assert.isTrue(empty.next >= page.next)
+        const later = yield* store.append(stream, [{ type: rare, data: { n: 2 } }])
+        const next = yield* store.readPage({ after: empty.next, types: [rare] })
+        assert.deepStrictEqual(next.events.map((event) => event.id), [later.events[0]!.id])
+        // A full page goes on from its last event.
+        const full = yield* store.readPage({ after, types: [rare, common], batchSize: 3 })
+        assert.deepStrictEqual(dataOf(full.events), [{ n: 1 }, { n: 1 }, { n: 2 }])
+        assert.strictEqual(full.next, full.events[2]!.position)
+      }))
+
+    it.effect("count counts the events of the given types after a position", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [typeX, typeY] = [unique("CountX"), unique("CountY")]
+        const written = yield* store.append(unique("count"), [...events(typeX, 3), ...events(typeY, 2), ...events(typeX, 1)])
+        const after = written.events[0]!.position - 1n
+        assert.strictEqual(yield* store.count({ after, types: [typeX] }), 4)
+        assert.strictEqual(yield* store.count({ after, types: [typeX, typeY] }), 6)
+        assert.strictEqual(yield* store.count({ after: written.events[2]!.position, types: [typeX] }), 1)
+        assert.strictEqual(yield* store.count({ after, types: [] }), 0)
+        assert.isTrue((yield* store.count({ after })) >= 6)
+      }))
+
     it.effect("head is the position of the last event, of the given types", () =>
       Effect.gen(function*() {
         const store = yield* EventStore

@@ -407,6 +407,37 @@ export const processorConformance = <E>(
         assert.deepStrictEqual(yield* halves.get("h"), Option.some({ half: 3 }))
       }).pipe(Effect.scoped))
 
+    it.effect("a processor of a rare type reads the events of other types once, not on every wake-up", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection, tallies } = tallyProjection(unique("rare"), events)
+        const store = yield* EventStore
+        const reads: Array<bigint> = []
+        const watched = EventStore.of({
+          ...store,
+          readPage: (options) => Effect.suspend(() => {
+            reads.push(options?.after ?? 0n)
+            return store.readPage(options)
+          })
+        })
+        const other = unique("Other")
+        yield* append("rare", events.added, [1])
+        const others = yield* store.append("rare-others", Array.from({ length: 30 }, () => ({ type: other, data: {} })))
+        const handle = yield* Processor.start(projection, { batchSize: 10 }).pipe(Effect.provideService(EventStore, watched))
+        yield* handle.whenCaughtUp
+        // Wake-ups with nothing to handle, then one more event to handle.
+        for (let i = 0; i < 3; i++) {
+          yield* store.append("rare-others", [{ type: other, data: {} }])
+          yield* Effect.sleep("20 millis")
+        }
+        yield* append("rare", events.added, [2])
+        yield* handle.whenCaughtUp
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("rare")), new Tally({ count: 2, sum: 3, lastVersion: 2 }))
+        assert.isTrue(reads.length >= 2)
+        const lastOther = others.events[others.events.length - 1]!.position
+        for (const after of reads.slice(1)) assert.isTrue(after >= lastOther, `a read started at ${after}, before ${lastOther}`)
+      }).pipe(Effect.scoped))
+
     it.effect("a rebuild resets one projection and replays the log while the others keep running", () =>
       Effect.gen(function*() {
         const events = counterEvents()
