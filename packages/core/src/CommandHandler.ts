@@ -165,17 +165,18 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const loadFresh = (streamId: string) =>
     Effect.gen(function*() {
       const start = yield* fromSnapshot(streamId)
-      const loaded = yield* EventStore.use((store) =>
-        store.readStream(streamId, { from: start.version + 1 }).pipe(
-          Stream.mapEffect(aggregate.events.decodeAll),
-          Stream.runFold(
-            (): Loaded<State> => ({ state: start.state, version: start.version }),
-            (loaded, events) =>
-              events.reduce((acc, event) => ({ state: aggregate.evolve(acc.state, event.data), version: event.version }), loaded)
-          )
-        )
-      )
-      return { ...loaded, staleSnapshot: !start.fresh }
+      // Folded a page at a time: one decode effect per page, not per event.
+      let state = start.state
+      let version = start.version
+      const store = yield* EventStore
+      yield* Stream.runForEachArray(store.readStream(streamId, { from: start.version + 1 }), (page) =>
+        Effect.map(aggregate.events.decodeMany(page), (events) => {
+          for (const event of events) {
+            state = aggregate.evolve(state, event.data)
+            version = event.version
+          }
+        }))
+      return { state, version, staleSnapshot: !start.fresh }
     }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 
   const load = (streamId: string) =>
@@ -213,8 +214,12 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       } satisfies CommandResult<Event, State>
     })
 
-  const countCommand = (outcome: "handled" | "rejected" | "conflicted" | "invalid" | "failed") =>
-    Metric.update(Metric.withAttributes(Metrics.commands, { aggregate: aggregate.name, outcome }), 1)
+  // Tagged once per outcome, not per command.
+  const outcomes = ["handled", "rejected", "conflicted", "invalid", "failed"] as const
+  const counters = Object.fromEntries(
+    outcomes.map((outcome) => [outcome, Metric.withAttributes(Metrics.commands, { aggregate: aggregate.name, outcome })])
+  ) as Record<typeof outcomes[number], Metric.Metric<number, unknown>>
+  const countCommand = (outcome: typeof outcomes[number]) => Metric.update(counters[outcome], 1)
 
   const outcomeOf = (error: unknown, appended: boolean) => {
     if (appended) return "failed" as const
@@ -231,11 +236,20 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       }
       let attempts = 0
       let appended = false
-      return Effect.suspend(() => {
+      const attempt = Effect.suspend(() => {
         attempts++
         return cycle(streamId, command, metadata)
-      }).pipe(
-        Effect.retry({ schedule: retry, while: (error) => error instanceof WrongExpectedVersion }),
+      })
+      const isConflict = (error: unknown) => error instanceof WrongExpectedVersion
+      // The retry is set up after a first conflict only; its schedule still sees that conflict.
+      return attempt.pipe(
+        Effect.catchIf(isConflict, (conflict) => {
+          let first = true
+          return Effect.retry(
+            Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
+            { schedule: retry, while: isConflict }
+          )
+        }),
         Effect.tap((result) => {
           appended = result.events.length > 0
           return Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1 })

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { type DateTime, Effect, Schema, SchemaIssue } from "effect"
+import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
 
 /**
  * Metadata stored with an event. `correlationId` ties together everything one request caused;
@@ -117,6 +117,8 @@ export interface EventCodec<A extends Tagged> {
   readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError>
   /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
   readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  /** Decodes stored events in order, with their upcasters, in one go (for folding a stream). */
+  readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
   /** The stored types the upcasters rewrite, to read besides the current ones. */
   readonly legacyTypes: ReadonlyArray<string>
 }
@@ -200,8 +202,37 @@ export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters
         new EventDecodeError({ streamId: recorded.streamId, version: recorded.version, type: recorded.type, detail: `upcaster failed: ${String(cause)}` })
     }).pipe(Effect.flatMap(Effect.forEach(({ data, type }) => decodeOne(recorded, type, data))))
   }
+  // Decodes without an effect per event. Events with an upcaster, and a Schema that needs to run
+  // effects or throws, take the effectful decoder.
+  const decodeJsonExit = Schema.decodeUnknownExit(json)
+  const decodeMany = (events: ReadonlyArray<RecordedEvent>) =>
+    Effect.gen(function*() {
+      const decoded: Array<RecordedEvent<A>> = []
+      for (const recorded of events) {
+        if (upcasters[recorded.type] === undefined) {
+          const data = recorded.data
+          const exit = decodeJsonExit(typeof data === "object" && data !== null ? { ...data, _tag: recorded.type } : data)
+          if (Exit.isSuccess(exit)) {
+            decoded.push({ ...recorded, data: exit.value })
+            continue
+          }
+          const error = Cause.findErrorOption(exit.cause)
+          if (Option.isSome(error) && !Cause.hasDies(exit.cause)) {
+            return yield* new EventDecodeError({
+              streamId: recorded.streamId,
+              version: recorded.version,
+              type: recorded.type,
+              detail: describeIssue(error.value.issue)
+            })
+          }
+        }
+        decoded.push(...yield* decodeAll(recorded))
+      }
+      return decoded
+    })
   return {
     legacyTypes: Object.keys(upcasters),
+    decodeMany,
     encode: (event, metadata) =>
       encodeJson(event).pipe(
         Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),

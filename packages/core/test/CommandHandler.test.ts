@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Ref, Schedule, Schema, Stream } from "effect"
-import { CommandHandler, EventStore } from "@facta/core"
+import { Effect, Layer, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
+import { Aggregate, CommandHandler, EventStore } from "@facta/core"
 import { Account, Command, InsufficientFunds } from "./fixtures/Account.ts"
 
 const accounts = CommandHandler.make(Account)
@@ -106,6 +106,46 @@ describe("CommandHandler", () => {
       const error = yield* Effect.flip(quick.handle("account-1", { _tag: "Open", owner: "Ada" }).pipe(Effect.provide(conflictingStore(3))))
       assert.strictEqual(error._tag, "WrongExpectedVersion")
     }))
+
+  it.effect("a stored event that no longer decodes fails the command with EventDecodeError naming stream and version", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      yield* accounts.handle("account-bad", { _tag: "Open", owner: "Ada" })
+      yield* store.append("account-bad", [{ type: "Deposited", data: { amount: "ten" } }])
+      const error = yield* Effect.flip(accounts.handle("account-bad", { _tag: "Deposit", amount: 1 }))
+      assert.strictEqual(error._tag, "EventDecodeError")
+      if (error._tag !== "EventDecodeError") return
+      assert.strictEqual(error.streamId, "account-bad")
+      assert.strictEqual(error.version, 2)
+      assert.include(error.detail, "amount")
+      assert.strictEqual((yield* storedEvents("account-bad")).length, 2)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.effect("folds events whose Schema decodes asynchronously", () =>
+    Effect.gen(function*() {
+      // An amount stored as text, parsed by an effect that suspends the fiber.
+      const Amount = Schema.String.pipe(Schema.decodeTo(
+        Schema.Int,
+        SchemaTransformation.transformEffect({
+          decode: (text) => Effect.as(Effect.yieldNow, Number(text)),
+          encode: (amount) => Effect.succeed(String(amount))
+        })
+      ))
+      class Added extends Schema.TaggedClass<Added>()("Added", { amount: Amount }) {}
+      class Add extends Schema.TaggedClass<Add>()("Add", { amount: Schema.Int }) {}
+      const Counter = Aggregate.make({
+        name: "Counter",
+        command: Add,
+        event: Added,
+        initialState: 0,
+        decide: (command: Add) => Effect.succeed([new Added({ amount: command.amount })]),
+        evolve: (total: number, event: Added) => total + event.amount
+      })
+      const counters = CommandHandler.make(Counter)
+      for (const amount of [1, 2, 3]) yield* counters.handle("counter", { _tag: "Add", amount })
+      assert.deepStrictEqual(yield* counters.load("counter"), { state: 6, version: 3 })
+      assert.deepStrictEqual((yield* storedEvents("counter")).map((event) => event.data), [{ amount: "1" }, { amount: "2" }, { amount: "3" }])
+    }).pipe(Effect.provide(EventStore.layerMemory)))
 
   it.effect("runs inline handlers after the append with what the command produced", () =>
     Effect.gen(function*() {
