@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, Tracer } from "effect"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
@@ -229,24 +229,23 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         }))))
   }
 
-  // Every append passes here: the metrics are updated in place rather than as effects of their own.
+  // Every append passes here: the metrics are updated in place rather than as effects of their
+  // own, and the span is only made when a tracing backend is installed to see it.
   const append: EventStore["Service"]["append"] = (streamId, events, options) =>
-    Effect.withSpan(
-      Effect.withFiber((fiber) => {
-        const clock = fiber.getRef(Clock.Clock)
-        const start = clock.monotonicTimeNanosUnsafe()
-        return Effect.map(primitives.append(streamId, events, options), (result) => {
-          Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - start), fiber.context)
-          Metrics.eventsAppended.updateUnsafe(result.events.length, fiber.context)
-          return result
-        })
-      }),
-      "EventStore.append",
-      {
+    Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const start = clock.monotonicTimeNanosUnsafe()
+      const appended = Effect.map(primitives.append(streamId, events, options), (result) => {
+        Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - start), fiber.context)
+        Metrics.eventsAppended.updateUnsafe(result.events.length, fiber.context)
+        return result
+      })
+      if (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer) return appended
+      return Effect.withSpan(appended, "EventStore.append", {
         attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") },
         captureStackTrace: false
-      }
-    )
+      })
+    })
 
   return EventStore.of({
     append,

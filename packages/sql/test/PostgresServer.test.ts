@@ -1,9 +1,9 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Deferred, Effect, Fiber, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { Aggregate, CommandHandler, EventStore, Processor, Projection, ProjectionStore } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, Processor, Projection, ProjectionStore, Transactor } from "@facta/core"
 import { Migrations, Postgres, Tables } from "@facta/sql"
 
 const url = inject("databaseUrl")
@@ -239,6 +239,36 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           assert.deepStrictEqual(yield* counts.get("all").pipe(Effect.provide(second)), Option.some({ handled: 3 }))
         }).pipe(Effect.scoped)
       ))
+
+    it.effect("a store in another process is woken by NOTIFY, not polling: after a single append, a burst, and a transaction", () =>
+      Effect.gen(function*() {
+        const type = unique("Announced")
+        const store = yield* EventStore.EventStore
+        const transactor = yield* Transactor.Transactor
+        // The other process polls once an hour: only a notification can wake it in time.
+        const peer = yield* Layer.build(Postgres.layer({ url: Redacted.make(url), schema: "server", pollInterval: "1 hour", maxConnections: 2 }))
+        const seen = yield* Ref.make(0)
+        yield* Context.get(peer, EventStore.EventStore).subscribe({ types: [type] }).pipe(
+          Stream.runForEach(() => Ref.update(seen, (n) => n + 1)),
+          Effect.forkScoped
+        )
+        const seenAll = (count: number) =>
+          Ref.get(seen).pipe(
+            Effect.flatMap((n) => n >= count ? Effect.void : Effect.fail("not yet" as const)),
+            Effect.retry(Schedule.spaced("10 millis")),
+            Effect.timeout("5 seconds")
+          )
+        yield* Effect.sleep("200 millis")
+        yield* store.append(unique("announced"), [event(type, 1)])
+        yield* seenAll(1)
+        yield* Effect.sleep("50 millis")
+        for (let n = 2; n <= 40; n++) yield* store.append(unique("announced"), [event(type, n)])
+        yield* seenAll(40)
+        yield* Effect.sleep("50 millis")
+        yield* transactor.withTransaction(store.append(unique("announced"), [event(type, 41)]))
+        yield* seenAll(41)
+        assert.strictEqual(yield* Ref.get(seen), 41)
+      }).pipe(Effect.scoped))
 
     it.effect("a subscriber resumes after its connections are killed, losing and repeating nothing", () =>
       withDatabase("facta_dropped", (droppedUrl) =>
