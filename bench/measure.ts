@@ -267,9 +267,9 @@ export const plans: Record<"quick" | "full", Plan> = {
     maxCommandsPerRound: 1_000,
     loadsPerRound: 1,
     snapshotLoadsPerRound: 10,
-    catchUpEvents: 3_000,
+    catchUpEvents: 10_000,
     catchUpRounds: 1,
-    catchUpWarmupEvents: 500,
+    catchUpWarmupEvents: 1_000,
     subscriptionEvents: 45,
     heapEvents: 100_000
   },
