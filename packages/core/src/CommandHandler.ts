@@ -8,9 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Option, Schedule, Schema, Stream } from "effect"
+import { Effect, Metric, Option, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { EventStore, EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
+import { defaultBatchSize, EventStore, EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
 import { describeIssue, EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
@@ -165,17 +165,17 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const loadFresh = (streamId: string) =>
     Effect.gen(function*() {
       const start = yield* fromSnapshot(streamId)
-      // Folded a page at a time: one decode effect per page, not per event.
+      // Folded a page at a time, with one decode effect per page (most streams are one page).
       let state = start.state
       let version = start.version
       const store = yield* EventStore
-      yield* Stream.runForEachArray(store.readStream(streamId, { from: start.version + 1 }), (page) =>
-        Effect.map(aggregate.events.decodeMany(page), (events) => {
-          for (const event of events) {
-            state = aggregate.evolve(state, event.data)
-            version = event.version
-          }
-        }))
+      while (true) {
+        const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
+        for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+        // The stored version, even when an upcaster turned the last event into none.
+        if (page.length > 0) version = page[page.length - 1]!.version
+        if (page.length < defaultBatchSize) break
+      }
       return { state, version, staleSnapshot: !start.fresh }
     }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 

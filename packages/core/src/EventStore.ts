@@ -138,6 +138,11 @@ export class EventStore extends Context.Service<EventStore, {
   ) => Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreError>
   /** The events of one stream in version order. */
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  /**
+   * One page of a stream: at most `batchSize` events from version `from` on. A page shorter than
+   * `batchSize` is the stream's end.
+   */
+  readonly readStreamPage: (streamId: string, options?: ReadStreamOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /** The global log from a position up to its current end, in batches. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
@@ -250,6 +255,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   return EventStore.of({
     append,
     readStream,
+    readStreamPage: (streamId, options) => primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize),
     readAll,
     readPage,
     count: (options) => primitives.count(options?.after ?? start, options?.types),

@@ -121,6 +121,18 @@ describe("CommandHandler", () => {
       assert.strictEqual((yield* storedEvents("account-bad")).length, 2)
     }).pipe(Effect.provide(EventStore.layerMemory)))
 
+  it.effect("a stream whose last stored event an upcaster drops still appends at the stream's version", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const withRetiredEvent = CommandHandler.make(Aggregate.make({ ...Account, upcasters: { AuditNoted: () => [] } }))
+      yield* withRetiredEvent.handle("account-retired", { _tag: "Open", owner: "Ada" })
+      yield* store.append("account-retired", [{ type: "AuditNoted", data: {} }])
+      assert.strictEqual((yield* withRetiredEvent.load("account-retired")).version, 2)
+      const result = yield* withRetiredEvent.handle("account-retired", { _tag: "Deposit", amount: 5 })
+      assert.strictEqual(result.version, 3)
+      assert.strictEqual(result.state.balance, 5)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
   it.effect("folds events whose Schema decodes asynchronously", () =>
     Effect.gen(function*() {
       // An amount stored as text, parsed by an effect that suspends the fiber.

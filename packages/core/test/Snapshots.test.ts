@@ -12,9 +12,9 @@ const recordingStores = Effect.gen(function*() {
   const store = yield* EventStore.makeMemory
   const events = Layer.succeed(EventStore.EventStore, EventStore.EventStore.of({
     ...store,
-    readStream: (streamId, options) => {
+    readStreamPage: (streamId, options) => {
       reads.push(options?.from ?? 1)
-      return store.readStream(streamId, options)
+      return store.readStreamPage(streamId, options)
     }
   }))
   return { reads, layer: Layer.merge(events, SnapshotStore.layerMemory) }
