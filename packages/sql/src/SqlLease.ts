@@ -40,6 +40,10 @@ export const make = (options?: Options) =>
           // Namespaced by the events table, so applications sharing a database do not collide.
           const key = `facta:${tables.events}:${name}`
           const connection = yield* sql.reserve
+          // Registered before the first try: if the processor is interrupted while a try is in
+          // flight, the lock it may have taken is still released before the connection goes
+          // back to the pool (the session is ours alone, so all its advisory locks are this one).
+          yield* Effect.addFinalizer(() => Effect.ignore(connection.execute("SELECT pg_advisory_unlock_all()", [], undefined)))
           const tryLock = connection.execute("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [key], undefined).pipe(
             Effect.map((rows) => rows[0]?.locked === true)
           )
@@ -47,9 +51,6 @@ export const make = (options?: Options) =>
             Effect.flatMap((locked) => locked ? Effect.void : Effect.fail("busy" as const)),
             Effect.retry(Schedule.spaced(retryInterval)),
             Effect.orDie
-          )
-          yield* Effect.addFinalizer(() =>
-            Effect.ignore(connection.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key], undefined))
           )
           const lost = yield* Deferred.make<never, Lease.LeaseLost>()
           // Asks whether this session still holds an advisory lock: a connection that was

@@ -3,7 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { Aggregate, CommandHandler, EventStore, Processor, Projection, ProjectionStore, Transactor } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, Lease, Processor, Projection, ProjectionStore, Transactor } from "@facta/core"
 import { Migrations, Postgres, Tables } from "@facta/sql"
 
 const url = inject("databaseUrl")
@@ -239,6 +239,20 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           assert.deepStrictEqual(yield* counts.get("all").pipe(Effect.provide(second)), Option.some({ handled: 3 }))
         }).pipe(Effect.scoped)
       ))
+
+    it.effect("a lease interrupted at any point while it is being taken leaves no lock behind", () =>
+      Effect.gen(function*() {
+        const lease = yield* Lease.Lease
+        const name = unique("interrupted-lease")
+        for (let i = 0; i < 150; i++) {
+          const taking = yield* Effect.scoped(Effect.andThen(lease.acquire(name), Effect.never)).pipe(Effect.forkChild)
+          // From before the connection is reserved to after the lock is taken.
+          for (let turn = 0; turn < i % 30; turn++) yield* Effect.yieldNow
+          yield* Fiber.interrupt(taking)
+        }
+        // A lock left behind would make this wait forever (the next try is a second away, and fails again).
+        yield* Effect.scoped(lease.acquire(name)).pipe(Effect.timeout("900 millis"))
+      }))
 
     it.effect("a store in another process is woken by NOTIFY, not polling: after a single append, a burst, and a transaction", () =>
       Effect.gen(function*() {
