@@ -244,9 +244,21 @@ export const make = (options?: Options) =>
     const always = sql`true`
     const streamExists = sql`current.version > 0`
 
-    const appendOnce = (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => {
-      const write = (from: Statement.Fragment, condition: Statement.Fragment) =>
-        batch.encoded.length === 1 ? insertOne(streamId, batch, from, condition) : insert(streamId, batch.json, from, condition)
+    /**
+     * The log is ordered by transaction id. A transaction that wrote before it appends (a
+     * processor's batch) may have an older id than an event of the stream that another
+     * transaction committed since: appended, its event would come before that one in the log.
+     * Such an append is refused; the transaction runs again with a newer id.
+     */
+    const inLogOrder = (streamId: string) =>
+      sql`coalesce((SELECT transaction_id FROM ${events} WHERE stream_key = md5(${streamId})::uuid ORDER BY version DESC LIMIT 1), '0'::xid8)
+        <= pg_current_xact_id()`
+
+    const appendOnce = (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion, inTransaction: boolean) => {
+      const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
+        const guarded = inTransaction ? sql`${condition} AND ${inLogOrder(streamId)}` : condition
+        return batch.encoded.length === 1 ? insertOne(streamId, batch, from, guarded) : insert(streamId, batch.json, from, guarded)
+      }
       const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
       if (exact === 0) return write(fromNoStream, always)
       if (exact !== undefined) {
@@ -261,6 +273,18 @@ export const make = (options?: Options) =>
 
     const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
       Effect.flatMap(actualVersion(streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
+
+    /** Why an append inside a transaction wrote nothing: out of log order, or the wrong version. */
+    const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion) =>
+      Effect.flatMap(sql<{ readonly in_order: boolean }>`SELECT ${inLogOrder(streamId)} AS in_order`, (rows): Effect.Effect<never, EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError> =>
+        rows[0]?.in_order === false
+          ? Effect.fail(
+            new EventStore.EventStoreError({
+              message: `Append to "${streamId}" refused: an event of the stream was committed by a transaction newer than this one, ` +
+                "so this event would come before it in the log; run the transaction again"
+            })
+          )
+          : wrongVersion(streamId, expected))
 
     const toResult = (streamId: string, encoded: ReadonlyArray<EncodedEvent>, rows: ReadonlyArray<AppendRow>): EventStore.AppendResult => {
       const recorded = new Array<RecordedEvent.RecordedEvent>(rows.length)
@@ -313,18 +337,22 @@ export const make = (options?: Options) =>
         // when that transaction commits.
         const inTransaction = Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
         const statement = inTransaction
-          ? sql.withTransaction(Effect.tap(appendOnce(streamId, batch, expected), () => notify))
-          : appendOnce(streamId, batch, expected)
+          ? sql.withTransaction(Effect.tap(appendOnce(streamId, batch, expected, true), () => notify))
+          : appendOnce(streamId, batch, expected, false)
         const attempt = Effect.matchEffect(statement, {
           // A concurrent writer took one of the versions: a conflict for an exact expectation;
           // "any" and "streamExists" try again with the new version.
           onFailure: (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error),
-          onSuccess: (rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | SqlError.SqlError> =>
-            rows.length === 0 ? wrongVersion(streamId, expected) : Effect.succeed(toResult(streamId, batch.encoded, rows))
+          onSuccess: (rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError> =>
+            rows.length > 0
+              ? Effect.succeed(toResult(streamId, batch.encoded, rows))
+              : inTransaction
+              ? refusedInTransaction(streamId, expected)
+              : wrongVersion(streamId, expected)
         })
-        const toStoreError = (error: EventStore.WrongExpectedVersion | SqlError.SqlError) =>
+        const toStoreError = (error: EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError) =>
           error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error
-        const retryable = (error: EventStore.WrongExpectedVersion | SqlError.SqlError) =>
+        const retryable = (error: EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError) =>
           (expected === "any" || expected === "streamExists") && error._tag === "WrongExpectedVersion" &&
           EventStore.isExpected(expected, error.actual)
         return Effect.matchEffect(attempt, {

@@ -240,6 +240,36 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         }).pipe(Effect.scoped)
       ))
 
+    it.effect("an append in a transaction older than the stream's last event is refused, so the log keeps each stream in order", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const transactor = yield* Transactor.Transactor
+        const [stream, other, type] = [unique("ordered"), unique("ordered-other"), unique("Ordered")]
+        const wrote = yield* Deferred.make<void>()
+        const proceed = yield* Deferred.make<void>()
+        // The transaction writes first, so it has its id; then another append to the stream commits.
+        const late = (n: number, wait: boolean) =>
+          transactor.withTransaction(Effect.gen(function*() {
+            yield* store.append(other, [event(type, 0)])
+            if (wait) {
+              yield* Deferred.succeed(wrote, undefined)
+              yield* Deferred.await(proceed)
+            }
+            return yield* store.append(stream, [event(type, n)])
+          }))
+        const older = yield* late(2, true).pipe(Effect.flip, Effect.forkChild)
+        yield* Deferred.await(wrote)
+        yield* store.append(stream, [event(type, 1)])
+        yield* Deferred.succeed(proceed, undefined)
+        const refused = yield* Fiber.join(older)
+        assert.strictEqual(refused._tag, "EventStoreError")
+        assert.include(refused.message, "run the transaction again")
+        // Run again, the transaction is newer than the stream's events.
+        yield* late(2, false)
+        const log = (yield* collect(type)).filter((e) => e.streamId === stream)
+        assert.deepStrictEqual(log.map((e) => [e.version, e.data]), [[1, { n: 1 }], [2, { n: 2 }]])
+      }))
+
     it.effect("a lease interrupted at any point while it is being taken leaves no lock behind", () =>
       Effect.gen(function*() {
         const lease = yield* Lease.Lease
