@@ -55,7 +55,13 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
  */
 export class EventStoreError extends Schema.TaggedError<EventStoreError>()("EventStoreError", {
   message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  cause: Schema.optional(Schema.Defect()),
+  /**
+   * Nothing is wrong with the call but the moment: the enclosing transaction should run again
+   * (an append it made would have come out of order in the log). Processors rerun such a batch
+   * at once.
+   */
+  retryTransaction: Schema.optional(Schema.Boolean)
 }) {}
 
 /**

@@ -16,7 +16,7 @@
  */
 import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
-import { EventStore, type EventStoreError, start } from "./EventStore.ts"
+import { EventStore, EventStoreError, start } from "./EventStore.ts"
 import { CurrentBatch, makeBatch } from "./internal/batch.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
@@ -134,9 +134,13 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
 
 const sequenceMask = (1n << 64n) - 1n
 
+/** The batch must run again, as soon as it can; not a failure of its events. */
+const isRetryTransaction = (error: unknown) => error instanceof EventStoreError && error.retryTransaction === true
+
 const isConflict = (error: unknown) =>
   error instanceof CheckpointConflict ||
-  (error instanceof TransactionError && error.cause instanceof CheckpointConflict)
+  (error instanceof TransactionError && error.cause instanceof CheckpointConflict) ||
+  isRetryTransaction(error)
 
 /**
  * Starts a processor in the current scope and returns its handle. Closing the scope stops it,
@@ -155,6 +159,8 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
     const batchSize = options?.batchSize ?? 500
     const retry = options?.retry ?? defaultRetry
     const status = yield* Ref.make<Status>({ name, state: "waiting for lease", position: start })
+    /** The next batch is one event: the last one had to run again (see processBatch). */
+    let narrow = false
     const setStatus = (patch: Partial<Status>) => Ref.update(status, (current) => ({ ...current, ...patch }))
 
     const lagAfter = (position: bigint) => store.count({ after: position, types: processor.types })
@@ -242,6 +248,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
           Effect.exit
         )
         const committed = Effect.gen(function*() {
+          narrow = false
           const position = batch[batch.length - 1]!.position
           yield* Metric.update(eventsHandled, batch.length)
           yield* Metric.update(positionGauge, Number(position & sequenceMask))
@@ -249,8 +256,14 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
         })
         if (Exit.isSuccess(exit)) return yield* committed
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-        // Another instance moved the checkpoint: what it committed stands; go on from there.
-        if (isConflict(Cause.squash(exit.cause))) return yield* checkpoints.get(name)
+        // Another instance moved the checkpoint: what it committed stands; go on from there. Or
+        // an append came too late for the batch's transaction: run again at once, with a batch of
+        // one event, so that transaction is short.
+        const squashed = Cause.squash(exit.cause)
+        if (isConflict(squashed)) {
+          if (isRetryTransaction(squashed)) narrow = true
+          return yield* checkpoints.get(name)
+        }
         let cause = exit.cause
         let index = Math.min(reached.index, batch.length - 1)
         if (reached.flushFailed) {
@@ -303,7 +316,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
       let scanned = position
       const loop = Effect.gen(function*() {
         while (true) {
-          const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize })
+          const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize: narrow ? 1 : batchSize })
           if (page.events.length === 0) {
             scanned = page.next
             yield* Metric.update(lagGauge, 0)

@@ -281,7 +281,8 @@ export const make = (options?: Options) =>
           ? Effect.fail(
             new EventStore.EventStoreError({
               message: `Append to "${streamId}" refused: an event of the stream was committed by a transaction newer than this one, ` +
-                "so this event would come before it in the log; run the transaction again"
+                "so this event would come before it in the log; run the transaction again",
+              retryTransaction: true
             })
           )
           : wrongVersion(streamId, expected))

@@ -3,7 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { Aggregate, CommandHandler, EventStore, Lease, Processor, Projection, ProjectionStore, Transactor } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, Lease, Processor, Projection, ProjectionStore, Reactor, Transactor } from "@facta/core"
 import { Migrations, Postgres, Tables } from "@facta/sql"
 
 const url = inject("databaseUrl")
@@ -269,6 +269,48 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         const log = (yield* collect(type)).filter((e) => e.streamId === stream)
         assert.deepStrictEqual(log.map((e) => [e.version, e.data]), [[1, { n: 1 }], [2, { n: 2 }]])
       }))
+
+    it.effect("a reactor whose append comes too late for its batch runs the batch again, without an error or a halt", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const [requested, noted, type] = [unique("Requested"), unique("Noted"), unique("Counted")]
+        const Requested = Schema.TaggedStruct(requested, {})
+        const Noted = Schema.TaggedStruct(noted, {})
+        const [stream, audit] = [unique("counted"), unique("audit")]
+        const wrote = yield* Deferred.make<void>()
+        const proceed = yield* Deferred.make<void>()
+        let attempts = 0
+        const errors: Array<unknown> = []
+        const reactor = Reactor.make({
+          name: unique("late-reactor"),
+          event: Requested,
+          emits: [Noted],
+          handlers: {
+            [requested]: (_: unknown, context: Reactor.Context<typeof Noted.Type>) =>
+              Effect.gen(function*() {
+                // The batch's first write gives its transaction an id...
+                yield* context.emit(audit, [{ _tag: noted } as typeof Noted.Type])
+                if (attempts++ === 0) {
+                  yield* Deferred.succeed(wrote, undefined)
+                  yield* Deferred.await(proceed)
+                }
+                // ...older than the append to the stream committed meanwhile.
+                yield* context.emit(stream, [{ _tag: noted } as typeof Noted.Type])
+              })
+          } as Reactor.Handlers<typeof Requested.Type, typeof Noted.Type>
+        })
+        yield* store.append(unique("request"), [{ type: requested, data: {} }])
+        const handle = yield* Processor.start(reactor, { onError: (failure) => Effect.sync(() => errors.push(failure.cause)) })
+        yield* Deferred.await(wrote)
+        yield* store.append(stream, [event(type, 1)])
+        yield* Deferred.succeed(proceed, undefined)
+        yield* handle.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(attempts, 2)
+        assert.deepStrictEqual(errors, [])
+        assert.notStrictEqual((yield* handle.status).state, "halted")
+        const log = yield* EventStore.EventStore.use((s) => Stream.runCollect(s.readAll()))
+        assert.deepStrictEqual(log.filter((e) => e.streamId === stream).map((e) => [e.version, e.type]), [[1, type], [2, noted]])
+      }).pipe(Effect.scoped))
 
     it.effect("a lease interrupted at any point while it is being taken leaves no lock behind", () =>
       Effect.gen(function*() {
