@@ -377,8 +377,11 @@ export const make = (options?: Options) =>
         Effect.mapError(storeError(`Reading stream "${streamId}"`))
       )
 
-    const typeFilter = (types: ReadonlyArray<string> | undefined) =>
-      types === undefined ? sql`` : sql`AND ${types.length === 0 ? sql`false` : sql.in("type", types)}`
+    const ofTypes = (types: ReadonlyArray<string>) => types.length === 0 ? sql`false` : sql.in("type", types)
+    const typeFilter = (types: ReadonlyArray<string> | undefined) => types === undefined ? sql`` : sql`AND ${ofTypes(types)}`
+    /** The log after a position, in (transaction id, sequence) order. */
+    const afterPosition = (after: bigint) =>
+      sql`(transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 
     const byPosition = (a: RecordedEvent.RecordedEvent, b: RecordedEvent.RecordedEvent) => a.position < b.position ? -1 : a.position > b.position ? 1 : 0
 
@@ -389,7 +392,7 @@ export const make = (options?: Options) =>
     const readAllTypesPage = (after: bigint, limit: number) =>
       sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
         FROM ${events}
-        WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
+        WHERE ${afterPosition(after)}
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY transaction_id, position LIMIT ${limit}`.pipe(
         Effect.map((rows): EventStore.LogPage => {
@@ -414,9 +417,9 @@ export const make = (options?: Options) =>
         FROM horizon LEFT JOIN LATERAL (
           SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
           FROM ${events}
-          WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
+          WHERE ${afterPosition(after)}
             AND (transaction_id, position) <= (horizon.transaction_id, horizon.position)
-            AND ${types.length === 0 ? sql`false` : sql.in("type", types)}
+            AND ${ofTypes(types)}
           ORDER BY transaction_id, position LIMIT ${limit}
         ) AS page ON true`.pipe(
         Effect.map((rows): EventStore.LogPage => {
@@ -441,7 +444,7 @@ export const make = (options?: Options) =>
 
     const count = (after: bigint, types: ReadonlyArray<string> | undefined) =>
       sql<{ readonly count: bigint | string | number }>`SELECT count(*) AS count FROM ${events}
-        WHERE (transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)
+        WHERE ${afterPosition(after)}
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           ${typeFilter(types)}`.pipe(
         Effect.map((rows) => Number(rows[0]?.count ?? 0)),
@@ -457,7 +460,7 @@ export const make = (options?: Options) =>
       const types = headOptions?.types
       return sql<{ readonly transaction: string; readonly position: bigint | string | number }>`
         SELECT transaction_id::text AS transaction, position FROM ${events}
-        ${types === undefined ? sql`` : sql`WHERE ${types.length === 0 ? sql`false` : sql.in("type", types)}`}
+        ${types === undefined ? sql`` : sql`WHERE ${ofTypes(types)}`}
         ORDER BY transaction_id DESC, position DESC LIMIT 1`.pipe(
         Effect.map((rows) => rows.length === 0 ? EventStore.start : toPosition(rows[0]!.transaction, rows[0]!.position)),
         retryTransient,
