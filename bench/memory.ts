@@ -20,7 +20,7 @@ interface HeapResult {
 
 const measureHeap = (side: "facta" | "baseline", events: number): Promise<HeapResult> =>
   new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--expose-gc", script, side, String(events)], { encoding: "utf8", maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--expose-gc", "--conditions=@facta/source", script, side, String(events)], { encoding: "utf8", maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error !== null) return reject(new Error(`memoryHeap.ts ${side} failed: ${error.message}\n${stderr}`))
       try {
         resolve(JSON.parse(stdout.trim().split("\n").pop()!) as HeapResult)

@@ -13,7 +13,7 @@ const runMain = () =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
     // Without DATABASE_URL the walk-through runs embedded, apart from any test database.
     const { DATABASE_URL: _, ...env } = process.env
-    execFile(process.execPath, ["examples/bank/src/main.ts"], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ["--conditions=@facta/source", "examples/bank/src/main.ts"], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
   })
 

@@ -1,14 +1,18 @@
 /**
- * Facta on a Postgres server, in one line: `Postgres.layer({ url: Redacted.make(...) })` connects
- * through `@effect/sql-pg`, applies the migrations and provides the event, projection,
- * checkpoint and snapshot stores, the `Transactor` and the `Lease` processors need (and the `SqlClient`, for
- * read models of your own in the same transactions). Subscribers are woken by LISTEN/NOTIFY and
- * poll as a fallback.
+ * Facta on a Postgres server. `Postgres.layer({ url })` (or `Postgres.layerConfig`, reading
+ * `Config`) opens an `@effect/sql-pg` pool, applies the migrations and provides the event,
+ * projection, checkpoint and snapshot stores, the `Transactor` and the `Lease` processors need,
+ * and the `SqlClient`, for read models of your own in the same transactions.
+ * `Postgres.layerFromClient` builds the same on a `PgClient` the application already has, so the
+ * application and Facta share one pool. Subscribers are woken by LISTEN/NOTIFY and poll as a
+ * fallback.
  *
  * @since 0.1.0
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, type Redacted } from "effect"
+import { Config, Effect, Layer } from "effect"
+import { type Migrator, SqlClient, type SqlError } from "effect/sql"
+import type { CheckpointStore, EventStore, Lease, ProjectionStore, SnapshotStore, Transactor } from "@facta/core"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
@@ -19,24 +23,56 @@ import * as SqlTransactor from "./SqlTransactor.ts"
 import type * as Tables from "./Tables.ts"
 
 /**
+ * Where Facta's tables live and how its stores and leases behave, whatever the client.
+ *
+ * @category models
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions, SqlLease.Options {
-  /** The connection URL; kept `Redacted` so it never reaches a log. */
-  readonly url: Redacted.Redacted<string>
-  /** Pool size. Default 10. */
-  readonly maxConnections?: number | undefined
+export interface StoreOptions extends Tables.TableOptions, SqlLease.Options {
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
 }
 
 /**
- * The stores and the read-side `Transactor` on the `SqlClient` in context, after the migrations;
- * for a client you build yourself. Add a `Lease` layer to run processors.
+ * Every `@effect/sql-pg` pool option (`url` or `host`/`port`/`database`/`username`/`password`,
+ * `ssl`, `applicationName`, `maxConnections` (default 10), `idleTimeout`, `connectTimeout`, ...)
+ * and Facta's own. Keep the URL and password `Redacted`: they then never reach a log.
  *
+ * @category models
  * @since 0.1.0
  */
-export const stores = (options?: SqlEventStore.Options) =>
+export interface Options extends PgClient.PgPoolConfig, StoreOptions {}
+
+/**
+ * The stores and the `Transactor`, as every store layer provides them.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Stores =
+  | EventStore.EventStore
+  | ProjectionStore.ProjectionStore
+  | CheckpointStore.CheckpointStore
+  | SnapshotStore.SnapshotStore
+  | Transactor.Transactor
+
+/**
+ * Why building the stores failed: a bad table option, a failed migration or a database error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type LayerError = Tables.InvalidTableOptions | Migrator.MigrationError | SqlError.SqlError
+
+/**
+ * The stores and the read-side `Transactor` on the `SqlClient` in context, after the migrations;
+ * for a client you build yourself. Add a `Lease` layer to run processors; without `listen`,
+ * subscribers poll.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, LayerError, SqlClient.SqlClient> =>
   Layer.mergeAll(
     SqlEventStore.layer(options),
     SqlProjectionStore.layer(options),
@@ -46,11 +82,50 @@ export const stores = (options?: SqlEventStore.Options) =>
   ).pipe(Layer.provide(Migrations.layer(options)))
 
 /**
+ * The stores, the `Transactor` and the advisory-lock `Lease` on the `PgClient` the application
+ * already has: one pool for the application and Facta, with LISTEN/NOTIFY wake-ups.
+ *
+ * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options) =>
+export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Lease.Lease, LayerError, PgClient.PgClient> =>
   Layer.unwrap(Effect.map(PgClient.PgClient, (pg) =>
-    Layer.merge(stores({ ...options, listen: (channel) => pg.listen(channel) }), SqlLease.layer(options))
-  )).pipe(
-    Layer.provideMerge(PgClient.layer({ url: options.url, maxConnections: options.maxConnections ?? 10 }))
+    Layer.merge(
+      stores({ ...options, listen: (channel) => pg.listen(channel) }),
+      SqlLease.layer(options)
+    ).pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, pg)))
+  ))
+
+/**
+ * A pool of its own, the stores, the `Transactor` and the `Lease`; the `PgClient` and
+ * `SqlClient` stay available to the application.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError> => {
+  const { pollInterval, schema, tablePrefix, retryInterval, heartbeatInterval, ...client } = options
+  const store: StoreOptions = { pollInterval, schema, tablePrefix, retryInterval, heartbeatInterval }
+  return layerFromClient(store).pipe(
+    Layer.provideMerge(PgClient.layer({ ...client, maxConnections: client.maxConnections ?? 10 }))
   )
+}
+
+/**
+ * {@link layer}, configured by `Config`: pass a `Config` per option, or one `Config` of them all.
+ *
+ * ```ts
+ * Postgres.layerConfig({
+ *   url: Config.redacted("DATABASE_URL"),
+ *   applicationName: Config.succeed("billing"),
+ *   maxConnections: Config.int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
+ * })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  config: Config.Wrap<Options>
+): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError | Config.ConfigError> =>
+  Layer.unwrap(Effect.map(Config.unwrap(config), layer))
