@@ -49,7 +49,7 @@ export const layer = (
   )
 
 /**
- * {@link layer}, configured by `Config`, e.g. `Embedded.layerConfig({ dataDir: Config.string("DATA_DIR") })`.
+ * {@link layer}, configured by `Config`, e.g. `Embedded.layerConfig({ dataDir: Config.String("DATA_DIR") })`.
  *
  * @category layers
  * @since 0.1.0

@@ -116,9 +116,9 @@ export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgCl
  *
  * ```ts
  * Postgres.layerConfig({
- *   url: Config.redacted("DATABASE_URL"),
+ *   url: Config.Redacted("DATABASE_URL"),
  *   applicationName: Config.succeed("billing"),
- *   maxConnections: Config.int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
+ *   maxConnections: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10))
  * })
  * ```
  *
