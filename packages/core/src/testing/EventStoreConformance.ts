@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, type Layer, Option, Result, Stream } from "effect"
+import { Effect, Fiber, type Layer, Option, Result, Schedule, Stream } from "effect"
 import { EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
 import type { RecordedEvent, UnsavedEvent } from "../RecordedEvent.ts"
 
@@ -14,6 +14,16 @@ const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
 
 const events = (type: string, count: number, from = 1): Array<UnsavedEvent> =>
   Array.from({ length: count }, (_, i) => ({ type, data: { n: from + i } }))
+
+/**
+ * Waits until readers of the log see the event at `position`, and so every event committed
+ * before it. On SQL, readers see an event once every older transaction has ended, and tests
+ * sharing the database may hold one open for a moment.
+ */
+const visible = (position: bigint) =>
+  EventStore.use((store) => store.readPage({ after: position - 1n, batchSize: 1 })).pipe(
+    Effect.repeat({ until: (page) => page.events.length > 0, schedule: Schedule.spaced("10 millis"), times: 500 })
+  )
 
 const readStream = (streamId: string) =>
   EventStore.use((store) => Stream.runCollect(store.readStream(streamId)))
@@ -96,6 +106,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         const first = yield* appendExpecting(streamId, 1, "noStream")
         yield* expectConflict(store.append(streamId, events("Rejected", 3), { expectedVersion: 5 }), 5, 1)
         assert.deepStrictEqual((yield* readStream(streamId)).map((event) => event.type), ["Tested"])
+        yield* visible(first.events[0]!.position)
         const after = yield* Stream.runCollect(store.readAll({ after: first.events[0]!.position }))
         assert.isFalse(after.some((event) => event.streamId === streamId))
       }))
@@ -140,6 +151,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
           assert.strictEqual(stored[0]!.streamId, streamId)
           assert.strictEqual(stored[0]!.type, name)
           assert.deepStrictEqual(stored[0]!.data, { name })
+          yield* visible(stored[0]!.position)
           const byType = yield* Stream.runCollect(store.readAll({ after: stored[0]!.position - 1n, types: [name] }))
           assert.deepStrictEqual(byType.map((event) => event.id), [stored[0]!.id])
         }
@@ -179,7 +191,8 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         const first = yield* store.append(a, [{ type: typeX, data: { n: 1 } }])
         yield* store.append(b, [{ type: typeY, data: { n: 2 } }, { type: typeX, data: { n: 3 } }])
         yield* store.append(a, [{ type: typeY, data: { n: 4 } }])
-        yield* store.append(b, [{ type: typeX, data: { n: 5 } }])
+        const last = yield* store.append(b, [{ type: typeX, data: { n: 5 } }])
+        yield* visible(last.events[0]!.position)
         const after = first.events[0]!.position - 1n
         const ours = (events: ReadonlyArray<RecordedEvent>) => events.filter((event) => event.streamId === a || event.streamId === b)
         const all = ours(yield* Stream.runCollect(store.readAll({ after, batchSize: 2 })))
@@ -200,6 +213,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         const after = first.events[0]!.position - 1n
         const others = yield* store.append(stream, events(common, 20))
         const lastOther = others.events[19]!.position
+        yield* visible(lastOther)
         const page = yield* store.readPage({ after, types: [rare], batchSize: 10 })
         assert.deepStrictEqual(dataOf(page.events), [{ n: 1 }])
         assert.isTrue(page.next >= lastOther, "a page that is not full moves past the events of other types")
@@ -207,6 +221,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         assert.deepStrictEqual(empty.events, [])
         assert.isTrue(empty.next >= page.next)
         const later = yield* store.append(stream, [{ type: rare, data: { n: 2 } }])
+        yield* visible(later.events[0]!.position)
         const next = yield* store.readPage({ after: empty.next, types: [rare] })
         assert.deepStrictEqual(next.events.map((event) => event.id), [later.events[0]!.id])
         // A full page goes on from its last event.
@@ -221,6 +236,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         const [typeX, typeY] = [unique("CountX"), unique("CountY")]
         const written = yield* store.append(unique("count"), [...events(typeX, 3), ...events(typeY, 2), ...events(typeX, 1)])
         const after = written.events[0]!.position - 1n
+        yield* visible(written.events[5]!.position)
         assert.strictEqual(yield* store.count({ after, types: [typeX] }), 4)
         assert.strictEqual(yield* store.count({ after, types: [typeX, typeY] }), 6)
         assert.strictEqual(yield* store.count({ after: written.events[2]!.position, types: [typeX] }), 1)
