@@ -10,6 +10,7 @@ import type { Effect, Schema } from "effect"
 import * as RecordedEvent from "./RecordedEvent.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Definition<Command, Event extends RecordedEvent.Tagged, State, DomainError> {
@@ -31,6 +32,7 @@ export interface Definition<Command, Event extends RecordedEvent.Tagged, State, 
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Aggregate<Command, Event extends RecordedEvent.Tagged, State, DomainError>
@@ -41,23 +43,28 @@ export interface Aggregate<Command, Event extends RecordedEvent.Tagged, State, D
 }
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type Any = Aggregate<any, any, any, any>
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type Command<A extends Any> = A extends Aggregate<infer C, any, any, any> ? C : never
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type Event<A extends Any> = A extends Aggregate<any, infer E, any, any> ? E : never
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type State<A extends Any> = A extends Aggregate<any, any, infer S, any> ? S : never
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infer D> ? D : never
@@ -65,6 +72,7 @@ export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infe
 /**
  * Defines an aggregate. The command and event types are inferred from their Schemas.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainError = never>(
@@ -77,6 +85,7 @@ export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainE
 /**
  * Folds events into a state, starting from the aggregate's initial state or from `state`.
  *
+ * @category utilities
  * @since 0.1.0
  */
 export const fold = <Event extends RecordedEvent.Tagged, State>(

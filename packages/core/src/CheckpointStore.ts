@@ -12,6 +12,7 @@ import { currentJournal, type Journal } from "./internal/journal.ts"
 /**
  * The checkpoint was not where the writer expected it: another instance moved it.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class CheckpointConflict extends Schema.TaggedError<CheckpointConflict>()("CheckpointConflict", {
@@ -25,6 +26,7 @@ export class CheckpointConflict extends Schema.TaggedError<CheckpointConflict>()
 }
 
 /**
+ * @category errors
  * @since 0.1.0
  */
 export class CheckpointStoreError extends Schema.TaggedError<CheckpointStoreError>()("CheckpointStoreError", {
@@ -33,6 +35,7 @@ export class CheckpointStoreError extends Schema.TaggedError<CheckpointStoreErro
 }) {}
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class CheckpointStore extends Context.Service<CheckpointStore, {
@@ -50,6 +53,7 @@ export class CheckpointStore extends Context.Service<CheckpointStore, {
  * Checkpoints in memory. Inside a `Transactor` transaction, a move is checked when it is made and
  * again when the transaction commits, and applied only then.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync(() => {
@@ -85,6 +89,7 @@ export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync
 })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<CheckpointStore> = Layer.effect(CheckpointStore, makeMemory)

@@ -20,6 +20,7 @@ import { decoder, type ValidationError } from "./ValidationError.ts"
  * What a handled command produced: the stored events, the state after them and the stream's
  * version. A command that decides no events returns the current state and version.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface CommandResult<Event, State> {
@@ -32,6 +33,7 @@ export interface CommandResult<Event, State> {
 /**
  * A stream's state as folded from its events.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Loaded<State> {
@@ -43,6 +45,7 @@ export interface Loaded<State> {
  * Runs after each successful append with what the command produced (an "event handler" in the
  * sense of a same-process, synchronous follow-up). Its failure is the command's failure.
  *
+ * @category models
  * @since 0.1.0
  */
 export type InlineHandler<Event, State, E = never, R = never> = (
@@ -50,6 +53,7 @@ export type InlineHandler<Event, State, E = never, R = never> = (
 ) => Effect.Effect<void, E, R>
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options<Event, State, E, R> {
@@ -68,6 +72,7 @@ export interface Options<Event, State, E, R> {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface HandleOptions {
@@ -81,11 +86,13 @@ export interface HandleOptions {
 /**
  * Why a command was not handled, besides a domain error or a handler's error.
  *
+ * @category models
  * @since 0.1.0
  */
 export type HandleError = WrongExpectedVersion | EventStoreError | EventDecodeError | EventEncodeError
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface CommandHandler<Command, Event extends Tagged, State, DomainError, E = never, R = never> {
@@ -109,6 +116,7 @@ export interface CommandHandler<Command, Event extends Tagged, State, DomainErro
 /**
  * The default conflict retry: up to 5 retries, exponential from 10ms, with jitter.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("10 millis").pipe(
@@ -122,6 +130,7 @@ const commandType = (command: unknown) =>
 /**
  * Builds the command handler of an aggregate.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <Command, Event extends Tagged, State, DomainError, E = never, R = never>(

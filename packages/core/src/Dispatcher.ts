@@ -44,6 +44,7 @@ import { decoder, type ValidationError } from "./ValidationError.ts"
  * The name is in `command`, not `name`: an error's `name` is what its stack trace and `String(error)`
  * print first.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class UnknownCommand extends Schema.TaggedError<UnknownCommand>()("UnknownCommand", {
@@ -58,6 +59,7 @@ export class UnknownCommand extends Schema.TaggedError<UnknownCommand>()("Unknow
 /**
  * No query of that name is registered; nothing was run.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class UnknownQuery extends Schema.TaggedError<UnknownQuery>()("UnknownQuery", {
@@ -81,6 +83,7 @@ const describeKnown = (kind: "command" | "query", known: ReadonlyArray<string>) 
 /**
  * Where a command goes: the stream of the aggregate instance and the aggregate's command.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Route<Command> {
@@ -91,6 +94,7 @@ export interface Route<Command> {
 /**
  * A command whose input was validated and routed, ready to run on its stream.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface PreparedCommand<out Event, out State, out E, out R> {
@@ -101,6 +105,7 @@ export interface PreparedCommand<out Event, out State, out E, out R> {
 /**
  * A registered command, made by {@link command}.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface CommandDefinition<out Input, out Event, out State, out E, out R> {
@@ -113,6 +118,7 @@ export interface CommandDefinition<out Input, out Event, out State, out E, out R
 /**
  * A registered query, made by {@link query}.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface QueryDefinition<out Input, out A, out E, out R> {
@@ -125,6 +131,7 @@ export interface QueryDefinition<out Input, out A, out E, out R> {
 /**
  * Any command definition; the constraint of a registry.
  *
+ * @category models
  * @since 0.1.0
  */
 export type AnyCommand = CommandDefinition<unknown, unknown, unknown, unknown, unknown>
@@ -132,6 +139,7 @@ export type AnyCommand = CommandDefinition<unknown, unknown, unknown, unknown, u
 /**
  * Any query definition; the constraint of a registry.
  *
+ * @category models
  * @since 0.1.0
  */
 export type AnyQuery = QueryDefinition<unknown, unknown, unknown, unknown>
@@ -140,6 +148,7 @@ export type AnyQuery = QueryDefinition<unknown, unknown, unknown, unknown>
  * Registers a command: validate unknown input with `input`, turn it into a stream id and an
  * aggregate command with `route` (pure), and run it with `handler.execute`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const command = <Input, Command, Event extends Tagged, State, DomainError, E = never, R = never>(definition: {
@@ -159,6 +168,7 @@ export const command = <Input, Command, Event extends Tagged, State, DomainError
  * Registers a query: validate unknown input with `input`, then `run` it (typically reading a
  * `ProjectionStore.documents(...)` collection).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const query = <Input, A, E = never, R = never>(definition: {
@@ -176,6 +186,7 @@ export const query = <Input, A, E = never, R = never>(definition: {
 /**
  * What dispatching a command returns: its `CommandResult` (stream id, new events, state, version).
  *
+ * @category utility types
  * @since 0.1.0
  */
 export type CommandSuccess<D> = D extends CommandDefinition<unknown, infer Event, infer State, unknown, unknown>
@@ -183,26 +194,31 @@ export type CommandSuccess<D> = D extends CommandDefinition<unknown, infer Event
   : never
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type CommandError<D> = D extends CommandDefinition<unknown, unknown, unknown, infer E, unknown> ? E : never
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type CommandServices<D> = D extends CommandDefinition<unknown, unknown, unknown, unknown, infer R> ? R : never
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type QuerySuccess<D> = D extends QueryDefinition<unknown, infer A, unknown, unknown> ? A : never
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type QueryError<D> = D extends QueryDefinition<unknown, unknown, infer E, unknown> ? E : never
 
 /**
+ * @category utility types
  * @since 0.1.0
  */
 export type QueryServices<D> = D extends QueryDefinition<unknown, unknown, unknown, infer R> ? R : never
@@ -218,6 +234,7 @@ export type QueryServices<D> = D extends QueryDefinition<unknown, unknown, unkno
  * and services are those of that entry; with any other `string` (say, from a URL), they are the
  * union over the registry, plus {@link UnknownCommand} or {@link UnknownQuery}.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Dispatcher<
@@ -291,6 +308,7 @@ const lookup = <D>(registry: Readonly<Record<string, D>>, name: string): D | und
  * Builds a dispatcher. The Scope owns the fibers of background commands
  * ({@link Dispatcher.dispatchAsync}); closing it interrupts those still running.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <

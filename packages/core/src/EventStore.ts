@@ -19,11 +19,13 @@ import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
  * - `"streamExists"`: the stream has at least one event;
  * - a number `n`: the stream's last version is exactly `n` (`0` means no stream).
  *
+ * @category models
  * @since 0.1.0
  */
 export type ExpectedVersion = "any" | "noStream" | "streamExists" | number
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export const ExpectedVersion: Schema.Codec<ExpectedVersion> = Schema.Union([
@@ -34,6 +36,7 @@ export const ExpectedVersion: Schema.Codec<ExpectedVersion> = Schema.Union([
 /**
  * The stream's actual version contradicts the writer's expectation; nothing was written.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersion>()("WrongExpectedVersion", {
@@ -51,6 +54,7 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
  * The store failed (connection lost, bad data handed to it, ...); nothing of the failed call was
  * written.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class EventStoreError extends Schema.TaggedError<EventStoreError>()("EventStoreError", {
@@ -65,6 +69,7 @@ export class EventStoreError extends Schema.TaggedError<EventStoreError>()("Even
 }) {}
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface AppendOptions {
@@ -75,6 +80,7 @@ export interface AppendOptions {
  * The stream's version after the append, and the events as stored (with their versions and
  * positions).
  *
+ * @category models
  * @since 0.1.0
  */
 export interface AppendResult {
@@ -84,6 +90,7 @@ export interface AppendResult {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface ReadStreamOptions {
@@ -93,6 +100,7 @@ export interface ReadStreamOptions {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface ReadAllOptions {
@@ -106,6 +114,7 @@ export interface ReadAllOptions {
 /**
  * A page of the global log.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface LogPage {
@@ -120,16 +129,19 @@ export interface LogPage {
 /**
  * The position before the first event of every log.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const start = 0n
 
 /**
+ * @category constants
  * @since 0.1.0
  */
 export const defaultBatchSize = 500
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class EventStore extends Context.Service<EventStore, {
@@ -173,6 +185,7 @@ export class EventStore extends Context.Service<EventStore, {
 /**
  * What a store implementation provides to {@link make}.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Primitives {
@@ -208,6 +221,7 @@ const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 /**
  * Builds an {@link EventStore} from a store's primitives.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (primitives: Primitives): EventStore["Service"] => {
@@ -274,6 +288,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 /**
  * Checks an expectation against a stream's current version (0 for no stream).
  *
+ * @category predicates
  * @since 0.1.0
  */
 export const isExpected = (expected: ExpectedVersion, actual: number): boolean => {
@@ -308,6 +323,7 @@ interface MemoryLog {
  * An in-memory store with the semantics of the SQL stores: atomic appends checked against the
  * expected version, data kept as JSON, live delivery through a `PubSub`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.gen(function*() {
@@ -401,6 +417,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
 })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)

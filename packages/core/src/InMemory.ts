@@ -14,6 +14,7 @@ import * as SnapshotStore from "./SnapshotStore.ts"
 import * as Transactor from "./Transactor.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Services =
@@ -25,6 +26,7 @@ export type Services =
   | Lease.Lease
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layer: Layer.Layer<Services> = Layer.mergeAll(

@@ -15,6 +15,7 @@ import { Context, Effect, Layer, Schema, Semaphore, type Scope } from "effect"
  * The holder lost its lease (its connection died); it must stop, since another instance may now
  * run.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
@@ -27,6 +28,7 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
 }
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Lease extends Context.Service<Lease, {
@@ -40,6 +42,7 @@ export class Lease extends Context.Service<Lease, {
 /**
  * Leases as in-process locks: instances in one process take turns.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<Lease["Service"]> = Effect.sync(() => {
@@ -60,6 +63,7 @@ export const makeMemory: Effect.Effect<Lease["Service"]> = Effect.sync(() => {
 })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<Lease> = Layer.effect(Lease, makeMemory)

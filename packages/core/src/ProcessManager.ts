@@ -20,6 +20,7 @@ import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./Recor
 /**
  * A process manager: a processor, and the state documents it keeps per process id.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ProcessManager<State, E, R> extends Processor<E, R> {
@@ -27,6 +28,7 @@ export interface ProcessManager<State, E, R> extends Processor<E, R> {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Handlers<Event extends Tagged, State> = {
@@ -37,6 +39,7 @@ export type Handlers<Event extends Tagged, State> = {
 }
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Event, State>>(definition: {

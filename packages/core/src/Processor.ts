@@ -26,6 +26,7 @@ import { TransactionError, Transactor } from "./Transactor.ts"
 /**
  * What `Projection.make`, `Reactor.make` and `ProcessManager.make` build.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Processor<E = unknown, R = never> {
@@ -40,6 +41,7 @@ export interface Processor<E = unknown, R = never> {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Any = Processor<any, any>
@@ -47,11 +49,13 @@ export type Any = Processor<any, any>
 /**
  * The services a processor's handlers need.
  *
+ * @category utility types
  * @since 0.1.0
  */
 export type ContextOf<P> = P extends Processor<any, infer R> ? R : never
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Failure {
@@ -62,6 +66,7 @@ export interface Failure {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options {
@@ -78,6 +83,7 @@ export interface Options {
 /**
  * The processor stopped on an event it cannot handle; its checkpoint stays before that event.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class ProcessorHalted extends Schema.TaggedError<ProcessorHalted>()("ProcessorHalted", {
@@ -95,6 +101,7 @@ export class ProcessorHalted extends Schema.TaggedError<ProcessorHalted>()("Proc
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Status {
@@ -108,6 +115,7 @@ export interface Status {
 /**
  * A running processor.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Handle {
@@ -124,6 +132,7 @@ export interface Handle {
 /**
  * The services a processor runs on.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Requirements = EventStore | CheckpointStore | Transactor | Lease
@@ -146,6 +155,7 @@ const isConflict = (error: unknown) =>
  * Starts a processor in the current scope and returns its handle. Closing the scope stops it,
  * rolling back the batch in flight.
  *
+ * @category running
  * @since 0.1.0
  */
 export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
@@ -394,6 +404,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
 /**
  * Processors running together in one scope.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Processors extends Context.Service<Processors, {
@@ -406,6 +417,7 @@ export class Processors extends Context.Service<Processors, {
 /**
  * Starts the processors in the current scope.
  *
+ * @category running
  * @since 0.1.0
  */
 export const startAll = <const P extends ReadonlyArray<Any>>(
@@ -435,14 +447,19 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
  * Runs the processors for as long as the layer lives; they stop, rolling back the batches in
  * flight, when it is released.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = <const P extends ReadonlyArray<Any>>(processors: P, options?: Options) =>
   Layer.effect(Processors, startAll(processors, options))
 
+/**
+ * Starts a processor in the current scope and returns its handle: {@link start_}, under its
+ * public name.
+ *
+ * @category running
+ * @since 0.1.0
+ */
 export {
-  /**
-   * @since 0.1.0
-   */
   start_ as start
 }

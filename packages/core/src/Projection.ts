@@ -24,6 +24,7 @@ import { codec, type EventDecodeError, type RecordedEvent, type Tagged, type Upc
 /**
  * Handlers keyed by event `_tag`; each gets the stored event with its decoded data.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Handlers<Event extends Tagged, Context extends ReadonlyArray<unknown> = []> = {
@@ -36,6 +37,7 @@ export type Handlers<Event extends Tagged, Context extends ReadonlyArray<unknown
 /**
  * The errors the handlers can fail with.
  *
+ * @category utility types
  * @since 0.1.0
  */
 export type ErrorOf<H> = {
@@ -45,6 +47,7 @@ export type ErrorOf<H> = {
 /**
  * The services the handlers need.
  *
+ * @category utility types
  * @since 0.1.0
  */
 export type ContextOf<H> = {
@@ -54,6 +57,7 @@ export type ContextOf<H> = {
 /**
  * Decodes an event and finds its handler; shared by every kind of processor.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const dispatcher = <Event extends Tagged, I>(event: Schema.Codec<Event, I>, handlers: object, upcasters?: Upcasters) => {
@@ -73,6 +77,7 @@ export const dispatcher = <Event extends Tagged, I>(event: Schema.Codec<Event, I
 }
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <Event extends Tagged, I, H extends Handlers<Event>, E = never, R = never>(definition: {

@@ -13,6 +13,7 @@ import { describeIssue } from "./RecordedEvent.ts"
 /**
  * The store failed; nothing of the failed call was written.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class ProjectionStoreError extends Schema.TaggedError<ProjectionStoreError>()("ProjectionStoreError", {
@@ -23,6 +24,7 @@ export class ProjectionStoreError extends Schema.TaggedError<ProjectionStoreErro
 /**
  * A document that its projection's Schema cannot encode or decode.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class DocumentSchemaError extends Schema.TaggedError<DocumentSchemaError>()("DocumentSchemaError", {
@@ -36,6 +38,7 @@ export class DocumentSchemaError extends Schema.TaggedError<DocumentSchemaError>
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface StoredDocument<A = unknown> {
@@ -44,6 +47,7 @@ export interface StoredDocument<A = unknown> {
 }
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class ProjectionStore extends Context.Service<ProjectionStore, {
@@ -69,6 +73,7 @@ export class ProjectionStore extends Context.Service<ProjectionStore, {
  * see them. Read what a handler wrote through this API, not through your own SQL, until the batch
  * commits.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Documents<A> {
@@ -106,6 +111,7 @@ const applyUpdates = <A>(current: Option.Option<A>, updates: ReadonlyArray<(curr
 /**
  * Names a projection and gives its documents a Schema.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const documents = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<A> => {
@@ -219,6 +225,7 @@ interface Pending<A> extends BatchPending {
  * Documents in memory, kept as JSON like the SQL store keeps them. Inside a `Transactor`
  * transaction, writes are held back until it commits.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync(() => {
@@ -283,6 +290,7 @@ export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync
 })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<ProjectionStore> = Layer.effect(ProjectionStore, makeMemory)

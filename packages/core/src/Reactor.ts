@@ -14,6 +14,7 @@ import { causedBy, codec, type EventDecodeError, type EventEncodeError, type Rec
 /**
  * A tagged Schema (a `Schema.TaggedClass` or `Schema.TaggedStruct`) a reactor may emit.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Emittable extends Schema.Codec<Tagged, unknown> {
@@ -23,6 +24,7 @@ export interface Emittable extends Schema.Codec<Tagged, unknown> {
 /**
  * The reactor emitted an event type it did not declare; nothing was appended.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class UndeclaredEvent extends Schema.TaggedError<UndeclaredEvent>()("UndeclaredEvent", {
@@ -38,6 +40,7 @@ export class UndeclaredEvent extends Schema.TaggedError<UndeclaredEvent>()("Unde
 /**
  * What a reactor's handler gets besides the event.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Context<Emits> {
@@ -52,6 +55,7 @@ export interface Context<Emits> {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Handlers<Event extends Tagged, Emits> = {
@@ -67,6 +71,7 @@ const tagOf = (schema: Emittable) => {
 }
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = <

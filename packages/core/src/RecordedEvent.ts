@@ -15,6 +15,7 @@ import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaIssue } from 
  * `causationId` names the event or command that directly caused this one. Other keys are the
  * user's own and must be JSON values.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface EventMetadata {
@@ -27,6 +28,7 @@ export interface EventMetadata {
  * An event on its way into the store: its type, its JSON data and metadata. The store assigns the
  * stream version, the global position and the time; it makes an id when none is given.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface UnsavedEvent {
@@ -43,6 +45,7 @@ export interface UnsavedEvent {
  * - `position`: place in the global log. Unique and strictly increasing in the order readers see
  *   the log; not dense, and only comparable within one store.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface RecordedEvent<A = unknown> {
@@ -60,6 +63,7 @@ export interface RecordedEvent<A = unknown> {
  * Metadata for what an event causes (a command, an emitted event): it carries the event's
  * correlation id on, and names the event as the cause.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const causedBy = (event: RecordedEvent<unknown>): EventMetadata => ({
@@ -70,6 +74,7 @@ export const causedBy = (event: RecordedEvent<unknown>): EventMetadata => ({
 /**
  * A domain event: any value with a `_tag`, which becomes the stored `type`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Tagged {
@@ -79,6 +84,7 @@ export interface Tagged {
 /**
  * A stored event that its Schema cannot decode.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("EventDecodeError", {
@@ -95,6 +101,7 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
 /**
  * A domain event that its Schema cannot encode; raised before anything is sent to the store.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("EventEncodeError", {
@@ -109,6 +116,7 @@ export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("Ev
 /**
  * Encodes domain events to stored form and decodes stored events back.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface EventCodec<A extends Tagged> {
@@ -129,6 +137,7 @@ export interface EventCodec<A extends Tagged> {
  * better upcast by the event's Schema itself (a union of the current shape and a
  * `Schema.decodeTo` from the old one); upcasters are for what changes the type.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Upcaster = (event: { readonly type: string; readonly data: unknown }) => ReadonlyArray<{
@@ -139,6 +148,7 @@ export type Upcaster = (event: { readonly type: string; readonly data: unknown }
 /**
  * Upcasters keyed by the old stored type.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Upcasters = { readonly [type: string]: Upcaster }
@@ -146,6 +156,7 @@ export type Upcasters = { readonly [type: string]: Upcaster }
 /**
  * The upcaster of a renamed type: rows stored as the old type read as `type`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: event.data }]
@@ -153,6 +164,7 @@ export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: e
 /**
  * Formats a Schema issue as `path: message` lines, the form every Facta error uses.
  *
+ * @category utilities
  * @since 0.1.0
  */
 export const formatIssue = (issue: SchemaIssue.Issue): ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> =>
@@ -164,6 +176,7 @@ export const formatIssue = (issue: SchemaIssue.Issue): ReadonlyArray<{ readonly 
 /**
  * Renders issues as one line: `amount: Expected a value greater than 0; owner: Expected string`.
  *
+ * @category utilities
  * @since 0.1.0
  */
 export const describeIssue = (issue: SchemaIssue.Issue): string =>
@@ -175,6 +188,7 @@ const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * Builds the codec for an event Schema. The Schema is turned into its canonical JSON codec, so
  * dates, bigints and the like are stored as JSON values.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters = {}): EventCodec<A> => {

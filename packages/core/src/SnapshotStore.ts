@@ -12,6 +12,7 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Snapshot {
@@ -25,6 +26,7 @@ export interface Snapshot {
 }
 
 /**
+ * @category errors
  * @since 0.1.0
  */
 export class SnapshotStoreError extends Schema.TaggedError<SnapshotStoreError>()("SnapshotStoreError", {
@@ -33,6 +35,7 @@ export class SnapshotStoreError extends Schema.TaggedError<SnapshotStoreError>()
 }) {}
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class SnapshotStore extends Context.Service<SnapshotStore, {
@@ -44,6 +47,7 @@ export class SnapshotStore extends Context.Service<SnapshotStore, {
 /**
  * When to take a snapshot after a command: every `every` events, or when `when` says so.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Policy<State> {
@@ -58,6 +62,7 @@ export interface Policy<State> {
 /**
  * Whether a command that moved the stream from `before` to `after` should leave a snapshot.
  *
+ * @category predicates
  * @since 0.1.0
  */
 export const isDue = <State>(policy: Policy<State>, state: State, before: number, after: number): boolean =>
@@ -65,6 +70,7 @@ export const isDue = <State>(policy: Policy<State>, state: State, before: number
   (policy.when?.(state, after) ?? false)
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
@@ -86,6 +92,7 @@ export const makeMemory: Effect.Effect<SnapshotStore["Service"]> = Effect.sync((
 })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<SnapshotStore> = Layer.effect(SnapshotStore, makeMemory)

@@ -18,6 +18,7 @@ import { CurrentJournal, currentJournal, makeJournal } from "./internal/journal.
 /**
  * The transaction could not be run or committed.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class TransactionError extends Schema.TaggedError<TransactionError>()("TransactionError", {
@@ -26,6 +27,7 @@ export class TransactionError extends Schema.TaggedError<TransactionError>()("Tr
 }) {}
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Transactor extends Context.Service<Transactor, {
@@ -33,6 +35,7 @@ export class Transactor extends Context.Service<Transactor, {
 }>()("@facta/core/Transactor") {}
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semaphore.make(1), (lock) =>
@@ -64,6 +67,7 @@ export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semap
   }))
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory: Layer.Layer<Transactor> = Layer.effect(Transactor, makeMemory)

@@ -8,6 +8,7 @@ import { Effect, Schema } from "effect"
 import { formatIssue } from "./RecordedEvent.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export class FieldIssue extends Schema.Class<FieldIssue>("@facta/core/FieldIssue")({
@@ -16,6 +17,7 @@ export class FieldIssue extends Schema.Class<FieldIssue>("@facta/core/FieldIssue
 }) {}
 
 /**
+ * @category errors
  * @since 0.1.0
  */
 export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", {
@@ -32,6 +34,7 @@ export class ValidationError extends Schema.TaggedError<ValidationError>()("Vali
 /**
  * A decoder of unknown input that fails with a {@link ValidationError} naming `subject`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const decoder = <A, I>(schema: Schema.Codec<A, I>, subject: string) => {

@@ -1,6 +1,7 @@
 /**
  * @facta/core: event sourcing and CQRS on Effect, without a database dependency.
  *
+ * @module @facta/core
  * @since 0.1.0
  */
 

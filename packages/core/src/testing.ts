@@ -1,6 +1,7 @@
 /**
  * Test helpers for Facta users and store implementers. Depends on `vitest` and `@effect/vitest`.
  *
+ * @module @facta/core/testing
  * @since 0.1.0
  */
 

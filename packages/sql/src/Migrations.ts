@@ -78,6 +78,7 @@ const notifyFromStore = (tables: Tables.Tables) =>
 /**
  * Creates the schema when needed and applies the pending migrations.
  *
+ * @category utilities
  * @since 0.1.0
  */
 export const run = (options?: Tables.TableOptions) =>
@@ -98,6 +99,7 @@ export const run = (options?: Tables.TableOptions) =>
 /**
  * Applies the migrations when the layer is built.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Tables.TableOptions) => Layer.effectDiscard(run(options))

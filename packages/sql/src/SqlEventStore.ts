@@ -25,6 +25,7 @@ import { EventStore, RecordedEvent } from "@facta/core"
 import * as Tables from "./Tables.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options extends Tables.TableOptions {
@@ -156,6 +157,7 @@ const retryTransient = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
 /**
  * Builds the store on the ambient `SqlClient`. The tables must exist (see `Migrations`).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Options) =>
@@ -472,6 +474,7 @@ export const make = (options?: Options) =>
   })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Options) => Layer.effect(EventStore.EventStore, make(options))

@@ -16,6 +16,7 @@ import { Lease } from "@facta/core"
 import * as Tables from "./Tables.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Options extends Tables.TableOptions {
@@ -26,6 +27,7 @@ export interface Options extends Tables.TableOptions {
 }
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Options) =>
@@ -77,6 +79,7 @@ export const make = (options?: Options) =>
   })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Options) => Layer.effect(Lease.Lease, make(options))

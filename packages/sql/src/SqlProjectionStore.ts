@@ -13,6 +13,7 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
   new ProjectionStore.ProjectionStoreError({ message: `${what} failed: ${cause.message}`, cause })
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Tables.TableOptions) =>
@@ -81,6 +82,7 @@ export const make = (options?: Tables.TableOptions) =>
   })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Tables.TableOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))

@@ -13,6 +13,7 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
   new SnapshotStore.SnapshotStoreError({ message: `${what} failed: ${cause.message}`, cause })
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: Tables.TableOptions) =>
@@ -52,6 +53,7 @@ export const make = (options?: Tables.TableOptions) =>
   })
 
 /**
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Tables.TableOptions) => Layer.effect(SnapshotStore.SnapshotStore, make(options))

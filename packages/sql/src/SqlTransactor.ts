@@ -10,6 +10,7 @@ import { SqlClient, SqlError } from "effect/sql"
 import { Transactor } from "@facta/core"
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = Effect.map(SqlClient.SqlClient, (sql) =>
@@ -28,6 +29,7 @@ export const make = Effect.map(SqlClient.SqlClient, (sql) =>
  * A new layer on each call: the transactor belongs to the `SqlClient` it is built with, so it
  * must not be shared (memoized) between layers over different databases.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = () => Layer.effect(Transactor.Transactor, make)

@@ -7,6 +7,7 @@
 import { Effect, Schema } from "effect"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface TableOptions {
@@ -19,6 +20,7 @@ export interface TableOptions {
 /**
  * The names, qualified by the schema when one is given.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Tables {
@@ -33,6 +35,7 @@ export interface Tables {
 }
 
 /**
+ * @category errors
  * @since 0.1.0
  */
 export class InvalidTableOptions extends Schema.TaggedError<InvalidTableOptions>()("InvalidTableOptions", {
@@ -47,6 +50,7 @@ export class InvalidTableOptions extends Schema.TaggedError<InvalidTableOptions>
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/
 
 /**
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTableOptions> =>

@@ -1,6 +1,7 @@
 /**
  * @facta/sql: Facta's stores on Postgres, on a server or embedded.
  *
+ * @module @facta/sql
  * @since 0.1.0
  */
 

@@ -16,6 +16,7 @@ import * as Aggregate from "../Aggregate.ts"
 import type { Tagged } from "../RecordedEvent.ts"
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface When<Event, State, DomainError> {
@@ -28,6 +29,7 @@ export interface When<Event, State, DomainError> {
 }
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export interface Given<Command, Event, State, DomainError> {
@@ -39,6 +41,7 @@ export interface Given<Command, Event, State, DomainError> {
 /**
  * Starts a scenario from the state the given events produce.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const given = <Command, Event extends Tagged, State, DomainError>(

@@ -20,6 +20,7 @@ import type { Transactor } from "../Transactor.ts"
 /**
  * The services the suite runs on.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | Transactor | Lease
@@ -110,6 +111,7 @@ const quickRetry = Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 2 })
 /**
  * Registers the processor suite for the stores `storeLayer` provides.
  *
+ * @category testing
  * @since 0.1.0
  */
 export const processorConformance = <E>(

@@ -81,6 +81,7 @@ const ProfileAggregate = Aggregate.make({
 const ProfileView = Schema.Struct({ fullName: Schema.String, email: Schema.String, plan: Schema.String })
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | Transactor | Lease
@@ -88,6 +89,7 @@ export type Services = EventStore | ProjectionStore.ProjectionStore | Checkpoint
 /**
  * Registers the upcasting suite for the stores `storeLayer` provides.
  *
+ * @category testing
  * @since 0.1.0
  */
 export const upcastingConformance = <E>(name: string, storeLayer: Layer.Layer<Services, E>): void =>
