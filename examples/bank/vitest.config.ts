@@ -1,3 +1,4 @@
+import { createRequire } from "node:module"
 import { defineProject } from "vitest/config"
 
 export default defineProject({
@@ -7,8 +8,8 @@ export default defineProject({
   test: {
     name: "bank",
     include: ["test/**/*.test.ts"],
-    // The sql package's setup: a throwaway PostgreSQL server (or DATABASE_URL), provided as "databaseUrl".
-    globalSetup: ["../../packages/sql/test/support/globalSetup.ts"],
+    // A real PostgreSQL server (DATABASE_URL, the machine's or one from npm), provided as "databaseUrl".
+    globalSetup: [createRequire(import.meta.url).resolve("@facta/postgres-server/globalSetup")],
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

@@ -1,3 +1,4 @@
+import { createRequire } from "node:module"
 import { defineProject } from "vitest/config"
 
 export default defineProject({
@@ -8,7 +9,7 @@ export default defineProject({
     name: "sql",
     include: ["test/**/*.test.ts"],
     // Starts a throwaway PostgreSQL server (or uses DATABASE_URL) and provides "databaseUrl".
-    globalSetup: ["test/support/globalSetup.ts"],
+    globalSetup: [createRequire(import.meta.url).resolve("@facta/postgres-server/globalSetup")],
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

