@@ -4,13 +4,16 @@
  * races ten withdrawals on one account, then shows what was stored: the events of every stream
  * and the read models.
  *
- * It runs on embedded Postgres (PGlite, in memory, nothing to set up), or on a Postgres server
- * when `DATABASE_URL` is set. Events on a server outlive the run, so a second run meets the
- * accounts and transfers of the first and is refused accordingly.
+ * It runs on embedded Postgres (PGlite, in memory, nothing to set up), on a Postgres server
+ * when `DATABASE_URL` is set, or, with `--server` (`npm start -- --server`), on a throwaway
+ * Postgres server started for the run (the machine's, or PostgreSQL 18 from npm) and removed
+ * after it. Events on a server of your own outlive the run, so a second run meets the accounts
+ * and transfers of the first and is refused accordingly.
  *
  * @since 0.1.0
  */
-import { Cause, Console, DateTime, Effect, Exit, Redacted, Stream } from "effect"
+import { Cause, Console, DateTime, Effect, Exit, Layer, Redacted, Stream } from "effect"
+import { startPostgres } from "@facta/postgres-server"
 import { type CommandHandler, EventStore, Processor, type RecordedEvent } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import * as Bank from "./Bank.ts"
@@ -180,14 +183,27 @@ const walkThrough = Effect.gen(function*() {
 
 const databaseUrl = process.env["DATABASE_URL"]
 const onServer = databaseUrl !== undefined && databaseUrl !== ""
+const onThrowawayServer = !onServer && process.argv.includes("--server")
+
+// A server started for this run and removed when the layer closes.
+const throwawayServer = Layer.unwrap(
+  Effect.acquireRelease(
+    Effect.promise(startPostgres),
+    (server) => Effect.promise(server.stop)
+  ).pipe(Effect.tap((server) => Console.log(`  (a throwaway server: ${server.description})`)), Effect.map((server) => Postgres.layer({ url: Redacted.make(server.url) })))
+)
 
 const program = Console.log(
-  `Facta bank: a walk-through on ${onServer ? "the Postgres server at DATABASE_URL" : "embedded Postgres (PGlite, in memory)"}`
+  `Facta bank: a walk-through on ${
+    onServer ? "the Postgres server at DATABASE_URL" : onThrowawayServer ? "a throwaway Postgres server" : "embedded Postgres (PGlite, in memory)"
+  }`
 ).pipe(
   Effect.andThen(walkThrough),
   // The processors run in the layer's scope: they stop, and the database closes, when the
   // walk-through ends.
-  Effect.provide(Bank.layer(onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : Embedded.layer())),
+  Effect.provide(Bank.layer(
+    onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : onThrowawayServer ? throwawayServer : Embedded.layer()
+  )),
   // Traces and metrics go to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
   Effect.provide(Telemetry.fromEnvironment())
 )

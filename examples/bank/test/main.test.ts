@@ -9,11 +9,11 @@ import { join } from "node:path"
 
 const root = join(import.meta.dirname, "..", "..", "..")
 
-const runMain = () =>
+const runMain = (...args: ReadonlyArray<string>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
     // Without DATABASE_URL the walk-through runs embedded, apart from any test database.
     const { DATABASE_URL: _, ...env } = process.env
-    execFile(process.execPath, ["--conditions=@facta/source", "examples/bank/src/main.ts"], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ["--conditions=@facta/source", "examples/bank/src/main.ts", ...args], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
   })
 
@@ -43,5 +43,21 @@ describe("main.ts (npm start)", () => {
     assert.match(stdout, /B-2 +Bob +30\.00 +2 /)
     assert.match(stdout, /C-3 +Cy +10\.00 +5 /)
     assert.match(stdout, /t-3 +refunded +Account Z-9 does not exist/)
+  }, 90_000)
+
+  it("runs on a throwaway Postgres server with --server, and removes it", async () => {
+    // FACTA_PG_SOURCE passes through: in CI this runs on the machine's Postgres and on npm's.
+    const { code, stderr, stdout } = await runMain("--server")
+    assert.strictEqual(code, 0, stderr)
+    const lines = stdout.split("\n").map((line) => line.trim())
+    assert.include(lines, "Facta bank: a walk-through on a throwaway Postgres server")
+    const server = lines.find((line) => line.startsWith("(a throwaway server: postgres (PostgreSQL)"))
+    assert.isDefined(server, stdout)
+    assert.include(lines, "transfer t-1 A-1 → B-2: completed. 30.00 moved")
+    assert.include(lines, "3 succeeded, 7 refused: Account C-3 has 1000 cents, 3000 were requested")
+    // A second run gets a new, empty server: it meets no accounts of the first.
+    const again = await runMain("--server")
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.include(again.stdout.split("\n").map((line) => line.trim()), "✓ account A-1 (Ada): balance 100.00, version 2")
   }, 90_000)
 })

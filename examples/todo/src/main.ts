@@ -1,9 +1,10 @@
 /**
  * `npm run todo`: the todo service on http://localhost:3000 (or `PORT`).
  *
- * Events and lists are stored in Postgres: on the server at `DATABASE_URL` when it is set,
- * otherwise in an embedded Postgres (PGlite) in memory, which forgets everything when the
- * process ends. The projection and the notifying reactor run in this same process; messages to
+ * Events and lists are stored in Postgres: on the server at `DATABASE_URL` when it is set; with
+ * `--server` (`npm run todo -- --server`) on a throwaway server started for the process (the
+ * machine's Postgres, or PostgreSQL 18 from npm) and removed when it stops; otherwise in an
+ * embedded Postgres (PGlite) in memory. Both of the latter forget everything when the process ends. The projection and the notifying reactor run in this same process; messages to
  * stakeholders go to the log.
  *
  * ```sh
@@ -17,17 +18,23 @@
  * @since 0.1.0
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { startPostgres } from "@facta/postgres-server"
 import { Embedded, Postgres } from "@facta/sql"
 import * as Notifications from "./Notifications.ts"
 import * as Server from "./Server.ts"
 
-/** The stores: a Postgres server when `DATABASE_URL` is set, embedded Postgres otherwise. */
+/** The stores: a Postgres server when `DATABASE_URL` is set, or a throwaway one, or embedded Postgres. */
 const Stores = Layer.unwrap(Effect.gen(function*() {
   const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
   if (Option.isSome(url)) {
     yield* Effect.logInfo("Storing events in the Postgres server at DATABASE_URL")
     return Postgres.layer({ url: url.value })
+  }
+  if (process.argv.includes("--server")) {
+    const server = yield* Effect.acquireRelease(Effect.promise(startPostgres), (server) => Effect.promise(server.stop))
+    yield* Effect.logInfo(`Storing events in a throwaway Postgres server (${server.description}), removed when the service stops`)
+    return Postgres.layer({ url: Redacted.make(server.url) })
   }
   yield* Effect.logInfo("Storing events in embedded Postgres, in memory; set DATABASE_URL to keep them")
   return Embedded.layer()
