@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Stream, Tracer } from "effect"
+import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
+import { currentJournal, type Journal } from "./internal/journal.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
@@ -321,17 +322,56 @@ interface MemoryLog {
 
 /**
  * An in-memory store with the semantics of the SQL stores: atomic appends checked against the
- * expected version, data kept as JSON, live delivery through a `PubSub`.
+ * expected version, data kept as JSON, live delivery through a `PubSub`. Inside a transaction
+ * (`Transactor.layerMemory`) appends are journaled: the transaction reads them back from its
+ * streams, and they reach the log when it commits, or never. While a transaction holds appends,
+ * other appends wait for it to end, so the positions it was given are the ones the log gets.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.gen(function*() {
-  // The log and the per-stream indexes grow in place inside the atomic `Ref.modify`: copying them
-  // on every append would make appends linear in the size of the store.
+  // The log and the per-stream indexes grow in place (appends hold the writer): copying them on
+  // every append would make appends linear in the size of the store.
   const state = yield* Ref.make<MemoryLog>({ log: [], streams: new Map() })
+  const writer = yield* Semaphore.make(1)
   const changes = yield* PubSub.sliding<void>(1)
   yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+
+  /** The stream's events: the committed ones, then those the transaction appended. */
+  const streamOf = (current: MemoryLog, streamId: string, journal: Journal | undefined): ReadonlyArray<RecordedEvent> => {
+    const committed = current.streams.get(streamId) ?? []
+    const pending = journal?.events?.filter((event) => event.streamId === streamId) ?? []
+    return pending.length === 0 ? committed : [...committed, ...pending]
+  }
+
+  const addToLog = (current: MemoryLog, recorded: ReadonlyArray<RecordedEvent>) => {
+    for (const event of recorded) {
+      current.log.push(event)
+      const stream = current.streams.get(event.streamId)
+      if (stream === undefined) current.streams.set(event.streamId, [event])
+      else stream.push(event)
+    }
+  }
+
+  /** The writer is held until the transaction ends; the journal's events reach the log at commit. */
+  const joinWriter = (journal: Journal) =>
+    journal.events !== undefined ? Effect.void : Effect.uninterruptibleMask((restore) =>
+      restore(writer.take(1)).pipe(Effect.andThen(Effect.sync(() => {
+        const events: Array<RecordedEvent> = []
+        let committed = false
+        journal.events = events
+        journal.commits.add(() => {
+          committed = true
+          addToLog(Ref.getUnsafe(state), events)
+        })
+        journal.ends.push(Effect.suspend(() =>
+          (committed && events.length > 0 ? PubSub.publish(changes, undefined) : Effect.void).pipe(
+            Effect.ensuring(writer.release(1))
+          )
+        ))
+      })))
+    )
 
   const append = Effect.fnUntraced(function*(
     streamId: string,
@@ -346,38 +386,41 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
         metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
       }).pipe(Effect.map((json) => ({ event, ...json }))))
     const recordedAt = yield* DateTime.now
-    const outcome = yield* Ref.modify(state, (current): readonly [AppendResult | WrongExpectedVersion, MemoryLog] => {
-      const stream = current.streams.get(streamId) ?? []
-      const actual = stream.length
-      if (!isExpected(expected, actual)) {
-        return [new WrongExpectedVersion({ streamId, expected, actual }), current]
-      }
+    const journal = yield* currentJournal
+    const write = Effect.sync((): AppendResult | WrongExpectedVersion => {
+      const current = Ref.getUnsafe(state)
+      const actual = streamOf(current, streamId, journal).length
+      if (!isExpected(expected, actual)) return new WrongExpectedVersion({ streamId, expected, actual })
+      const first = current.log.length + (journal?.events?.length ?? 0)
       const recorded = prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
         id: event.id ?? crypto.randomUUID(),
         streamId,
         version: actual + index + 1,
-        position: BigInt(current.log.length + index + 1),
+        position: BigInt(first + index + 1),
         type: event.type,
         data,
         metadata: metadata as RecordedEvent["metadata"],
         recordedAt
       }))
-      if (recorded.length > 0) {
-        if (actual === 0) current.streams.set(streamId, stream)
-        for (const event of recorded) {
-          current.log.push(event)
-          stream.push(event)
-        }
-      }
-      return [{ streamId, version: actual + recorded.length, events: recorded }, current]
+      if (journal?.events !== undefined) journal.events.push(...recorded)
+      else addToLog(current, recorded)
+      return { streamId, version: actual + recorded.length, events: recorded }
     })
+    if (journal !== undefined) {
+      yield* joinWriter(journal)
+      const outcome = yield* write
+      if (outcome instanceof WrongExpectedVersion) return yield* outcome
+      return outcome
+    }
+    const outcome = yield* writer.withPermits(1)(write)
     if (outcome instanceof WrongExpectedVersion) return yield* outcome
     if (outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
     return outcome
   })
 
   const readStreamPage = (streamId: string, from: number, limit: number) =>
-    Effect.map(Ref.get(state), ({ streams }) => (streams.get(streamId) ?? []).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+    Effect.map(currentJournal, (journal) =>
+      streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
 
   // Positions are 1-based indexes into the log.
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>

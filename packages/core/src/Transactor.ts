@@ -4,11 +4,10 @@
  * read-model writes with the checkpoint move.
  *
  * The SQL layers run the effect in a database transaction (everything on the same `SqlClient`
- * joins it, appends to the event store included). In memory, document writes and checkpoint moves
- * are journaled and applied at once on success, after every checkpoint compare-and-set is checked
- * again; transactions take turns. One difference: in memory, events appended inside a
- * transaction (a reactor's emits, a process manager's commands) stay when it rolls back, as they
- * would with an outside side effect — the at-least-once contract of reactors covers both.
+ * joins it, appends to the event store included). In memory, document writes, checkpoint moves
+ * and appends are journaled and applied at once on success, after every checkpoint
+ * compare-and-set is checked again, or dropped on failure, as on SQL; transactions take turns,
+ * and while one holds appends, other appends wait for it to end.
  *
  * @since 0.1.0
  */
@@ -60,7 +59,10 @@ export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semap
                 return Effect.succeed(value)
               })
             ),
-            Effect.ensuring(Effect.sync(() => journal.open = false))
+            Effect.ensuring(Effect.suspend(() => {
+              journal.open = false
+              return Effect.forEach(journal.ends, (end) => end, { discard: true })
+            }))
           )
         )
       })

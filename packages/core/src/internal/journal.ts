@@ -5,6 +5,7 @@
  * compare-and-set it recorded, or drops them when it fails.
  */
 import { Context, Effect } from "effect"
+import type { RecordedEvent } from "../RecordedEvent.ts"
 
 export interface Journal {
   /** False once the transaction has ended: a later write (from a fiber it forked) is not part of it. */
@@ -17,6 +18,10 @@ export interface Journal {
   readonly commits: Set<(journal: Journal) => void>
   /** Checks run before anything is applied; a returned error aborts the commit. */
   readonly checks: Set<(journal: Journal) => unknown>
+  /** Events appended in the transaction, in log order; undefined until the first append. */
+  events: Array<RecordedEvent> | undefined
+  /** Run once the transaction has ended, committed or not (the event store releases its writer). */
+  readonly ends: Array<Effect.Effect<void>>
 }
 
 export const makeJournal = (): Journal => ({
@@ -24,7 +29,9 @@ export const makeJournal = (): Journal => ({
   documents: new Map(),
   checkpoints: new Map(),
   commits: new Set(),
-  checks: new Set()
+  checks: new Set(),
+  events: undefined,
+  ends: []
 })
 
 export const CurrentJournal = Context.Reference<Journal | undefined>("@facta/core/internal/CurrentJournal", {

@@ -9,13 +9,13 @@
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, type Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
 import { CheckpointStore } from "../CheckpointStore.ts"
-import { EventStore } from "../EventStore.ts"
+import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
 import * as ProjectionStore from "../ProjectionStore.ts"
 import * as Reactor from "../Reactor.ts"
-import type { Transactor } from "../Transactor.ts"
+import { Transactor } from "../Transactor.ts"
 
 /**
  * The services the suite runs on.
@@ -128,6 +128,33 @@ export const processorConformance = <E>(
 ): void =>
   layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`Processor conformance: ${name}`, (it) => {
     const concurrentTest = options?.singleSession === true ? it.effect.skip : it.effect
+    it.effect("appends inside a transaction are read back by it, and commit or roll back with it", () =>
+      Effect.gen(function*() {
+        const transactor = yield* Transactor
+        const store = yield* EventStore
+        const [x, y, kept] = [unique("tx_x"), unique("tx_y"), unique("Kept")]
+        const readStream = (streamId: string) => Stream.runCollect(store.readStream(streamId))
+        yield* store.append(y, [{ type: kept, data: { n: 0 } }])
+        const seenInside = yield* Ref.make(-1)
+        const refused = yield* transactor.withTransaction(Effect.gen(function*() {
+          yield* store.append(x, [{ type: kept, data: { n: 1 } }], { expectedVersion: "noStream" })
+          yield* Ref.set(seenInside, (yield* readStream(x)).length)
+          yield* store.append(y, [{ type: kept, data: { n: 2 } }], { expectedVersion: "noStream" })
+        })).pipe(Effect.flip)
+        assert.instanceOf(refused, WrongExpectedVersion)
+        assert.strictEqual(yield* Ref.get(seenInside), 1, "the transaction reads its own append")
+        assert.deepStrictEqual(yield* readStream(x), [], "the append before the failing one rolled back")
+        assert.deepStrictEqual((yield* readStream(y)).map((event) => event.data), [{ n: 0 }])
+
+        const written = yield* transactor.withTransaction(Effect.all([
+          store.append(x, [{ type: kept, data: { n: 3 } }], { expectedVersion: "noStream" }),
+          store.append(x, [{ type: kept, data: { n: 4 } }], { expectedVersion: 1 })
+        ]))
+        const stored = yield* readStream(x)
+        assert.deepStrictEqual(stored.map((event) => [event.version, event.data]), [[1, { n: 3 }], [2, { n: 4 }]])
+        assert.deepStrictEqual(stored.map((event) => event.position), written.flatMap((result) => result.events.map((event) => event.position)))
+      }))
+
     it.effect("a projection catches up, follows live appends, and reports its status", () =>
       Effect.gen(function*() {
         const events = counterEvents()
