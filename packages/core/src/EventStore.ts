@@ -181,6 +181,11 @@ export class EventStore extends Context.Service<EventStore, {
    * has reached it has seen everything committed before the call.
    */
   readonly head: (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.Effect<bigint, EventStoreError>
+  /**
+   * A number for gauges and dashboards that grows with the position. Positions are opaque
+   * `bigint`s that may not fit a number; the store knows how to read one.
+   */
+  readonly gaugeOf: (position: bigint) => number
 }>()("@facta/core/EventStore") {}
 
 /**
@@ -215,6 +220,8 @@ export interface Primitives {
    */
   readonly listen: EventStore["Service"]["listen"]
   readonly head: EventStore["Service"]["head"]
+  /** See {@link EventStore}'s `gaugeOf`; `Number(position)` when absent. */
+  readonly gaugeOf?: ((position: bigint) => number) | undefined
 }
 
 const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
@@ -282,7 +289,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     count: (options) => primitives.count(options?.after ?? start, options?.types),
     subscribe,
     listen: primitives.listen,
-    head: primitives.head
+    head: primitives.head,
+    gaugeOf: primitives.gaugeOf ?? Number
   })
 }
 

@@ -141,8 +141,6 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
   Schedule.upTo({ times: 5 })
 )
 
-const sequenceMask = (1n << 64n) - 1n
-
 /** The batch must run again, as soon as it can; not a failure of its events. */
 const isRetryTransaction = (error: unknown) => error instanceof EventStoreError && error.retryTransaction === true
 
@@ -261,7 +259,7 @@ export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
           narrow = false
           const position = batch[batch.length - 1]!.position
           yield* Metric.update(eventsHandled, batch.length)
-          yield* Metric.update(positionGauge, Number(position & sequenceMask))
+          yield* Metric.update(positionGauge, store.gaugeOf(position))
           return position
         })
         if (Exit.isSuccess(exit)) return yield* committed

@@ -68,6 +68,9 @@ const sequenceMask = (1n << sequenceBits) - 1n
 const toPosition = (transactionId: string, sequence: bigint | string | number) =>
   (BigInt(transactionId) << sequenceBits) | BigInt(sequence)
 
+/** The sequence part of a position: a number that grows with the log, for gauges. */
+const sequenceOf = (position: bigint) => Number(position & sequenceMask)
+
 const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
 
 const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
@@ -470,7 +473,7 @@ export const make = (options?: Options) =>
       )
     }
 
-    return EventStore.make({ append, readStreamPage, readAllPage, count, listen: listenForChanges, head })
+    return EventStore.make({ append, readStreamPage, readAllPage, count, listen: listenForChanges, head, gaugeOf: sequenceOf })
   })
 
 /**

@@ -230,6 +230,16 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         assert.strictEqual(full.next, full.events[2]!.position)
       }))
 
+    it.effect("gaugeOf turns positions into safe integers that grow with the log", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const first = yield* store.append(unique("gauge"), events("Gauged", 2))
+        const later = yield* store.append(unique("gauge"), events("Gauged", 1))
+        const gauges = [...first.events, ...later.events].map((event) => store.gaugeOf(event.position))
+        for (const gauge of gauges) assert.isTrue(Number.isSafeInteger(gauge), `${gauge} is a safe integer`)
+        assert.isTrue(gauges[0]! < gauges[1]! && gauges[1]! < gauges[2]!, `${gauges.join(" < ")}`)
+      }))
+
     it.effect("count counts the events of the given types after a position", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
