@@ -10,7 +10,7 @@
  */
 import { Effect, Metric, Option, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { defaultBatchSize, EventStore, EventStoreError, WrongExpectedVersion } from "./EventStore.ts"
+import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
 import { describeIssue, EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
@@ -89,7 +89,7 @@ export interface HandleOptions {
  * @category models
  * @since 0.1.0
  */
-export type HandleError = WrongExpectedVersion | EventStoreError | EventDecodeError | EventEncodeError
+export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError
 
 /**
  * @category models

@@ -60,14 +60,26 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
  */
 export class EventStoreError extends Schema.TaggedError<EventStoreError>()("EventStoreError", {
   message: Schema.String,
-  cause: Schema.optional(Schema.Defect()),
-  /**
-   * Nothing is wrong with the call but the moment: the enclosing transaction should run again
-   * (an append it made would have come out of order in the log). Processors rerun such a batch
-   * at once.
-   */
-  retryTransaction: Schema.optional(Schema.Boolean)
+  cause: Schema.optional(Schema.Defect())
 }) {}
+
+/**
+ * Nothing is wrong with the append but the moment: it was made inside a transaction older than
+ * an event of the stream committed meanwhile, so its event would come before that one in the
+ * log. Nothing was written; the whole transaction should run again, as a newer one. Processors
+ * rerun such a batch at once. Only SQL stores, inside a transaction, fail this way.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RetryTransaction extends Schema.TaggedError<RetryTransaction>()("RetryTransaction", {
+  streamId: Schema.String
+}) {
+  override get message() {
+    return `Append to "${this.streamId}" refused: an event of the stream was committed by a transaction newer than this one, ` +
+      "so this event would come before it in the log; run the transaction again"
+  }
+}
 
 /**
  * @category models
@@ -154,7 +166,7 @@ export class EventStore extends Context.Service<EventStore, {
     streamId: string,
     events: ReadonlyArray<UnsavedEvent>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreError>
+  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError>
   /** The events of one stream in version order. */
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /**

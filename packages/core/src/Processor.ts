@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
 import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
 import { EventStore, EventStoreError, start } from "./EventStore.ts"
 import { CurrentBatch, makeBatch } from "./internal/batch.ts"
@@ -142,7 +142,7 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
 )
 
 /** The batch must run again, as soon as it can; not a failure of its events. */
-const isRetryTransaction = (error: unknown) => error instanceof EventStoreError && error.retryTransaction === true
+const isRetryTransaction = (error: unknown) => Predicate.isTagged(error, "RetryTransaction")
 
 const isConflict = (error: unknown) =>
   error instanceof CheckpointConflict ||

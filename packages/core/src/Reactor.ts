@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema, SchemaAST } from "effect"
-import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type WrongExpectedVersion } from "./EventStore.ts"
+import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
 import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
@@ -49,7 +49,7 @@ export interface Context<Emits> {
     streamId: string,
     events: ReadonlyArray<Emits>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | EventStoreError, EventStore>
+  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | RetryTransaction | EventStoreError, EventStore>
   /** `reactor:eventId`: the same for every delivery of this event to this reactor. */
   readonly idempotencyKey: string
 }

@@ -75,6 +75,7 @@ describe("processor types", () => {
       | RecordedEvent.EventEncodeError
       | Reactor.UndeclaredEvent
       | EventStore.WrongExpectedVersion
+      | EventStore.RetryTransaction
       | EventStore.EventStoreError
     >()
     assert.deepStrictEqual(greeter.types, ["Opened"])

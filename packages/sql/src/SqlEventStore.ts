@@ -281,16 +281,8 @@ export const make = (options?: Options) =>
 
     /** Why an append inside a transaction wrote nothing: out of log order, or the wrong version. */
     const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion) =>
-      Effect.flatMap(sql<{ readonly in_order: boolean }>`SELECT ${inLogOrder(streamId)} AS in_order`, (rows): Effect.Effect<never, EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError> =>
-        rows[0]?.in_order === false
-          ? Effect.fail(
-            new EventStore.EventStoreError({
-              message: `Append to "${streamId}" refused: an event of the stream was committed by a transaction newer than this one, ` +
-                "so this event would come before it in the log; run the transaction again",
-              retryTransaction: true
-            })
-          )
-          : wrongVersion(streamId, expected))
+      Effect.flatMap(sql<{ readonly in_order: boolean }>`SELECT ${inLogOrder(streamId)} AS in_order`, (rows): Effect.Effect<never, EventStore.WrongExpectedVersion | EventStore.RetryTransaction | SqlError.SqlError> =>
+        rows[0]?.in_order === false ? Effect.fail(new EventStore.RetryTransaction({ streamId })) : wrongVersion(streamId, expected))
 
     const toResult = (streamId: string, encoded: ReadonlyArray<EncodedEvent>, rows: ReadonlyArray<AppendRow>): EventStore.AppendResult => {
       const recorded = new Array<RecordedEvent.RecordedEvent>(rows.length)
@@ -332,7 +324,7 @@ export const make = (options?: Options) =>
       streamId: string,
       unsaved: ReadonlyArray<RecordedEvent.UnsavedEvent>,
       appendOptions?: EventStore.AppendOptions
-    ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError> => {
+    ): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError> => {
       const expected = appendOptions?.expectedVersion ?? "any"
       if (unsaved.length === 0) return checkOnly(streamId, expected)
       return Effect.withFiber((fiber) => {
@@ -349,16 +341,16 @@ export const make = (options?: Options) =>
           // A concurrent writer took one of the versions: a conflict for an exact expectation;
           // "any" and "streamExists" try again with the new version.
           onFailure: (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error),
-          onSuccess: (rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError> =>
+          onSuccess: (rows): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError | SqlError.SqlError> =>
             rows.length > 0
               ? Effect.succeed(toResult(streamId, batch.encoded, rows))
               : inTransaction
               ? refusedInTransaction(streamId, expected)
               : wrongVersion(streamId, expected)
         })
-        const toStoreError = (error: EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError) =>
+        const toStoreError = (error: EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError | SqlError.SqlError) =>
           error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error
-        const retryable = (error: EventStore.WrongExpectedVersion | EventStore.EventStoreError | SqlError.SqlError) =>
+        const retryable = (error: EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError | SqlError.SqlError) =>
           (expected === "any" || expected === "streamExists") && error._tag === "WrongExpectedVersion" &&
           EventStore.isExpected(expected, error.actual)
         return Effect.matchEffect(attempt, {

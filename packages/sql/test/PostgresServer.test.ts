@@ -262,7 +262,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         yield* store.append(stream, [event(type, 1)])
         yield* Deferred.succeed(proceed, undefined)
         const refused = yield* Fiber.join(older)
-        assert.strictEqual(refused._tag, "EventStoreError")
+        assert.strictEqual(refused._tag, "RetryTransaction")
         assert.include(refused.message, "run the transaction again")
         // Run again, the transaction is newer than the stream's events.
         yield* late(2, false)
