@@ -13,7 +13,8 @@
 import { Effect, Option, type Schema } from "effect"
 import { ProjectionStore } from "./ProjectionStore.ts"
 import * as ProjectionStoreModule from "./ProjectionStore.ts"
-import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
+import { dispatcher } from "./internal/dispatcher.ts"
+import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
 

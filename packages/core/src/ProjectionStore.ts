@@ -8,7 +8,7 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { CurrentBatch, type Pending as BatchPending } from "./internal/batch.ts"
 import { currentJournal, type Journal, makeJournal } from "./internal/journal.ts"
-import { describeIssue } from "./RecordedEvent.ts"
+import { describeIssue } from "./internal/issue.ts"
 
 /**
  * The store failed; nothing of the failed call was written.

@@ -7,7 +7,8 @@
  */
 import { Effect, Schema, SchemaAST } from "effect"
 import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
-import { type ContextOf, dispatcher, type ErrorOf } from "./Projection.ts"
+import { dispatcher } from "./internal/dispatcher.ts"
+import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 

@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
+import { Cause, type DateTime, Effect, Exit, Option, Schema } from "effect"
+import { describeIssue } from "./internal/issue.ts"
 
 /**
  * Metadata stored with an event. `correlationId` ties together everything one request caused;
@@ -161,28 +162,6 @@ export type Upcasters = { readonly [type: string]: Upcaster }
  */
 export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: event.data }]
 
-/**
- * Formats a Schema issue as `path: message` lines, the form every Facta error uses.
- *
- * @category utilities
- * @since 0.1.0
- */
-export const formatIssue = (issue: SchemaIssue.Issue): ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }> =>
-  standardFormatter(issue).issues.map((entry) => ({
-    path: (entry.path ?? []).map((key) => typeof key === "object" ? key.key : key),
-    message: entry.message
-  }))
-
-/**
- * Renders issues as one line: `amount: Expected a value greater than 0; owner: Expected string`.
- *
- * @category utilities
- * @since 0.1.0
- */
-export const describeIssue = (issue: SchemaIssue.Issue): string =>
-  formatIssue(issue).map(({ message, path }) => path.length === 0 ? message : `${path.map(String).join(".")}: ${message}`).join("; ")
-
-const standardFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
  * Builds the codec for an event Schema. The Schema is turned into its canonical JSON codec, so

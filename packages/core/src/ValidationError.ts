@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { formatIssue } from "./RecordedEvent.ts"
+import { formatIssue } from "./internal/issue.ts"
 
 /**
  * @category models
