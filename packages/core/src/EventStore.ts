@@ -426,15 +426,10 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
       else addToLog(current, recorded)
       return { streamId, version: actual + recorded.length, events: recorded }
     })
-    if (journal !== undefined) {
-      yield* joinWriter(journal)
-      const outcome = yield* write
-      if (outcome instanceof WrongExpectedVersion) return yield* outcome
-      return outcome
-    }
-    const outcome = yield* writer.withPermits(1)(write)
+    // In a transaction, subscribers are woken when it commits (see joinWriter).
+    const outcome = journal === undefined ? yield* writer.withPermits(1)(write) : yield* Effect.andThen(joinWriter(journal), write)
     if (outcome instanceof WrongExpectedVersion) return yield* outcome
-    if (outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
+    if (journal === undefined && outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
     return outcome
   })
 
