@@ -13,7 +13,7 @@
  * figures appended.
  *
  * Facta: `Projection.make` with one handler that updates the account's document
- * (`ProjectionStore.documents(name, Schema).update`: within a batch, the documents are read in one
+ * (`Documents.make(name, Schema).update`: within a batch, the documents are read in one
  * query and written in one multi-row upsert before the checkpoint moves);
  * `Processor.start(projection, { batchSize: 500 })`, timed from the start to `handle.whenCaughtUp`
  * (which polls every 10 ms). Baseline (SQL): the same rows read through the same `SqlClient` in the
@@ -27,7 +27,7 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { CheckpointStore, EventStore, Processor, Projection, ProjectionStore } from "@facta/core"
+import { CheckpointStore, Documents, EventStore, Processor, Projection } from "@facta/core"
 import { type Figure, higherIsBetter, interleave, type Interleaved, medianRate, type Plan, rate, type Round } from "./measure.ts"
 import { PlainLog } from "./plainLog.ts"
 import type { BenchTables, MemoryTarget, SqlTarget } from "./targets.ts"
@@ -88,7 +88,7 @@ const BalanceDocument = Schema.Struct({ balance: Schema.Int, count: Schema.Int }
 
 /** A projection keeping each account's balance and event count, as an application would write it. */
 const balances = (name: string) => {
-  const documents = ProjectionStore.documents(name, BalanceDocument)
+  const documents = Documents.make(name, BalanceDocument)
   const projection = Projection.make({
     name,
     event: Credited,

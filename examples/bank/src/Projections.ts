@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { Projection, ProjectionStore, type RecordedEvent } from "@facta/core"
+import { Documents, Projection, type RecordedEvent } from "@facta/core"
 import * as BankAccount from "./BankAccount.ts"
 import * as Transfer from "./Transfer.ts"
 
@@ -48,7 +48,7 @@ export type AccountView = typeof AccountView.Type
  *
  * @since 0.1.0
  */
-export const accountViews = ProjectionStore.documents("accounts", AccountView)
+export const accountViews = Documents.make("accounts", AccountView)
 
 /** A movement: every event after the opening states the account and its balance after it. */
 const moved = (event: RecordedEvent.RecordedEvent<{ readonly accountNumber: string; readonly balance: number }>) =>
@@ -121,7 +121,7 @@ export type TransferView = typeof TransferView.Type
  *
  * @since 0.1.0
  */
-export const transferViews = ProjectionStore.documents("transfers", TransferView)
+export const transferViews = Documents.make("transfers", TransferView)
 
 /** A status change; the request came first, so the view exists. */
 const changed = (status: Transfer.Status) =>

@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { Effect, Option, Schema } from "effect"
-import { Projection, ProjectionStore } from "@facta/core"
+import { Documents, Projection } from "@facta/core"
 import * as Todo from "./Todo.ts"
 
 /**
@@ -50,9 +50,9 @@ export const CompletedTodoItem = Schema.Struct({ ...TodoItem.fields, completed_o
  */
 export type CompletedTodoItem = typeof CompletedTodoItem.Type
 
-const outstandingDocuments = ProjectionStore.documents("todos-outstanding", TodoItem)
-const scheduledDocuments = ProjectionStore.documents("todos-scheduled", TodoItem)
-const completedDocuments = ProjectionStore.documents("todos-completed", CompletedTodoItem)
+const outstandingDocuments = Documents.make("todos-outstanding", TodoItem)
+const scheduledDocuments = Documents.make("todos-scheduled", TodoItem)
+const completedDocuments = Documents.make("todos-completed", CompletedTodoItem)
 
 /** Puts the item on the scheduled list exactly when it has a due date. */
 const schedule = (item: TodoItem) =>

@@ -166,7 +166,7 @@ export const command = <Input, Command, Event extends Tagged, State, DomainError
 
 /**
  * Registers a query: validate unknown input with `input`, then `run` it (typically reading a
- * `ProjectionStore.documents(...)` collection).
+ * `Documents.make(...)` collection).
  *
  * @category constructors
  * @since 0.1.0

@@ -11,8 +11,8 @@
  * @since 0.1.0
  */
 import { Effect, Option, type Schema } from "effect"
-import { ProjectionStore } from "./ProjectionStore.ts"
-import * as ProjectionStoreModule from "./ProjectionStore.ts"
+import { type DocumentSchemaError, ProjectionStore, type ProjectionStoreError } from "./ProjectionStore.ts"
+import * as Documents from "./Documents.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
@@ -25,7 +25,7 @@ import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./Recor
  * @since 0.1.0
  */
 export interface ProcessManager<State, E, R> extends Processor<E, R> {
-  readonly states: ProjectionStoreModule.Documents<State>
+  readonly states: Documents.Documents<State>
 }
 
 /**
@@ -56,11 +56,11 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
   readonly upcasters?: Upcasters | undefined
 }): ProcessManager<
   State,
-  ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
+  ErrorOf<H> | EventDecodeError | ProjectionStoreError | DocumentSchemaError,
   ContextOf<H> | ProjectionStore
 > => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
-  const states = ProjectionStoreModule.documents(`process:${definition.name}`, definition.state)
+  const states = Documents.make(`process:${definition.name}`, definition.state)
   return {
     name: definition.name,
     kind: "process manager",
@@ -74,7 +74,7 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
           yield* states.upsert(id, next)
         })) as Effect.Effect<
         void,
-        ErrorOf<H> | EventDecodeError | ProjectionStoreModule.ProjectionStoreError | ProjectionStoreModule.DocumentSchemaError,
+        ErrorOf<H> | EventDecodeError | ProjectionStoreError | DocumentSchemaError,
         ContextOf<H> | ProjectionStore
       >,
     reset: states.clear,

@@ -14,14 +14,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
-import { CheckpointConflict, CheckpointStore } from "./CheckpointStore.ts"
-import { EventStore, EventStoreError, start } from "./EventStore.ts"
-import { CurrentBatch, makeBatch } from "./internal/batch.ts"
+import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
+import { EventStore, type EventStoreError, start as origin } from "./EventStore.ts"
+import * as Runner from "./internal/runner.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
-import { TransactionError, Transactor } from "./Transactor.ts"
+import { type TransactionError, Transactor } from "./Transactor.ts"
 
 /**
  * What `Projection.make`, `Reactor.make` and `ProcessManager.make` build.
@@ -55,15 +55,20 @@ export type Any = Processor<any, any>
 export type ContextOf<P> = P extends Processor<any, infer R> ? R : never
 
 /**
+ * What a processor's handlers can fail with.
+ *
+ * @category utility types
+ * @since 0.1.0
+ */
+export type ErrorOf<P> = P extends Processor<infer E, any> ? E : never
+
+/**
+ * A failed attempt at a batch, with the event it failed on.
+ *
  * @category models
  * @since 0.1.0
  */
-export interface Failure {
-  readonly processor: string
-  readonly event: RecordedEvent
-  readonly attempt: number
-  readonly cause: Cause.Cause<unknown>
-}
+export type Failure = Runner.Failure
 
 /**
  * @category models
@@ -113,12 +118,20 @@ export interface Status {
 }
 
 /**
- * A running processor.
+ * What a rebuild can fail with, besides the processor's own `reset`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type RebuildError = CheckpointStoreError | CheckpointConflict | TransactionError
+
+/**
+ * A running processor, whose handlers fail with `E`.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Handle {
+export interface Handle<E = unknown> {
   readonly name: string
   readonly status: Effect.Effect<Status>
   /** How many events of the processor's types are after its checkpoint. */
@@ -126,7 +139,7 @@ export interface Handle {
   /** Waits until the processor has handled every event appended before the call. */
   readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
   /** Resets the checkpoint and what the processor built, then replays the log. Others keep running. */
-  readonly rebuild: Effect.Effect<void, unknown>
+  readonly rebuild: Effect.Effect<void, E | RebuildError>
 }
 
 /**
@@ -141,13 +154,193 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
   Schedule.upTo({ times: 5 })
 )
 
-/** The batch must run again, as soon as it can; not a failure of its events. */
-const isRetryTransaction = (error: unknown) => Predicate.isTagged(error, "RetryTransaction")
+/** What a running processor works with, gathered once when it starts. */
+interface Running<E, R> {
+  readonly processor: Processor<E, R>
+  readonly options: Options | undefined
+  readonly context: Context.Context<R>
+  readonly store: EventStore["Service"]
+  readonly checkpoints: CheckpointStore["Service"]
+  readonly transactor: Transactor["Service"]
+  readonly lease: Lease["Service"]
+  readonly status: Ref.Ref<Status>
+  readonly runner: Runner.Runner
+  readonly metrics: ReturnType<typeof metricsOf>
+}
 
-const isConflict = (error: unknown) =>
-  error instanceof CheckpointConflict ||
-  (error instanceof TransactionError && error.cause instanceof CheckpointConflict) ||
-  isRetryTransaction(error)
+/** The processor's metrics, tagged with its name once. */
+const metricsOf = (processor: string) => ({
+  eventsHandled: Metric.withAttributes(Metrics.processorEvents, { processor }),
+  position: Metric.withAttributes(Metrics.processorPosition, { processor }),
+  lag: Metric.withAttributes(Metrics.processorLag, { processor })
+})
+
+const setStatus = (running: Running<any, any>, patch: Partial<Status>) =>
+  Ref.update(running.status, (current) => ({ ...current, ...patch }))
+
+const lagAfter = (running: Running<any, any>, position: bigint) =>
+  running.store.count({ after: position, types: running.processor.types })
+
+const committed = (running: Running<any, any>, events: number, position: bigint) =>
+  Effect.as(
+    Effect.andThen(Metric.update(running.metrics.eventsHandled, events), Metric.update(running.metrics.position, running.store.gaugeOf(position))),
+    position
+  )
+
+/**
+ * Acts on a batch's outcome and returns the new checkpoint: a conflict reads on from the one
+ * another instance committed; a poison event halts the processor, or with "skipAndRecord" is
+ * logged and passed, after the events before it are committed.
+ */
+const settle = <E, R>(running: Running<E, R>, events: ReadonlyArray<RecordedEvent>, from: bigint, outcome: Runner.Outcome) =>
+  Effect.gen(function*() {
+    const { checkpoints, processor, transactor } = running
+    switch (outcome._tag) {
+      case "Committed":
+        return yield* committed(running, events.length, outcome.position)
+      case "Conflict":
+      case "RunAgain":
+        return yield* checkpoints.get(processor.name)
+      case "Poison": {
+        const poison = events[outcome.index]!
+        let position = from
+        if (outcome.index > 0) {
+          const before = yield* running.runner.attempt(events.slice(0, outcome.index), from)
+          if (before._tag !== "Committed") return yield* checkpoints.get(processor.name)
+          position = yield* committed(running, outcome.index, before.position)
+          yield* setStatus(running, { position })
+        }
+        if (running.options?.onPoison !== "skipAndRecord") return yield* halted(processor.name, poison, outcome.cause)
+        yield* Effect.logError(`Processor "${processor.name}" skipped event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
+          Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
+        )
+        yield* transactor.withTransaction(checkpoints.set(processor.name, position, poison.position))
+        return poison.position
+      }
+    }
+  })
+
+const halted = (processor: string, event: RecordedEvent, cause: Cause.Cause<unknown>) =>
+  new ProcessorHalted({
+    processor,
+    eventId: event.id,
+    streamId: event.streamId,
+    version: event.version,
+    type: event.type,
+    position: event.position,
+    detail: Cause.pretty(cause)
+  })
+
+/** Measures the lag now and then while catching up, for as long as the scope lives. */
+const sampleLag = (running: Running<any, any>) =>
+  Ref.get(running.status).pipe(
+    Effect.flatMap((current) =>
+      current.state === "catching up"
+        ? Effect.flatMap(lagAfter(running, current.position), (lag) => Metric.update(running.metrics.lag, lag))
+        : Effect.void
+    ),
+    Effect.ignore,
+    Effect.repeat(Schedule.spaced("5 seconds")),
+    Effect.forkScoped
+  )
+
+/**
+ * Follows the log while the lease is held: reads a page after the checkpoint, runs it as a batch,
+ * settles the outcome, and waits for appends once caught up. Ends only by failing.
+ */
+const follow = <E, R>(running: Running<E, R>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const { checkpoints, lease, processor, store } = running
+    const batchSize = running.options?.batchSize ?? 500
+    yield* setStatus(running, { state: "waiting for lease" })
+    const lost = yield* lease.acquire(processor.name)
+    const waitForChange = yield* store.listen
+    let position = yield* checkpoints.get(processor.name)
+    yield* setStatus(running, { state: "catching up", position })
+    yield* sampleLag(running)
+    // The checkpoint moves with handled events only; `scanned` also moves past events of other
+    // types, so they are read once per run rather than once per wake-up. `narrow`: the last batch
+    // had to run again, so the next one is one event and its transaction short.
+    let scanned = position
+    let narrow = false
+    const loop = Effect.gen(function*() {
+      while (true) {
+        const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize: narrow ? 1 : batchSize })
+        if (page.events.length === 0) {
+          scanned = page.next
+          yield* Metric.update(running.metrics.lag, 0)
+          yield* setStatus(running, { state: "live", position })
+          yield* waitForChange
+          continue
+        }
+        yield* setStatus(running, { state: "catching up" })
+        const outcome = yield* running.runner.run(page.events, position)
+        if (outcome._tag !== "Conflict") narrow = outcome._tag === "RunAgain"
+        position = yield* settle(running, page.events, position, outcome)
+        // After a conflict or a skipped event, read on from the checkpoint.
+        scanned = outcome._tag === "Committed" ? page.next : position
+        yield* setStatus(running, { position })
+      }
+    })
+    return yield* Effect.raceFirst(loop, lost)
+  }))
+
+/**
+ * Keeps the processor following the log. Halting keeps it stopped (until a rebuild); anything
+ * else (a lost lease, the store failing) starts it again after a pause.
+ */
+const supervise = (running: Running<any, any>): Effect.Effect<void> =>
+  follow(running).pipe(
+    Effect.catch((error) =>
+      error instanceof ProcessorHalted
+        ? Effect.andThen(
+          Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: running.processor.name })),
+          setStatus(running, { state: "halted", halted: error })
+        )
+        : Effect.logWarning(`Processor "${running.processor.name}" stopped; restarting`, error).pipe(
+          Effect.andThen(setStatus(running, { state: "waiting for lease" })),
+          Effect.andThen(Effect.sleep("1 second")),
+          Effect.andThen(Effect.suspend(() => supervise(running)))
+        )
+    ),
+    Effect.asVoid
+  )
+
+/** The handle of a running processor, whose supervised run lives in `fiber`. */
+const handleOf = <E, R>(running: Running<E, R>, fiber: FiberHandle.FiberHandle<void, never>): Handle<E> => {
+  const { checkpoints, lease, processor, status, store, transactor } = running
+  // Waits for the head of the log as committed now, not as readers may see it: an event behind
+  // another open transaction counts, and is waited for.
+  const whenCaughtUp = Effect.gen(function*() {
+    const target = yield* store.head({ types: processor.types })
+    while (true) {
+      const current = yield* Ref.get(status)
+      if (current.halted !== undefined) return yield* current.halted
+      if (current.state !== "rebuilding" && current.position >= target) return
+      yield* Effect.sleep("10 millis")
+    }
+  })
+  const rebuild = Effect.gen(function*() {
+    yield* FiberHandle.clear(fiber)
+    yield* setStatus(running, { state: "rebuilding", halted: undefined })
+    yield* Effect.scoped(Effect.gen(function*() {
+      yield* lease.acquire(processor.name)
+      yield* transactor.withTransaction(Effect.gen(function*() {
+        yield* processor.reset
+        yield* checkpoints.set(processor.name, yield* checkpoints.get(processor.name), origin)
+      }))
+    })).pipe(Effect.provideContext(running.context))
+    yield* setStatus(running, { position: origin })
+    yield* FiberHandle.run(fiber, supervise(running))
+  })
+  return {
+    name: processor.name,
+    status: Ref.get(status),
+    lag: Effect.flatMap(Ref.get(status), (current) => lagAfter(running, current.position)),
+    whenCaughtUp,
+    rebuild
+  }
+}
 
 /**
  * Starts a processor in the current scope and returns its handle. Closing the scope stops it,
@@ -156,247 +349,26 @@ const isConflict = (error: unknown) =>
  * @category running
  * @since 0.1.0
  */
-export const start_ = <E, R>(processor: Processor<E, R>, options?: Options) =>
+export const start = <E, R>(processor: Processor<E, R>, options?: Options): Effect.Effect<Handle<E>, never, Scope.Scope | Requirements | R> =>
   Effect.gen(function*() {
-    const store = yield* EventStore
+    const context = yield* Effect.context<R>()
     const checkpoints = yield* CheckpointStore
     const transactor = yield* Transactor
-    const lease = yield* Lease
-    const context = yield* Effect.context<R>()
-    const name = processor.name
-    const batchSize = options?.batchSize ?? 500
-    const retry = options?.retry ?? defaultRetry
-    const status = yield* Ref.make<Status>({ name, state: "waiting for lease", position: start })
-    /** The next batch is one event: the last one had to run again (see processBatch). */
-    let narrow = false
-    const setStatus = (patch: Partial<Status>) => Ref.update(status, (current) => ({ ...current, ...patch }))
-
-    const lagAfter = (position: bigint) => store.count({ after: position, types: processor.types })
-
-    // The processor's metrics, tagged with its name once.
-    const eventsHandled = Metric.withAttributes(Metrics.processorEvents, { processor: name })
-    const positionGauge = Metric.withAttributes(Metrics.processorPosition, { processor: name })
-    const lagGauge = Metric.withAttributes(Metrics.processorLag, { processor: name })
-
-
-    /**
-     * Handles `events` and moves the checkpoint from `from` to the last of them, in one
-     * transaction. Buffered, the documents the handlers write are written together at the end
-     * (see `ProjectionStore.documents`); unbuffered, each write goes to the store as it is made,
-     * so a failing write fails on its own event. `progress` says where a failure happened.
-     */
-    const commit = (
-      events: ReadonlyArray<RecordedEvent>,
-      from: bigint,
-      progress: { index: number; flushFailed: boolean },
-      buffered = true
-    ) =>
-      Effect.suspend(() => {
-        const batch = makeBatch()
-        const handleAll = Effect.gen(function*() {
-          for (let i = 0; i < events.length; i++) {
-            batch.index = i
-            yield* processor.handle(events[i]!)
-          }
-          for (const pending of batch.pending.values()) yield* pending.flush
-          batch.open = false
-          batch.index = events.length
-          yield* checkpoints.set(name, from, events[events.length - 1]!.position)
-        })
-        return transactor.withTransaction(
-          buffered ? Effect.provideService(handleAll, CurrentBatch, batch) : handleAll
-        ).pipe(
-          Effect.onExit(() =>
-            Effect.sync(() => {
-              batch.open = false
-              progress.index = batch.index
-              progress.flushFailed = batch.flushFailed
-            })
-          ),
-          Effect.provideContext(context)
-        )
-      })
-
-    const halt = (event: RecordedEvent, cause: Cause.Cause<unknown>) =>
-      new ProcessorHalted({
-        processor: name,
-        eventId: event.id,
-        streamId: event.streamId,
-        version: event.version,
-        type: event.type,
-        position: event.position,
-        detail: Cause.pretty(cause)
-      })
-
-    /** Commits a batch, retrying; returns the new checkpoint. */
-    const processBatch = (batch: ReadonlyArray<RecordedEvent>, from: bigint): Effect.Effect<bigint, ProcessorHalted | unknown> =>
-      Effect.gen(function*() {
-        const reached = { index: 0, flushFailed: false }
-        const attempts = yield* Ref.make(0)
-        const exit = yield* commit(batch, from, reached).pipe(
-          Effect.withSpan("Processor.batch", {
-            attributes: {
-              processor: name,
-              from: from.toString(),
-              to: batch[batch.length - 1]!.position.toString(),
-              events: batch.length
-            }
-          }, { captureStackTrace: false }),
-          Effect.catchDefect((defect) => Effect.fail(defect)),
-          Effect.tapError((error) =>
-            Effect.gen(function*() {
-              const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
-              const index = Math.min(reached.index, batch.length - 1)
-              if (options?.onError !== undefined && !isConflict(error)) {
-                yield* options.onError({ processor: name, event: batch[index]!, attempt, cause: Cause.fail(error) })
-              }
-            })
-          ),
-          Effect.retry({ schedule: retry, while: (error) => !isConflict(error) }),
-          Effect.exit
-        )
-        const committed = Effect.gen(function*() {
-          narrow = false
-          const position = batch[batch.length - 1]!.position
-          yield* Metric.update(eventsHandled, batch.length)
-          yield* Metric.update(positionGauge, store.gaugeOf(position))
-          return position
-        })
-        if (Exit.isSuccess(exit)) return yield* committed
-        if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-        // Another instance moved the checkpoint: what it committed stands; go on from there. Or
-        // an append came too late for the batch's transaction: run again at once, with a batch of
-        // one event, so that transaction is short.
-        const squashed = Cause.squash(exit.cause)
-        if (isConflict(squashed)) {
-          if (isRetryTransaction(squashed)) narrow = true
-          return yield* checkpoints.get(name)
-        }
-        let cause = exit.cause
-        let index = Math.min(reached.index, batch.length - 1)
-        if (reached.flushFailed) {
-          // The batch's buffered document writes failed together. Replayed unbuffered, the batch
-          // fails on the event whose write fails (or commits, if the failure has passed).
-          const replay = { index: 0, flushFailed: false }
-          const exit = yield* commit(batch, from, replay, false).pipe(Effect.catchDefect((defect) => Effect.fail(defect)), Effect.exit)
-          if (Exit.isSuccess(exit)) return yield* committed
-          if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-          if (isConflict(Cause.squash(exit.cause))) return yield* checkpoints.get(name)
-          cause = exit.cause
-          index = Math.min(replay.index, batch.length - 1)
-        }
-        const poison = batch[index]!
-        let position = from
-        if (index > 0) {
-          yield* commit(batch.slice(0, index), from, { index: 0, flushFailed: false })
-          position = batch[index - 1]!.position
-          yield* setStatus({ position })
-        }
-        if (options?.onPoison === "skipAndRecord") {
-          yield* Effect.logError(`Processor "${name}" skipped event "${poison.type}" (id ${poison.id})`, cause).pipe(
-            Effect.annotateLogs({ processor: name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
-          )
-          yield* transactor.withTransaction(checkpoints.set(name, position, poison.position))
-          return poison.position
-        }
-        return yield* halt(poison, cause)
-      })
-
-    const runOnce = Effect.scoped(Effect.gen(function*() {
-      yield* setStatus({ state: "waiting for lease" })
-      const lost = yield* lease.acquire(name)
-      const waitForChange = yield* store.listen
-      let position = yield* checkpoints.get(name)
-      yield* setStatus({ state: "catching up", position })
-      // Measures the lag now and then while catching up.
-      yield* Ref.get(status).pipe(
-        Effect.flatMap((current) =>
-          current.state === "catching up"
-            ? Effect.flatMap(lagAfter(current.position), (lag) => Metric.update(lagGauge, lag))
-            : Effect.void
-        ),
-        Effect.ignore,
-        Effect.repeat(Schedule.spaced("5 seconds")),
-        Effect.forkScoped
-      )
-      // The checkpoint moves with handled events only; `scanned` also moves past events of other
-      // types, so they are read once per run rather than once per wake-up.
-      let scanned = position
-      const loop = Effect.gen(function*() {
-        while (true) {
-          const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize: narrow ? 1 : batchSize })
-          if (page.events.length === 0) {
-            scanned = page.next
-            yield* Metric.update(lagGauge, 0)
-            yield* setStatus({ state: "live", position })
-            yield* waitForChange
-            continue
-          }
-          yield* setStatus({ state: "catching up" })
-          const last = page.events[page.events.length - 1]!.position
-          position = yield* processBatch(page.events, position)
-          // After a conflict or a skipped event, read on from the checkpoint.
-          scanned = position === last ? page.next : position
-          yield* setStatus({ position })
-        }
-      })
-      return yield* Effect.raceFirst(loop, lost)
-    }))
-
-    // Halting keeps the processor stopped (until a rebuild); anything else (a lost lease, the
-    // store failing) starts it again after a pause.
-    const supervised: Effect.Effect<void> = runOnce.pipe(
-      Effect.catch((error) =>
-        error instanceof ProcessorHalted
-          ? Effect.andThen(
-            Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: name })),
-            setStatus({ state: "halted", halted: error })
-          )
-          : Effect.logWarning(`Processor "${name}" stopped; restarting`, error).pipe(
-            Effect.andThen(setStatus({ state: "waiting for lease" })),
-            Effect.andThen(Effect.sleep("1 second")),
-            Effect.andThen(Effect.suspend(() => supervised))
-          )
-      ),
-      Effect.asVoid
-    )
-
+    const running: Running<E, R> = {
+      processor,
+      options,
+      context,
+      store: yield* EventStore,
+      checkpoints,
+      transactor,
+      lease: yield* Lease,
+      status: yield* Ref.make<Status>({ name: processor.name, state: "waiting for lease", position: origin }),
+      runner: Runner.make({ processor, context, checkpoints, transactor, retry: options?.retry ?? defaultRetry, onError: options?.onError }),
+      metrics: metricsOf(processor.name)
+    }
     const fiber = yield* FiberHandle.make<void, never>()
-    yield* FiberHandle.run(fiber, supervised)
-
-    // Waits for the head of the log as committed now, not as readers may see it: an event behind
-    // another open transaction counts, and is waited for.
-    const whenCaughtUp = Effect.gen(function*() {
-      const target = yield* store.head({ types: processor.types })
-      while (true) {
-        const current = yield* Ref.get(status)
-        if (current.halted !== undefined) return yield* current.halted
-        if (current.state !== "rebuilding" && current.position >= target) return
-        yield* Effect.sleep("10 millis")
-      }
-    })
-
-    const rebuild = Effect.gen(function*() {
-      yield* FiberHandle.clear(fiber)
-      yield* setStatus({ state: "rebuilding", halted: undefined })
-      yield* Effect.scoped(Effect.gen(function*() {
-        yield* lease.acquire(name)
-        yield* transactor.withTransaction(Effect.gen(function*() {
-          yield* processor.reset
-          yield* checkpoints.set(name, yield* checkpoints.get(name), start)
-        }))
-      })).pipe(Effect.provideContext(context))
-      yield* setStatus({ position: start })
-      yield* FiberHandle.run(fiber, supervised)
-    })
-
-    return {
-      name,
-      status: Ref.get(status),
-      lag: Effect.flatMap(Ref.get(status), (current) => lagAfter(current.position)),
-      whenCaughtUp,
-      rebuild
-    } satisfies Handle
+    yield* FiberHandle.run(fiber, supervise(running))
+    return handleOf(running, fiber)
   })
 
 /**
@@ -425,7 +397,7 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
   Effect.gen(function*() {
     const store = yield* EventStore
     const handles = yield* Effect.forEach(processors, (processor) =>
-      start_(processor as Processor<unknown, ContextOf<P[number]>>, options))
+      start(processor as Processor<unknown, ContextOf<P[number]>>, options))
     return Processors.of({
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
@@ -450,14 +422,3 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
  */
 export const layer = <const P extends ReadonlyArray<Any>>(processors: P, options?: Options) =>
   Layer.effect(Processors, startAll(processors, options))
-
-/**
- * Starts a processor in the current scope and returns its handle: {@link start_}, under its
- * public name.
- *
- * @category running
- * @since 0.1.0
- */
-export {
-  start_ as start
-}

@@ -4,7 +4,7 @@
  * event is applied exactly once.
  *
  * ```ts
- * const accounts = ProjectionStore.documents("accounts", AccountView)
+ * const accounts = Documents.make("accounts", AccountView)
  * const projection = Projection.make({
  *   name: "accounts",
  *   event: AccountEvent,

@@ -14,6 +14,8 @@ export * as CommandHandler from "./CommandHandler.ts"
 /** @since 0.1.0 */
 export * as Dispatcher from "./Dispatcher.ts"
 /** @since 0.1.0 */
+export * as Documents from "./Documents.ts"
+/** @since 0.1.0 */
 export * as EventStore from "./EventStore.ts"
 /** @since 0.1.0 */
 export * as ProjectionStore from "./ProjectionStore.ts"

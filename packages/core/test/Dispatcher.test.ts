@@ -1,13 +1,13 @@
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Effect, Latch, Layer, Logger, Option, References, Schema, Stream } from "effect"
-import { CommandHandler, EventStore, ProjectionStore } from "@facta/core"
+import { CommandHandler, Documents, EventStore, ProjectionStore } from "@facta/core"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import type { ValidationError } from "../src/ValidationError.ts"
 import { Account, AccountNotOpen, Deposit, Deposited, InsufficientFunds, Open, type State, Withdraw } from "./fixtures/Account.ts"
 
 const accounts = CommandHandler.make(Account)
 const streamId = (accountNumber: string) => `account-${accountNumber}`
-const balances = ProjectionStore.documents("balances", Schema.Struct({ owner: Schema.String, balance: Schema.Int }))
+const balances = Documents.make("balances", Schema.Struct({ owner: Schema.String, balance: Schema.Int }))
 
 // Input Schemas reuse the command's field Schemas, so a routed command is always valid.
 const AccountNumber = Schema.NonEmptyString

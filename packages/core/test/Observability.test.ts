@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Option, Schema, Tracer } from "effect"
-import { CommandHandler, EventStore, InMemory, Metrics, Processor, Projection, ProjectionStore } from "@facta/core"
+import { CommandHandler, Documents, EventStore, InMemory, Metrics, Processor, Projection } from "@facta/core"
 import { Account, Event } from "./fixtures/Account.ts"
 
 /** A tracer that keeps every span it starts. */
@@ -48,7 +48,7 @@ describe("Observability", () => {
   it.effect("traces each processor batch with its processor, positions and size", () => {
     const { layer, spans } = recordingTracer()
     return Effect.gen(function*() {
-      const views = ProjectionStore.documents("observed-accounts", Schema.Struct({ owner: Schema.String }))
+      const views = Documents.make("observed-accounts", Schema.Struct({ owner: Schema.String }))
       const projection = Projection.make({
         name: "observed-accounts",
         event: Event,

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
-import { ProjectionStore } from "@facta/core"
+import { Documents, ProjectionStore } from "@facta/core"
 
 class AccountView extends Schema.Class<AccountView>("AccountView")({
   owner: Schema.String,
@@ -8,7 +8,7 @@ class AccountView extends Schema.Class<AccountView>("AccountView")({
   openedAt: Schema.Date
 }) {}
 
-const accounts = ProjectionStore.documents("accounts", AccountView)
+const accounts = Documents.make("accounts", AccountView)
 
 describe("ProjectionStore", () => {
   it.effect("upserts, gets, lists in id order and deletes typed documents", () =>
@@ -26,7 +26,7 @@ describe("ProjectionStore", () => {
       assert.deepStrictEqual((yield* accounts.list).map(({ document, id }) => [id, document.owner]), [["a", "Ada"], ["b", "Bob"]])
       yield* accounts.delete("a")
       assert.isTrue(Option.isNone(yield* accounts.get("a")))
-      assert.isTrue(Option.isNone(yield* ProjectionStore.documents("other", AccountView).get("b")))
+      assert.isTrue(Option.isNone(yield* Documents.make("other", AccountView).get("b")))
     }).pipe(Effect.provide(ProjectionStore.layerMemory)))
 
   it.effect("keeps documents as JSON and reports a stored document that no longer matches the schema", () =>

@@ -3,7 +3,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { Aggregate, CommandHandler, EventStore, Lease, Processor, Projection, ProjectionStore, Reactor, Transactor } from "@facta/core"
+import { Aggregate, CommandHandler, Documents, EventStore, Lease, Processor, Projection, Reactor, Transactor } from "@facta/core"
 import { Migrations, Postgres, Tables } from "@facta/sql"
 
 const url = inject("databaseUrl")
@@ -77,7 +77,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const type = unique("Behind")
-        const counts = ProjectionStore.documents(unique("behind"), Schema.Struct({ handled: Schema.Int }))
+        const counts = Documents.make(unique("behind"), Schema.Struct({ handled: Schema.Int }))
         const projection = Projection.make({
           name: counts.name,
           event: Schema.TaggedStruct(type, {}),
@@ -211,7 +211,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
             Layer.build(Postgres.layer({ url: Redacted.make(leaseUrl), retryInterval: "100 millis", heartbeatInterval: "100 millis" }))
           const [first, second] = [yield* instance(), yield* instance()]
           const type = unique("Leased")
-          const counts = ProjectionStore.documents("leased", Schema.Struct({ handled: Schema.Int }))
+          const counts = Documents.make("leased", Schema.Struct({ handled: Schema.Int }))
           const projection = Projection.make({
             name: "leased",
             event: Schema.TaggedStruct(type, {}),

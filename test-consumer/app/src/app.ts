@@ -1,13 +1,13 @@
 // A small application on the installed packages: commands on the memory store and on embedded
 // Postgres, and a projection. It exits non-zero when anything is not as expected.
 import { Config, ConfigProvider, Effect, Layer, Option, Schema } from "effect"
-import { CommandHandler, EventStore, InMemory, Processor, Projection, ProjectionStore } from "@facta/core"
+import { CommandHandler, Documents, EventStore, InMemory, Processor, Projection } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import { Account, AccountEvent } from "./Account.js"
 
 class AccountView extends Schema.Class<AccountView>("AccountView")({ owner: Schema.String, balance: Schema.Int }) {}
 
-const views = ProjectionStore.documents("accounts", AccountView)
+const views = Documents.make("accounts", AccountView)
 
 const accountsProjection = Projection.make({
   name: "accounts",

@@ -13,6 +13,7 @@ import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
+import * as Documents from "../Documents.ts"
 import * as ProjectionStore from "../ProjectionStore.ts"
 import * as Reactor from "../Reactor.ts"
 import { Transactor } from "../Transactor.ts"
@@ -56,7 +57,7 @@ const tallyProjection = (
     readonly style?: "getAndUpsert" | "update"
   }
 ) => {
-  const tallies = ProjectionStore.documents(name, Tally)
+  const tallies = Documents.make(name, Tally)
   const zero = new Tally({ count: 0, sum: 0, lastVersion: 0 })
   const next = (current: Tally, event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) => {
     if (current.lastVersion !== event.version - 1) {
@@ -233,7 +234,7 @@ export const processorConformance = <E>(
     it.effect("a handler that fails and then succeeds is retried, and applies its event once", () =>
       Effect.gen(function*() {
         const events = counterEvents()
-        const tallies = ProjectionStore.documents(unique("flaky"), Tally)
+        const tallies = Documents.make(unique("flaky"), Tally)
         const attempts = yield* Ref.make(0)
         const projection = Projection.make({
           name: tallies.name,
@@ -259,7 +260,7 @@ export const processorConformance = <E>(
       Effect.gen(function*() {
         const events = counterEvents()
         const name = unique("contended")
-        const counts = ProjectionStore.documents(name, Schema.Struct({ handled: Schema.Int }))
+        const counts = Documents.make(name, Schema.Struct({ handled: Schema.Int }))
         const entered = yield* Deferred.make<void>()
         const proceed = yield* Deferred.make<void>()
         const projection = Projection.make({
@@ -381,7 +382,7 @@ export const processorConformance = <E>(
       Effect.gen(function*() {
         const events = counterEvents()
         const name = unique("buffered")
-        const notes = ProjectionStore.documents(name, Schema.Struct({ amounts: Schema.Array(Schema.Int) }))
+        const notes = Documents.make(name, Schema.Struct({ amounts: Schema.Array(Schema.Int) }))
         const seen = yield* Ref.make<Array<{ readonly listed: number; readonly read: ReadonlyArray<number> }>>([])
         const projection = Projection.make({
           name,
@@ -413,7 +414,7 @@ export const processorConformance = <E>(
       Effect.gen(function*() {
         const events = counterEvents()
         const name = unique("unencodable")
-        const halves = ProjectionStore.documents(name, Schema.Struct({ half: Schema.Int }))
+        const halves = Documents.make(name, Schema.Struct({ half: Schema.Int }))
         const projection = Projection.make({
           name,
           event: events.Added,

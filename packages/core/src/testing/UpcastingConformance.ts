@@ -14,6 +14,7 @@ import { EventStore } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
+import * as Documents from "../Documents.ts"
 import * as ProjectionStore from "../ProjectionStore.ts"
 import { renamedTo } from "../RecordedEvent.ts"
 import type { Transactor } from "../Transactor.ts"
@@ -119,7 +120,7 @@ export const upcastingConformance = <E>(name: string, storeLayer: Layer.Layer<Se
         assert.deepStrictEqual(written.data, { fullName: "Augusta Ada King" })
 
         // A projection reads the old types too (the store filters by current and legacy types).
-        const views = ProjectionStore.documents(`profiles-${crypto.randomUUID()}`, ProfileView)
+        const views = Documents.make(`profiles-${crypto.randomUUID()}`, ProfileView)
         const projection = Projection.make({
           name: views.name,
           event: ProfileEvent,

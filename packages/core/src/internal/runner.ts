@@ -1,0 +1,123 @@
+/**
+ * The batch runner of a processor: handles a batch of events and moves the checkpoint in one
+ * transaction, retries a failure by the processor's schedule, and says what came of it as an
+ * {@link Outcome}. What to do next (read on, read from the checkpoint, halt) is the caller's.
+ */
+import { Cause, type Context, Data, Effect, Exit, Predicate, type Schedule } from "effect"
+import { CheckpointConflict, type CheckpointStore } from "../CheckpointStore.ts"
+import type { RecordedEvent } from "../RecordedEvent.ts"
+import { TransactionError, type Transactor } from "../Transactor.ts"
+import * as Batch from "./batch.ts"
+
+/** What came of a batch. */
+export type Outcome = Data.TaggedEnum<{
+  /** Handled, and the checkpoint is at the last event. */
+  Committed: { readonly position: bigint }
+  /** Another instance moved the checkpoint first: what it committed stands. */
+  Conflict: {}
+  /** An append came too late for the batch's transaction: run again at once, one event at a time. */
+  RunAgain: {}
+  /** The event at `index` still fails after the retries; nothing of the batch was committed. */
+  Poison: { readonly index: number; readonly cause: Cause.Cause<unknown> }
+}>
+
+export const Outcome = Data.taggedEnum<Outcome>()
+
+/** One attempt failed, on the event at `index` or (`inFlush`) writing the batch's documents. */
+export class BatchFailed extends Data.TaggedError("BatchFailed")<{
+  readonly processor: string
+  readonly index: number
+  readonly inFlush: boolean
+  readonly cause: Cause.Cause<unknown>
+}> {
+  override get message() {
+    return `A batch of processor "${this.processor}" failed: ${Cause.pretty(this.cause)}`
+  }
+}
+
+export interface Runner {
+  /** Runs the batch (events after checkpoint `from`), retrying failures by the schedule. */
+  readonly run: (events: ReadonlyArray<RecordedEvent>, from: bigint) => Effect.Effect<Outcome>
+  /** One attempt, no retry: for the events before a poison event. */
+  readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: bigint) => Effect.Effect<Outcome, BatchFailed>
+}
+
+/** A failed attempt, as `Processor.Options.onError` is told of it. */
+export interface Failure {
+  readonly processor: string
+  readonly event: RecordedEvent
+  readonly attempt: number
+  readonly cause: Cause.Cause<unknown>
+}
+
+export interface RunnerOptions<E, R> {
+  readonly processor: { readonly name: string; readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R> }
+  readonly context: Context.Context<R>
+  readonly checkpoints: CheckpointStore["Service"]
+  readonly transactor: Transactor["Service"]
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly onError: ((failure: Failure) => Effect.Effect<void>) | undefined
+}
+
+/** Whether a failure says the batch should not be retried but settled: see {@link Outcome}. */
+const settled = (error: unknown): Outcome | undefined => {
+  if (error instanceof CheckpointConflict) return Outcome.Conflict()
+  if (error instanceof TransactionError && error.cause instanceof CheckpointConflict) return Outcome.Conflict()
+  if (Predicate.isTagged(error, "RetryTransaction")) return Outcome.RunAgain()
+  return undefined
+}
+
+export const make = <E, R>({ checkpoints, context, onError, processor, retry, transactor }: RunnerOptions<E, R>): Runner => {
+  const name = processor.name
+
+  /**
+   * Buffered, the documents the handlers write are written together before the checkpoint moves
+   * (see `Documents`); unbuffered, each write goes to the store as it is made, so a failing write
+   * fails on its own event.
+   */
+  const attemptWith = (events: ReadonlyArray<RecordedEvent>, from: bigint, buffered: boolean) =>
+    Effect.gen(function*() {
+      const last = events[events.length - 1]!.position
+      const batch = yield* Batch.make
+      let index = 0
+      const handleAll = Effect.gen(function*() {
+        for (; index < events.length; index++) yield* processor.handle(events[index]!)
+        yield* batch.flushAll
+        yield* checkpoints.set(name, from, last)
+      })
+      const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
+        Effect.ensuring(batch.close),
+        Effect.provideContext(context),
+        Effect.withSpan("Processor.batch", {
+          attributes: { processor: name, from: from.toString(), to: last.toString(), events: events.length }
+        }, { captureStackTrace: false }),
+        Effect.exit
+      )
+      if (Exit.isSuccess(exit)) return Outcome.Committed({ position: last })
+      if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+      const outcome = settled(Cause.squash(exit.cause))
+      if (outcome !== undefined) return outcome
+      const inFlush = yield* batch.flushFailed
+      return yield* new BatchFailed({ processor: name, index: Math.min(index, events.length - 1), inFlush, cause: exit.cause })
+    })
+
+  const run = (events: ReadonlyArray<RecordedEvent>, from: bigint) =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const reportError = (failed: BatchFailed) =>
+        onError === undefined ? Effect.void : Effect.suspend(() =>
+          onError({ processor: name, event: events[failed.index]!, attempt: ++attempts, cause: failed.cause }))
+      const poison = (failed: BatchFailed) => Outcome.Poison({ index: failed.index, cause: failed.cause })
+      return yield* attemptWith(events, from, true).pipe(
+        Effect.tapError(reportError),
+        Effect.retry({ schedule: retry }),
+        // The buffered writes failed together. Replayed unbuffered, the batch fails on the event
+        // whose write fails (or commits, if the failure has passed).
+        Effect.catch((failed) =>
+          failed.inFlush ? attemptWith(events, from, false).pipe(Effect.catch((failed) => Effect.succeed(poison(failed)))) : Effect.succeed(poison(failed))
+        )
+      )
+    })
+
+  return { run, attempt: (events, from) => attemptWith(events, from, true) }
+}
