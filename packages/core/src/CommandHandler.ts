@@ -8,11 +8,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Option, Schedule, Schema } from "effect"
+import { Effect, Metric, Schedule, type Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
-import { describeIssue } from "./internal/issue.ts"
+import * as Snapshotting from "./internal/snapshotting.ts"
 import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
 import { decoder, type ValidationError } from "./ValidationError.ts"
@@ -128,6 +128,37 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
 const commandType = (command: unknown) =>
   typeof command === "object" && command !== null && "_tag" in command ? String(command._tag) : "unknown"
 
+const outcomes = ["handled", "rejected", "conflicted", "invalid", "failed"] as const
+type Outcome = typeof outcomes[number]
+
+/** The aggregate's command counter, tagged once per outcome rather than per command. */
+const commandCounter = (aggregate: string) => {
+  const counters = Object.fromEntries(
+    outcomes.map((outcome) => [outcome, Metric.withAttributes(Metrics.commands, { aggregate, outcome })])
+  ) as Record<Outcome, Metric.Metric<number, unknown>>
+  return (outcome: Outcome) => Metric.update(counters[outcome], 1)
+}
+
+const outcomeOf = (error: unknown, appended: boolean): Outcome => {
+  if (appended) return "failed"
+  if (error instanceof WrongExpectedVersion) return "conflicted"
+  if (error instanceof EventStoreError || error instanceof EventDecodeError || error instanceof EventEncodeError) return "failed"
+  return "rejected"
+}
+
+const isConflict = (error: unknown) => error instanceof WrongExpectedVersion
+
+/** Runs `attempt` again after a conflict, as `retry` allows; the schedule still sees the first conflict. */
+const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedule.Schedule<unknown, unknown>) =>
+  // The retry is set up after a first conflict only: most commands never conflict.
+  Effect.catchIf(attempt, isConflict, (conflict) => {
+    let first = true
+    return Effect.retry(
+      Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
+      { schedule: retry, while: isConflict }
+    )
+  })
+
 /**
  * Builds the command handler of an aggregate.
  *
@@ -141,41 +172,13 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const decodeCommand = decoder(aggregate.command, `command of ${aggregate.name}`)
   const retry = options?.retry ?? defaultRetry
   const handlers = options?.handlers ?? []
+  const snapshots = Snapshotting.make(aggregate, options?.snapshot)
+  const countCommand = commandCounter(aggregate.name)
 
-  const snapshots = options?.snapshot
-  const stateCodec = snapshots === undefined
-    ? undefined
-    : Schema.toCodecJson(snapshots.schema ?? aggregate.state ?? Schema.Unknown as Schema.Codec<State, unknown>)
-  const encodeState = stateCodec === undefined ? undefined : Schema.encodeUnknownEffect(stateCodec)
-  const decodeState = stateCodec === undefined ? undefined : Schema.decodeUnknownEffect(stateCodec)
-
-  /** The latest usable snapshot, or the initial state; never fails (a bad snapshot is logged). */
-  const fromSnapshot = (streamId: string) =>
+  /** Folds the stream from its latest usable snapshot, a page at a time (most streams are one page). */
+  const loadFrom = (streamId: string) =>
     Effect.gen(function*() {
-      const initial: Loaded<State> & { readonly fresh: boolean } = { state: aggregate.initialState, version: 0, fresh: true }
-      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
-      if (snapshots === undefined || decodeState === undefined || Option.isNone(store)) return initial
-      const found = yield* store.value.load(streamId).pipe(
-        Effect.catch((error) => Effect.as(Effect.logWarning(`Ignoring the snapshot of "${streamId}"`, error), Option.none()))
-      )
-      if (Option.isNone(found)) return initial
-      if (found.value.schemaVersion !== snapshots.schemaVersion) return { ...initial, fresh: false }
-      return yield* decodeState(found.value.state).pipe(
-        Effect.map((state) => ({ state, version: found.value.version, fresh: true })),
-        Effect.catch((error) =>
-          Effect.as(
-            Effect.logWarning(`Ignoring the snapshot of "${streamId}" at version ${found.value.version}: ${describeIssue(error.issue)}`),
-            { ...initial, fresh: false }
-          )
-        )
-      )
-    })
-
-  /** Reads the latest snapshot and the events after it, and folds them; reports whether the snapshot should be replaced. */
-  const loadFresh = (streamId: string) =>
-    Effect.gen(function*() {
-      const start = yield* fromSnapshot(streamId)
-      // Folded a page at a time, with one decode effect per page (most streams are one page).
+      const start = yield* snapshots.start(streamId)
       let state = start.state
       let version = start.version
       const store = yield* EventStore
@@ -186,36 +189,21 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
         if (page.length > 0) version = page[page.length - 1]!.version
         if (page.length < defaultBatchSize) break
       }
-      return { state, version, staleSnapshot: !start.fresh }
+      return { start, state, version }
     }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 
-  const load = (streamId: string) =>
-    Effect.map(loadFresh(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
+  const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
 
-  /** Saves a snapshot in the background: it never delays or fails the command. */
-  const takeSnapshot = (streamId: string, state: State, version: number) =>
-    Effect.gen(function*() {
-      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
-      if (snapshots === undefined || encodeState === undefined || Option.isNone(store)) return
-      yield* encodeState(state).pipe(
-        Effect.flatMap((encoded) => store.value.save({ streamId, schemaVersion: snapshots.schemaVersion, version, state: encoded })),
-        Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause)),
-        Effect.forkDetach
-      )
-    })
-
+  /** load -> decide -> append -> fold; the snapshot follows in the background when due. */
   const cycle = (streamId: string, command: Command, metadata: EventMetadata) =>
     Effect.gen(function*() {
-      const { staleSnapshot, state, version } = yield* loadFresh(streamId)
+      const { start, state, version } = yield* loadFrom(streamId)
       const decided = yield* aggregate.decide(command, state)
       if (decided.length === 0) return { streamId, events: [], state, version } satisfies CommandResult<Event, State>
       const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
-      const store = yield* EventStore
-      const appended = yield* store.append(streamId, unsaved, { expectedVersion: version })
+      const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
       const next = Aggregate.fold(aggregate, decided, state)
-      if (snapshots !== undefined && (staleSnapshot || SnapshotStore.isDue(snapshots, next, version, appended.version))) {
-        yield* takeSnapshot(streamId, next, appended.version)
-      }
+      yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
       return {
         streamId,
         events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })),
@@ -224,20 +212,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       } satisfies CommandResult<Event, State>
     })
 
-  // Tagged once per outcome, not per command.
-  const outcomes = ["handled", "rejected", "conflicted", "invalid", "failed"] as const
-  const counters = Object.fromEntries(
-    outcomes.map((outcome) => [outcome, Metric.withAttributes(Metrics.commands, { aggregate: aggregate.name, outcome })])
-  ) as Record<typeof outcomes[number], Metric.Metric<number, unknown>>
-  const countCommand = (outcome: typeof outcomes[number]) => Metric.update(counters[outcome], 1)
-
-  const outcomeOf = (error: unknown, appended: boolean) => {
-    if (appended) return "failed" as const
-    if (error instanceof WrongExpectedVersion) return "conflicted" as const
-    if (error instanceof EventStoreError || error instanceof EventDecodeError || error instanceof EventEncodeError) return "failed" as const
-    return "rejected" as const
-  }
-
+  /** The cycle, retried on conflicts, then the inline handlers; counted and traced. */
   const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) =>
     Effect.suspend(() => {
       const metadata: EventMetadata = {
@@ -246,20 +221,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       }
       let attempts = 0
       let appended = false
-      const attempt = Effect.suspend(() => {
-        attempts++
-        return cycle(streamId, command, metadata)
-      })
-      const isConflict = (error: unknown) => error instanceof WrongExpectedVersion
-      // The retry is set up after a first conflict only; its schedule still sees that conflict.
-      return attempt.pipe(
-        Effect.catchIf(isConflict, (conflict) => {
-          let first = true
-          return Effect.retry(
-            Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
-            { schedule: retry, while: isConflict }
-          )
-        }),
+      return retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata))), retry).pipe(
         Effect.tap((result) => {
           appended = result.events.length > 0
           return Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1 })
