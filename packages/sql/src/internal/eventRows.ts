@@ -1,0 +1,122 @@
+/**
+ * The rows of the events table and the events they are: how a position is built from a
+ * transaction id and a sequence, how a row becomes a `RecordedEvent`, and how a batch of events is
+ * encoded before it is sent.
+ */
+import { DateTime } from "effect"
+import type { SqlError } from "effect/sql"
+import { EventStore, type RecordedEvent } from "@facta/core"
+
+export interface EventRow {
+  readonly position: bigint | string | number
+  readonly transaction: string
+  readonly stream_id: string
+  readonly version: bigint | string | number
+  readonly event_id: string
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly recorded_at: Date | string
+}
+
+export interface HorizonRow {
+  readonly horizon_transaction: string
+  readonly horizon_position: bigint | string | number
+}
+
+export interface AppendRow {
+  readonly position: bigint | string | number
+  readonly transaction: string
+  readonly version: bigint | string | number
+  readonly recorded_at: Date | string
+}
+
+export const sequenceBits = 64n
+export const sequenceMask = (1n << sequenceBits) - 1n
+
+export const toPosition = (transactionId: string, sequence: bigint | string | number) =>
+  (BigInt(transactionId) << sequenceBits) | BigInt(sequence)
+
+/** The sequence part of a position: a number that grows with the log, for gauges. */
+export const sequenceOf = (position: bigint) => Number(position & sequenceMask)
+
+export const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
+
+export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
+  id: row.event_id,
+  streamId: row.stream_id,
+  version: Number(row.version),
+  position: toPosition(row.transaction, row.position),
+  type: row.type,
+  data: row.data,
+  metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
+  recordedAt: toDateTime(row.recorded_at)
+})
+
+export const storeError = (what: string) => (cause: SqlError.SqlError) =>
+  new EventStore.EventStoreError({ message: `${what} failed: ${cause.message}`, cause })
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export interface EncodedEvent {
+  readonly id: string
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: RecordedEvent.EventMetadata
+}
+
+/**
+ * A batch ready to send: one event as its own JSON values, more as one JSON array. Encoding runs
+ * before anything is sent, so bad ids and data that is not JSON fail the append up front.
+ */
+export interface EncodedBatch {
+  readonly encoded: ReadonlyArray<EncodedEvent>
+  /** The JSON array of the whole batch; empty for a single event, which needs none. */
+  readonly json: string
+  /** A single event's data and metadata as JSON; empty for a batch. */
+  readonly data: string
+  readonly metadata: string
+}
+
+const encodeEvent = (event: RecordedEvent.UnsavedEvent): EncodedEvent => {
+  // Only ids from the caller need checking.
+  if (event.id != null && !uuid.test(event.id)) throw new Error(`event id "${event.id}" is not a UUID`)
+  return { id: event.id ?? crypto.randomUUID(), type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
+}
+
+export const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>): EncodedBatch | EventStore.EventStoreError => {
+  try {
+    if (events.length === 1) {
+      const event = encodeEvent(events[0]!)
+      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }
+    }
+    const encoded = events.map(encodeEvent)
+    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "" }
+  } catch (cause) {
+    return new EventStore.EventStoreError({
+      message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause
+    })
+  }
+}
+
+
+/** The result of an append, from the rows its statement returned. */
+export const toResult = (streamId: string, encoded: ReadonlyArray<EncodedEvent>, rows: ReadonlyArray<AppendRow>): EventStore.AppendResult => {
+  const recorded = new Array<RecordedEvent.RecordedEvent>(rows.length)
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    const event = encoded[index]!
+    recorded[index] = {
+      id: event.id,
+      streamId,
+      version: Number(row.version),
+      position: toPosition(row.transaction, row.position),
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata,
+      recordedAt: toDateTime(row.recorded_at)
+    }
+  }
+  return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded }
+}
