@@ -340,6 +340,59 @@ interface MemoryLog {
   readonly streams: Map<string, Array<RecordedEvent>>
 }
 
+/** The stream's events: the committed ones, then those the transaction appended. */
+const streamOf = (current: MemoryLog, streamId: string, journal: Journal | undefined): ReadonlyArray<RecordedEvent> => {
+  const committed = current.streams.get(streamId) ?? []
+  const pending = journal?.events?.filter((event) => event.streamId === streamId) ?? []
+  return pending.length === 0 ? committed : [...committed, ...pending]
+}
+
+const addToLog = (current: MemoryLog, recorded: ReadonlyArray<RecordedEvent>) => {
+  for (const event of recorded) {
+    current.log.push(event)
+    const stream = current.streams.get(event.streamId)
+    if (stream === undefined) current.streams.set(event.streamId, [event])
+    else stream.push(event)
+  }
+}
+
+/** Events as the store keeps them, encoded before the write is taken so a bad event leaves the store untouched. */
+const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
+  Effect.forEach(events, (event) =>
+    Effect.all({
+      data: toJson(event.data, `Data of event "${event.type}"`),
+      metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
+    }).pipe(Effect.map((json) => ({ event, ...json }))))
+
+// Positions are 1-based indexes into the log.
+const pageOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, limit: number): LogPage => {
+  const first = after < 0n ? 0 : Number(after)
+  const wanted = types === undefined ? undefined : new Set(types)
+  const events: Array<RecordedEvent> = []
+  for (let i = first; i < log.length && events.length < limit; i++) {
+    if (wanted === undefined || wanted.has(log[i]!.type)) events.push(log[i]!)
+  }
+  const end = BigInt(log.length)
+  return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
+}
+
+const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined) => {
+  const wanted = types === undefined ? undefined : new Set(types)
+  let counted = 0
+  for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
+    if (wanted === undefined || wanted.has(log[i]!.type)) counted++
+  }
+  return counted
+}
+
+const headOf = ({ log }: MemoryLog, types: ReadonlyArray<string> | undefined) => {
+  const wanted = types === undefined ? undefined : new Set(types)
+  for (let i = log.length - 1; i >= 0; i--) {
+    if (wanted === undefined || wanted.has(log[i]!.type)) return log[i]!.position
+  }
+  return start
+}
+
 /**
  * An in-memory store with the semantics of the SQL stores: atomic appends checked against the
  * expected version, data kept as JSON, live delivery through a `PubSub`. Inside a transaction
@@ -357,22 +410,6 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const writer = yield* Semaphore.make(1)
   const changes = yield* PubSub.sliding<void>(1)
   yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
-
-  /** The stream's events: the committed ones, then those the transaction appended. */
-  const streamOf = (current: MemoryLog, streamId: string, journal: Journal | undefined): ReadonlyArray<RecordedEvent> => {
-    const committed = current.streams.get(streamId) ?? []
-    const pending = journal?.events?.filter((event) => event.streamId === streamId) ?? []
-    return pending.length === 0 ? committed : [...committed, ...pending]
-  }
-
-  const addToLog = (current: MemoryLog, recorded: ReadonlyArray<RecordedEvent>) => {
-    for (const event of recorded) {
-      current.log.push(event)
-      const stream = current.streams.get(event.streamId)
-      if (stream === undefined) current.streams.set(event.streamId, [event])
-      else stream.push(event)
-    }
-  }
 
   /** The writer is held until the transaction ends; the journal's events reach the log at commit. */
   const joinWriter = (journal: Journal) =>
@@ -399,12 +436,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
     options?: AppendOptions
   ) {
     const expected = options?.expectedVersion ?? "any"
-    // Encode everything before taking the write, so a bad event leaves the store untouched.
-    const prepared = yield* Effect.forEach(events, (event) =>
-      Effect.all({
-        data: toJson(event.data, `Data of event "${event.type}"`),
-        metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
-      }).pipe(Effect.map((json) => ({ event, ...json }))))
+    const prepared = yield* prepare(events)
     const recordedAt = yield* DateTime.now
     const journal = yield* currentJournal
     const write = Effect.sync((): AppendResult | WrongExpectedVersion => {
@@ -437,39 +469,11 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
 
-  // Positions are 1-based indexes into the log.
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
-    Effect.map(Ref.get(state), ({ log }): LogPage => {
-      const first = after < 0n ? 0 : Number(after)
-      const wanted = types === undefined ? undefined : new Set(types)
-      const events: Array<RecordedEvent> = []
-      for (let i = first; i < log.length && events.length < limit; i++) {
-        if (wanted === undefined || wanted.has(log[i]!.type)) events.push(log[i]!)
-      }
-      const end = BigInt(log.length)
-      return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
-    })
-
-  const count = (after: bigint, types: ReadonlyArray<string> | undefined) =>
-    Effect.map(Ref.get(state), ({ log }) => {
-      const wanted = types === undefined ? undefined : new Set(types)
-      let counted = 0
-      for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
-        if (wanted === undefined || wanted.has(log[i]!.type)) counted++
-      }
-      return counted
-    })
-
+    Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit))
+  const count = (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.map(Ref.get(state), (current) => countOf(current, after, types))
+  const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.map(Ref.get(state), (current) => headOf(current, options?.types))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
-
-  const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) =>
-    Effect.map(Ref.get(state), ({ log }) => {
-      const wanted = options?.types === undefined ? undefined : new Set(options.types)
-      for (let i = log.length - 1; i >= 0; i--) {
-        if (wanted === undefined || wanted.has(log[i]!.type)) return log[i]!.position
-      }
-      return start
-    })
 
   return make({ append, readStreamPage, readAllPage, count, listen, head })
 })

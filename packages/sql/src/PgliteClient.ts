@@ -383,23 +383,9 @@ const PgJson = Statement.custom<Statement.Custom<"PgJson", unknown>>("PgJson")
 // Constructors
 // -----------------------------------------------------------------------------
 
-/**
- * Opens a PGlite database (in memory unless `dataDir` is given), closes it
- * when the scope closes, and returns a `PgliteClient` over it.
- *
- * Plain statements each hold the session for their duration; a transaction
- * (`withTransaction`, or `reserve`) holds it from `BEGIN` until it ends.
- * Nested `withTransaction` calls use savepoints. Work that waits on a fiber
- * that is outside the transaction but needs the database deadlocks, as with
- * any single-connection client.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = Effect.fnUntraced(function*(
-  options: PgliteClientConfig = {}
-): Effect.fn.Return<PgliteClient, SqlError, Scope.Scope | Reactivity.Reactivity> {
-  const pglite = yield* Effect.acquireRelease(
+/** Opens the database, and closes it when the scope closes. */
+const open = (options: PgliteClientConfig) =>
+  Effect.acquireRelease(
     Effect.tryPromise({
       try: () =>
         PGlite.create({
@@ -418,6 +404,54 @@ export const make = Effect.fnUntraced(function*(
         Effect.ignore({ log: "Warn", message: "PgliteClient: Failed to close PGlite" })
       )
   )
+
+/** A queue of the payloads notified on `channel`, listening until the scope closes. */
+const listenOn = (
+  withPglite: <A>(f: (pglite: PGlite) => Promise<A>) => Effect.Effect<A, SqlError>,
+  channel: string
+): Effect.Effect<Queue.Dequeue<string>, SqlError, Scope.Scope> => {
+  const invalid = validateChannel(channel, "listen")
+  if (invalid !== undefined) return Effect.fail(invalid)
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const queue = yield* Queue.unbounded<string>()
+      const onPayload = (payload: string) => {
+        Queue.offerUnsafe(queue, payload)
+      }
+      yield* Effect.acquireRelease(
+        restore(withPglite((db) => db.listen(`"${channel}"`, onPayload))).pipe(
+          Effect.tapCause(() => Queue.shutdown(queue))
+        ),
+        // PGlite's own unlisten function would send the channel unquoted, which fails for a
+        // schema-qualified name ("schema.table"): unlisten by the quoted name ourselves.
+        () =>
+          withPglite((db) => db.unlisten(`"${channel}"`, onPayload)).pipe(
+            Effect.ignore({ log: "Warn", message: "PgliteClient: UNLISTEN failed" }),
+            Effect.andThen(Queue.shutdown(queue))
+          )
+      )
+      return queue as Queue.Dequeue<string>
+    })
+  )
+}
+
+/**
+ * Opens a PGlite database (in memory unless `dataDir` is given), closes it
+ * when the scope closes, and returns a `PgliteClient` over it.
+ *
+ * Plain statements each hold the session for their duration; a transaction
+ * (`withTransaction`, or `reserve`) holds it from `BEGIN` until it ends.
+ * Nested `withTransaction` calls use savepoints. Work that waits on a fiber
+ * that is outside the transaction but needs the database deadlocks, as with
+ * any single-connection client.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fnUntraced(function*(
+  options: PgliteClientConfig = {}
+): Effect.fn.Return<PgliteClient, SqlError, Scope.Scope | Reactivity.Reactivity> {
+  const pglite = yield* open(options)
 
   const connection = new PgliteConnection(pglite)
   const semaphore = yield* Semaphore.make(1)
@@ -462,32 +496,6 @@ export const make = Effect.fnUntraced(function*(
     )
   }
 
-  const listen = (channel: string): Effect.Effect<Queue.Dequeue<string>, SqlError, Scope.Scope> => {
-    const invalid = validateChannel(channel, "listen")
-    if (invalid !== undefined) return Effect.fail(invalid)
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        const queue = yield* Queue.unbounded<string>()
-        const onPayload = (payload: string) => {
-          Queue.offerUnsafe(queue, payload)
-        }
-        yield* Effect.acquireRelease(
-          restore(withPglite((db) => db.listen(`"${channel}"`, onPayload))).pipe(
-            Effect.tapCause(() => Queue.shutdown(queue))
-          ),
-          // PGlite's own unlisten function would send the channel unquoted, which fails for a
-          // schema-qualified name ("schema.table"): unlisten by the quoted name ourselves.
-          () =>
-            withPglite((db) => db.unlisten(`"${channel}"`, onPayload)).pipe(
-              Effect.ignore({ log: "Warn", message: "PgliteClient: UNLISTEN failed" }),
-              Effect.andThen(Queue.shutdown(queue))
-            )
-        )
-        return queue as Queue.Dequeue<string>
-      })
-    )
-  }
-
   const notify = (channel: string, payload: string): Effect.Effect<void, SqlError> => {
     const invalid = validateChannel(channel, "notify")
     return invalid !== undefined
@@ -500,7 +508,7 @@ export const make = Effect.fnUntraced(function*(
     pglite,
     withPglite,
     json: (value: unknown) => Statement.fragment([PgJson(value, undefined, undefined)]),
-    listen,
+    listen: (channel: string) => listenOn(withPglite, channel),
     notify
   })
 })
