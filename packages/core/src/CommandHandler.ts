@@ -195,22 +195,21 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
 
   /** load -> decide -> append -> fold; the snapshot follows in the background when due. */
-  const cycle = (streamId: string, command: Command, metadata: EventMetadata) =>
-    Effect.gen(function*() {
-      const { start, state, version } = yield* loadFrom(streamId)
-      const decided = yield* aggregate.decide(command, state)
-      if (decided.length === 0) return { streamId, events: [], state, version } satisfies CommandResult<Event, State>
-      const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
-      const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
-      const next = Aggregate.fold(aggregate, decided, state)
-      yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
-      return {
-        streamId,
-        events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })),
-        state: next,
-        version: appended.version
-      } satisfies CommandResult<Event, State>
-    })
+  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata) {
+    const { start, state, version } = yield* loadFrom(streamId)
+    const decided = yield* aggregate.decide(command, state)
+    if (decided.length === 0) return { streamId, events: [], state, version } satisfies CommandResult<Event, State>
+    const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
+    const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
+    const next = Aggregate.fold(aggregate, decided, state)
+    yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
+    return {
+      streamId,
+      events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })),
+      state: next,
+      version: appended.version
+    } satisfies CommandResult<Event, State>
+  })
 
   /** The cycle, retried on conflicts, then the inline handlers; counted and traced. */
   const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) =>

@@ -155,7 +155,7 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
 )
 
 /** What a running processor works with, gathered once when it starts. */
-interface Running<E, R> {
+interface Runtime<E, R> {
   readonly processor: Processor<E, R>
   readonly options: Options | undefined
   readonly context: Context.Context<R>
@@ -175,13 +175,13 @@ const metricsOf = (processor: string) => ({
   lag: Metric.withAttributes(Metrics.processorLag, { processor })
 })
 
-const setStatus = (running: Running<any, any>, patch: Partial<Status>) =>
+const setStatus = (running: Runtime<any, any>, patch: Partial<Status>) =>
   Ref.update(running.status, (current) => ({ ...current, ...patch }))
 
-const lagAfter = (running: Running<any, any>, position: bigint) =>
+const lagAfter = (running: Runtime<any, any>, position: bigint) =>
   running.store.count({ after: position, types: running.processor.types })
 
-const committed = (running: Running<any, any>, events: number, position: bigint) =>
+const committed = (running: Runtime<any, any>, events: number, position: bigint) =>
   Effect.as(
     Effect.andThen(Metric.update(running.metrics.eventsHandled, events), Metric.update(running.metrics.position, running.store.gaugeOf(position))),
     position
@@ -192,33 +192,32 @@ const committed = (running: Running<any, any>, events: number, position: bigint)
  * another instance committed; a poison event halts the processor, or with "skipAndRecord" is
  * logged and passed, after the events before it are committed.
  */
-const settle = <E, R>(running: Running<E, R>, events: ReadonlyArray<RecordedEvent>, from: bigint, outcome: Runner.Outcome) =>
-  Effect.gen(function*() {
-    const { checkpoints, processor, transactor } = running
-    switch (outcome._tag) {
-      case "Committed":
-        return yield* committed(running, events.length, outcome.position)
-      case "Conflict":
-      case "RunAgain":
-        return yield* checkpoints.get(processor.name)
-      case "Poison": {
-        const poison = events[outcome.index]!
-        let position = from
-        if (outcome.index > 0) {
-          const before = yield* running.runner.attempt(events.slice(0, outcome.index), from)
-          if (before._tag !== "Committed") return yield* checkpoints.get(processor.name)
-          position = yield* committed(running, outcome.index, before.position)
-          yield* setStatus(running, { position })
-        }
-        if (running.options?.onPoison !== "skipAndRecord") return yield* halted(processor.name, poison, outcome.cause)
-        yield* Effect.logError(`Processor "${processor.name}" skipped event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
-          Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
-        )
-        yield* transactor.withTransaction(checkpoints.set(processor.name, position, poison.position))
-        return poison.position
+const settle = Effect.fnUntraced(function*<E, R>(running: Runtime<E, R>, events: ReadonlyArray<RecordedEvent>, from: bigint, outcome: Runner.Outcome) {
+  const { checkpoints, processor, transactor } = running
+  switch (outcome._tag) {
+    case "Committed":
+      return yield* committed(running, events.length, outcome.position)
+    case "Conflict":
+    case "RunAgain":
+      return yield* checkpoints.get(processor.name)
+    case "Poison": {
+      const poison = events[outcome.index]!
+      let position = from
+      if (outcome.index > 0) {
+        const before = yield* running.runner.attempt(events.slice(0, outcome.index), from)
+        if (before._tag !== "Committed") return yield* checkpoints.get(processor.name)
+        position = yield* committed(running, outcome.index, before.position)
+        yield* setStatus(running, { position })
       }
+      if (running.options?.onPoison !== "skipAndRecord") return yield* halted(processor.name, poison, outcome.cause)
+      yield* Effect.logError(`Processor "${processor.name}" skipped event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
+        Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
+      )
+      yield* transactor.withTransaction(checkpoints.set(processor.name, position, poison.position))
+      return poison.position
     }
-  })
+  }
+})
 
 const halted = (processor: string, event: RecordedEvent, cause: Cause.Cause<unknown>) =>
   new ProcessorHalted({
@@ -232,7 +231,7 @@ const halted = (processor: string, event: RecordedEvent, cause: Cause.Cause<unkn
   })
 
 /** Measures the lag now and then while catching up, for as long as the scope lives. */
-const sampleLag = (running: Running<any, any>) =>
+const sampleLag = (running: Runtime<any, any>) =>
   Ref.get(running.status).pipe(
     Effect.flatMap((current) =>
       current.state === "catching up"
@@ -248,7 +247,7 @@ const sampleLag = (running: Running<any, any>) =>
  * Follows the log while the lease is held: reads a page after the checkpoint, runs it as a batch,
  * settles the outcome, and waits for appends once caught up. Ends only by failing.
  */
-const follow = <E, R>(running: Running<E, R>) =>
+const follow = <E, R>(running: Runtime<E, R>) =>
   Effect.scoped(Effect.gen(function*() {
     const { checkpoints, lease, processor, store } = running
     const batchSize = running.options?.batchSize ?? 500
@@ -289,7 +288,7 @@ const follow = <E, R>(running: Running<E, R>) =>
  * Keeps the processor following the log. Halting keeps it stopped (until a rebuild); anything
  * else (a lost lease, the store failing) starts it again after a pause.
  */
-const supervise = (running: Running<any, any>): Effect.Effect<void> =>
+const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
   follow(running).pipe(
     Effect.catch((error) =>
       error instanceof ProcessorHalted
@@ -307,7 +306,7 @@ const supervise = (running: Running<any, any>): Effect.Effect<void> =>
   )
 
 /** The handle of a running processor, whose supervised run lives in `fiber`. */
-const handleOf = <E, R>(running: Running<E, R>, fiber: FiberHandle.FiberHandle<void, never>): Handle<E> => {
+const handleOf = <E, R>(running: Runtime<E, R>, fiber: FiberHandle.FiberHandle<void, never>): Handle<E> => {
   const { checkpoints, lease, processor, status, store, transactor } = running
   // Waits for the head of the log as committed now, not as readers may see it: an event behind
   // another open transaction counts, and is waited for.
@@ -349,27 +348,42 @@ const handleOf = <E, R>(running: Running<E, R>, fiber: FiberHandle.FiberHandle<v
  * @category running
  * @since 0.1.0
  */
-export const start = <E, R>(processor: Processor<E, R>, options?: Options): Effect.Effect<Handle<E>, never, Scope.Scope | Requirements | R> =>
-  Effect.gen(function*() {
-    const context = yield* Effect.context<R>()
-    const checkpoints = yield* CheckpointStore
-    const transactor = yield* Transactor
-    const running: Running<E, R> = {
-      processor,
-      options,
-      context,
-      store: yield* EventStore,
-      checkpoints,
-      transactor,
-      lease: yield* Lease,
-      status: yield* Ref.make<Status>({ name: processor.name, state: "waiting for lease", position: origin }),
-      runner: Runner.make({ processor, context, checkpoints, transactor, retry: options?.retry ?? defaultRetry, onError: options?.onError }),
-      metrics: metricsOf(processor.name)
-    }
-    const fiber = yield* FiberHandle.make<void, never>()
-    yield* FiberHandle.run(fiber, supervise(running))
-    return handleOf(running, fiber)
-  })
+export const start = Effect.fn("Processor.start")(function*<E, R>(
+  processor: Processor<E, R>,
+  options?: Options
+): Effect.fn.Return<Handle<E>, never, Scope.Scope | Requirements | R> {
+  const context = yield* Effect.context<R>()
+  const checkpoints = yield* CheckpointStore
+  const transactor = yield* Transactor
+  const running: Runtime<E, R> = {
+    processor,
+    options,
+    context,
+    store: yield* EventStore,
+    checkpoints,
+    transactor,
+    lease: yield* Lease,
+    status: yield* Ref.make<Status>({ name: processor.name, state: "waiting for lease", position: origin }),
+    runner: Runner.make({ processor, context, checkpoints, transactor, retry: options?.retry ?? defaultRetry, onError: options?.onError }),
+    metrics: metricsOf(processor.name)
+  }
+  const fiber = yield* FiberHandle.make<void, never>()
+  yield* FiberHandle.run(fiber, supervise(running))
+  return handleOf(running, fiber)
+})
+
+/**
+ * Processors running together, whose handlers fail with `E`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Running<E = unknown> {
+  readonly handles: ReadonlyArray<Handle<E>>
+  readonly get: (name: string) => Option.Option<Handle<E>>
+  /** Waits until every processor has caught up. */
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
+}
 
 /**
  * Processors running together in one scope.
@@ -377,12 +391,7 @@ export const start = <E, R>(processor: Processor<E, R>, options?: Options): Effe
  * @category services
  * @since 0.1.0
  */
-export class Processors extends Context.Service<Processors, {
-  readonly handles: ReadonlyArray<Handle>
-  readonly get: (name: string) => Option.Option<Handle>
-  /** Waits until every processor has caught up. */
-  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
-}>()("@facta/core/Processors") {}
+export class Processors extends Context.Service<Processors, Running>()("@facta/core/Processors") {}
 
 /**
  * Starts the processors in the current scope.
@@ -393,12 +402,12 @@ export class Processors extends Context.Service<Processors, {
 export const startAll = <const P extends ReadonlyArray<Any>>(
   processors: P,
   options?: Options
-): Effect.Effect<Processors["Service"], never, Scope.Scope | Requirements | ContextOf<P[number]>> =>
+): Effect.Effect<Running<ErrorOf<P[number]>>, never, Scope.Scope | Requirements | ContextOf<P[number]>> =>
   Effect.gen(function*() {
     const store = yield* EventStore
     const handles = yield* Effect.forEach(processors, (processor) =>
-      start(processor as Processor<unknown, ContextOf<P[number]>>, options))
-    return Processors.of({
+      start(processor as Processor<ErrorOf<P[number]>, ContextOf<P[number]>>, options))
+    return {
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
       // Processors feed each other (a process manager's commands make events a projection
@@ -410,7 +419,7 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
           if ((yield* store.head()) === before) return
         }
       })
-    })
+    }
   })
 
 /**

@@ -198,31 +198,30 @@ export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters
   // Decodes without an effect per event. Events with an upcaster, and a Schema that needs to run
   // effects or throws, take the effectful decoder.
   const decodeJsonExit = Schema.decodeUnknownExit(json)
-  const decodeMany = (events: ReadonlyArray<RecordedEvent>) =>
-    Effect.gen(function*() {
-      const decoded: Array<RecordedEvent<A>> = []
-      for (const recorded of events) {
-        if (upcasters[recorded.type] === undefined) {
-          const data = recorded.data
-          const exit = decodeJsonExit(typeof data === "object" && data !== null ? { ...data, _tag: recorded.type } : data)
-          if (Exit.isSuccess(exit)) {
-            decoded.push({ ...recorded, data: exit.value })
-            continue
-          }
-          const error = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(error) && !Cause.hasDies(exit.cause)) {
-            return yield* new EventDecodeError({
-              streamId: recorded.streamId,
-              version: recorded.version,
-              type: recorded.type,
-              detail: describeIssue(error.value.issue)
-            })
-          }
+  const decodeMany = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>) {
+    const decoded: Array<RecordedEvent<A>> = []
+    for (const recorded of events) {
+      if (upcasters[recorded.type] === undefined) {
+        const data = recorded.data
+        const exit = decodeJsonExit(typeof data === "object" && data !== null ? { ...data, _tag: recorded.type } : data)
+        if (Exit.isSuccess(exit)) {
+          decoded.push({ ...recorded, data: exit.value })
+          continue
         }
-        decoded.push(...yield* decodeAll(recorded))
+        const error = Cause.findErrorOption(exit.cause)
+        if (Option.isSome(error) && !Cause.hasDies(exit.cause)) {
+          return yield* new EventDecodeError({
+            streamId: recorded.streamId,
+            version: recorded.version,
+            type: recorded.type,
+            detail: describeIssue(error.value.issue)
+          })
+        }
       }
-      return decoded
-    })
+      decoded.push(...yield* decodeAll(recorded))
+    }
+    return decoded
+  })
   return {
     legacyTypes: Object.keys(upcasters),
     decodeMany,

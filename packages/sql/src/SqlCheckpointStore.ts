@@ -16,36 +16,34 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: Tables.TableOptions) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const checkpoints = sql((yield* Tables.make(options)).checkpoints)
+export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tables.TableOptions) {
+  const sql = yield* SqlClient.SqlClient
+  const checkpoints = sql((yield* Tables.make(options)).checkpoints)
 
-    const get = (processor: string) =>
-      sql<{ readonly position: string }>`SELECT position::text AS position FROM ${checkpoints} WHERE processor = ${processor}`.pipe(
-        Effect.map((rows) => rows.length === 0 ? EventStore.start : BigInt(rows[0]!.position)),
-        Effect.mapError(storeError(`Reading the checkpoint of "${processor}"`))
-      )
+  const get = (processor: string) =>
+    sql<{ readonly position: string }>`SELECT position::text AS position FROM ${checkpoints} WHERE processor = ${processor}`.pipe(
+      Effect.map((rows) => rows.length === 0 ? EventStore.start : BigInt(rows[0]!.position)),
+      Effect.mapError(storeError(`Reading the checkpoint of "${processor}"`))
+    )
 
-    const set = (processor: string, expected: bigint, next: bigint) =>
-      Effect.gen(function*() {
-        // A processor without a row is at the start, so only an expectation of the start may create it.
-        const moved = expected === EventStore.start
-          ? sql`INSERT INTO ${checkpoints} (processor, position) VALUES (${processor}, ${next.toString()}::numeric)
-              ON CONFLICT (processor) DO UPDATE SET position = excluded.position, updated_at = now()
-              WHERE ${checkpoints}.position = 0
-              RETURNING 1 AS moved`
-          : sql`UPDATE ${checkpoints} SET position = ${next.toString()}::numeric, updated_at = now()
-              WHERE processor = ${processor} AND position = ${expected.toString()}::numeric
-              RETURNING 1 AS moved`
-        const rows = yield* Effect.mapError(moved, storeError(`Moving the checkpoint of "${processor}"`))
-        if (rows.length === 0) {
-          return yield* new CheckpointStore.CheckpointConflict({ processor, expected, actual: yield* get(processor) })
-        }
-      })
-
-    return CheckpointStore.CheckpointStore.of({ get, set })
+  const set = Effect.fnUntraced(function*(processor: string, expected: bigint, next: bigint) {
+    // A processor without a row is at the start, so only an expectation of the start may create it.
+    const moved = expected === EventStore.start
+      ? sql`INSERT INTO ${checkpoints} (processor, position) VALUES (${processor}, ${next.toString()}::numeric)
+          ON CONFLICT (processor) DO UPDATE SET position = excluded.position, updated_at = now()
+          WHERE ${checkpoints}.position = 0
+          RETURNING 1 AS moved`
+      : sql`UPDATE ${checkpoints} SET position = ${next.toString()}::numeric, updated_at = now()
+          WHERE processor = ${processor} AND position = ${expected.toString()}::numeric
+          RETURNING 1 AS moved`
+    const rows = yield* Effect.mapError(moved, storeError(`Moving the checkpoint of "${processor}"`))
+    if (rows.length === 0) {
+      return yield* new CheckpointStore.CheckpointConflict({ processor, expected, actual: yield* get(processor) })
+    }
   })
+
+  return CheckpointStore.CheckpointStore.of({ get, set })
+})
 
 /**
  * @category layers

@@ -148,25 +148,24 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps) => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: Options) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const tables = yield* Tables.make(options)
-    const log = Statements.makeLog(sql, tables.events)
-    const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
-    const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
-    const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retryTransient, Effect.mapError(storeError(what)))
-    return EventStore.make({
-      append: appender(log, wakeUps),
-      readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
-      readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
-      count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
-      listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
-        PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),
-      head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions?.types)),
-      gaugeOf: sequenceOf
-    })
+export const make = Effect.fn("SqlEventStore.make")(function*(options?: Options) {
+  const sql = yield* SqlClient.SqlClient
+  const tables = yield* Tables.make(options)
+  const log = Statements.makeLog(sql, tables.events)
+  const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
+  const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
+  const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retryTransient, Effect.mapError(storeError(what)))
+  return EventStore.make({
+    append: appender(log, wakeUps),
+    readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
+    readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
+    count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
+    listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
+      PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),
+    head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions?.types)),
+    gaugeOf: sequenceOf
   })
+})
 
 /**
  * @category layers

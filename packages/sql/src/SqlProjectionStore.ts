@@ -16,70 +16,69 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: Tables.TableOptions) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const projections = sql((yield* Tables.make(options)).projections)
-    return ProjectionStore.ProjectionStore.of({
-      get: (projection, id) =>
-        sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
-          Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),
-          Effect.mapError(storeError(`Reading "${id}" of "${projection}"`))
-        ),
-      // The ids and documents travel as one JSON parameter: one statement text whatever their number.
-      getMany: (projection, ids) =>
-        ids.length === 0 ? Effect.succeed(new Map()) : sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
-          WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
-          Effect.map((rows) => new Map(rows.map((row) => [row.id, row.document]))),
-          Effect.mapError(storeError(`Reading ${ids.length} documents of "${projection}"`))
-        ),
-      list: (projection) =>
-        sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
-          WHERE projection = ${projection} ORDER BY id COLLATE "C"`.pipe(
-          Effect.mapError(storeError(`Listing "${projection}"`))
-        ),
-      upsert: (projection, id, document) =>
-        Effect.try({
-          try: () => JSON.stringify(document ?? null),
-          catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
-        }).pipe(Effect.flatMap((json) =>
-          sql`INSERT INTO ${projections} (projection, id, document) VALUES (${projection}, ${id}, ${json}::jsonb)
-            ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
-            Effect.asVoid,
-            Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
-          )
-        )),
-      upsertMany: (projection, documents) =>
-        Effect.try({
-          // Of two documents with the same id the later wins (one statement cannot write a row twice).
-          try: () => JSON.stringify([...new Map(documents.map(({ document, id }) => [id, { id, document: document ?? null }])).values()]),
-          catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `A document of "${projection}" is not a JSON value`, cause })
-        }).pipe(Effect.flatMap((json) =>
-          documents.length === 0 ? Effect.void : sql`INSERT INTO ${projections} (projection, id, document)
-            SELECT ${projection}, d.id, d.document FROM jsonb_to_recordset(${json}::jsonb) AS d(id text, document jsonb)
-            ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
-            Effect.asVoid,
-            Effect.mapError(storeError(`Writing ${documents.length} documents of "${projection}"`))
-          )
-        )),
-      delete: (projection, id) =>
-        sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tables.TableOptions) {
+  const sql = yield* SqlClient.SqlClient
+  const projections = sql((yield* Tables.make(options)).projections)
+  return ProjectionStore.ProjectionStore.of({
+    get: (projection, id) =>
+      sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),
+        Effect.mapError(storeError(`Reading "${id}" of "${projection}"`))
+      ),
+    // The ids and documents travel as one JSON parameter: one statement text whatever their number.
+    getMany: (projection, ids) =>
+      ids.length === 0 ? Effect.succeed(new Map()) : sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
+        WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
+        Effect.map((rows) => new Map(rows.map((row) => [row.id, row.document]))),
+        Effect.mapError(storeError(`Reading ${ids.length} documents of "${projection}"`))
+      ),
+    list: (projection) =>
+      sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
+        WHERE projection = ${projection} ORDER BY id COLLATE "C"`.pipe(
+        Effect.mapError(storeError(`Listing "${projection}"`))
+      ),
+    upsert: (projection, id, document) =>
+      Effect.try({
+        try: () => JSON.stringify(document ?? null),
+        catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
+      }).pipe(Effect.flatMap((json) =>
+        sql`INSERT INTO ${projections} (projection, id, document) VALUES (${projection}, ${id}, ${json}::jsonb)
+          ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
           Effect.asVoid,
-          Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
-        ),
-      deleteMany: (projection, ids) =>
-        ids.length === 0 ? Effect.void : sql`DELETE FROM ${projections}
-          WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
-          Effect.asVoid,
-          Effect.mapError(storeError(`Deleting ${ids.length} documents of "${projection}"`))
-        ),
-      clear: (projection) =>
-        sql`DELETE FROM ${projections} WHERE projection = ${projection}`.pipe(
-          Effect.asVoid,
-          Effect.mapError(storeError(`Clearing "${projection}"`))
+          Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
         )
-    })
+      )),
+    upsertMany: (projection, documents) =>
+      Effect.try({
+        // Of two documents with the same id the later wins (one statement cannot write a row twice).
+        try: () => JSON.stringify([...new Map(documents.map(({ document, id }) => [id, { id, document: document ?? null }])).values()]),
+        catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `A document of "${projection}" is not a JSON value`, cause })
+      }).pipe(Effect.flatMap((json) =>
+        documents.length === 0 ? Effect.void : sql`INSERT INTO ${projections} (projection, id, document)
+          SELECT ${projection}, d.id, d.document FROM jsonb_to_recordset(${json}::jsonb) AS d(id text, document jsonb)
+          ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storeError(`Writing ${documents.length} documents of "${projection}"`))
+        )
+      )),
+    delete: (projection, id) =>
+      sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
+      ),
+    deleteMany: (projection, ids) =>
+      ids.length === 0 ? Effect.void : sql`DELETE FROM ${projections}
+        WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError(`Deleting ${ids.length} documents of "${projection}"`))
+      ),
+    clear: (projection) =>
+      sql`DELETE FROM ${projections} WHERE projection = ${projection}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError(`Clearing "${projection}"`))
+      )
   })
+})
 
 /**
  * @category layers

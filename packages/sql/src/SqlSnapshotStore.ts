@@ -16,41 +16,40 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: Tables.TableOptions) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const snapshots = sql((yield* Tables.make(options)).snapshots)
-    return SnapshotStore.SnapshotStore.of({
-      load: (streamId) =>
-        sql<{ readonly schema_version: number; readonly version: bigint | string | number; readonly state: unknown }>`
-          SELECT schema_version, version, state FROM ${snapshots}
-          WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`.pipe(
-          Effect.map((rows) =>
-            Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
-              streamId,
-              schemaVersion: Number(row.schema_version),
-              version: Number(row.version),
-              state: row.state
-            }))
-          ),
-          Effect.mapError(storeError(`Loading the snapshot of "${streamId}"`))
+export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Tables.TableOptions) {
+  const sql = yield* SqlClient.SqlClient
+  const snapshots = sql((yield* Tables.make(options)).snapshots)
+  return SnapshotStore.SnapshotStore.of({
+    load: (streamId) =>
+      sql<{ readonly schema_version: number; readonly version: bigint | string | number; readonly state: unknown }>`
+        SELECT schema_version, version, state FROM ${snapshots}
+        WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`.pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
+            streamId,
+            schemaVersion: Number(row.schema_version),
+            version: Number(row.version),
+            state: row.state
+          }))
         ),
-      save: (snapshot) =>
-        Effect.try({
-          try: () => JSON.stringify(snapshot.state ?? null),
-          catch: (cause) => new SnapshotStore.SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
-        }).pipe(Effect.flatMap((state) =>
-          sql`INSERT INTO ${snapshots} (stream_id, schema_version, version, state)
-            VALUES (${snapshot.streamId}, ${snapshot.schemaVersion}, ${snapshot.version}, ${state}::jsonb)
-            ON CONFLICT (stream_key) DO UPDATE
-              SET schema_version = excluded.schema_version, version = excluded.version, state = excluded.state, taken_at = now()
-              WHERE ${snapshots}.schema_version <> excluded.schema_version OR ${snapshots}.version < excluded.version`.pipe(
-            Effect.asVoid,
-            Effect.mapError(storeError(`Saving the snapshot of "${snapshot.streamId}"`))
-          )
-        ))
-    })
+        Effect.mapError(storeError(`Loading the snapshot of "${streamId}"`))
+      ),
+    save: (snapshot) =>
+      Effect.try({
+        try: () => JSON.stringify(snapshot.state ?? null),
+        catch: (cause) => new SnapshotStore.SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
+      }).pipe(Effect.flatMap((state) =>
+        sql`INSERT INTO ${snapshots} (stream_id, schema_version, version, state)
+          VALUES (${snapshot.streamId}, ${snapshot.schemaVersion}, ${snapshot.version}, ${state}::jsonb)
+          ON CONFLICT (stream_key) DO UPDATE
+            SET schema_version = excluded.schema_version, version = excluded.version, state = excluded.state, taken_at = now()
+            WHERE ${snapshots}.schema_version <> excluded.schema_version OR ${snapshots}.version < excluded.version`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storeError(`Saving the snapshot of "${snapshot.streamId}"`))
+        )
+      ))
   })
+})
 
 /**
  * @category layers

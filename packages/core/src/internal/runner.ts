@@ -75,49 +75,47 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
    * (see `Documents`); unbuffered, each write goes to the store as it is made, so a failing write
    * fails on its own event.
    */
-  const attemptWith = (events: ReadonlyArray<RecordedEvent>, from: bigint, buffered: boolean) =>
-    Effect.gen(function*() {
-      const last = events[events.length - 1]!.position
-      const batch = yield* Batch.make
-      let index = 0
-      const handleAll = Effect.gen(function*() {
-        for (; index < events.length; index++) yield* processor.handle(events[index]!)
-        yield* batch.flushAll
-        yield* checkpoints.set(name, from, last)
-      })
-      const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
-        Effect.ensuring(batch.close),
-        Effect.provideContext(context),
-        Effect.withSpan("Processor.batch", {
-          attributes: { processor: name, from: from.toString(), to: last.toString(), events: events.length }
-        }, { captureStackTrace: false }),
-        Effect.exit
-      )
-      if (Exit.isSuccess(exit)) return Outcome.Committed({ position: last })
-      if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-      const outcome = settled(Cause.squash(exit.cause))
-      if (outcome !== undefined) return outcome
-      const inFlush = yield* batch.flushFailed
-      return yield* new BatchFailed({ processor: name, index: Math.min(index, events.length - 1), inFlush, cause: exit.cause })
+  const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: bigint, buffered: boolean) {
+    const last = events[events.length - 1]!.position
+    const batch = yield* Batch.make
+    let index = 0
+    const handleAll = Effect.gen(function*() {
+      for (; index < events.length; index++) yield* processor.handle(events[index]!)
+      yield* batch.flushAll
+      yield* checkpoints.set(name, from, last)
     })
+    const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
+      Effect.ensuring(batch.close),
+      Effect.provideContext(context),
+      Effect.withSpan("Processor.batch", {
+        attributes: { processor: name, from: from.toString(), to: last.toString(), events: events.length }
+      }, { captureStackTrace: false }),
+      Effect.exit
+    )
+    if (Exit.isSuccess(exit)) return Outcome.Committed({ position: last })
+    if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+    const outcome = settled(Cause.squash(exit.cause))
+    if (outcome !== undefined) return outcome
+    const inFlush = yield* batch.flushFailed
+    return yield* new BatchFailed({ processor: name, index: Math.min(index, events.length - 1), inFlush, cause: exit.cause })
+  })
 
-  const run = (events: ReadonlyArray<RecordedEvent>, from: bigint) =>
-    Effect.gen(function*() {
-      let attempts = 0
-      const reportError = (failed: BatchFailed) =>
-        onError === undefined ? Effect.void : Effect.suspend(() =>
-          onError({ processor: name, event: events[failed.index]!, attempt: ++attempts, cause: failed.cause }))
-      const poison = (failed: BatchFailed) => Outcome.Poison({ index: failed.index, cause: failed.cause })
-      return yield* attemptWith(events, from, true).pipe(
-        Effect.tapError(reportError),
-        Effect.retry({ schedule: retry }),
-        // The buffered writes failed together. Replayed unbuffered, the batch fails on the event
-        // whose write fails (or commits, if the failure has passed).
-        Effect.catch((failed) =>
-          failed.inFlush ? attemptWith(events, from, false).pipe(Effect.catch((failed) => Effect.succeed(poison(failed)))) : Effect.succeed(poison(failed))
-        )
+  const run = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: bigint) {
+    let attempts = 0
+    const reportError = (failed: BatchFailed) =>
+      onError === undefined ? Effect.void : Effect.suspend(() =>
+        onError({ processor: name, event: events[failed.index]!, attempt: ++attempts, cause: failed.cause }))
+    const poison = (failed: BatchFailed) => Outcome.Poison({ index: failed.index, cause: failed.cause })
+    return yield* attemptWith(events, from, true).pipe(
+      Effect.tapError(reportError),
+      Effect.retry({ schedule: retry }),
+      // The buffered writes failed together. Replayed unbuffered, the batch fails on the event
+      // whose write fails (or commits, if the failure has passed).
+      Effect.catch((failed) =>
+        failed.inFlush ? attemptWith(events, from, false).pipe(Effect.catch((failed) => Effect.succeed(poison(failed)))) : Effect.succeed(poison(failed))
       )
-    })
+    )
+  })
 
   return { run, attempt: (events, from) => attemptWith(events, from, true) }
 }

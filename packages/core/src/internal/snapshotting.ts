@@ -32,36 +32,34 @@ export const make = <State>(aggregate: Aggregate<any, any, State, any>, policy: 
   const decodeState = Schema.decodeUnknownEffect(codec)
   const stale = { ...initial, fresh: false }
 
-  const start = (streamId: string) =>
-    Effect.gen(function*() {
-      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
-      if (Option.isNone(store)) return initial
-      const found = yield* store.value.load(streamId).pipe(
-        Effect.catch((error) => Effect.as(Effect.logWarning(`Ignoring the snapshot of "${streamId}"`, error), Option.none()))
-      )
-      if (Option.isNone(found)) return initial
-      if (found.value.schemaVersion !== policy.schemaVersion) return stale
-      return yield* decodeState(found.value.state).pipe(
-        Effect.map((state): Start<State> => ({ state, version: found.value.version, fresh: true })),
-        Effect.catch((error) =>
-          Effect.as(
-            Effect.logWarning(`Ignoring the snapshot of "${streamId}" at version ${found.value.version}: ${describeIssue(error.issue)}`),
-            stale
-          )
+  const start = Effect.fnUntraced(function*(streamId: string) {
+    const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+    if (Option.isNone(store)) return initial
+    const found = yield* store.value.load(streamId).pipe(
+      Effect.catch((error) => Effect.as(Effect.logWarning(`Ignoring the snapshot of "${streamId}"`, error), Option.none()))
+    )
+    if (Option.isNone(found)) return initial
+    if (found.value.schemaVersion !== policy.schemaVersion) return stale
+    return yield* decodeState(found.value.state).pipe(
+      Effect.map((state): Start<State> => ({ state, version: found.value.version, fresh: true })),
+      Effect.catch((error) =>
+        Effect.as(
+          Effect.logWarning(`Ignoring the snapshot of "${streamId}" at version ${found.value.version}: ${describeIssue(error.issue)}`),
+          stale
         )
       )
-    })
+    )
+  })
 
-  const save = (streamId: string, state: State, version: number) =>
-    Effect.gen(function*() {
-      const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
-      if (Option.isNone(store)) return
-      yield* encodeState(state).pipe(
-        Effect.flatMap((encoded) => store.value.save({ streamId, schemaVersion: policy.schemaVersion, version, state: encoded })),
-        Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause)),
-        Effect.forkDetach
-      )
-    })
+  const save = Effect.fnUntraced(function*(streamId: string, state: State, version: number) {
+    const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
+    if (Option.isNone(store)) return
+    yield* encodeState(state).pipe(
+      Effect.flatMap((encoded) => store.value.save({ streamId, schemaVersion: policy.schemaVersion, version, state: encoded })),
+      Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause)),
+      Effect.forkDetach
+    )
+  })
 
   return {
     start,

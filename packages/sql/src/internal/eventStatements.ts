@@ -3,9 +3,9 @@
  * stream and of the log below the readers' gate, counts and the head. See `SqlEventStore` for
  * the log order and the gate.
  */
-import { EventStore } from "@facta/core"
+import { EventStore, type RecordedEvent } from "@facta/core"
 import { Effect } from "effect"
-import type { SqlClient, Statement } from "effect/sql"
+import type { SqlClient, SqlError, Statement } from "effect/sql"
 import {
   type AppendRow,
   type EncodedBatch,
@@ -95,7 +95,12 @@ export const append = (log: Log, streamId: string, batch: EncodedBatch, expected
 }
 
 // Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
-export const readStreamPage = ({ events, sql }: Log, streamId: string, from: number, limit: number) =>
+export const readStreamPage = (
+  { events, sql }: Log,
+  streamId: string,
+  from: number,
+  limit: number
+): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
   Effect.map(
     sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
       FROM ${events}

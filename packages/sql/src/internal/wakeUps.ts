@@ -32,26 +32,25 @@ export const make = (sql: SqlClient.SqlClient, channel: string, listen: Listen |
  * appends do not notify themselves: after them, one fiber sends at most one notification per few
  * milliseconds. While an offer waits in the outbox, later appends have nothing to add and skip it.
  */
-const announcer = (notify: Effect.Effect<unknown, SqlError.SqlError>) =>
-  Effect.gen(function*() {
-    const outbox = yield* Queue.sliding<void>(1)
-    let pending = false
-    yield* Queue.take(outbox).pipe(
-      Effect.andThen(Effect.sync(() => {
-        pending = false
-      })),
-      Effect.andThen(notify),
-      Effect.andThen(Effect.sleep("5 millis")),
-      Effect.catchCause((cause) => Effect.logWarning("Could not announce appends; subscribers elsewhere will poll", cause)),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    return () => {
-      if (pending) return
-      pending = true
-      Queue.offerUnsafe(outbox, undefined)
-    }
-  })
+const announcer = Effect.fnUntraced(function*(notify: Effect.Effect<unknown, SqlError.SqlError>) {
+  const outbox = yield* Queue.sliding<void>(1)
+  let pending = false
+  yield* Queue.take(outbox).pipe(
+    Effect.andThen(Effect.sync(() => {
+      pending = false
+    })),
+    Effect.andThen(notify),
+    Effect.andThen(Effect.sleep("5 millis")),
+    Effect.catchCause((cause) => Effect.logWarning("Could not announce appends; subscribers elsewhere will poll", cause)),
+    Effect.forever,
+    Effect.forkScoped
+  )
+  return () => {
+    if (pending) return
+    pending = true
+    Queue.offerUnsafe(outbox, undefined)
+  }
+})
 
 /** Relays notifications to `changes`; a lost listener is survived by polling until it listens again. */
 const listenFor = (channel: string, listen: Listen, changes: PubSub.PubSub<void>) =>
