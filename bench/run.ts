@@ -15,7 +15,7 @@ import * as os from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { acquirePostgres, type PostgresServer } from "@facta/postgres-server"
+import { PostgresServer } from "@facta/sql/testing"
 import * as Append from "./append.ts"
 import * as Commands from "./commands.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
@@ -89,7 +89,7 @@ const baselines: Record<string, string> = {
 const progress = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`)
 const started = performance.now()
 
-let server: PostgresServer | undefined
+let server: PostgresServer.PostgresServer | undefined
 let live: Targets.Target | undefined
 
 /** Disposes the open store and stops the throwaway server; a second call finds nothing to do. */
@@ -149,7 +149,7 @@ const measureAll = async (): Promise<Array<Figure>> => {
   const figures: Array<Figure> = []
   if (stores.has("server")) {
     progress(process.env["DATABASE_URL"] ? "server: using DATABASE_URL" : "server: starting a throwaway PostgreSQL")
-    server = await acquirePostgres()
+    server = await PostgresServer.acquirePostgres()
     const target = await Targets.server(server.url)
     live = target
     versions["postgres server"] = target.serverVersion

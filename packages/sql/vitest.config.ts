@@ -1,4 +1,3 @@
-import { createRequire } from "node:module"
 import { defineProject } from "vitest/config"
 
 export default defineProject({
@@ -9,7 +8,7 @@ export default defineProject({
     name: "sql",
     include: ["test/**/*.test.ts"],
     // Starts a throwaway PostgreSQL server (or uses DATABASE_URL) and provides "databaseUrl".
-    globalSetup: [createRequire(import.meta.url).resolve("@facta/postgres-server/globalSetup")],
+    globalSetup: ["./src/testing/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { Cause, Console, DateTime, Effect, Exit, Layer, Redacted, Stream } from "effect"
-import { startPostgres } from "@facta/postgres-server"
+import { TestServer } from "@facta/sql/testing"
 import { type CommandHandler, EventStore, Processor, type RecordedEvent } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import * as Bank from "./Bank.ts"
@@ -187,10 +187,10 @@ const onThrowawayServer = !onServer && process.argv.includes("--server")
 
 // A server started for this run and removed when the layer closes.
 const throwawayServer = Layer.unwrap(
-  Effect.acquireRelease(
-    Effect.promise(startPostgres),
-    (server) => Effect.promise(server.stop)
-  ).pipe(Effect.tap((server) => Console.log(`  (a throwaway server: ${server.description})`)), Effect.map((server) => Postgres.layer({ url: Redacted.make(server.url) })))
+  TestServer.server.pipe(
+    Effect.tap((server) => Console.log(`  (a throwaway server: ${server.description})`)),
+    Effect.map((server) => Postgres.layer({ url: Redacted.make(server.url) }))
+  )
 )
 
 const program = Console.log(

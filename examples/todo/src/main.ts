@@ -19,7 +19,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
-import { startPostgres } from "@facta/postgres-server"
+import { TestServer } from "@facta/sql/testing"
 import { Embedded, Postgres } from "@facta/sql"
 import * as Notifications from "./Notifications.ts"
 import * as Server from "./Server.ts"
@@ -32,7 +32,7 @@ const Stores = Layer.unwrap(Effect.gen(function*() {
     return Postgres.layer({ url: url.value })
   }
   if (process.argv.includes("--server")) {
-    const server = yield* Effect.acquireRelease(Effect.promise(startPostgres), (server) => Effect.promise(server.stop))
+    const server = yield* TestServer.server
     yield* Effect.logInfo(`Storing events in a throwaway Postgres server (${server.description}), removed when the service stops`)
     return Postgres.layer({ url: Redacted.make(server.url) })
   }

@@ -1,5 +1,5 @@
 /**
- * Proves the test harness (@facta/postgres-server/globalSetup) hands the tests a real,
+ * Proves the test harness (@facta/sql/testing/globalSetup) hands the tests a real,
  * reachable PostgreSQL server.
  */
 import { assert, describe, layer } from "@effect/vitest"

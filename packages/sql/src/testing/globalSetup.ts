@@ -24,7 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       throw new Error(`FACTA_PG_EXPECT_MAJOR=${expected}, but the test server is ${server.description}`)
     }
   }
-  console.log(`[${project.name}] PostgreSQL for the tests: ${server.description}`)
+  console.log(`[${project.name || "tests"}] PostgreSQL for the tests: ${server.description}`)
   project.provide("databaseUrl", server.url)
   return server.stop
 }
