@@ -26,6 +26,7 @@ class Mailer extends Context.Service<Mailer, { readonly send: (to: string) => Ef
 class Views extends Context.Service<Views, { readonly save: (id: string) => Effect.Effect<void, ViewFailed> }>()("test/Views") {}
 
 type ErrorOfProcessor<P> = P extends Processor.Processor<infer E, any> ? E : never
+type HandleOf<S> = S extends Effect.Effect<Processor.Running<infer E>, any, any> ? Processor.Handle<E> : never
 
 const accountsView = Projection.make({
   name: "accounts-view",
@@ -96,5 +97,31 @@ describe("processor types", () => {
     >()
     expectTypeOf<Effect.Error<typeof started>>().toEqualTypeOf<never>()
     assert.isTrue(Effect.isEffect(started))
+  })
+
+  it("Processor.ErrorOf names what each kind of processor fails with", () => {
+    expectTypeOf<Processor.ErrorOf<typeof accountsView>>().toEqualTypeOf<ErrorOfProcessor<typeof accountsView>>()
+    expectTypeOf<Processor.ErrorOf<typeof greeter>>().toEqualTypeOf<ErrorOfProcessor<typeof greeter>>()
+    expectTypeOf<Processor.ErrorOf<typeof lifecycle>>().toEqualTypeOf<ErrorOfProcessor<typeof lifecycle>>()
+    expectTypeOf<Processor.ErrorOf<string>>().toBeNever()
+    assert.strictEqual(accountsView.kind, "projection")
+  })
+
+  it("a handle's methods have typed errors; a rebuild fails with the processor's own or the runtime's", () => {
+    const one = Processor.start(accountsView)
+    type One = Effect.Success<typeof one>
+    expectTypeOf<Effect.Error<One["rebuild"]>>().toEqualTypeOf<ViewFailed | RecordedEvent.EventDecodeError | Processor.RebuildError>()
+    expectTypeOf<Effect.Error<One["whenCaughtUp"]>>().toEqualTypeOf<Processor.ProcessorHalted | EventStore.EventStoreError>()
+    expectTypeOf<Effect.Error<One["lag"]>>().toEqualTypeOf<EventStore.EventStoreError>()
+    expectTypeOf<Effect.Error<One["status"]>>().toBeNever()
+    expectTypeOf<Effect.Error<typeof one>>().toBeNever()
+
+    const all = Processor.startAll([accountsView, greeter])
+    type Rebuild = Effect.Error<HandleOf<typeof all>["rebuild"]>
+    expectTypeOf<ViewFailed>().toExtend<Rebuild>()
+    expectTypeOf<MailDown>().toExtend<Rebuild>()
+    expectTypeOf<Processor.RebuildError>().toExtend<Rebuild>()
+    expectTypeOf<Extract<Rebuild, ProjectionStore.ProjectionStoreError>>().toBeNever()
+    assert.isTrue(Effect.isEffect(all))
   })
 })

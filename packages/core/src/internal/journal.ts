@@ -12,6 +12,8 @@ export interface Journal {
   open: boolean
   /** Pending document writes: projection -> id -> JSON text, or null for a delete. */
   readonly documents: Map<string, Map<string, string | null>>
+  /** Pending snapshots: stream id -> JSON text of the snapshot. */
+  readonly snapshots: Map<string, string>
   /** Pending checkpoint moves, with the position each expects at commit. */
   readonly checkpoints: Map<string, { readonly expected: bigint; readonly next: bigint }>
   /** Applies the journal to the stores; registered by each store that wrote to it. */
@@ -27,6 +29,7 @@ export interface Journal {
 export const makeJournal = (): Journal => ({
   open: true,
   documents: new Map(),
+  snapshots: new Map(),
   checkpoints: new Map(),
   commits: new Set(),
   checks: new Set(),

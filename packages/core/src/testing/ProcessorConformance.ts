@@ -16,6 +16,7 @@ import * as Projection from "../Projection.ts"
 import * as Documents from "../Documents.ts"
 import * as ProjectionStore from "../ProjectionStore.ts"
 import * as Reactor from "../Reactor.ts"
+import { SnapshotStore } from "../SnapshotStore.ts"
 import { Transactor } from "../Transactor.ts"
 
 /**
@@ -24,7 +25,7 @@ import { Transactor } from "../Transactor.ts"
  * @category models
  * @since 0.1.0
  */
-export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | Transactor | Lease
+export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | SnapshotStore | Transactor | Lease
 
 const unique = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
 
@@ -154,6 +155,37 @@ export const processorConformance = <E>(
         const stored = yield* readStream(x)
         assert.deepStrictEqual(stored.map((event) => [event.version, event.data]), [[1, { n: 3 }], [2, { n: 4 }]])
         assert.deepStrictEqual(stored.map((event) => event.position), written.flatMap((result) => result.events.map((event) => event.position)))
+      }))
+
+    it.effect("every store's writes inside a transaction commit or roll back together", () =>
+      Effect.gen(function*() {
+        const transactor = yield* Transactor
+        const events = yield* EventStore
+        const documents = yield* ProjectionStore.ProjectionStore
+        const checkpoints = yield* CheckpointStore
+        const snapshots = yield* SnapshotStore
+        const [stream, projection, processor, type] = [unique("tx_all"), unique("tx_docs"), unique("tx_cp"), unique("Kept")]
+        const writeAll = (n: number) =>
+          transactor.withTransaction(Effect.gen(function*() {
+            yield* events.append(stream, [{ type, data: { n } }])
+            yield* documents.upsert(projection, "d", { n })
+            yield* checkpoints.set(processor, yield* checkpoints.get(processor), BigInt(n))
+            yield* snapshots.save({ streamId: stream, schemaVersion: 1, version: n, state: { n } })
+            // Each write is seen by the transaction that made it.
+            assert.deepStrictEqual(Option.getOrUndefined(yield* snapshots.load(stream))?.state, { n })
+            assert.deepStrictEqual(Option.getOrUndefined(yield* documents.get(projection, "d")), { n })
+            if (n === 2) return yield* Effect.fail("refused")
+          }))
+        const seen = Effect.all({
+          events: Effect.map(events.readStreamPage(stream, { from: 1 }), (page) => page.map((event) => event.data)),
+          document: Effect.map(documents.get(projection, "d"), Option.getOrUndefined),
+          checkpoint: checkpoints.get(processor),
+          snapshot: Effect.map(snapshots.load(stream), (found) => Option.getOrUndefined(found)?.state)
+        })
+        yield* writeAll(1)
+        assert.deepStrictEqual(yield* seen, { events: [{ n: 1 }], document: { n: 1 }, checkpoint: 1n, snapshot: { n: 1 } })
+        assert.strictEqual(yield* Effect.flip(writeAll(2)), "refused")
+        assert.deepStrictEqual(yield* seen, { events: [{ n: 1 }], document: { n: 1 }, checkpoint: 1n, snapshot: { n: 1 } }, "nothing of the failed transaction stays")
       }))
 
     it.effect("a projection catches up, follows live appends, and reports its status", () =>
