@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Schedule, type Schema } from "effect"
+import { Effect, Metric, Predicate, Schedule, type Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
 import * as Metrics from "./Metrics.ts"
@@ -141,12 +141,12 @@ const commandCounter = (aggregate: string) => {
 
 const outcomeOf = (error: unknown, appended: boolean): Outcome => {
   if (appended) return "failed"
-  if (error instanceof WrongExpectedVersion) return "conflicted"
-  if (error instanceof EventStoreError || error instanceof EventDecodeError || error instanceof EventEncodeError) return "failed"
+  if (Predicate.isTagged(error, "WrongExpectedVersion")) return "conflicted"
+  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
   return "rejected"
 }
 
-const isConflict = (error: unknown) => error instanceof WrongExpectedVersion
+const isConflict = (error: unknown): error is WrongExpectedVersion => Predicate.isTagged(error, "WrongExpectedVersion")
 
 /** Runs `attempt` again after a conflict, as `retry` allows; the schedule still sees the first conflict. */
 const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedule.Schedule<unknown, unknown>) =>

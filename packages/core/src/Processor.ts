@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
 import { type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start as origin } from "./EventStore.ts"
 import * as Runner from "./internal/runner.ts"
@@ -291,7 +291,7 @@ const follow = <E, R>(running: Runtime<E, R>) =>
 const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
   follow(running).pipe(
     Effect.catch((error) =>
-      error instanceof ProcessorHalted
+      Predicate.isTagged(error, "ProcessorHalted")
         ? Effect.andThen(
           Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: running.processor.name })),
           setStatus(running, { state: "halted", halted: error })

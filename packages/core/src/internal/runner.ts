@@ -4,9 +4,9 @@
  * {@link Outcome}. What to do next (read on, read from the checkpoint, halt) is the caller's.
  */
 import { Cause, type Context, Data, Effect, Exit, Predicate, type Schedule } from "effect"
-import { CheckpointConflict, type CheckpointStore } from "../CheckpointStore.ts"
+import type { CheckpointStore } from "../CheckpointStore.ts"
 import type { RecordedEvent } from "../RecordedEvent.ts"
-import { TransactionError, type Transactor } from "../Transactor.ts"
+import type { Transactor } from "../Transactor.ts"
 import * as Batch from "./batch.ts"
 
 /** What came of a batch. */
@@ -61,8 +61,8 @@ export interface RunnerOptions<E, R> {
 
 /** Whether a failure says the batch should not be retried but settled: see {@link Outcome}. */
 const settled = (error: unknown): Outcome | undefined => {
-  if (error instanceof CheckpointConflict) return Outcome.Conflict()
-  if (error instanceof TransactionError && error.cause instanceof CheckpointConflict) return Outcome.Conflict()
+  if (Predicate.isTagged(error, "CheckpointConflict")) return Outcome.Conflict()
+  if (Predicate.isTagged(error, "TransactionError") && Predicate.isTagged((error as { cause?: unknown }).cause, "CheckpointConflict")) return Outcome.Conflict()
   if (Predicate.isTagged(error, "RetryTransaction")) return Outcome.RunAgain()
   return undefined
 }
