@@ -8,6 +8,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { start } from "./EventStore.ts"
 import { currentJournal, type Journal } from "./internal/journal.ts"
+import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
  * The checkpoint was not where the writer expected it: another instance moved it.
@@ -40,14 +41,35 @@ export class CheckpointStoreError extends Schema.TaggedError<CheckpointStoreErro
  */
 export class CheckpointStore extends Context.Service<CheckpointStore, {
   /** The processor's position; the start of the log when it has none. */
-  readonly get: (processor: string) => Effect.Effect<bigint, CheckpointStoreError>
+  readonly get: (processor: string) => Effect.Effect<bigint, CheckpointStoreError | InvalidInput>
   /** Moves the processor's position from `expected` to `next`, or fails with a conflict. */
   readonly set: (
     processor: string,
     expected: bigint,
     next: bigint
-  ) => Effect.Effect<void, CheckpointConflict | CheckpointStoreError>
+  ) => Effect.Effect<void, CheckpointConflict | CheckpointStoreError | InvalidInput>
 }>()("@facta/core/CheckpointStore") {}
+
+/**
+ * A store's methods behind the check of `InvalidInput` on processor names: every implementation
+ * passes through it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (store: CheckpointStore["Service"]): CheckpointStore["Service"] => {
+  const invalid = (processor: string) => checkId("processor name", processor, limits.keyLength)
+  return CheckpointStore.of({
+    get: (processor) => {
+      const refused = invalid(processor)
+      return refused === undefined ? store.get(processor) : Effect.fail(refused)
+    },
+    set: (processor, expected, next) => {
+      const refused = invalid(processor)
+      return refused === undefined ? store.set(processor, expected, next) : Effect.fail(refused)
+    }
+  })
+}
 
 /**
  * Checkpoints in memory. Inside a `Transactor` transaction, a move is checked when it is made and
@@ -69,7 +91,7 @@ export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync
   }
   const current = (processor: string, journal: Journal | undefined) =>
     journal?.checkpoints.get(processor)?.next ?? committed.get(processor) ?? start
-  return CheckpointStore.of({
+  return make({
     get: (processor) => Effect.map(currentJournal, (journal) => current(processor, journal)),
     set: (processor, expected, next) =>
       Effect.flatMap(currentJournal, (journal) => {

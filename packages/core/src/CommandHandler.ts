@@ -11,6 +11,7 @@
 import { Effect, Metric, Predicate, Schedule, type Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
+import type { InvalidInput } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
 import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
@@ -90,7 +91,7 @@ export interface HandleOptions {
  * @category models
  * @since 0.1.0
  */
-export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError
+export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError | InvalidInput
 
 /**
  * @category models
@@ -111,7 +112,7 @@ export interface CommandHandler<Command, Event extends Tagged, State, DomainErro
     options?: HandleOptions
   ) => Effect.Effect<CommandResult<Event, State>, DomainError | HandleError | E, EventStore | R>
   /** Reads and folds a stream. */
-  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError, EventStore>
+  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError | InvalidInput, EventStore>
 }
 
 /**
@@ -142,7 +143,7 @@ const commandCounter = (aggregate: string) => {
 const outcomeOf = (error: unknown, appended: boolean): Outcome => {
   if (appended) return "failed"
   if (Predicate.isTagged(error, "WrongExpectedVersion")) return "conflicted"
-  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
+  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
   return "rejected"
 }
 

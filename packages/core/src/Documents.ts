@@ -12,7 +12,16 @@
 import { Effect, Option, Schema } from "effect"
 import * as Batch from "./internal/batch.ts"
 import { describeIssue } from "./internal/issue.ts"
+import type { InvalidInput } from "./InvalidInput.ts"
 import { DocumentSchemaError, ProjectionStore, type ProjectionStoreError, type StoredDocument } from "./ProjectionStore.ts"
+
+/**
+ * What reading or writing documents can fail with.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type DocumentError = ProjectionStoreError | DocumentSchemaError | InvalidInput
 
 /**
  * The documents of one projection, typed by a Schema.
@@ -27,9 +36,9 @@ import { DocumentSchemaError, ProjectionStore, type ProjectionStoreError, type S
  */
 export interface Documents<A> {
   readonly name: string
-  readonly get: (id: string) => Effect.Effect<Option.Option<A>, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
-  readonly list: Effect.Effect<ReadonlyArray<StoredDocument<A>>, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
-  readonly upsert: (id: string, document: A) => Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
+  readonly get: (id: string) => Effect.Effect<Option.Option<A>, DocumentError, ProjectionStore>
+  readonly list: Effect.Effect<ReadonlyArray<StoredDocument<A>>, DocumentError, ProjectionStore>
+  readonly upsert: (id: string, document: A) => Effect.Effect<void, DocumentError, ProjectionStore>
   /**
    * Writes `f` of the current document (none if there is none). Inside a processor's batch the
    * read is deferred too: the documents a batch updates are read in one query when it is
@@ -38,9 +47,9 @@ export interface Documents<A> {
   readonly update: (
     id: string,
     f: (current: Option.Option<A>) => A
-  ) => Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
-  readonly delete: (id: string) => Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
-  readonly clear: Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>
+  ) => Effect.Effect<void, DocumentError, ProjectionStore>
+  readonly delete: (id: string) => Effect.Effect<void, DocumentError, ProjectionStore>
+  readonly clear: Effect.Effect<void, DocumentError, ProjectionStore>
 }
 
 /** A document's state within a batch. */
@@ -122,7 +131,7 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
     const writes = yield* batch.writesOf(name, owner, () => held(name, store, documents))
     return writes?.entries
   })
-  const write = (id: string, entry: Entry<A>, direct: Effect.Effect<void, ProjectionStoreError | DocumentSchemaError, ProjectionStore>) =>
+  const write = (id: string, entry: Entry<A>, direct: Effect.Effect<void, DocumentError, ProjectionStore>) =>
     Effect.flatMap(entriesOf, (entries) => entries === undefined ? direct : Effect.sync(() => void entries.set(id, entry)))
 
   const get = Effect.fnUntraced(function*(id: string) {

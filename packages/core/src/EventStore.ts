@@ -10,6 +10,7 @@
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
 import { currentJournal, type Journal } from "./internal/journal.ts"
+import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
@@ -166,14 +167,17 @@ export class EventStore extends Context.Service<EventStore, {
     streamId: string,
     events: ReadonlyArray<UnsavedEvent>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError>
+  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
   /** The events of one stream in version order. */
-  readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /**
    * One page of a stream: at most `batchSize` events from version `from` on. A page shorter than
    * `batchSize` is the stream's end.
    */
-  readonly readStreamPage: (streamId: string, options?: ReadStreamOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  readonly readStreamPage: (
+    streamId: string,
+    options?: ReadStreamOptions
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
   /** The global log from a position up to its current end, in batches. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
@@ -238,6 +242,27 @@ export interface Primitives {
 
 const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The first thing wrong with an append's input (see `InvalidInput`), or undefined. */
+const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): InvalidInput | undefined => {
+  const invalidId = checkId("stream id", streamId, limits.streamIdLength)
+  if (invalidId !== undefined) return invalidId
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
+    const which = `event ${i + 1} of ${events.length} for stream ${JSON.stringify(streamId)}`
+    const invalidType = checkId(`type of ${which}`, event.type, limits.streamIdLength)
+    if (invalidType !== undefined) return invalidType
+    if (event.id != null && (typeof event.id !== "string" || !uuid.test(event.id))) {
+      return new InvalidInput({ subject: `id of ${which}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
+    }
+    const invalid = checkJson(`data of ${which} (${JSON.stringify(event.type)})`, event.data) ??
+      (event.metadata === undefined ? undefined : checkJson(`metadata of ${which} (${JSON.stringify(event.type)})`, event.metadata))
+    if (invalid !== undefined) return invalid
+  }
+  return undefined
+}
+
 /**
  * Builds an {@link EventStore} from a store's primitives.
  *
@@ -247,6 +272,8 @@ const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 export const make = (primitives: Primitives): EventStore["Service"] => {
   const readStream = (streamId: string, options?: ReadStreamOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
+    const invalid = checkId("stream id", streamId, limits.streamIdLength)
+    if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.paginate(options?.from ?? 1, (from) =>
       Effect.map(primitives.readStreamPage(streamId, from, limit), (page) =>
         [page, page.length < limit ? Option.none() : Option.some(lastOf(page).version + 1)] as const))
@@ -278,6 +305,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   // own, and the span is only made when a tracing backend is installed to see it.
   const append: EventStore["Service"]["append"] = (streamId, events, options) =>
     Effect.withFiber((fiber) => {
+      const invalid = checkAppend(streamId, events)
+      if (invalid !== undefined) return Effect.fail(invalid)
       const clock = fiber.getRef(Clock.Clock)
       const start = clock.monotonicTimeNanosUnsafe()
       const appended = Effect.map(primitives.append(streamId, events, options), (result) => {
@@ -295,7 +324,10 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   return EventStore.of({
     append,
     readStream,
-    readStreamPage: (streamId, options) => primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize),
+    readStreamPage: (streamId, options) => {
+      const invalid = checkId("stream id", streamId, limits.streamIdLength)
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+    },
     readAll,
     readPage,
     count: (options) => primitives.count(options?.after ?? start, options?.types),

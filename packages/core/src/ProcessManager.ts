@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Effect, Option, type Schema } from "effect"
-import { type DocumentSchemaError, ProjectionStore, type ProjectionStoreError } from "./ProjectionStore.ts"
+import type { ProjectionStore } from "./ProjectionStore.ts"
 import * as Documents from "./Documents.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
@@ -56,7 +56,7 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
   readonly upcasters?: Upcasters | undefined
 }): ProcessManager<
   State,
-  ErrorOf<H> | EventDecodeError | ProjectionStoreError | DocumentSchemaError,
+  ErrorOf<H> | EventDecodeError | Documents.DocumentError,
   ContextOf<H> | ProjectionStore
 > => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
@@ -74,7 +74,7 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
           yield* states.upsert(id, next)
         })) as Effect.Effect<
         void,
-        ErrorOf<H> | EventDecodeError | ProjectionStoreError | DocumentSchemaError,
+        ErrorOf<H> | EventDecodeError | Documents.DocumentError,
         ContextOf<H> | ProjectionStore
       >,
     reset: states.clear,

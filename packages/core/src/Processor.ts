@@ -18,6 +18,7 @@ import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Predicate, 
 import { type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start as origin } from "./EventStore.ts"
 import * as Runner from "./internal/runner.ts"
+import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
@@ -123,7 +124,7 @@ export interface Status {
  * @category errors
  * @since 0.1.0
  */
-export type RebuildError = CheckpointStoreError | CheckpointConflict | TransactionError
+export type RebuildError = CheckpointStoreError | CheckpointConflict | TransactionError | InvalidInput
 
 /**
  * A running processor, whose handlers fail with `E`.
@@ -352,6 +353,9 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   processor: Processor<E, R>,
   options?: Options
 ): Effect.fn.Return<Handle<E>, never, Scope.Scope | Requirements | R> {
+  // A processor's name is code, not input: a name no checkpoint store can keep is a defect.
+  const invalidName = checkId("processor name", processor.name, limits.keyLength)
+  if (invalidName !== undefined) return yield* Effect.die(invalidName)
   const context = yield* Effect.context<R>()
   const checkpoints = yield* CheckpointStore
   const transactor = yield* Transactor

@@ -7,6 +7,7 @@
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { currentJournal, type Journal, makeJournal } from "./internal/journal.ts"
+import { checkId, checkJson, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
  * The store failed; nothing of the failed call was written.
@@ -49,19 +50,53 @@ export interface StoredDocument<A = unknown> {
  * @since 0.1.0
  */
 export class ProjectionStore extends Context.Service<ProjectionStore, {
-  readonly get: (projection: string, id: string) => Effect.Effect<Option.Option<unknown>, ProjectionStoreError>
+  readonly get: (projection: string, id: string) => Effect.Effect<Option.Option<unknown>, ProjectionStoreError | InvalidInput>
   /** The documents found among `ids`, by id. */
-  readonly getMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, unknown>, ProjectionStoreError>
+  readonly getMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, unknown>, ProjectionStoreError | InvalidInput>
   /** Every document of the projection, ordered by id. */
-  readonly list: (projection: string) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError>
-  readonly upsert: (projection: string, id: string, document: unknown) => Effect.Effect<void, ProjectionStoreError>
+  readonly list: (projection: string) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError | InvalidInput>
+  readonly upsert: (projection: string, id: string, document: unknown) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
   /** Writes the documents at once; of two with the same id, the later wins. */
-  readonly upsertMany: (projection: string, documents: ReadonlyArray<StoredDocument>) => Effect.Effect<void, ProjectionStoreError>
-  readonly delete: (projection: string, id: string) => Effect.Effect<void, ProjectionStoreError>
-  readonly deleteMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<void, ProjectionStoreError>
+  readonly upsertMany: (projection: string, documents: ReadonlyArray<StoredDocument>) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly delete: (projection: string, id: string) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly deleteMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
   /** Deletes every document of the projection (for a rebuild). */
-  readonly clear: (projection: string) => Effect.Effect<void, ProjectionStoreError>
+  readonly clear: (projection: string) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
 }>()("@facta/core/ProjectionStore") {}
+
+const checkName = (projection: string) => checkId("projection name", projection, limits.keyLength)
+const checkDocumentId = (projection: string, id: string) => checkName(projection) ?? checkId(`id of a document of projection ${JSON.stringify(projection)}`, id, limits.keyLength)
+const checkDocument = (projection: string, id: string, document: unknown) =>
+  checkDocumentId(projection, id) ?? checkJson(`document ${JSON.stringify(id)} of projection ${JSON.stringify(projection)}`, document)
+const first = <A>(items: ReadonlyArray<A>, check: (item: A) => InvalidInput | undefined) => {
+  for (const item of items) {
+    const invalid = check(item)
+    if (invalid !== undefined) return invalid
+  }
+  return undefined
+}
+const checked = <A, E>(invalid: InvalidInput | undefined, effect: () => Effect.Effect<A, E>): Effect.Effect<A, E | InvalidInput> =>
+  invalid === undefined ? effect() : Effect.fail(invalid)
+
+/**
+ * A store's methods behind the checks of `InvalidInput` (projection names, document ids,
+ * documents): every implementation passes through it, so every store refuses the same input.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (store: ProjectionStore["Service"]): ProjectionStore["Service"] =>
+  ProjectionStore.of({
+    get: (projection, id) => checked(checkDocumentId(projection, id), () => store.get(projection, id)),
+    getMany: (projection, ids) => checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.getMany(projection, ids)),
+    list: (projection) => checked(checkName(projection), () => store.list(projection)),
+    upsert: (projection, id, document) => checked(checkDocument(projection, id, document), () => store.upsert(projection, id, document)),
+    upsertMany: (projection, documents) =>
+      checked(checkName(projection) ?? first(documents, ({ document, id }) => checkDocument(projection, id, document)), () => store.upsertMany(projection, documents)),
+    delete: (projection, id) => checked(checkDocumentId(projection, id), () => store.delete(projection, id)),
+    deleteMany: (projection, ids) => checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.deleteMany(projection, ids)),
+    clear: (projection) => checked(checkName(projection), () => store.clear(projection))
+  })
 
 /**
  * Documents in memory, kept as JSON like the SQL store keeps them. Inside a `Transactor`
@@ -103,7 +138,7 @@ export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync
       try: () => JSON.stringify(document ?? null),
       catch: (cause) => new ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
     })
-  return ProjectionStore.of({
+  return make({
     get: (projection, id) =>
       Effect.map(text(projection, id), (found) => Option.map(Option.fromUndefinedOr(found), (json) => JSON.parse(json) as unknown)),
     getMany: (projection, ids) =>

@@ -8,6 +8,7 @@
 import { Effect, Schema, SchemaAST } from "effect"
 import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
+import type { InvalidInput } from "./InvalidInput.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./Processor.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
@@ -50,7 +51,7 @@ export interface Context<Emits> {
     streamId: string,
     events: ReadonlyArray<Emits>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | RetryTransaction | EventStoreError, EventStore>
+  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput, EventStore>
   /** `reactor:eventId`: the same for every delivery of this event to this reactor. */
   readonly idempotencyKey: string
 }

@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { currentJournal, type Journal } from "./internal/journal.ts"
+import { checkId, checkJson, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
  * @category models
@@ -40,10 +41,30 @@ export class SnapshotStoreError extends Schema.TaggedError<SnapshotStoreError>()
  * @since 0.1.0
  */
 export class SnapshotStore extends Context.Service<SnapshotStore, {
-  readonly load: (streamId: string) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreError>
+  readonly load: (streamId: string) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreError | InvalidInput>
   /** Keeps the snapshot unless the stored one is of the same schema version and newer. */
-  readonly save: (snapshot: Snapshot) => Effect.Effect<void, SnapshotStoreError>
+  readonly save: (snapshot: Snapshot) => Effect.Effect<void, SnapshotStoreError | InvalidInput>
 }>()("@facta/core/SnapshotStore") {}
+
+/**
+ * A store's methods behind the checks of `InvalidInput` (stream ids, states): every
+ * implementation passes through it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (store: SnapshotStore["Service"]): SnapshotStore["Service"] =>
+  SnapshotStore.of({
+    load: (streamId) => {
+      const invalid = checkId("stream id of a snapshot", streamId, limits.streamIdLength)
+      return invalid === undefined ? store.load(streamId) : Effect.fail(invalid)
+    },
+    save: (snapshot) => {
+      const invalid = checkId("stream id of a snapshot", snapshot.streamId, limits.streamIdLength) ??
+        checkJson(`snapshot state of stream ${JSON.stringify(snapshot.streamId)}`, snapshot.state)
+      return invalid === undefined ? store.save(snapshot) : Effect.fail(invalid)
+    }
+  })
 
 /**
  * When to take a snapshot after a command: every `every` events, or when `when` says so.
@@ -90,7 +111,7 @@ export const makeMemory: Effect.Effect<SnapshotStore["Service"]> = Effect.sync((
       if (replaces(parse(text)!, parse(committed.get(streamId)))) committed.set(streamId, text)
     }
   }
-  return SnapshotStore.of({
+  return make({
     load: (streamId) => Effect.map(currentJournal, (journal) => Option.fromUndefinedOr(parse(lookup(journal, streamId)))),
     save: (snapshot) =>
       Effect.flatMap(currentJournal, (journal) =>

@@ -30,6 +30,8 @@ export * as Transactor from "./Transactor.ts"
 /** @since 0.1.0 */
 export * as InMemory from "./InMemory.ts"
 /** @since 0.1.0 */
+export * as InvalidInput from "./InvalidInput.ts"
+/** @since 0.1.0 */
 export * as Lease from "./Lease.ts"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.ts"

@@ -12,6 +12,8 @@ export * as CheckpointStoreConformance from "./testing/CheckpointStoreConformanc
 /** @since 0.1.0 */
 export * as EventStoreConformance from "./testing/EventStoreConformance.ts"
 /** @since 0.1.0 */
+export * as HostileInputConformance from "./testing/HostileInputConformance.ts"
+/** @since 0.1.0 */
 export * as ProjectionStoreConformance from "./testing/ProjectionStoreConformance.ts"
 /** @since 0.1.0 */
 export * as ProcessorConformance from "./testing/ProcessorConformance.ts"

@@ -7,6 +7,7 @@ import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, type Scope, Schema } from "effect"
 import {
   type EventStore,
+  type InvalidInput,
   ProcessManager,
   Processor,
   Projection,
@@ -78,6 +79,7 @@ describe("processor types", () => {
       | EventStore.WrongExpectedVersion
       | EventStore.RetryTransaction
       | EventStore.EventStoreError
+      | InvalidInput.InvalidInput
     >()
     assert.deepStrictEqual(greeter.types, ["Opened"])
   })

@@ -42,7 +42,7 @@ export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tab
     }
   })
 
-  return CheckpointStore.CheckpointStore.of({ get, set })
+  return CheckpointStore.make({ get, set })
 })
 
 /**

@@ -19,7 +19,7 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
 export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tables.TableOptions) {
   const sql = yield* SqlClient.SqlClient
   const projections = sql((yield* Tables.make(options)).projections)
-  return ProjectionStore.ProjectionStore.of({
+  return ProjectionStore.make({
     get: (projection, id) =>
       sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
         Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),

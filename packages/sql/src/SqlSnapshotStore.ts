@@ -19,7 +19,7 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
 export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Tables.TableOptions) {
   const sql = yield* SqlClient.SqlClient
   const snapshots = sql((yield* Tables.make(options)).snapshots)
-  return SnapshotStore.SnapshotStore.of({
+  return SnapshotStore.make({
     load: (streamId) =>
       sql<{ readonly schema_version: number; readonly version: bigint | string | number; readonly state: unknown }>`
         SELECT schema_version, version, state FROM ${snapshots}

@@ -5,10 +5,11 @@
  * instead of one statement per event.
  */
 import { Context, Effect } from "effect"
+import type { InvalidInput } from "../InvalidInput.ts"
 import type { DocumentSchemaError, ProjectionStoreError } from "../ProjectionStore.ts"
 
 /** What a flush can fail with. */
-export type FlushError = ProjectionStoreError | DocumentSchemaError
+export type FlushError = ProjectionStoreError | DocumentSchemaError | InvalidInput
 
 /** The writes one projection holds in a batch. */
 export interface Writes {

@@ -157,7 +157,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         }
       }))
 
-    it.effect("fails with EventStoreError on data that is not JSON and writes nothing", () =>
+    it.effect("fails with InvalidInput on data that is not JSON and writes nothing", () =>
       Effect.gen(function*() {
         const streamId = unique("not-json")
         const store = yield* EventStore
@@ -165,7 +165,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
           { type: "Fine", data: { ok: true } },
           { type: "Bad", data: { amount: 10n } }
         ]))
-        assert.strictEqual(error._tag, "EventStoreError")
+        assert.strictEqual(error._tag, "InvalidInput")
         assert.strictEqual((yield* readStream(streamId)).length, 0)
       }))
 
