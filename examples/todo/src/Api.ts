@@ -12,9 +12,10 @@
  * | `GET /todos/completed`    |                                                          | 200, with their `completed_on`     |
  *
  * Errors answer with `{ "error": "<tag>", "message": "<what was wrong>" }`: 400 for input that
- * does not validate (the message and `issues` name each field), 422 for a command that breaks a
- * business rule, 409 when concurrent writers kept conflicting, 404 for an unknown route and 500
- * when the service itself failed.
+ * does not validate (the message and `issues` name each field) or that no store keeps (a NUL
+ * or a lone surrogate in a string), 413 for a body over the limit (1 MiB unless configured),
+ * 422 for a command that breaks a business rule, 409 when concurrent writers kept conflicting,
+ * 404 for an unknown route and 500 only when the service itself failed.
  *
  * The routes stay thin. A write hands the request body, with the todo id from the path, to the
  * `CommandHandler`, which validates it with the command Schema before it loads the todo, so
@@ -29,8 +30,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
-import { type HttpBody, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Effect, Schema } from "effect"
+import { type HttpBody, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { CommandHandler, ValidationError } from "@facta/core"
 import * as Projections from "./Projections.ts"
 import * as Todo from "./Todo.ts"
@@ -63,6 +64,24 @@ export interface ErrorBody {
 const respond = (status: number, body: ErrorBody) => Effect.succeed(HttpServerResponse.jsonUnsafe(body, { status }))
 
 /**
+ * The request body is larger than the service accepts.
+ *
+ * @since 0.1.0
+ */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { limit: Schema.Number }) {
+  override get message() {
+    return `The request body is larger than ${this.limit} bytes`
+  }
+}
+
+/**
+ * The largest request body the routes read, by default: 1 MiB.
+ *
+ * @since 0.1.0
+ */
+export const defaultMaxBodyBytes = 1024 * 1024
+
+/**
  * What a route can fail with: a write's errors, the reads' store errors, and a response body
  * that would not serialise.
  *
@@ -72,6 +91,7 @@ export type ApiError =
   | Effect.Error<ReturnType<typeof todos.handle>>
   | Effect.Error<typeof Projections.outstanding>
   | HttpBody.HttpBodyError
+  | PayloadTooLarge
 
 /**
  * Turns a failure into its response: the client's mistakes are told as they are; the
@@ -87,6 +107,11 @@ export const errorResponse = (error: ApiError) => {
         message: error.message,
         issues: error.issues.map(({ message, path }) => ({ path: path.join("."), message }))
       })
+    // A string no store keeps (NUL, a lone surrogate): the client's input, told as it is.
+    case "InvalidInput":
+      return respond(400, { error: error._tag, message: error.message })
+    case "PayloadTooLarge":
+      return respond(413, { error: error._tag, message: error.message })
     case "TodoAlreadyExists":
     case "TodoNotFound":
     case "TodoAlreadyCompleted":
@@ -108,25 +133,32 @@ export const errorResponse = (error: ApiError) => {
 const JsonObject = Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "Expected a JSON object" })
 const decodeJsonObject = ValidationError.decoder(JsonObject, "request body")
 
-/** The request body as a JSON object; anything else is a validation error. */
-const requestBody = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const json = yield* Effect.mapError(request.json, () =>
-    new ValidationError.ValidationError({
-      subject: "request body",
-      issues: [new ValidationError.FieldIssue({ path: [], message: "Expected valid JSON" })]
-    }))
-  return yield* decodeJsonObject(json)
-})
+/** The request body as a JSON object, read up to `maxBytes`; anything else is a validation error. */
+const requestBody = (maxBytes: number) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const json = yield* request.json.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBytes)),
+      Effect.mapError((error) =>
+        error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+          ? new PayloadTooLarge({ limit: maxBytes })
+          : new ValidationError.ValidationError({
+            subject: "request body",
+            issues: [new ValidationError.FieldIssue({ path: [], message: "Expected valid JSON" })]
+          })
+      )
+    )
+    return yield* decodeJsonObject(json)
+  })
 
 /**
  * A route that runs one command on the todo named in the path. The path's id wins over any
  * `todo_id` in the body.
  */
-const command = (tag: Todo.Command["_tag"], status: 200 | 201) =>
+const command = (tag: Todo.Command["_tag"], status: 200 | 201, maxBodyBytes: number) =>
   Effect.gen(function*() {
     const { id = "" } = yield* HttpRouter.params
-    const body = yield* requestBody
+    const body = yield* requestBody(maxBodyBytes)
     const { state } = yield* todos.handle(Todo.streamId(id), { ...body, _tag: tag, todo_id: id })
     return yield* HttpServerResponse.json(state, { status })
   }).pipe(Effect.catch(errorResponse))
@@ -137,18 +169,29 @@ const list = <A, E extends ApiError, R>(items: Effect.Effect<ReadonlyArray<A>, E
 
 /**
  * Every route of the API, as a layer for `HttpRouter.serve`. It needs the `EventStore` (for
- * writes) and the `ProjectionStore` (for reads).
+ * writes) and the `ProjectionStore` (for reads). Request bodies over `maxBodyBytes` (default
+ * {@link defaultMaxBodyBytes}) are refused with 413 without being read further.
  *
  * @since 0.1.0
  */
-export const routes = HttpRouter.addAll([
-  HttpRouter.route("POST", "/todo/:id", command("AddTodo", 201)),
-  HttpRouter.route("PUT", "/todo/:id", command("AmendTodo", 200)),
-  HttpRouter.route("POST", "/todo/:id/complete", command("CompleteTodo", 200)),
-  HttpRouter.route("POST", "/todo/:id/abandon", command("AbandonTodo", 200)),
-  HttpRouter.route("GET", "/todos/outstanding", list(Projections.outstanding)),
-  HttpRouter.route("GET", "/todos/scheduled", list(Projections.scheduled)),
-  HttpRouter.route("GET", "/todos/completed", list(Projections.completed)),
-  HttpRouter.route("*", "*", (request) =>
-    respond(404, { error: "NotFound", message: `No route for ${request.method} ${request.url}` }))
-])
+export const routesWith = (options?: { readonly maxBodyBytes?: number | undefined }) => {
+  const maxBodyBytes = options?.maxBodyBytes ?? defaultMaxBodyBytes
+  return HttpRouter.addAll([
+    HttpRouter.route("POST", "/todo/:id", command("AddTodo", 201, maxBodyBytes)),
+    HttpRouter.route("PUT", "/todo/:id", command("AmendTodo", 200, maxBodyBytes)),
+    HttpRouter.route("POST", "/todo/:id/complete", command("CompleteTodo", 200, maxBodyBytes)),
+    HttpRouter.route("POST", "/todo/:id/abandon", command("AbandonTodo", 200, maxBodyBytes)),
+    HttpRouter.route("GET", "/todos/outstanding", list(Projections.outstanding)),
+    HttpRouter.route("GET", "/todos/scheduled", list(Projections.scheduled)),
+    HttpRouter.route("GET", "/todos/completed", list(Projections.completed)),
+    HttpRouter.route("*", "*", (request) =>
+      respond(404, { error: "NotFound", message: `No route for ${request.method} ${request.url}` }))
+  ])
+}
+
+/**
+ * The routes with the default body limit.
+ *
+ * @since 0.1.0
+ */
+export const routes = routesWith()

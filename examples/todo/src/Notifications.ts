@@ -119,11 +119,13 @@ export class StakeholderNotified extends Schema.TaggedClass<StakeholderNotified>
 
 /**
  * The stream that records a todo's notifications. It is not the todo's own stream: that one
- * belongs to the aggregate, which alone decides what is appended to it.
+ * belongs to the aggregate, which alone decides what is appended to it. Stream ids are
+ * `<category>-<id>` with categories free of `-` (`todo`, `notification`), so no todo id can
+ * name this stream (`todo-notifications-x` was once the todo `notifications-x`'s).
  *
  * @since 0.1.0
  */
-export const notificationStreamId = (todoId: string): string => `todo-notifications-${todoId}`
+export const notificationStreamId = (todoId: string): string => `notification-${todoId}`
 
 /**
  * The message a stakeholder receives.

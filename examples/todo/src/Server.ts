@@ -40,6 +40,8 @@ export interface Options {
   readonly host?: string | undefined
   /** Logs every request. Default true. */
   readonly logRequests?: boolean | undefined
+  /** The largest request body accepted; larger ones get 413. Default 1 MiB. */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /**
@@ -50,7 +52,7 @@ export interface Options {
  */
 export const layer = (options: Options) =>
   Layer.mergeAll(
-    HttpRouter.serve(Api.routes, { disableLogger: options.logRequests === false }).pipe(
+    HttpRouter.serve(Api.routesWith({ maxBodyBytes: options.maxBodyBytes }), { disableLogger: options.logRequests === false }).pipe(
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host }))
     ),
     Processor.layer(processors)

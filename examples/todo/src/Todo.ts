@@ -29,7 +29,8 @@ export const TodoId = Schema.String.check(
 )
 
 /**
- * The stream that holds a todo's events.
+ * The stream that holds a todo's events: category `todo`, then the id. A category holds no `-`,
+ * so the part before the first `-` names the aggregate whatever the id is.
  *
  * @since 0.1.0
  */

@@ -42,7 +42,8 @@ const Stores = Layer.unwrap(Effect.gen(function*() {
 
 const Todos = Layer.unwrap(Effect.gen(function*() {
   const port = yield* Config.Port("PORT").pipe(Config.withDefault(3000))
-  return Server.layer({ port })
+  const maxBodyBytes = yield* Config.Int("MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024))
+  return Server.layer({ port, maxBodyBytes })
 })).pipe(
   Layer.provide(Notifications.Notifier.layerLog),
   Layer.provide(Stores)

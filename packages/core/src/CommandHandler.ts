@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Predicate, Schedule, type Schema } from "effect"
+import { Effect, Metric, Predicate, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
@@ -86,12 +86,31 @@ export interface HandleOptions {
 }
 
 /**
+ * The stream holds an event of a type the aggregate does not know: it belongs to another
+ * aggregate (or was written around this one). Nothing is decided on it. Streams belong to one
+ * aggregate; derive stream ids with a category the id cannot escape (see the README).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ForeignEvent extends Schema.TaggedError<ForeignEvent>()("ForeignEvent", {
+  aggregate: Schema.String,
+  streamId: Schema.String,
+  version: Schema.Number,
+  type: Schema.String
+}) {
+  override get message() {
+    return `Stream "${this.streamId}" holds an event of type "${this.type}" (version ${this.version}) that aggregate "${this.aggregate}" does not know: a stream belongs to one aggregate`
+  }
+}
+
+/**
  * Why a command was not handled, besides a domain error or a handler's error.
  *
  * @category models
  * @since 0.1.0
  */
-export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError | InvalidInput
+export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError | InvalidInput | ForeignEvent
 
 /**
  * @category models
@@ -112,7 +131,7 @@ export interface CommandHandler<Command, Event extends Tagged, State, DomainErro
     options?: HandleOptions
   ) => Effect.Effect<CommandResult<Event, State>, DomainError | HandleError | E, EventStore | R>
   /** Reads and folds a stream. */
-  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError | InvalidInput, EventStore>
+  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError | InvalidInput | ForeignEvent, EventStore>
 }
 
 /**
@@ -143,7 +162,7 @@ const commandCounter = (aggregate: string) => {
 const outcomeOf = (error: unknown, appended: boolean): Outcome => {
   if (appended) return "failed"
   if (Predicate.isTagged(error, "WrongExpectedVersion")) return "conflicted"
-  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
+  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput", "ForeignEvent"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
   return "rejected"
 }
 
@@ -159,6 +178,13 @@ const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedul
       { schedule: retry, while: isConflict }
     )
   })
+
+/** The first event of the page that the aggregate does not know, as the error it is. */
+const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
+  const known = aggregate.events.knownTypes
+  const event = known === undefined ? undefined : page.find((event) => !known.has(event.type))
+  return event === undefined ? undefined : new ForeignEvent({ aggregate: aggregate.name, streamId, version: event.version, type: event.type })
+}
 
 /**
  * Builds the command handler of an aggregate.
@@ -185,6 +211,8 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       const store = yield* EventStore
       while (true) {
         const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
+        const foreign = foreignEventIn(aggregate, streamId, page)
+        if (foreign !== undefined) return yield* foreign
         for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
         // The stored version, even when an upcaster turned the last event into none.
         if (page.length > 0) version = page[page.length - 1]!.version

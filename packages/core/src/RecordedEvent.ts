@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, type DateTime, Effect, Exit, Option, Schema } from "effect"
+import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaAST } from "effect"
 import { describeIssue } from "./internal/issue.ts"
 
 /**
@@ -130,6 +130,27 @@ export interface EventCodec<A extends Tagged> {
   readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
   /** The stored types the upcasters rewrite, to read besides the current ones. */
   readonly legacyTypes: ReadonlyArray<string>
+  /**
+   * Every stored type the codec can decode (the Schema's tags and the legacy types); undefined
+   * when the Schema's tags cannot be read off it (not a tagged struct, class or union of them).
+   */
+  readonly knownTypes: ReadonlySet<string> | undefined
+}
+
+/** The `_tag`s of a tagged struct or class, or of a union of them; undefined for anything else. */
+const tagsOf = (schema: unknown): ReadonlyArray<string> | undefined => {
+  const candidate = schema as { readonly members?: ReadonlyArray<unknown>; readonly fields?: { readonly _tag?: { readonly ast: SchemaAST.AST } } }
+  if (Array.isArray(candidate.members)) {
+    const tags: Array<string> = []
+    for (const member of candidate.members) {
+      const found = tagsOf(member)
+      if (found === undefined) return undefined
+      tags.push(...found)
+    }
+    return tags
+  }
+  const ast = candidate.fields?._tag?.ast
+  return ast !== undefined && SchemaAST.isLiteral(ast) ? [String(ast.literal)] : undefined
 }
 
 /**
@@ -222,8 +243,10 @@ export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters
     }
     return decoded
   })
+  const tags = tagsOf(schema)
   return {
     legacyTypes: Object.keys(upcasters),
+    knownTypes: tags === undefined ? undefined : new Set([...tags, ...Object.keys(upcasters)]),
     decodeMany,
     encode: (event, metadata) =>
       encodeJson(event).pipe(

@@ -121,6 +121,21 @@ describe("CommandHandler", () => {
       assert.strictEqual((yield* storedEvents("account-bad")).length, 2)
     }).pipe(Effect.provide(EventStore.layerMemory)))
 
+  it.effect("a stream holding an event of a type the aggregate does not know is refused with ForeignEvent, and nothing is appended", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      yield* accounts.handle("account-shared", { _tag: "Open", owner: "Ada" })
+      yield* store.append("account-shared", [{ type: "StakeholderNotified", data: { email: "a@b.c" } }])
+      const error = yield* Effect.flip(accounts.handle("account-shared", { _tag: "Deposit", amount: 1 }))
+      assert.deepStrictEqual(
+        error,
+        new CommandHandler.ForeignEvent({ aggregate: Account.name, streamId: "account-shared", version: 2, type: "StakeholderNotified" })
+      )
+      assert.include(error.message, "a stream belongs to one aggregate")
+      assert.strictEqual((yield* storedEvents("account-shared")).length, 2)
+      assert.deepStrictEqual([...Account.events.knownTypes ?? []].sort(), ["Deposited", "Opened", "Withdrawn"].sort())
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
   it.effect("a stream whose last stored event an upcaster drops still appends at the stream's version", () =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
