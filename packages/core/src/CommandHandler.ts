@@ -10,7 +10,7 @@
  */
 import { Effect, Metric, Predicate, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { defaultBatchSize, EventStore, EventStoreError, type RetryTransaction, WrongExpectedVersion } from "./EventStore.ts"
+import { defaultBatchSize, EventStore, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
@@ -71,6 +71,12 @@ export interface Options<Event, State, E, R> {
    * `SnapshotStore` in context; without one, streams are folded from their first event.
    */
   readonly snapshot?: (SnapshotStore.Policy<State> & { readonly schema?: Schema.Codec<State, unknown> | undefined }) | undefined
+  /**
+   * How often to run a command with a `commandId` again after a transient store failure (see
+   * `EventStore.Transient`): the id makes it safe even when the first attempt's outcome is in
+   * doubt. Default: up to 12 retries, exponential from 50 ms, at most 2 s apart.
+   */
+  readonly transientRetry?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
 /**
@@ -83,6 +89,14 @@ export interface HandleOptions {
    * so all events of one command share one.
    */
   readonly metadata?: EventMetadata | undefined
+  /**
+   * Makes the command idempotent on its stream: its events record the id, and handling a command
+   * with the same id on the same stream again appends nothing and returns the first result (its
+   * events, the state and version just after them), whether or not the first caller learnt of it.
+   * Inline handlers do not run again. With an id, a failure in doubt (a connection lost during
+   * the commit) is retried too.
+   */
+  readonly commandId?: string | undefined
 }
 
 /**
@@ -186,6 +200,57 @@ const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, stre
   return event === undefined ? undefined : new ForeignEvent({ aggregate: aggregate.name, streamId, version: event.version, type: event.type })
 }
 
+/** The default retry of transient failures, for commands with an id. */
+const defaultTransientRetry: Schedule.Schedule<unknown, unknown> = Schedule.min([
+  Schedule.exponential("50 millis"),
+  Schedule.spaced("2 seconds")
+]).pipe(Schedule.upTo({ times: 12 }))
+
+const isTransient = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient !== undefined
+
+/**
+ * The result a command with this id had, from its recorded events: the state is folded from the
+ * stream's start up to its last event (a repeated command is rare; its cost does not matter).
+ */
+const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, State, DomainError>(
+  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>,
+  streamId: string,
+  recorded: ReadonlyArray<RecordedEvent>
+) {
+  const store = yield* EventStore
+  const version = recorded[recorded.length - 1]!.version
+  let state = aggregate.initialState
+  for (let from = 1; from <= version; from += defaultBatchSize) {
+    const page = (yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })).filter((event) => event.version <= version)
+    for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+  }
+  const events = yield* aggregate.events.decodeMany(recorded)
+  return { streamId, events, state, version } satisfies CommandResult<Event, State>
+})
+
+/** Folds the stream from its latest usable snapshot, a page at a time (most streams are one page). */
+const loadStream = <Command, Event extends Tagged, State, DomainError>(
+  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>,
+  snapshots: Snapshotting.Snapshotting<State>,
+  streamId: string
+) =>
+  Effect.gen(function*() {
+    const start = yield* snapshots.start(streamId)
+    let state = start.state
+    let version = start.version
+    const store = yield* EventStore
+    while (true) {
+      const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
+      const foreign = foreignEventIn(aggregate, streamId, page)
+      if (foreign !== undefined) return yield* foreign
+      for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+      // The stored version, even when an upcaster turned the last event into none.
+      if (page.length > 0) version = page[page.length - 1]!.version
+      if (page.length < defaultBatchSize) break
+    }
+    return { start, state, version }
+  }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
+
 /**
  * Builds the command handler of an aggregate.
  *
@@ -198,37 +263,27 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
 ): CommandHandler<Command, Event, State, DomainError, E, R> => {
   const decodeCommand = decoder(aggregate.command, `command of ${aggregate.name}`)
   const retry = options?.retry ?? defaultRetry
+  const transientRetry = options?.transientRetry ?? defaultTransientRetry
   const handlers = options?.handlers ?? []
   const snapshots = Snapshotting.make(aggregate, options?.snapshot)
   const countCommand = commandCounter(aggregate.name)
 
-  /** Folds the stream from its latest usable snapshot, a page at a time (most streams are one page). */
-  const loadFrom = (streamId: string) =>
-    Effect.gen(function*() {
-      const start = yield* snapshots.start(streamId)
-      let state = start.state
-      let version = start.version
-      const store = yield* EventStore
-      while (true) {
-        const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
-        const foreign = foreignEventIn(aggregate, streamId, page)
-        if (foreign !== undefined) return yield* foreign
-        for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
-        // The stored version, even when an upcaster turned the last event into none.
-        if (page.length > 0) version = page[page.length - 1]!.version
-        if (page.length < defaultBatchSize) break
-      }
-      return { start, state, version }
-    }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
-
+  const loadFrom = (streamId: string) => loadStream(aggregate, snapshots, streamId)
   const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
 
   /** load -> decide -> append -> fold; the snapshot follows in the background when due. */
-  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata) {
+  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata, tried: { appended: boolean }) {
     const { start, state, version } = yield* loadFrom(streamId)
+    // After the load: whatever it saw, this read sees too. A command committed later is after
+    // `version`, and the append below conflicts with it.
+    if (metadata.commandId !== undefined) {
+      const handled = yield* EventStore.use((store) => store.readCommand(streamId, metadata.commandId!))
+      if (handled.length > 0) return { ...yield* repeated(aggregate, streamId, handled), repeated: true }
+    }
     const decided = yield* aggregate.decide(command, state)
-    if (decided.length === 0) return { streamId, events: [], state, version } satisfies CommandResult<Event, State>
+    if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
     const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
+    tried.appended = true
     const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
     const next = Aggregate.fold(aggregate, decided, state)
     yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
@@ -236,25 +291,36 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       streamId,
       events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })),
       state: next,
-      version: appended.version
-    } satisfies CommandResult<Event, State>
+      version: appended.version,
+      repeated: false
+    }
   })
 
   /** The cycle, retried on conflicts, then the inline handlers; counted and traced. */
   const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) =>
     Effect.suspend(() => {
+      const commandId = handleOptions?.commandId
       const metadata: EventMetadata = {
         ...handleOptions?.metadata,
-        correlationId: handleOptions?.metadata?.correlationId ?? crypto.randomUUID()
+        correlationId: handleOptions?.metadata?.correlationId ?? crypto.randomUUID(),
+        ...(commandId === undefined ? {} : { commandId })
       }
       let attempts = 0
       let appended = false
-      return retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata))), retry).pipe(
-        Effect.tap((result) => {
+      // A repeated command found after this call's own append was tried (and its outcome was in
+      // doubt) is this call's: its inline handlers run. Found otherwise, another call handled it.
+      const tried = { appended: false }
+      const attempt = retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata, tried))), retry)
+      return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: transientRetry })).pipe(
+        Effect.map(({ repeated, ...result }) => {
           appended = result.events.length > 0
-          return Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1 })
+          return { result, repeated: repeated && !tried.appended }
         }),
-        Effect.tap((result) => result.events.length === 0 ? Effect.void : Effect.forEach(handlers, (handler) => handler(result), { discard: true })),
+        Effect.tap(({ repeated, result }) =>
+          Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1, repeated })),
+        Effect.tap(({ repeated, result }) =>
+          result.events.length === 0 || repeated ? Effect.void : Effect.forEach(handlers, (handler) => handler(result), { discard: true })),
+        Effect.map(({ result }) => result),
         Effect.tap(() => countCommand("handled")),
         Effect.tapError((error) =>
           Effect.andThen(Effect.annotateCurrentSpan({ retries: attempts - 1 }), countCommand(outcomeOf(error, appended)))

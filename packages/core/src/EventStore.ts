@@ -61,8 +61,29 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
  */
 export class EventStoreError extends Schema.TaggedError<EventStoreError>()("EventStoreError", {
   message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
+  cause: Schema.optional(Schema.Defect()),
+  /**
+   * Set when the failure may pass by itself (see {@link Transient}); absent when trying again
+   * cannot help.
+   */
+  transient: Schema.optional(Schema.Literals(["notSent", "rolledBack", "inDoubt"]))
 }) {}
+
+/**
+ * The transient failures a store reports, and what they mean for trying again:
+ *
+ * - `"notSent"`: no connection could be made (refused, reset, too many clients, the server starting
+ *   up); nothing reached the database. Always safe to try again.
+ * - `"rolledBack"`: the database refused the statement for now (deadlock, serialization failure,
+ *   lock timeout) and wrote nothing. Safe to try again.
+ * - `"inDoubt"`: the connection was lost while the statement ran. A read may be tried again; a
+ *   write may or may not have committed, so trying again could apply it twice, unless it is
+ *   idempotent (a command with a `commandId`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Transient = NonNullable<EventStoreError["transient"]>
 
 /**
  * Nothing is wrong with the append but the moment: it was made inside a transaction older than
@@ -178,6 +199,11 @@ export class EventStore extends Context.Service<EventStore, {
     streamId: string,
     options?: ReadStreamOptions
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
+  /**
+   * The events of the stream that the command with this id produced (their metadata's
+   * `commandId`), in version order; none if it has not been handled on this stream.
+   */
+  readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
   /** The global log from a position up to its current end, in batches. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
@@ -218,6 +244,8 @@ export interface Primitives {
     from: number,
     limit: number
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  /** See {@link EventStore}'s `readCommand`. */
+  readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /**
    * Up to `limit` events of the log after `after`, in log order, and where to read on (see
    * {@link LogPage}). An event must only be returned, and `next` only move past a position, once
@@ -327,6 +355,10 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readStreamPage: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength)
       return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+    },
+    readCommand: (streamId, commandId) => {
+      const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkId("command id", commandId, limits.keyLength)
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.readCommand(streamId, commandId)
     },
     readAll,
     readPage,
@@ -500,6 +532,9 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const readStreamPage = (streamId: string, from: number, limit: number) =>
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+  const readCommand = (streamId: string, commandId: string) =>
+    Effect.map(currentJournal, (journal) =>
+      streamOf(Ref.getUnsafe(state), streamId, journal).filter((event) => event.metadata.commandId === commandId))
 
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
     Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit))
@@ -507,7 +542,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.map(Ref.get(state), (current) => headOf(current, options?.types))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  return make({ append, readStreamPage, readAllPage, count, listen, head })
+  return make({ append, readStreamPage, readCommand, readAllPage, count, listen, head })
 })
 
 /**

@@ -22,6 +22,8 @@ import { describeIssue } from "./internal/issue.ts"
 export interface EventMetadata {
   readonly correlationId?: string | undefined
   readonly causationId?: string | undefined
+  /** The id of the command that produced the event (see `CommandHandler.HandleOptions`). */
+  readonly commandId?: string | undefined
   readonly [key: string]: unknown
 }
 

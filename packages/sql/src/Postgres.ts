@@ -28,7 +28,7 @@ import type * as Tables from "./Tables.ts"
  * @category models
  * @since 0.1.0
  */
-export interface StoreOptions extends Tables.TableOptions, SqlLease.Options {
+export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options {
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
 }
@@ -104,8 +104,8 @@ export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Le
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError> => {
-  const { pollInterval, schema, tablePrefix, retryInterval, heartbeatInterval, ...client } = options
-  const store: StoreOptions = { pollInterval, schema, tablePrefix, retryInterval, heartbeatInterval }
+  const { pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval, ...client } = options
+  const store: StoreOptions = { pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval }
   return layerFromClient(store).pipe(
     Layer.provideMerge(PgClient.layer({ ...client, maxConnections: client.maxConnections ?? 10 }))
   )

@@ -7,6 +7,7 @@
 import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { CheckpointStore, EventStore } from "@facta/core"
+import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -16,13 +17,16 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tables.TableOptions) {
+export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
   const sql = yield* SqlClient.SqlClient
+  // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
+  const retry = retrying(sql, options?.retry ?? defaultSchedule)
   const checkpoints = sql((yield* Tables.make(options)).checkpoints)
 
   const get = (processor: string) =>
     sql<{ readonly position: string }>`SELECT position::text AS position FROM ${checkpoints} WHERE processor = ${processor}`.pipe(
       Effect.map((rows) => rows.length === 0 ? EventStore.start : BigInt(rows[0]!.position)),
+      retry,
       Effect.mapError(storeError(`Reading the checkpoint of "${processor}"`))
     )
 
@@ -36,7 +40,7 @@ export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tab
       : sql`UPDATE ${checkpoints} SET position = ${next.toString()}::numeric, updated_at = now()
           WHERE processor = ${processor} AND position = ${expected.toString()}::numeric
           RETURNING 1 AS moved`
-    const rows = yield* Effect.mapError(moved, storeError(`Moving the checkpoint of "${processor}"`))
+    const rows = yield* Effect.mapError(retry(moved), storeError(`Moving the checkpoint of "${processor}"`))
     if (rows.length === 0) {
       return yield* new CheckpointStore.CheckpointConflict({ processor, expected, actual: yield* get(processor) })
     }
@@ -49,4 +53,4 @@ export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tab
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions) => Layer.effect(CheckpointStore.CheckpointStore, make(options))
+export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(CheckpointStore.CheckpointStore, make(options))

@@ -23,6 +23,7 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, type RecordedEvent } from "@facta/core"
 import { encodeBatch, sequenceOf, storeError, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
+import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
 import * as Tables from "./Tables.ts"
 
@@ -30,7 +31,7 @@ import * as Tables from "./Tables.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions {
+export interface Options extends Tables.TableOptions, Tables.RetryOptions {
   /**
    * Listens to a LISTEN/NOTIFY channel; without it, subscribers poll. The queue failing (a lost
    * connection) is survived: the store polls and listens again.
@@ -59,13 +60,6 @@ const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (err
   )
 }
 
-/** Transient failures (a dropped connection) are retried for a while before they surface. */
-const retryTransient = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
-  Effect.retry(effect, {
-    while: (error: SqlError.SqlError) => error.isRetryable,
-    schedule: Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(Schedule.upTo({ times: 12 }))
-  })
-
 type AppendError = EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError
 
 /**
@@ -73,8 +67,10 @@ type AppendError = EventStore.WrongExpectedVersion | EventStore.RetryTransaction
  * answer: the recorded events, a conflict (after retrying a lost race for "any" and
  * "streamExists"), or, inside a transaction, a request to run the transaction again.
  */
-const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps) => {
+const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Schedule.Schedule<unknown, unknown>) => {
   const { sql } = log
+  // An append in doubt may have committed: only one that surely wrote nothing runs again.
+  const retry = retrying(sql, schedule, (transient) => transient !== "inDoubt")
   const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
     Effect.flatMap(Statements.actualVersion(log, streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
 
@@ -116,7 +112,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps) => {
       const inTransaction = Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
       const statement = inTransaction
         ? sql.withTransaction(Effect.tap(Statements.append(log, streamId, batch, expected, true), () => wakeUps.notify))
-        : Statements.append(log, streamId, batch, expected, false)
+        : retry(Statements.append(log, streamId, batch, expected, false))
       const attempt = Effect.matchEffect(statement, {
         // A concurrent writer took one of the versions: a conflict for an exact expectation;
         // "any" and "streamExists" try again with the new version.
@@ -154,10 +150,14 @@ export const make = Effect.fn("SqlEventStore.make")(function*(options?: Options)
   const log = Statements.makeLog(sql, tables.events)
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
   const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
-  const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retryTransient, Effect.mapError(storeError(what)))
+  const schedule = options?.retry ?? defaultSchedule
+  const retry = retrying(sql, schedule)
+  const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retry, Effect.mapError(storeError(what)))
   return EventStore.make({
-    append: appender(log, wakeUps),
+    append: appender(log, wakeUps, schedule),
     readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
+    readCommand: (streamId, commandId) =>
+      reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
     readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
     count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>

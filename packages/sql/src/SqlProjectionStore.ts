@@ -7,6 +7,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { ProjectionStore } from "@facta/core"
+import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -16,13 +17,16 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tables.TableOptions) {
+export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
   const sql = yield* SqlClient.SqlClient
+  // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
+  const retry = retrying(sql, options?.retry ?? defaultSchedule)
   const projections = sql((yield* Tables.make(options)).projections)
   return ProjectionStore.make({
     get: (projection, id) =>
       sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
         Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),
+        retry,
         Effect.mapError(storeError(`Reading "${id}" of "${projection}"`))
       ),
     // The ids and documents travel as one JSON parameter: one statement text whatever their number.
@@ -30,11 +34,13 @@ export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tab
       ids.length === 0 ? Effect.succeed(new Map()) : sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
         WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
         Effect.map((rows) => new Map(rows.map((row) => [row.id, row.document]))),
+        retry,
         Effect.mapError(storeError(`Reading ${ids.length} documents of "${projection}"`))
       ),
     list: (projection) =>
       sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
         WHERE projection = ${projection} ORDER BY id COLLATE "C"`.pipe(
+        retry,
         Effect.mapError(storeError(`Listing "${projection}"`))
       ),
     upsert: (projection, id, document) =>
@@ -45,7 +51,8 @@ export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tab
         sql`INSERT INTO ${projections} (projection, id, document) VALUES (${projection}, ${id}, ${json}::jsonb)
           ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
           Effect.asVoid,
-          Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
+          retry,
+        Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
         )
       )),
     upsertMany: (projection, documents) =>
@@ -58,23 +65,27 @@ export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tab
           SELECT ${projection}, d.id, d.document FROM jsonb_to_recordset(${json}::jsonb) AS d(id text, document jsonb)
           ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
           Effect.asVoid,
-          Effect.mapError(storeError(`Writing ${documents.length} documents of "${projection}"`))
+          retry,
+        Effect.mapError(storeError(`Writing ${documents.length} documents of "${projection}"`))
         )
       )),
     delete: (projection, id) =>
       sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
         Effect.asVoid,
+        retry,
         Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
       ),
     deleteMany: (projection, ids) =>
       ids.length === 0 ? Effect.void : sql`DELETE FROM ${projections}
         WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
         Effect.asVoid,
+        retry,
         Effect.mapError(storeError(`Deleting ${ids.length} documents of "${projection}"`))
       ),
     clear: (projection) =>
       sql`DELETE FROM ${projections} WHERE projection = ${projection}`.pipe(
         Effect.asVoid,
+        retry,
         Effect.mapError(storeError(`Clearing "${projection}"`))
       )
   })
@@ -84,4 +95,4 @@ export const make = Effect.fn("SqlProjectionStore.make")(function*(options?: Tab
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))
+export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))

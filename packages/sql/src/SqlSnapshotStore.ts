@@ -7,6 +7,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { SnapshotStore } from "@facta/core"
+import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -16,8 +17,10 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Tables.TableOptions) {
+export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
   const sql = yield* SqlClient.SqlClient
+  // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
+  const retry = retrying(sql, options?.retry ?? defaultSchedule)
   const snapshots = sql((yield* Tables.make(options)).snapshots)
   return SnapshotStore.make({
     load: (streamId) =>
@@ -32,6 +35,7 @@ export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Table
             state: row.state
           }))
         ),
+        retry,
         Effect.mapError(storeError(`Loading the snapshot of "${streamId}"`))
       ),
     save: (snapshot) =>
@@ -45,7 +49,8 @@ export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Table
             SET schema_version = excluded.schema_version, version = excluded.version, state = excluded.state, taken_at = now()
             WHERE ${snapshots}.schema_version <> excluded.schema_version OR ${snapshots}.version < excluded.version`.pipe(
           Effect.asVoid,
-          Effect.mapError(storeError(`Saving the snapshot of "${snapshot.streamId}"`))
+          retry,
+        Effect.mapError(storeError(`Saving the snapshot of "${snapshot.streamId}"`))
         )
       ))
   })
@@ -55,4 +60,4 @@ export const make = Effect.fn("SqlSnapshotStore.make")(function*(options?: Table
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions) => Layer.effect(SnapshotStore.SnapshotStore, make(options))
+export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(SnapshotStore.SnapshotStore, make(options))

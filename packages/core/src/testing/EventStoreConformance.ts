@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, type Layer, Option, Result, Schedule, Stream } from "effect"
+import { Effect, Fiber, type Layer, Option, Result, Schedule, Schema, Stream } from "effect"
+import * as Aggregate from "../Aggregate.ts"
+import * as CommandHandler from "../CommandHandler.ts"
 import { EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
 import type { RecordedEvent, UnsavedEvent } from "../RecordedEvent.ts"
 
@@ -40,6 +42,20 @@ const expectConflict = <A, E>(effect: Effect.Effect<A, E, EventStore>, expected:
   })
 
 const dataOf = (events: ReadonlyArray<RecordedEvent>) => events.map((event) => event.data)
+
+class Add extends Schema.TaggedClass<Add>()("Add", { amount: Schema.Int }) {}
+class Added extends Schema.TaggedClass<Added>()("Added", { amount: Schema.Int }) {}
+class Noted extends Schema.TaggedClass<Noted>()("Noted", {}) {}
+
+/** A counter whose command makes two events, so a repeat shows whether all of them are found. */
+const counters = CommandHandler.make(Aggregate.make({
+  name: "Counter",
+  command: Add,
+  event: Schema.Union([Added, Noted]),
+  initialState: 0,
+  decide: (command: Add) => Effect.succeed([new Added({ amount: command.amount }), new Noted()]),
+  evolve: (total: number, event: Added | Noted) => event._tag === "Added" ? total + event.amount : total
+}))
 
 /**
  * Registers the conformance suite for the store that `storeLayer` provides.
@@ -167,6 +183,52 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         ]))
         assert.strictEqual(error._tag, "InvalidInput")
         assert.strictEqual((yield* readStream(streamId)).length, 0)
+      }))
+
+    it.effect("readCommand finds the events one command produced on its stream, and only those", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [streamId, other] = [unique("commands"), unique("commands-other")]
+        yield* store.append(streamId, [{ type: "Before", data: {} }])
+        yield* store.append(streamId, [1, 2].map((n) => ({ type: "ByCommand", data: { n }, metadata: { commandId: "c-1" } })))
+        yield* store.append(other, [{ type: "ByCommand", data: { n: 3 }, metadata: { commandId: "c-1" } }])
+        const found = yield* store.readCommand(streamId, "c-1")
+        assert.deepStrictEqual(found.map((event) => [event.version, event.data]), [[2, { n: 1 }], [3, { n: 2 }]])
+        assert.deepStrictEqual(yield* store.readCommand(streamId, "c-2"), [])
+        assert.deepStrictEqual(yield* store.readCommand(unique("none"), "c-1"), [])
+      }))
+
+    it.effect("a command repeated with its commandId appends nothing and returns the first result", () =>
+      Effect.gen(function*() {
+        const streamId = unique("idempotent")
+        const first = yield* counters.execute(streamId, new Add({ amount: 5 }), { commandId: "add-5" })
+        yield* counters.execute(streamId, new Add({ amount: 7 }))
+        // The id names the command: a repeat is found whatever its body.
+        for (const body of [new Add({ amount: 5 }), new Add({ amount: 100 })]) {
+          const again = yield* counters.execute(streamId, body, { commandId: "add-5" })
+          assert.deepStrictEqual(
+            [again.version, again.state, again.events.map((event) => event.data)],
+            [2, 5, [new Added({ amount: 5 }), new Noted()]]
+          )
+          assert.deepStrictEqual(again.events.map((event) => event.id), first.events.map((event) => event.id))
+        }
+        const stored = yield* readStream(streamId)
+        assert.strictEqual(stored.length, 4)
+        assert.strictEqual(stored[0]!.metadata.commandId, "add-5")
+        assert.strictEqual(stored[2]!.metadata.commandId, undefined)
+        assert.strictEqual((yield* counters.load(streamId)).state, 12)
+      }))
+
+    it.effect("of concurrent handlings of one commandId, one appends and all return its result", () =>
+      Effect.gen(function*() {
+        const streamId = unique("idempotent-race")
+        const results = yield* Effect.forEach(
+          Array.from({ length: 8 }),
+          () => counters.execute(streamId, new Add({ amount: 3 }), { commandId: "once" }),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(new Set(results.map((result) => `${result.version}:${result.state}`)), new Set(["2:3"]))
+        assert.strictEqual((yield* readStream(streamId)).length, 2)
       }))
 
     it.effect("reads a stream in version order, from a version, across batches", () =>

@@ -6,6 +6,7 @@
 import { DateTime } from "effect"
 import type { SqlError } from "effect/sql"
 import { EventStore, type RecordedEvent } from "@facta/core"
+import { transientOf } from "./transient.ts"
 
 export interface EventRow {
   readonly position: bigint | string | number
@@ -53,8 +54,10 @@ export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   recordedAt: toDateTime(row.recorded_at)
 })
 
-export const storeError = (what: string) => (cause: SqlError.SqlError) =>
-  new EventStore.EventStoreError({ message: `${what} failed: ${cause.message}`, cause })
+export const storeError = (what: string) => (cause: SqlError.SqlError) => {
+  const transient = transientOf(cause)
+  return new EventStore.EventStoreError({ message: `${what} failed: ${cause.message}`, cause, ...(transient === undefined ? {} : { transient }) })
+}
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

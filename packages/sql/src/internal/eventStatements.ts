@@ -109,6 +109,20 @@ export const readStreamPage = (
     (rows) => rows.map(toRecorded)
   )
 
+/** The events of a stream that one command produced, by the `commandId` of their metadata. */
+export const readCommand = (
+  { events, sql }: Log,
+  streamId: string,
+  commandId: string
+): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
+  Effect.map(
+    sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+      FROM ${events}
+      WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND metadata->>'commandId' = ${commandId}
+      ORDER BY version`,
+    (rows) => rows.map(toRecorded)
+  )
+
 const ofTypes = ({ sql }: Log, types: ReadonlyArray<string>) => types.length === 0 ? sql`false` : sql.in("type", types)
 
 /** The log after a position, in (transaction id, sequence) order. */
