@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { EventStore, Lease } from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { TestServer } from "@facta/sql/testing"
-import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Redacted, Schedule, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 
 describe("TestServer", () => {
@@ -36,4 +36,19 @@ describe("TestServer", () => {
       const after = yield* Effect.exit(query)
       assert.isTrue(Exit.isFailure(after), "the server still answers after its scope closed")
     }), { timeout: 120_000 })
+
+  it.effect("a store whose server has gone fails with a transient EventStoreError once its retries run out", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* Scope.provide(TestServer.server, scope)
+      const stores = yield* Layer.build(Postgres.layer({ url: Redacted.make(server.url), retry: Schedule.recurs(2), connectTimeout: "1 second" }))
+      yield* Scope.close(scope, Exit.void)
+      const store = Context.get(stores, EventStore.EventStore)
+      const append = yield* Effect.flip(store.append("gone", [{ type: "T", data: {} }]))
+      assert.strictEqual(append._tag, "EventStoreError")
+      // A pooled connection cut mid-statement is in doubt; a new one refused is not sent.
+      assert.include(["notSent", "inDoubt"], append._tag === "EventStoreError" ? append.transient : undefined)
+      const read = yield* Effect.flip(store.readStreamPage("gone"))
+      assert.strictEqual(read._tag === "EventStoreError" ? read.transient : undefined, "notSent", "reads are retried until no connection can be made")
+    }).pipe(Effect.scoped), { timeout: 120_000 })
 })

@@ -30,6 +30,11 @@ export interface PostgresServer {
   readonly description: string
   /** Stops the server and removes its files; a no-op for `DATABASE_URL`. Idempotent. */
   readonly stop: () => Promise<void>
+  /**
+   * Restarts the server on the same port and data (`pg_ctl restart -m fast`): every connection
+   * is cut, and new ones are refused until it is back. Absent for `DATABASE_URL`. For fault tests.
+   */
+  readonly restart?: (() => Promise<void>) | undefined
 }
 
 export const DATABASE = "facta_test"
@@ -185,7 +190,11 @@ export const startPostgres = async (): Promise<PostgresServer> => {
     }
 
     const version = (await run(bindir, "postgres", ["--version"], user, root)).trim()
-    return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, description: `${version} (${binaries.source}: ${bindir})`, stop }
+    // pg_ctl restart starts the server again with the options it was started with.
+    const restart = async () => {
+      await run(bindir, "pg_ctl", ["restart", "-D", data, "-l", log, "-m", "fast", "-w", "-t", "60"], user, root)
+    }
+    return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, description: `${version} (${binaries.source}: ${bindir})`, stop, restart }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const tail = logTail(log)
