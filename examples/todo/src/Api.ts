@@ -17,6 +17,9 @@
  * 422 for a command that breaks a business rule, 409 when concurrent writers kept conflicting,
  * 404 for an unknown route and 500 only when the service itself failed.
  *
+ * A write with an `Idempotency-Key` header is applied once per key: repeated (a client retrying
+ * after a lost answer), it changes nothing and answers as the first time did.
+ *
  * The routes stay thin. A write hands the request body, with the todo id from the path, to the
  * `CommandHandler`, which validates it with the command Schema before it loads the todo, so
  * malformed input is a 400 whether or not the todo exists. A read returns a list that the
@@ -159,7 +162,10 @@ const command = (tag: Todo.Command["_tag"], status: 200 | 201, maxBodyBytes: num
   Effect.gen(function*() {
     const { id = "" } = yield* HttpRouter.params
     const body = yield* requestBody(maxBodyBytes)
-    const { state } = yield* todos.handle(Todo.streamId(id), { ...body, _tag: tag, todo_id: id })
+    // A client that retries a request it got no answer to sends the same Idempotency-Key: the
+    // command is then applied once, and the retry gets the first answer.
+    const commandId = (yield* HttpServerRequest.HttpServerRequest).headers["idempotency-key"]
+    const { state } = yield* todos.handle(Todo.streamId(id), { ...body, _tag: tag, todo_id: id }, commandId === undefined ? undefined : { commandId })
     return yield* HttpServerResponse.json(state, { status })
   }).pipe(Effect.catch(errorResponse))
 

@@ -27,13 +27,13 @@ interface Reply {
 }
 
 /** Sends a request to the server under test; `body` is sent as JSON unless it is a string. */
-const request = (method: "GET" | "POST" | "PUT", path: string, body?: unknown) =>
+const request = (method: "GET" | "POST" | "PUT", path: string, body?: unknown, headers: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const server = yield* HttpServer.HttpServer
     const url = `${HttpServer.formatAddress(server.address)}${path}`
     const init: RequestInit = body === undefined
-      ? { method }
-      : { method, headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }
+      ? { method, headers }
+      : { method, headers: { ...headers, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }
     return yield* Effect.promise(async (): Promise<Reply> => {
       const response = await fetch(url, init)
       const text = await response.text()
@@ -368,6 +368,19 @@ const apiSuite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
             assert.strictEqual((yield* eventsOf(streamId(lookalike))).length, 1)
           }
           assert.strictEqual((yield* eventsOf(notificationStreamId(id!))).length, 1)
+        }))
+
+      it.effect("a write repeated with its Idempotency-Key is applied once and answered as the first time", () =>
+        Effect.gen(function*() {
+          const [id] = fresh("retried")
+          const key = { "idempotency-key": `add-${id}` }
+          const first = yield* request("POST", `/todo/${id}`, { title: "Once" }, key)
+          assert.strictEqual(first.status, 201)
+          const again = yield* request("POST", `/todo/${id}`, { title: "Once" }, key)
+          assert.deepStrictEqual([again.status, again.body], [201, first.body])
+          assert.strictEqual((yield* eventsOf(streamId(id!))).length, 1)
+          // Without the key, the same request is a second command, which the rules refuse.
+          assert.strictEqual((yield* post(`/todo/${id}`, { title: "Once" })).status, 422)
         }))
 
       it.effect("fuzzed requests to every write route answer 4xx or 2xx, never 5xx", () =>
