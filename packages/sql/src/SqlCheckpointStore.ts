@@ -17,7 +17,11 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fn("SqlCheckpointStore.make")(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
+export const make: (
+  options?: Tables.TableOptions & Tables.RetryOptions
+) => Effect.Effect<CheckpointStore.CheckpointStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlCheckpointStore.make")(function*(
+  options?: Tables.TableOptions & Tables.RetryOptions
+) {
   const sql = yield* SqlClient.SqlClient
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
   const retry = retrying(sql, options?.retry ?? defaultSchedule)

@@ -144,7 +144,11 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fn("SqlEventStore.make")(function*(options?: Options) {
+export const make: (
+  options?: Options
+) => Effect.Effect<EventStore.EventStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient | Scope.Scope> = Effect.fn("SqlEventStore.make")(function*(
+  options?: Options
+) {
   const sql = yield* SqlClient.SqlClient
   const tables = yield* Tables.make(options)
   const log = Statements.makeLog(sql, tables.events)
