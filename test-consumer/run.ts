@@ -12,7 +12,7 @@ import { delimiter, join, resolve } from "node:path"
 import { findBinaries } from "../packages/sql/src/testing/PostgresServer.ts"
 
 const root = resolve(import.meta.dirname, "..")
-const packages = ["packages/core", "packages/sql"] as const
+const packages = ["packages/core", "packages/sql", "packages/cli"] as const
 
 interface PackedFile {
   readonly path: string
@@ -190,6 +190,15 @@ const main = () => {
       cwd: app,
       env: { ...process.env, FACTA_PG_BINDIR: binaries.dir }
     })
+
+    // The bin as npm installs it: on PATH of the app, running from the built package.
+    const dataDir = join(work, "cli-data")
+    const cli = run(join(app, "node_modules", ".bin", "facta"), ["--data-dir", dataDir, "streams"], { cwd: app, capture: true })
+    if (cli.status === 0 && /^STREAM\s+VERSION\s+LAST POSITION/.test(cli.stdout)) ok("the facta bin lists streams of an embedded data directory")
+    else fail(`the facta bin exited ${cli.status}:\n${cli.stdout}${cli.stderr}`)
+    const wrong = run(join(app, "node_modules", ".bin", "facta"), ["streams"], { cwd: app, capture: true, env: { ...process.env, DATABASE_URL: "" } })
+    if (wrong.status === 1 && wrong.stderr.trim().startsWith("facta: No database")) ok("the facta bin fails in one line without a database")
+    else fail(`the facta bin without a database exited ${wrong.status}:\n${wrong.stdout}${wrong.stderr}`)
 
     console.log("An incompatible effect")
     const old = join(work, "old-effect")

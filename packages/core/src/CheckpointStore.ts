@@ -8,6 +8,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { start } from "./EventStore.ts"
 import { currentJournal, type Journal } from "./internal/journal.ts"
+import { byBytes } from "./internal/order.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
@@ -40,6 +41,8 @@ export class CheckpointStoreError extends Schema.TaggedError<CheckpointStoreErro
  * @since 0.1.0
  */
 export class CheckpointStore extends Context.Service<CheckpointStore, {
+  /** Every processor's position, ordered by name (by UTF-8 bytes). For operators. */
+  readonly list: Effect.Effect<ReadonlyArray<{ readonly processor: string; readonly position: bigint }>, CheckpointStoreError>
   /** The processor's position; the start of the log when it has none. */
   readonly get: (processor: string) => Effect.Effect<bigint, CheckpointStoreError | InvalidInput>
   /** Moves the processor's position from `expected` to `next`, or fails with a conflict. */
@@ -60,6 +63,7 @@ export class CheckpointStore extends Context.Service<CheckpointStore, {
 export const make = (store: CheckpointStore["Service"]): CheckpointStore["Service"] => {
   const invalid = (processor: string) => checkId("processor name", processor, limits.keyLength)
   return CheckpointStore.of({
+    list: store.list,
     get: (processor) => {
       const refused = invalid(processor)
       return refused === undefined ? store.get(processor) : Effect.fail(refused)
@@ -92,6 +96,8 @@ export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync
   const current = (processor: string, journal: Journal | undefined) =>
     journal?.checkpoints.get(processor)?.next ?? committed.get(processor) ?? start
   return make({
+    list: Effect.sync(() =>
+      [...committed].sort(([a], [b]) => byBytes(a, b)).map(([processor, position]) => ({ processor, position }))),
     get: (processor) => Effect.map(currentJournal, (journal) => current(processor, journal)),
     set: (processor, expected, next) =>
       Effect.flatMap(currentJournal, (journal) => {

@@ -10,6 +10,7 @@
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
 import { currentJournal, type Journal } from "./internal/journal.ts"
+import { byBytes } from "./internal/order.ts"
 import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
@@ -162,6 +163,44 @@ export interface LogPage {
 }
 
 /**
+ * A stream, as an operator lists it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StreamInfo {
+  readonly streamId: string
+  /** The stream's version: its number of events. */
+  readonly version: number
+  /** The position of its last event. */
+  readonly position: bigint
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ListStreamsOptions {
+  /** Only streams whose id starts with this. */
+  readonly prefix?: string | undefined
+  /** Only streams whose id sorts after this one (the `next` of the previous page). */
+  readonly after?: string | undefined
+  /** Streams per page. Default 100. */
+  readonly limit?: number | undefined
+}
+
+/**
+ * A page of streams, ordered by id; `next` is where the next page starts, when there may be one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StreamsPage {
+  readonly streams: ReadonlyArray<StreamInfo>
+  readonly next: string | undefined
+}
+
+/**
  * The position before the first event of every log.
  *
  * @category constants
@@ -204,6 +243,8 @@ export class EventStore extends Context.Service<EventStore, {
    * `commandId`), in version order; none if it has not been handled on this stream.
    */
   readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
+  /** The committed streams, a page at a time, ordered by id (by UTF-8 bytes on SQL). For operators. */
+  readonly listStreams: (options?: ListStreamsOptions) => Effect.Effect<StreamsPage, EventStoreError>
   /** The global log from a position up to its current end, in batches. */
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
@@ -244,6 +285,8 @@ export interface Primitives {
     from: number,
     limit: number
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  /** Up to `limit` streams after `after` whose ids start with `prefix`, ordered by id. */
+  readonly listStreams: (prefix: string, after: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<StreamInfo>, EventStoreError>
   /** See {@link EventStore}'s `readCommand`. */
   readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /**
@@ -359,6 +402,13 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readCommand: (streamId, commandId) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkId("command id", commandId, limits.keyLength)
       return invalid !== undefined ? Effect.fail(invalid) : primitives.readCommand(streamId, commandId)
+    },
+    listStreams: (options) => {
+      const limit = options?.limit ?? 100
+      return Effect.map(primitives.listStreams(options?.prefix ?? "", options?.after, limit), (streams) => ({
+        streams,
+        next: streams.length === limit ? streams[limit - 1]!.streamId : undefined
+      }))
     },
     readAll,
     readPage,
@@ -532,6 +582,13 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const readStreamPage = (streamId: string, from: number, limit: number) =>
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+  const listStreams = (prefix: string, after: string | undefined, limit: number) =>
+    Effect.sync(() =>
+      [...Ref.getUnsafe(state).streams]
+        .filter(([streamId]) => streamId.startsWith(prefix) && (after === undefined || byBytes(streamId, after) > 0))
+        .sort(([a], [b]) => byBytes(a, b))
+        .slice(0, limit)
+        .map(([streamId, events]): StreamInfo => ({ streamId, version: events.length, position: events[events.length - 1]!.position })))
   const readCommand = (streamId: string, commandId: string) =>
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).filter((event) => event.metadata.commandId === commandId))
@@ -542,7 +599,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.map(Ref.get(state), (current) => headOf(current, options?.types))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  return make({ append, readStreamPage, readCommand, readAllPage, count, listen, head })
+  return make({ append, readStreamPage, listStreams, readCommand, readAllPage, count, listen, head })
 })
 
 /**

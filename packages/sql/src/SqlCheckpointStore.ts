@@ -50,7 +50,14 @@ export const make: (
     }
   })
 
-  return CheckpointStore.make({ get, set })
+  const list = sql<{ readonly processor: string; readonly position: string }>`SELECT processor, position::text AS position FROM ${checkpoints}
+    ORDER BY processor COLLATE "C"`.pipe(
+    Effect.map((rows) => rows.map((row) => ({ processor: row.processor, position: BigInt(row.position) }))),
+    retry,
+    Effect.mapError(storeError("Listing the checkpoints"))
+  )
+
+  return CheckpointStore.make({ list, get, set })
 })
 
 /**

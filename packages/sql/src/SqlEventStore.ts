@@ -160,6 +160,7 @@ export const make: (
   return EventStore.make({
     append: appender(log, wakeUps, schedule),
     readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
+    listStreams: (prefix, after, limit) => reading("Listing streams", Statements.listStreams(log, prefix, after, limit)),
     readCommand: (streamId, commandId) =>
       reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
     readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),

@@ -30,6 +30,16 @@ export const checkpointStoreConformance = <E>(name: string, storeLayer: Layer.La
         assert.strictEqual(yield* store.get(processor), 20n)
       }))
 
+    it.effect("lists every processor's position, ordered by name", () =>
+      Effect.gen(function*() {
+        const store = yield* CheckpointStore
+        const prefix = unique("listed")
+        yield* store.set(`${prefix}-b`, 0n, 7n)
+        yield* store.set(`${prefix}-a`, 0n, 3n)
+        const listed = (yield* store.list).filter(({ processor }) => processor.startsWith(prefix))
+        assert.deepStrictEqual(listed, [{ processor: `${prefix}-a`, position: 3n }, { processor: `${prefix}-b`, position: 7n }])
+      }))
+
     it.effect("keeps positions past 2^64 exactly", () =>
       Effect.gen(function*() {
         const store = yield* CheckpointStore

@@ -185,6 +185,25 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         assert.strictEqual((yield* readStream(streamId)).length, 0)
       }))
 
+    it.effect("lists streams by prefix, a page at a time, with their versions and last positions", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const prefix = unique("listed")
+        const a = yield* store.append(`${prefix}/a`, events("Listed", 2))
+        const c = yield* store.append(`${prefix}/c`, events("Listed", 1))
+        const b = yield* store.append(`${prefix}/b`, events("Listed", 3))
+        yield* store.append(`${unique("unlisted")}/a`, events("Listed", 1))
+        const first = yield* store.listStreams({ prefix, limit: 2 })
+        assert.deepStrictEqual(first.streams, [
+          { streamId: `${prefix}/a`, version: 2, position: a.events[1]!.position },
+          { streamId: `${prefix}/b`, version: 3, position: b.events[2]!.position }
+        ])
+        assert.strictEqual(first.next, `${prefix}/b`)
+        const rest = yield* store.listStreams({ prefix, after: first.next, limit: 2 })
+        assert.deepStrictEqual(rest, { streams: [{ streamId: `${prefix}/c`, version: 1, position: c.events[0]!.position }], next: undefined })
+        assert.deepStrictEqual((yield* store.listStreams({ prefix: `${prefix}/z` })).streams, [])
+      }))
+
     it.effect("readCommand finds the events one command produced on its stream, and only those", () =>
       Effect.gen(function*() {
         const store = yield* EventStore

@@ -109,6 +109,22 @@ export const readStreamPage = (
     (rows) => rows.map(toRecorded)
   )
 
+/** A page of streams by id, each with its version and the position of its last event. */
+export const listStreams = (
+  { events, sql }: Log,
+  prefix: string,
+  after: string | undefined,
+  limit: number
+): Effect.Effect<Array<EventStore.StreamInfo>, SqlError.SqlError> =>
+  Effect.map(
+    sql<{ readonly stream_id: string; readonly version: bigint | string | number; readonly transaction: string; readonly position: bigint | string | number }>`
+      SELECT DISTINCT ON (stream_id COLLATE "C") stream_id, version, transaction_id::text AS transaction, position FROM ${events}
+      WHERE starts_with(stream_id, ${prefix}) ${after === undefined ? sql`` : sql`AND stream_id COLLATE "C" > ${after}`}
+      ORDER BY stream_id COLLATE "C", version DESC
+      LIMIT ${limit}`,
+    (rows) => rows.map((row) => ({ streamId: row.stream_id, version: Number(row.version), position: toPosition(row.transaction, row.position) }))
+  )
+
 /** The events of a stream that one command produced, by the `commandId` of their metadata. */
 export const readCommand = (
   { events, sql }: Log,

@@ -1,0 +1,220 @@
+/**
+ * `facta`, the command line for operating Facta's stores: the streams and their events, the
+ * processors' checkpoints and how far behind they are, and which transaction holds the readers'
+ * gate. Built with `effect/cli`.
+ *
+ * The database is a Postgres server (`--url`, or `DATABASE_URL`) or an embedded data directory
+ * (`--data-dir`). Output is a table, or JSON with `--json`. A failure is one line on stderr and a
+ * non-zero exit code; a URL's password never appears.
+ *
+ * An application with processors runs the same commands from a bin of its own, with
+ * `Cli.run({ processors })`: `facta processors` then counts each one's lag by the event types it
+ * handles.
+ *
+ * @since 0.1.0
+ */
+import { NodeServices } from "@effect/platform-node"
+import { CheckpointStore, EventStore, type Processor } from "@facta/core"
+import { Embedded, Postgres } from "@facta/sql"
+import { Cause, Config, Console, DateTime, Effect, type Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Argument, CliError, Command, Flag } from "effect/cli"
+import { SqlClient } from "effect/sql"
+import { exitWith } from "./internal/main.ts"
+import { format, type Table } from "./internal/table.ts"
+
+/**
+ * A command failed; the message says why, in one line.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class FactaError extends Schema.TaggedError<FactaError>()("FactaError", { message: Schema.String }) {
+  override get [CliError.userMessage]() {
+    return this.message
+  }
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The application's processors: `facta processors` counts their lag by their event types. */
+  readonly processors?: ReadonlyArray<Processor.Any> | undefined
+  /** Printed by `--version`. */
+  readonly version?: string | undefined
+}
+
+const url = Flag.Redacted("url").pipe(Flag.withDescription("A Postgres URL (default: DATABASE_URL)"), Flag.optional)
+const dataDir = Flag.String("data-dir").pipe(Flag.withDescription("An embedded (PGlite) data directory instead of a server"), Flag.optional)
+const schema = Flag.String("schema").pipe(Flag.withDescription("The Postgres schema of Facta's tables"), Flag.optional)
+const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of a table"), Flag.withDefault(false))
+
+const facta = Command.make("facta").pipe(
+  Command.withSharedFlags({ url, dataDir, schema, json }),
+  Command.withDescription("Operate Facta's stores: streams, processors, the readers' gate")
+)
+
+/**
+ * Why a failure happened, in one line: the error's message and those of its causes (a driver's
+ * "Failed to connect" says more with its "connect ECONNREFUSED 127.0.0.1:5432"), with any URL's
+ * password masked.
+ */
+const oneLine = (cause: Cause.Cause<unknown>): string => {
+  const messages: Array<string> = []
+  for (let error: unknown = Cause.squash(cause), depth = 0; error instanceof Error && depth < 5; error = error.cause, depth++) {
+    const message = error.message.split("\n")[0]!.trim()
+    if (message !== "" && !messages.some((seen) => seen.includes(message))) messages.push(message)
+  }
+  return messages.join(": ").replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@")
+}
+
+/** The stores of the database the flags name, for one command. */
+const stores = Effect.gen(function*() {
+  const root = yield* facta
+  const tables = Option.isSome(root.schema) ? { schema: root.schema.value } : {}
+  if (Option.isSome(root.dataDir)) return Embedded.layer({ ...tables, dataDir: root.dataDir.value })
+  const given = Option.filter(
+    Option.isSome(root.url) ? root.url : yield* Config.option(Config.Redacted("DATABASE_URL")),
+    (url) => Redacted.value(url) !== ""
+  )
+  if (Option.isNone(given)) return yield* new FactaError({ message: "No database: pass --url, set DATABASE_URL, or pass --data-dir" })
+  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", maxConnections: 2, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
+})
+
+/** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
+const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const root = yield* facta
+    const layer = yield* stores
+    const result = yield* Effect.provide(body, layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>)
+    yield* Console.log(root.json ? JSON.stringify(result.json, (_, value) => typeof value === "bigint" ? value.toString() : value, 2) : format(result.table))
+  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))))
+
+const migrate = Command.make("migrate", {}, () =>
+  withStores(Effect.succeed({ table: { headers: ["migrated"], rows: [["Facta's tables are up to date"]] }, json: { migrated: true } }))).pipe(
+    Command.withDescription("Create Facta's tables, or bring them up to date")
+  )
+
+const streams = Command.make("streams", {
+  prefix: Flag.String("prefix").pipe(Flag.withDescription("Only streams whose id starts with this"), Flag.withDefault("")),
+  after: Flag.String("after").pipe(Flag.withDescription("Start after this stream id (the last of the previous page)"), Flag.optional),
+  limit: Flag.Int("limit").pipe(Flag.withDescription("Streams per page"), Flag.withDefault(100))
+}, ({ after, limit, prefix }) =>
+  withStores(Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const page = yield* store.listStreams({ prefix, after: Option.getOrUndefined(after), limit })
+    return {
+      table: {
+        headers: ["stream", "version", "last position"],
+        rows: page.streams.map((stream) => [stream.streamId, String(stream.version), String(store.gaugeOf(stream.position))]),
+        footer: page.next === undefined ? undefined : `more: facta streams --after ${JSON.stringify(page.next)}`
+      },
+      json: page
+    }
+  }))).pipe(Command.withDescription("List streams by id, with their versions"))
+
+const stream = Command.make("stream", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  from: Flag.Int("from").pipe(Flag.withDescription("The first version to show"), Flag.withDefault(1)),
+  limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many events"), Flag.withDefault(100))
+}, ({ from, id, limit }) =>
+  withStores(Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const events = yield* store.readStreamPage(id, { from, batchSize: limit })
+    if (events.length === 0 && from <= 1) return yield* new FactaError({ message: `No such stream: ${JSON.stringify(id)}` })
+    return {
+      table: {
+        headers: ["version", "type", "recorded at", "data"],
+        rows: events.map((event) => [String(event.version), event.type, DateTime.formatIso(event.recordedAt), JSON.stringify(event.data)])
+      },
+      json: events.map((event) => ({ ...event, recordedAt: DateTime.formatIso(event.recordedAt) }))
+    }
+  }))).pipe(Command.withDescription("Show a stream's events, from a version"))
+
+const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
+  Command.make("processors", {}, () =>
+    withStores(Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const checkpoints = yield* (yield* CheckpointStore.CheckpointStore).list
+      const names = new Set([...checkpoints.map(({ processor }) => processor), ...known.map((processor) => processor.name)])
+      const rows = yield* Effect.forEach([...names].sort(), (name) =>
+        Effect.gen(function*() {
+          const position = checkpoints.find((checkpoint) => checkpoint.processor === name)?.position ?? EventStore.start
+          const processor = known.find((processor) => processor.name === name)
+          // Without the processor's code its event types are unknown: every event after it counts.
+          const lag = yield* store.count({ after: position, types: processor?.types })
+          return { processor: name, kind: processor?.kind, position, lag, lagCounts: processor === undefined ? "all types" : "its types" }
+        }))
+      return {
+        table: {
+          headers: ["processor", "kind", "checkpoint", "behind", "counting"],
+          rows: rows.map((row) => [row.processor, row.kind ?? "?", String(store.gaugeOf(row.position)), String(row.lag), row.lagCounts])
+        },
+        json: rows
+      }
+    }))).pipe(Command.withDescription("The processors' checkpoints and how many events they are behind"))
+
+interface GateRow {
+  readonly pid: number
+  readonly transaction: string
+  readonly age_seconds: number
+  readonly state: string | null
+  readonly query: string | null
+  readonly application: string | null
+}
+
+const gate = Command.make("gate", {}, () =>
+  withStores(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Readers read below the oldest transaction id still running: the backend that holds it
+    // holds the gate. pg_stat_activity shows this database's sessions.
+    const rows = yield* sql<GateRow>`SELECT pid, backend_xid::text AS transaction,
+        extract(epoch FROM now() - xact_start)::float8 AS age_seconds, state, left(query, 80) AS query, application_name AS application
+      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+      ORDER BY age(backend_xid) DESC LIMIT 5`
+    return {
+      table: {
+        headers: ["pid", "transaction", "age", "state", "application", "query"],
+        rows: rows.map((row) => [String(row.pid), row.transaction, `${row.age_seconds.toFixed(1)} s`, row.state ?? "", row.application ?? "", row.query ?? ""]),
+        footer: rows.length === 0 ? "No transaction holds the readers' gate" : "The first row holds the readers' gate: readers wait until it ends"
+      },
+      json: { holders: rows }
+    }
+  }))).pipe(Command.withDescription("Which transactions hold the readers' gate (oldest first)"))
+
+/**
+ * The `facta` command, with the application's processors if it has any.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const command = (options?: Options) =>
+  facta.pipe(Command.withSubcommands([migrate, streams, stream, processorsCommand(options?.processors ?? []), gate]))
+
+/**
+ * Runs `facta` on the process's arguments: the entry point of a bin.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (options?: Options): Effect.Effect<void, unknown> =>
+  command(options).pipe(
+    Command.run({ version: options?.version ?? "0.1.0", renderErrors: false }),
+    Effect.provide(NodeServices.layer)
+  )
+
+/**
+ * Runs `facta` as this process, the whole body of a bin: a failure is one line on stderr and
+ * exit code 1 (2 for a command line that does not parse).
+ *
+ * ```ts
+ * #!/usr/bin/env node
+ * import { Cli } from "@facta/cli"
+ * Cli.main({ processors: [accounts, notifier] })
+ * ```
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const main = (options?: Options): void => exitWith(run(options))

@@ -1,0 +1,127 @@
+/**
+ * The `facta` command line as an operator runs it: a real subprocess, against a real Postgres
+ * server and against an embedded data directory. Each command's output and exit code.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { CheckpointStore, EventStore } from "@facta/core"
+import { Embedded, Postgres } from "@facta/sql"
+import type {} from "@facta/sql/testing/globalSetup"
+import { Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { inject } from "vitest"
+
+const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `facta` with these arguments, as a process of its own (no DATABASE_URL unless given). */
+const facta = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.promise(() =>
+    new Promise<Run>((resolve) => {
+      const { DATABASE_URL: _, ...inherited } = process.env
+      execFile(process.execPath, ["--conditions=@facta/source", bin, ...args], { env: { ...inherited, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+    })
+  )
+
+/** Two streams, a checkpoint: what the commands then show. */
+const seed = (prefix: string) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    yield* store.append(`${prefix}-a`, [{ type: "Opened", data: { owner: "Ada" } }, { type: "Deposited", data: { amount: 5 } }])
+    yield* store.append(`${prefix}-b`, [{ type: "Opened", data: { owner: "Grace" } }])
+    yield* (yield* CheckpointStore.CheckpointStore).set(`${prefix}-view`, 0n, (yield* store.readStreamPage(`${prefix}-a`))[0]!.position)
+  })
+
+const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore, unknown> }) =>
+  describe(`facta on ${name}`, () => {
+    it.effect("streams, stream, processors: tables, JSON and exit codes", () =>
+      Effect.gen(function*() {
+        const { args, stores } = target()
+        const prefix = `cli${crypto.randomUUID().slice(0, 8)}`
+        yield* Effect.provide(seed(prefix), stores)
+
+        const listed = yield* facta([...args, "streams", "--prefix", prefix])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        const lines = listed.stdout.trim().split("\n")
+        assert.match(lines[0]!, /^STREAM\s+VERSION\s+LAST POSITION$/)
+        assert.match(lines[1]!, new RegExp(`^${prefix}-a\\s+2\\s+\\d+$`))
+        assert.match(lines[2]!, new RegExp(`^${prefix}-b\\s+1\\s+\\d+$`))
+
+        const paged = yield* facta([...args, "--json", "streams", "--prefix", prefix, "--limit", "1"])
+        const page = JSON.parse(paged.stdout) as { streams: Array<{ streamId: string; version: number }>; next: string }
+        assert.deepStrictEqual([page.streams.map((stream) => [stream.streamId, stream.version]), page.next], [[[`${prefix}-a`, 2]], `${prefix}-a`])
+
+        const shown = yield* facta([...args, "stream", `${prefix}-a`, "--from", "2"])
+        assert.strictEqual(shown.code, 0, shown.stderr)
+        assert.match(shown.stdout, /^VERSION\s+TYPE\s+RECORDED AT\s+DATA\n2\s+Deposited\s+\S+\s+\{"amount":5\}\s*$/)
+
+        const missing = yield* facta([...args, "stream", `${prefix}-nope`])
+        assert.deepStrictEqual([missing.code, missing.stderr.trim()], [1, `facta: No such stream: "${prefix}-nope"`])
+
+        const processors = yield* facta([...args, "--json", "processors"])
+        const rows = JSON.parse(processors.stdout) as Array<{ processor: string; lag: number }>
+        const view = rows.find((row) => row.processor === `${prefix}-view`)
+        assert.isDefined(view)
+        assert.isAtLeast(view!.lag, 2, "the events after its checkpoint, of every type")
+
+        const migrated = yield* facta([...args, "migrate"])
+        assert.strictEqual(migrated.code, 0, migrated.stderr)
+      }), { timeout: 120_000 })
+  })
+
+let dataDir = ""
+suite("an embedded data directory", () => {
+  dataDir ||= join(mkdtempSync(join(tmpdir(), "facta-cli-")), "db")
+  return { args: ["--data-dir", dataDir], stores: Embedded.layer({ dataDir }) }
+})
+
+suite("a Postgres server", () => {
+  const url = inject("databaseUrl")
+  return { args: ["--url", url, "--schema", "cli"], stores: Postgres.layer({ url: Redacted.make(url), schema: "cli" }) }
+})
+
+describe("facta, wrong", () => {
+  it.effect("no database, a bad flag, an unreachable server: one line on stderr, a non-zero exit, no password", () =>
+    Effect.gen(function*() {
+      const none = yield* facta(["streams"])
+      assert.deepStrictEqual([none.code, none.stderr.trim()], [1, "facta: No database: pass --url, set DATABASE_URL, or pass --data-dir"])
+      const flag = yield* facta(["streams", "--bogus"])
+      assert.strictEqual(flag.code, 2)
+      assert.include(flag.stderr, "facta: Unrecognized flag: --bogus")
+      const down = yield* facta(["streams"], { DATABASE_URL: "postgres://ada:s3cret-pw@127.0.0.1:1/facta" })
+      assert.strictEqual(down.code, 1)
+      assert.match(down.stderr.trim(), /^facta: .*Failed to connect.*ECONNREFUSED/)
+      assert.notInclude(down.stdout + down.stderr, "s3cret-pw")
+      assert.strictEqual(down.stderr.trim().split("\n").length, 1)
+    }), { timeout: 60_000 })
+
+  it.effect("gate: names the backend whose open transaction holds the readers' gate", () =>
+    Effect.gen(function*() {
+      const url = inject("databaseUrl")
+      const held = yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        // A transaction that took an id and stays open while the command runs.
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          const [row] = yield* sql<{ readonly pid: number; readonly xid: string }>`SELECT pg_backend_pid() AS pid, pg_current_xact_id()::text AS xid`
+          const gate = yield* facta(["--url", url, "--json", "gate"])
+          return { row: row!, gate }
+        }))
+      }).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(url), schema: "cli" })))
+      assert.strictEqual(held.gate.code, 0, held.gate.stderr)
+      const { holders } = JSON.parse(held.gate.stdout) as { holders: Array<{ pid: number; transaction: string }> }
+      assert.isTrue(holders.some((holder) => holder.pid === held.row.pid && holder.transaction === held.row.xid), held.gate.stdout)
+    }), { timeout: 60_000 })
+})
+
+process.on("exit", () => {
+  if (dataDir !== "") rmSync(join(dataDir, ".."), { recursive: true, force: true })
+})
