@@ -16,10 +16,11 @@
 import { NodeServices } from "@effect/platform-node"
 import { CheckpointStore, EventStore, type Processor } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
-import { Cause, Config, Console, DateTime, Effect, type Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Config, Console, DateTime, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
 import { exitWith } from "./internal/main.ts"
+import { rebuildWithProgress } from "./internal/rebuild.ts"
 import { format, type Table } from "./internal/table.ts"
 
 /**
@@ -41,6 +42,11 @@ export class FactaError extends Schema.TaggedError<FactaError>()("FactaError", {
 export interface Options {
   /** The application's processors: `facta processors` counts their lag by their event types. */
   readonly processors?: ReadonlyArray<Processor.Any> | undefined
+  /**
+   * What the processors' handlers need besides the stores (a mailer, a clock), for `facta rebuild`.
+   * Built on the stores, so it may use them.
+   */
+  readonly services?: Layer.Layer<any, unknown, any> | undefined
   /** Printed by `--version`. */
   readonly version?: string | undefined
 }
@@ -79,7 +85,7 @@ const stores = Effect.gen(function*() {
     (url) => Redacted.value(url) !== ""
   )
   if (Option.isNone(given)) return yield* new FactaError({ message: "No database: pass --url, set DATABASE_URL, or pass --data-dir" })
-  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", maxConnections: 2, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
+  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
 })
 
 /** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
@@ -183,6 +189,56 @@ const gate = Command.make("gate", {}, () =>
     }
   }))).pipe(Command.withDescription("Which transactions hold the readers' gate (oldest first)"))
 
+const tail = Command.make("tail", {
+  types: Flag.String("types").pipe(Flag.withDescription("Only these event types, comma-separated"), Flag.optional),
+  fromStart: Flag.Boolean("from-start").pipe(Flag.withDescription("Print the whole log first, then follow"), Flag.withDefault(false)),
+  limit: Flag.Int("limit").pipe(Flag.withDescription("Stop after this many events (default: follow until interrupted)"), Flag.optional)
+}, ({ fromStart, limit, types }) =>
+  Effect.gen(function*() {
+    const root = yield* facta
+    const layer = yield* stores
+    const wanted = Option.map(types, (list) => list.split(",").map((type) => type.trim()).filter((type) => type !== ""))
+    const follow = Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      // From the head as committed now: what commits next is printed as it becomes readable.
+      const after = fromStart ? EventStore.start : yield* store.head()
+      const events = store.subscribe({ after, types: Option.getOrUndefined(wanted) })
+      yield* (Option.isSome(limit) ? Stream.take(events, limit.value) : events).pipe(
+        Stream.runForEach((event) =>
+          Console.log(
+            root.json
+              ? JSON.stringify({ ...event, position: event.position.toString(), recordedAt: DateTime.formatIso(event.recordedAt) })
+              : `${store.gaugeOf(event.position)}  ${event.streamId}@${event.version}  ${event.type}  ${JSON.stringify(event.data)}`
+          ))
+      )
+    })
+    yield* Effect.provide(follow, layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>)
+  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))))).pipe(
+    Command.withDescription("Print events as they commit (one line each, or JSON lines)")
+  )
+
+const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
+  Command.make("rebuild", {
+    name: Argument.String("processor").pipe(Argument.withDescription("The processor to rebuild (one of the application's)"))
+  }, ({ name }) =>
+    Effect.gen(function*() {
+      const processor = known.find((processor) => processor.name === name)
+      if (processor === undefined) {
+        return yield* new FactaError({
+          message: known.length === 0
+            ? `Unknown processor "${name}": this facta has no processors; run the application's own bin (Cli.main({ processors }))`
+            : `Unknown processor "${name}"; the processors are ${known.map((processor) => processor.name).join(", ")}`
+        })
+      }
+      const layer = yield* stores
+      const storeLayer = layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>
+      // The handlers' services are the application's: the CLI knows the stores, the rest comes with `services`.
+      const run = Effect.scoped(rebuildWithProgress(processor as Processor.Processor<unknown, Layer.Success<typeof layer>>))
+      yield* (services === undefined ? Effect.provide(run, storeLayer) : Effect.provide(run, Layer.provideMerge(services, storeLayer) as typeof storeLayer)).pipe(
+        Effect.catchCause((cause) => Effect.fail(new FactaError({ message: oneLine(cause) })))
+      )
+    })).pipe(Command.withDescription("Clear what a processor built and replay the log into it, with progress"))
+
 /**
  * The `facta` command, with the application's processors if it has any.
  *
@@ -190,7 +246,15 @@ const gate = Command.make("gate", {}, () =>
  * @since 0.1.0
  */
 export const command = (options?: Options) =>
-  facta.pipe(Command.withSubcommands([migrate, streams, stream, processorsCommand(options?.processors ?? []), gate]))
+  facta.pipe(Command.withSubcommands([
+    migrate,
+    streams,
+    stream,
+    tail,
+    processorsCommand(options?.processors ?? []),
+    rebuild(options?.processors ?? [], options?.services),
+    gate
+  ]))
 
 /**
  * Runs `facta` on the process's arguments: the entry point of a bin.

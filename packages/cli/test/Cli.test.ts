@@ -3,10 +3,10 @@
  * server and against an embedded data directory. Each command's output and exit code.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CheckpointStore, EventStore } from "@facta/core"
+import { CheckpointStore, Documents, EventStore, type ProjectionStore } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import type {} from "@facta/sql/testing/globalSetup"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, type Layer, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -15,6 +15,8 @@ import { join } from "node:path"
 import { inject } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+/** An application's own bin, with a projection (`cli-counter`). */
+const appBin = join(import.meta.dirname, "fixtures", "facta.ts")
 
 interface Run {
   readonly code: number
@@ -23,11 +25,11 @@ interface Run {
 }
 
 /** Runs `facta` with these arguments, as a process of its own (no DATABASE_URL unless given). */
-const facta = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+const facta = (args: ReadonlyArray<string>, env: Record<string, string> = {}, program = bin) =>
   Effect.promise(() =>
     new Promise<Run>((resolve) => {
       const { DATABASE_URL: _, ...inherited } = process.env
-      execFile(process.execPath, ["--conditions=@facta/source", bin, ...args], { env: { ...inherited, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      execFile(process.execPath, ["--conditions=@facta/source", program, ...args], { env: { ...inherited, ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
     })
   )
@@ -41,7 +43,7 @@ const seed = (prefix: string) =>
     yield* (yield* CheckpointStore.CheckpointStore).set(`${prefix}-view`, 0n, (yield* store.readStreamPage(`${prefix}-a`))[0]!.position)
   })
 
-const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore, unknown> }) =>
+const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore, unknown> }) =>
   describe(`facta on ${name}`, () => {
     it.effect("streams, stream, processors: tables, JSON and exit codes", () =>
       Effect.gen(function*() {
@@ -75,7 +77,34 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
 
         const migrated = yield* facta([...args, "migrate"])
         assert.strictEqual(migrated.code, 0, migrated.stderr)
+
+        const tailed = yield* facta([...args, "tail", "--from-start", "--types", "Deposited", "--limit", "1"])
+        assert.strictEqual(tailed.code, 0, tailed.stderr)
+        assert.match(tailed.stdout.trim(), new RegExp(`^\\d+  ${prefix}-a@2  Deposited  \\{"amount":5\\}$`))
       }), { timeout: 120_000 })
+
+    it.effect("rebuild: replays the log into a processor of the application's bin, with progress lines", () =>
+      Effect.gen(function*() {
+        const { args, stores } = target()
+        const prefix = `rb${crypto.randomUUID().slice(0, 8)}`
+        const total = yield* Effect.gen(function*() {
+          const store = yield* EventStore.EventStore
+          for (let batch = 0; batch < 100; batch++) {
+            yield* store.append(`${prefix}-${batch}`, Array.from({ length: 500 }, () => ({ type: "Counted", data: { n: 1 } })))
+          }
+          return yield* store.count({ types: ["Counted"] })
+        }).pipe(Effect.provide(stores))
+        const rebuilt = yield* facta([...args, "rebuild", "cli-counter"], {}, appBin)
+        assert.strictEqual(rebuilt.code, 0, rebuilt.stderr)
+        const lines = rebuilt.stdout.trim().split("\n")
+        for (const line of lines.slice(0, -1)) assert.match(line, /^rebuilding cli-counter: [\d,]+ of [\d,]+ events \(\d+%\), [\d,]+ events\/s/)
+        assert.match(lines[lines.length - 1]!, new RegExp(`^rebuilt cli-counter: ${total.toLocaleString("en")} events in [\\d.]+ s`))
+        const counted = yield* Effect.provide(Documents.make("cli-counts", Schema.Struct({ events: Schema.Int })).get(`${prefix}-3`), stores)
+        assert.deepStrictEqual(counted, Option.some({ events: 500 }))
+
+        const unknown = yield* facta([...args, "rebuild", "nope"], {}, appBin)
+        assert.deepStrictEqual([unknown.code, unknown.stderr.trim()], [1, `facta: Unknown processor "nope"; the processors are cli-counter`])
+      }), { timeout: 180_000 })
   })
 
 let dataDir = ""
