@@ -15,10 +15,9 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { CheckpointStore, EventStore, type Processor } from "@facta/core"
-import { Embedded, Postgres } from "@facta/sql"
+import { Embedded, Gate, Postgres } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
-import { SqlClient } from "effect/sql"
 import { exitWith } from "./internal/main.ts"
 import { rebuildWithProgress } from "./internal/rebuild.ts"
 import { format, type Table } from "./internal/table.ts"
@@ -85,7 +84,7 @@ const stores = Effect.gen(function*() {
     (url) => Redacted.value(url) !== ""
   )
   if (Option.isNone(given)) return yield* new FactaError({ message: "No database: pass --url, set DATABASE_URL, or pass --data-dir" })
-  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
+  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", gateWarning: false, maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
 })
 
 /** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
@@ -161,28 +160,14 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
       }
     }))).pipe(Command.withDescription("The processors' checkpoints and how many events they are behind"))
 
-interface GateRow {
-  readonly pid: number
-  readonly transaction: string
-  readonly age_seconds: number
-  readonly state: string | null
-  readonly query: string | null
-  readonly application: string | null
-}
-
 const gate = Command.make("gate", {}, () =>
   withStores(Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    // Readers read below the oldest transaction id still running: the backend that holds it
-    // holds the gate. pg_stat_activity shows this database's sessions.
-    const rows = yield* sql<GateRow>`SELECT pid, backend_xid::text AS transaction,
-        extract(epoch FROM now() - xact_start)::float8 AS age_seconds, state, left(query, 80) AS query, application_name AS application
-      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
-      ORDER BY age(backend_xid) DESC LIMIT 5`
+    // Readers read below the oldest transaction id still running: its backend holds the gate.
+    const rows = yield* Gate.holders
     return {
       table: {
         headers: ["pid", "transaction", "age", "state", "application", "query"],
-        rows: rows.map((row) => [String(row.pid), row.transaction, `${row.age_seconds.toFixed(1)} s`, row.state ?? "", row.application ?? "", row.query ?? ""]),
+        rows: rows.slice(0, 5).map((row) => [String(row.pid), row.transaction, `${row.ageSeconds.toFixed(1)} s`, row.state ?? "", row.application ?? "", row.query ?? ""]),
         footer: rows.length === 0 ? "No transaction holds the readers' gate" : "The first row holds the readers' gate: readers wait until it ends"
       },
       json: { holders: rows }

@@ -13,6 +13,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import type { CheckpointStore, EventStore, Lease, ProjectionStore, SnapshotStore, Transactor } from "@facta/core"
+import * as Gate from "./Gate.ts"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
@@ -31,6 +32,11 @@ import type * as Tables from "./Tables.ts"
 export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options {
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
+  /**
+   * Warn when a transaction has held the readers' gate this long (see `Gate.watchdog`); `false`
+   * turns the watchdog off. Default: after 10 seconds.
+   */
+  readonly gateWarning?: Gate.WatchdogOptions | false | undefined
 }
 
 /**
@@ -90,9 +96,10 @@ export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, Lay
  */
 export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Lease.Lease, LayerError, PgClient.PgClient> =>
   Layer.unwrap(Effect.map(PgClient.PgClient, (pg) =>
-    Layer.merge(
+    Layer.mergeAll(
       stores({ ...options, listen: (channel) => pg.listen(channel) }),
-      SqlLease.layer(options)
+      SqlLease.layer(options),
+      options?.gateWarning === false ? Layer.empty : Layer.effectDiscard(Gate.watchdog(options?.gateWarning))
     ).pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, pg)))
   ))
 
@@ -104,8 +111,8 @@ export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Le
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError> => {
-  const { pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval, ...client } = options
-  const store: StoreOptions = { pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval }
+  const { gateWarning, pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval, ...client } = options
+  const store: StoreOptions = { gateWarning, pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval }
   return layerFromClient(store).pipe(
     Layer.provideMerge(PgClient.layer({ ...client, maxConnections: client.maxConnections ?? 10 }))
   )

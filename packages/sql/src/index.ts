@@ -8,6 +8,8 @@
 /** @since 0.1.0 */
 export * as Embedded from "./Embedded.ts"
 /** @since 0.1.0 */
+export * as Gate from "./Gate.ts"
+/** @since 0.1.0 */
 export * as Migrations from "./Migrations.ts"
 /** @since 0.1.0 */
 export * as PgliteClient from "./PgliteClient.ts"

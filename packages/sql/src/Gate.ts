@@ -1,0 +1,84 @@
+/**
+ * The readers' gate on a Postgres server: readers of the event log read below the oldest
+ * transaction still running that holds a transaction id (see `SqlEventStore`), so one long
+ * transaction anywhere in the database holds every reader back. `holders` says which backends
+ * hold it; `watchdog` logs a warning when one has held it too long.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Schedule, type Scope } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+
+/**
+ * A backend whose open transaction holds the gate.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Holder {
+  readonly pid: number
+  /** Its transaction id. */
+  readonly transaction: string
+  /** How long its transaction has been open. */
+  readonly ageSeconds: number
+  /** `active`, `idle in transaction`, ... */
+  readonly state: string | null
+  /** The start of its current (or last) query. */
+  readonly query: string | null
+  readonly application: string | null
+  /** Its database: transaction ids are the cluster's, so a transaction elsewhere holds the gate too. */
+  readonly database: string | null
+}
+
+/**
+ * The backends whose transactions hold a transaction id, oldest first: the first holds the
+ * readers' gate. Transaction ids are the cluster's, so backends of other databases count too.
+ * (This session's own transaction is left out.)
+ *
+ * @category inspection
+ * @since 0.1.0
+ */
+export const holders: Effect.Effect<ReadonlyArray<Holder>, SqlError.SqlError, SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<Holder>`SELECT pid, backend_xid::text AS transaction, extract(epoch FROM now() - xact_start)::float8 AS "ageSeconds",
+        state, left(query, 80) AS query, application_name AS application, datname AS database
+      FROM pg_stat_activity
+      WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+      ORDER BY age(backend_xid) DESC LIMIT 10`
+)
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface WatchdogOptions {
+  /** Warn about a transaction that has held the gate this long. Default 10 seconds. */
+  readonly threshold?: Duration.Input | undefined
+  /** How often to look. Default every 5 seconds. */
+  readonly interval?: Duration.Input | undefined
+}
+
+/**
+ * Looks at the gate now and then for as long as the scope lives, and logs a warning, once per
+ * transaction, naming the backend that has held it longer than the threshold. A failure to look
+ * is logged at debug level and looked past.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const watchdog = (options?: WatchdogOptions): Effect.Effect<void, never, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const threshold = Duration.toSeconds(Duration.fromInputUnsafe(options?.threshold ?? "10 seconds"))
+    const warned = new Set<string>()
+    const look = Effect.gen(function*() {
+      const [oldest] = yield* holders
+      if (oldest === undefined || oldest.ageSeconds < threshold || warned.has(`${oldest.pid}:${oldest.transaction}`)) return
+      warned.add(`${oldest.pid}:${oldest.transaction}`)
+      yield* Effect.logWarning(
+        `Transaction ${oldest.transaction} of backend ${oldest.pid} (${oldest.application || "no application name"}, database ${oldest.database ?? "?"}, ${oldest.state ?? "unknown state"}) ` +
+          `has been open ${oldest.ageSeconds.toFixed(1)} s: readers of the event log wait for it to end. Its query: ${oldest.query ?? ""}`
+      ).pipe(Effect.annotateLogs({ pid: oldest.pid, transaction: oldest.transaction, application: oldest.application ?? "" }))
+    }).pipe(Effect.catchCause((cause) => Effect.logDebug("Could not look at the readers' gate", cause)))
+    yield* look.pipe(Effect.repeat(Schedule.spaced(options?.interval ?? "5 seconds")), Effect.forkScoped)
+  })
