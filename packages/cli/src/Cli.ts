@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, type Processor } from "@facta/core"
+import { CheckpointStore, EventStore, ParkedEvents, Processor } from "@facta/core"
 import { Embedded, Gate, Postgres } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
@@ -202,19 +202,24 @@ const tail = Command.make("tail", {
     Command.withDescription("Print events as they commit (one line each, or JSON lines)")
   )
 
+/** One of the application's processors, by name. */
+const knownProcessor = (known: ReadonlyArray<Processor.Any>, name: string) => {
+  const processor = known.find((processor) => processor.name === name)
+  return processor !== undefined ? Effect.succeed(processor) : Effect.fail(
+    new FactaError({
+      message: known.length === 0
+        ? `Unknown processor "${name}": this facta has no processors; run the application's own bin (Cli.main({ processors }))`
+        : `Unknown processor "${name}"; the processors are ${known.map((processor) => processor.name).join(", ")}`
+    })
+  )
+}
+
 const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
   Command.make("rebuild", {
     name: Argument.String("processor").pipe(Argument.withDescription("The processor to rebuild (one of the application's)"))
   }, ({ name }) =>
     Effect.gen(function*() {
-      const processor = known.find((processor) => processor.name === name)
-      if (processor === undefined) {
-        return yield* new FactaError({
-          message: known.length === 0
-            ? `Unknown processor "${name}": this facta has no processors; run the application's own bin (Cli.main({ processors }))`
-            : `Unknown processor "${name}"; the processors are ${known.map((processor) => processor.name).join(", ")}`
-        })
-      }
+      const processor = yield* knownProcessor(known, name)
       const layer = yield* stores
       const storeLayer = layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>
       // The handlers' services are the application's: the CLI knows the stores, the rest comes with `services`.
@@ -223,6 +228,63 @@ const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any,
         Effect.catchCause((cause) => Effect.fail(new FactaError({ message: oneLine(cause) })))
       )
     })).pipe(Command.withDescription("Clear what a processor built and replay the log into it, with progress"))
+
+const parkedList = Command.make("list", {
+  processor: Flag.String("processor").pipe(Flag.withDescription("Only this processor's"), Flag.optional)
+}, ({ processor }) =>
+  withStores(Effect.gen(function*() {
+    const parked = yield* (yield* ParkedEvents.ParkedEvents).list(Option.getOrUndefined(processor))
+    return {
+      table: {
+        headers: ["processor", "event", "stream", "type", "parked at", "error"],
+        rows: parked.map((entry) => [
+          entry.processor,
+          entry.event.id,
+          `${entry.event.streamId}@${entry.event.version}`,
+          entry.event.type,
+          DateTime.formatIso(entry.parkedAt),
+          entry.error
+        ])
+      },
+      json: parked.map((entry) => ({
+        ...entry,
+        event: { ...entry.event, recordedAt: DateTime.formatIso(entry.event.recordedAt) },
+        parkedAt: DateTime.formatIso(entry.parkedAt)
+      }))
+    }
+  }))).pipe(Command.withDescription("The events processors parked, with their errors"))
+
+const parkedDrop = Command.make("drop", {
+  processor: Argument.String("processor"),
+  event: Argument.String("event").pipe(Argument.withDescription("The parked event's id"))
+}, ({ event, processor }) =>
+  withStores(Effect.gen(function*() {
+    const dropped = yield* (yield* ParkedEvents.ParkedEvents).remove(processor, event, "dropped")
+    if (!dropped) return yield* new FactaError({ message: `No parked event ${event} of processor "${processor}"` })
+    return { table: { headers: ["dropped"], rows: [[`${processor} ${event}`]] }, json: { dropped: { processor, event } } }
+  }))).pipe(Command.withDescription("Drop a parked event for good (recorded in the audit)"))
+
+const parkedReplay = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
+  Command.make("replay", {
+    name: Argument.String("processor"),
+    event: Flag.String("event").pipe(Flag.withDescription("Only this parked event (default: all of the processor's)"), Flag.optional)
+  }, ({ event, name }) =>
+    Effect.gen(function*() {
+      const processor = yield* knownProcessor(known, name)
+      const layer = yield* stores
+      const storeLayer = layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>
+      const replay = Processor.replayParked(processor as Processor.Processor<unknown, Layer.Success<typeof layer>>, Option.getOrUndefined(event))
+      const replayed = yield* (services === undefined ? Effect.provide(replay, storeLayer) : Effect.provide(replay, Layer.provideMerge(services, storeLayer) as typeof storeLayer)).pipe(
+        Effect.catchCause((cause) => Effect.fail(new FactaError({ message: oneLine(cause) })))
+      )
+      yield* Console.log(`replayed ${replayed} parked event${replayed === 1 ? "" : "s"} of ${name}`)
+    })).pipe(Command.withDescription("Handle a processor's parked events again, once the cause is fixed"))
+
+const parkedCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
+  Command.make("parked").pipe(
+    Command.withDescription("Events processors parked (onPoison: \"park\"): list, replay, drop"),
+    Command.withSubcommands([parkedList, parkedReplay(known, services), parkedDrop])
+  )
 
 /**
  * The `facta` command, with the application's processors if it has any.
@@ -238,6 +300,7 @@ export const command = (options?: Options) =>
     tail,
     processorsCommand(options?.processors ?? []),
     rebuild(options?.processors ?? [], options?.services),
+    parkedCommand(options?.processors ?? [], options?.services),
     gate
   ]))
 

@@ -3,7 +3,7 @@
  * server and against an embedded data directory. Each command's output and exit code.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CheckpointStore, Documents, EventStore, type ProjectionStore } from "@facta/core"
+import { CheckpointStore, Documents, EventStore, ParkedEvents, type ProjectionStore } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import type {} from "@facta/sql/testing/globalSetup"
 import { Effect, type Layer, Option, Redacted, Schema } from "effect"
@@ -43,7 +43,7 @@ const seed = (prefix: string) =>
     yield* (yield* CheckpointStore.CheckpointStore).set(`${prefix}-view`, 0n, (yield* store.readStreamPage(`${prefix}-a`))[0]!.position)
   })
 
-const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore, unknown> }) =>
+const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore | ParkedEvents.ParkedEvents, unknown> }) =>
   describe(`facta on ${name}`, () => {
     it.effect("streams, stream, processors: tables, JSON and exit codes", () =>
       Effect.gen(function*() {
@@ -81,6 +81,40 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
         const tailed = yield* facta([...args, "tail", "--from-start", "--types", "Deposited", "--limit", "1"])
         assert.strictEqual(tailed.code, 0, tailed.stderr)
         assert.match(tailed.stdout.trim(), new RegExp(`^\\d+  ${prefix}-a@2  Deposited  \\{"amount":5\\}$`))
+      }), { timeout: 120_000 })
+
+    it.effect("parked list, replay (in the application's bin) and drop", () =>
+      Effect.gen(function*() {
+        const { args, stores } = target()
+        const prefix = `pk${crypto.randomUUID().slice(0, 8)}`
+        const [kept, dropped] = yield* Effect.gen(function*() {
+          const store = yield* EventStore.EventStore
+          const parked = yield* ParkedEvents.ParkedEvents
+          const kept = (yield* store.append(`${prefix}-kept`, [{ type: "Counted", data: { n: 1 } }])).events[0]!
+          const dropped = (yield* store.append(`${prefix}-dropped`, [{ type: "Counted", data: { n: 1 } }])).events[0]!
+          yield* parked.park("cli-counter", kept, "Error: the mailer was down")
+          yield* parked.park("cli-counter", dropped, "Error: not wanted")
+          return [kept, dropped] as const
+        }).pipe(Effect.provide(stores))
+
+        const listed = yield* facta([...args, "--json", "parked", "list", "--processor", "cli-counter"])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        const entries = JSON.parse(listed.stdout) as Array<{ event: { id: string }; error: string }>
+        assert.includeMembers(entries.map((entry) => entry.event.id), [kept.id, dropped.id])
+
+        const drop = yield* facta([...args, "parked", "drop", "cli-counter", dropped.id])
+        assert.strictEqual(drop.code, 0, drop.stderr)
+        const again = yield* facta([...args, "parked", "drop", "cli-counter", dropped.id])
+        assert.deepStrictEqual([again.code, again.stderr.trim()], [1, `facta: No parked event ${dropped.id} of processor "cli-counter"`])
+
+        const replay = yield* facta([...args, "parked", "replay", "cli-counter", "--event", kept.id], {}, appBin)
+        assert.deepStrictEqual([replay.code, replay.stdout.trim()], [0, "replayed 1 parked event of cli-counter"], replay.stderr)
+        const counted = yield* Effect.provide(Documents.make("cli-counts", Schema.Struct({ events: Schema.Int })).get(`${prefix}-kept`), stores)
+        assert.deepStrictEqual(counted, Option.some({ events: 1 }))
+        const left = yield* facta([...args, "--json", "parked", "list", "--processor", "cli-counter"])
+        const ids = (JSON.parse(left.stdout) as Array<{ event: { id: string } }>).map((entry) => entry.event.id)
+        assert.notInclude(ids, kept.id)
+        assert.notInclude(ids, dropped.id)
       }), { timeout: 120_000 })
 
     it.effect("rebuild: replays the log into a processor of the application's bin, with progress lines", () =>

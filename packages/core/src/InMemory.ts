@@ -9,6 +9,7 @@ import { Layer } from "effect"
 import * as CheckpointStore from "./CheckpointStore.ts"
 import * as EventStore from "./EventStore.ts"
 import * as Lease from "./Lease.ts"
+import * as ParkedEvents from "./ParkedEvents.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
 import * as Transactor from "./Transactor.ts"
@@ -24,6 +25,7 @@ export type Services =
   | SnapshotStore.SnapshotStore
   | Transactor.Transactor
   | Lease.Lease
+  | ParkedEvents.ParkedEvents
 
 /**
  * @category layers
@@ -35,5 +37,6 @@ export const layer: Layer.Layer<Services> = Layer.mergeAll(
   CheckpointStore.layerMemory,
   SnapshotStore.layerMemory,
   Transactor.layerMemory,
-  Lease.layerMemory
+  Lease.layerMemory,
+  ParkedEvents.layerMemory
 )

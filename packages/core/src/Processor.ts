@@ -21,6 +21,7 @@ import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
+import * as ParkedEvents from "./ParkedEvents.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 import { type TransactionError, Transactor } from "./Transactor.ts"
 
@@ -82,8 +83,12 @@ export interface Options {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** Called after every failed attempt, with the event that failed. */
   readonly onError?: ((failure: Failure) => Effect.Effect<void>) | undefined
-  /** What to do with an event that still fails after the retries. Default "halt". */
-  readonly onPoison?: "halt" | "skipAndRecord" | undefined
+  /**
+   * What to do with an event that still fails after the retries. Default "halt". "park" records it
+   * with its error in the `ParkedEvents` store (which must be provided), in the transaction that
+   * moves the checkpoint past it, and goes on; see {@link replayParked}.
+   */
+  readonly onPoison?: "halt" | "skipAndRecord" | "park" | undefined
 }
 
 /**
@@ -191,7 +196,7 @@ const committed = (running: Runtime<any, any>, events: number, position: bigint)
 /**
  * Acts on a batch's outcome and returns the new checkpoint: a conflict reads on from the one
  * another instance committed; a poison event halts the processor, or with "skipAndRecord" is
- * logged and passed, after the events before it are committed.
+ * logged and passed, or with "park" is parked and passed, after the events before it are committed.
  */
 const settle = Effect.fnUntraced(function*<E, R>(running: Runtime<E, R>, events: ReadonlyArray<RecordedEvent>, from: bigint, outcome: Runner.Outcome) {
   const { checkpoints, processor, transactor } = running
@@ -210,15 +215,24 @@ const settle = Effect.fnUntraced(function*<E, R>(running: Runtime<E, R>, events:
         position = yield* committed(running, outcome.index, before.position)
         yield* setStatus(running, { position })
       }
-      if (running.options?.onPoison !== "skipAndRecord") return yield* halted(processor.name, poison, outcome.cause)
-      yield* Effect.logError(`Processor "${processor.name}" skipped event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
+      const onPoison = running.options?.onPoison ?? "halt"
+      if (onPoison === "halt") return yield* halted(processor.name, poison, outcome.cause)
+      const parked = onPoison === "park" ? yield* parkedEvents : undefined
+      yield* Effect.logError(`Processor "${processor.name}" ${parked === undefined ? "skipped" : "parked"} event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
         Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
       )
-      yield* transactor.withTransaction(checkpoints.set(processor.name, position, poison.position))
+      const park = parked === undefined ? Effect.void : parked.park(processor.name, poison, Cause.pretty(outcome.cause))
+      yield* transactor.withTransaction(Effect.andThen(park, checkpoints.set(processor.name, position, poison.position)))
       return poison.position
     }
   }
 })
+
+/** The store "park" needs; without one, parking is a defect of the application's wiring. */
+const parkedEvents = Effect.flatMap(Effect.serviceOption(ParkedEvents.ParkedEvents), (found) =>
+  Option.isSome(found)
+    ? Effect.succeed(found.value)
+    : Effect.die(new Error("onPoison \"park\" needs a ParkedEvents store: provide ParkedEvents.layerMemory or the SQL stores")))
 
 const halted = (processor: string, event: RecordedEvent, cause: Cause.Cause<unknown>) =>
   new ProcessorHalted({
@@ -435,3 +449,24 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
  */
 export const layer = <const P extends ReadonlyArray<Any>>(processors: P, options?: Options) =>
   Layer.effect(Processors, startAll(processors, options))
+
+/**
+ * Handles a processor's parked events again, after the cause is fixed: each in a transaction of
+ * its own that, when the handler succeeds, also removes it from the parked events with an audit
+ * record. One that fails again stays parked, and the error is returned. It takes the processor's
+ * lease first, so it waits while a running instance holds it. Returns how many were replayed.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const parked = yield* ParkedEvents.ParkedEvents
+    const transactor = yield* Transactor
+    yield* (yield* Lease).acquire(processor.name)
+    const events = (yield* parked.list(processor.name)).filter((entry) => eventId === undefined || entry.event.id === eventId)
+    for (const { event } of events) {
+      yield* transactor.withTransaction(Effect.andThen(processor.handle(event), parked.remove(processor.name, event.id, "replayed")))
+    }
+    return events.length
+  }))

@@ -64,6 +64,32 @@ const createSnapshots = Effect.fnUntraced(function*(tables: Tables.Tables) {
   )`
 })
 
+const createParked = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.parked)} (
+    processor text NOT NULL,
+    event_id uuid NOT NULL,
+    transaction_id xid8 NOT NULL,
+    position bigint NOT NULL,
+    stream_id text NOT NULL,
+    version bigint NOT NULL,
+    type text NOT NULL,
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    error text NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (processor, event_id)
+  )`
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.parkedAudit)} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    processor text NOT NULL,
+    event_id uuid NOT NULL,
+    outcome text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+  )`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -87,7 +113,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
     loader: Migrator.fromRecord({
       "1_create_tables": createTables(tables),
       "2_create_snapshots": createSnapshots(tables),
-      "3_notify_from_store": notifyFromStore(tables)
+      "3_notify_from_store": notifyFromStore(tables),
+      "4_create_parked": createParked(tables)
     })
   })
 })

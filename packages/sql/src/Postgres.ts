@@ -12,12 +12,13 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
-import type { CheckpointStore, EventStore, Lease, ProjectionStore, SnapshotStore, Transactor } from "@facta/core"
+import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, Transactor } from "@facta/core"
 import * as Gate from "./Gate.ts"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
 import * as SqlLease from "./SqlLease.ts"
+import * as SqlParkedEvents from "./SqlParkedEvents.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
 import * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 import * as SqlTransactor from "./SqlTransactor.ts"
@@ -57,6 +58,7 @@ export interface Options extends PgClient.PgPoolConfig, StoreOptions {}
  */
 export type Stores =
   | EventStore.EventStore
+  | ParkedEvents.ParkedEvents
   | ProjectionStore.ProjectionStore
   | CheckpointStore.CheckpointStore
   | SnapshotStore.SnapshotStore
@@ -84,6 +86,7 @@ export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, Lay
     SqlProjectionStore.layer(options),
     SqlCheckpointStore.layer(options),
     SqlSnapshotStore.layer(options),
+    SqlParkedEvents.layer(options),
     SqlTransactor.layer()
   ).pipe(Layer.provide(Migrations.layer(options)))
 

@@ -41,6 +41,8 @@ export interface Tables {
   readonly projections: string
   readonly checkpoints: string
   readonly snapshots: string
+  readonly parked: string
+  readonly parkedAudit: string
   readonly migrations: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
@@ -78,6 +80,8 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       projections: name("projections"),
       checkpoints: name("checkpoints"),
       snapshots: name("snapshots"),
+      parked: name("parked"),
+      parkedAudit: name("parked_audit"),
       migrations: name("migrations"),
       channel: name("events")
     }

@@ -22,6 +22,8 @@ export * as SqlEventStore from "./SqlEventStore.ts"
 /** @since 0.1.0 */
 export * as SqlLease from "./SqlLease.ts"
 /** @since 0.1.0 */
+export * as SqlParkedEvents from "./SqlParkedEvents.ts"
+/** @since 0.1.0 */
 export * as SqlProjectionStore from "./SqlProjectionStore.ts"
 /** @since 0.1.0 */
 export * as SqlSnapshotStore from "./SqlSnapshotStore.ts"

@@ -179,7 +179,15 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         const sql = yield* SqlClient.SqlClient
         const tables = yield* sql<{ readonly table_name: string }>`SELECT table_name FROM information_schema.tables
           WHERE table_schema = 'server' AND table_name LIKE 'app\\_a\\_%' ORDER BY table_name`
-        assert.deepStrictEqual(tables.map((row) => row.table_name), ["app_a_checkpoints", "app_a_events", "app_a_migrations", "app_a_projections", "app_a_snapshots"])
+        assert.deepStrictEqual(tables.map((row) => row.table_name), [
+          "app_a_checkpoints",
+          "app_a_events",
+          "app_a_migrations",
+          "app_a_parked",
+          "app_a_parked_audit",
+          "app_a_projections",
+          "app_a_snapshots"
+        ])
       }))
 
     it.effect("refuses a schema or prefix that is not a plain identifier", () =>

@@ -11,6 +11,7 @@ import { Deferred, Effect, Exit, Fiber, type Layer, Option, Random, Ref, Schedul
 import { CheckpointStore } from "../CheckpointStore.ts"
 import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
+import * as ParkedEvents from "../ParkedEvents.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
 import * as Documents from "../Documents.ts"
@@ -25,7 +26,14 @@ import { Transactor } from "../Transactor.ts"
  * @category models
  * @since 0.1.0
  */
-export type Services = EventStore | ProjectionStore.ProjectionStore | CheckpointStore | SnapshotStore | Transactor | Lease
+export type Services =
+  | EventStore
+  | ProjectionStore.ProjectionStore
+  | CheckpointStore
+  | SnapshotStore
+  | ParkedEvents.ParkedEvents
+  | Transactor
+  | Lease
 
 const unique = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
 
@@ -335,6 +343,64 @@ export const processorConformance = <E>(
         assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("q")), new Tally({ count: 2, sum: 3, lastVersion: 2 }))
         assert.isTrue((yield* handle.status).position > poison.events[0]!.position)
       }).pipe(Effect.scoped))
+
+    it.effect("park: a poison event is parked with its error and passed; replayed once fixed, or dropped; each audited", () =>
+      Effect.gen(function*() {
+        const [name, type] = [unique("parking"), unique("Noted")]
+        const broken = yield* Ref.make(true)
+        const notes = Documents.make(name, Schema.Struct({ n: Schema.Int }))
+        const projection = Projection.make({
+          name,
+          event: Schema.TaggedStruct(type, { n: Schema.Int }),
+          handlers: {
+            [type]: (event: { readonly streamId: string; readonly data: { readonly n: number } }) =>
+              Effect.gen(function*() {
+                if (event.data.n < 0 && (yield* Ref.get(broken))) return yield* Effect.fail(new Error(`cannot note ${event.data.n}`))
+                yield* notes.upsert(event.streamId, { n: event.data.n })
+              })
+          }
+        })
+        const store = yield* EventStore
+        const parked = yield* ParkedEvents.ParkedEvents
+        const note = (streamId: string, n: number) => Effect.map(store.append(streamId, [{ type, data: { n } }]), (result) => result.events[0]!)
+        const runUntilCaughtUp = Effect.scoped(Effect.gen(function*() {
+          const handle = yield* Processor.start(projection, { retry: quickRetry, onPoison: "park" })
+          yield* handle.whenCaughtUp
+          return (yield* handle.status).position
+        }))
+
+        yield* note("n-1", 1)
+        const poison = yield* note("n-bad", -1)
+        yield* note("n-2", 2)
+        const position = yield* runUntilCaughtUp
+        assert.isTrue(position > poison.position, "the checkpoint moved past the parked event")
+        assert.deepStrictEqual([yield* notes.get("n-1"), yield* notes.get("n-2"), yield* notes.get("n-bad")], [
+          Option.some({ n: 1 }),
+          Option.some({ n: 2 }),
+          Option.none()
+        ])
+        const [entry, ...more] = yield* parked.list(name)
+        assert.deepStrictEqual([entry?.event.id, entry?.event.position, entry?.event.data, more.length], [poison.id, poison.position, { n: -1 }, 0])
+        assert.include(entry?.error, "cannot note -1")
+
+        yield* Ref.set(broken, false)
+        assert.strictEqual(yield* Processor.replayParked(projection), 1)
+        assert.deepStrictEqual(yield* notes.get("n-bad"), Option.some({ n: -1 }))
+        assert.deepStrictEqual(yield* parked.list(name), [])
+
+        yield* Ref.set(broken, true)
+        const second = yield* note("n-worse", -2)
+        yield* runUntilCaughtUp
+        assert.deepStrictEqual((yield* parked.list(name)).map((entry) => entry.event.id), [second.id])
+        assert.isTrue(yield* parked.remove(name, second.id, "dropped"))
+        assert.isFalse(yield* parked.remove(name, second.id, "dropped"))
+        assert.deepStrictEqual((yield* parked.audit(name)).map((entry) => [entry.eventId, entry.outcome]), [
+          [poison.id, "parked"],
+          [poison.id, "replayed"],
+          [second.id, "parked"],
+          [second.id, "dropped"]
+        ])
+      }))
 
     it.effect("a reactor's events carry the source's correlation id and name it as their cause; undeclared types are refused", () =>
       Effect.gen(function*() {

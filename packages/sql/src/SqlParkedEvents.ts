@@ -1,0 +1,105 @@
+/**
+ * Parked events on Postgres: a row per parked event, written in the transaction of the batch
+ * that passes it, and an audit table of what became of each.
+ *
+ * @since 0.1.0
+ */
+import { ParkedEvents, type RecordedEvent } from "@facta/core"
+import { DateTime, Effect, Layer } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { sequenceBits, sequenceMask, toPosition } from "./internal/eventRows.ts"
+import { defaultSchedule, retrying } from "./internal/transient.ts"
+import * as Tables from "./Tables.ts"
+
+const storeError = (what: string) => (cause: SqlError.SqlError) =>
+  new ParkedEvents.ParkedEventsError({ message: `${what} failed: ${cause.message}`, cause })
+
+interface ParkedRow {
+  readonly processor: string
+  readonly event_id: string
+  readonly transaction: string
+  readonly position: bigint | string | number
+  readonly stream_id: string
+  readonly version: bigint | string | number
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly recorded_at: Date | string
+  readonly error: string
+  readonly parked_at: Date | string
+}
+
+const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
+
+const toParked = (row: ParkedRow): ParkedEvents.Parked => ({
+  processor: row.processor,
+  event: {
+    id: row.event_id,
+    streamId: row.stream_id,
+    version: Number(row.version),
+    position: toPosition(row.transaction, row.position),
+    type: row.type,
+    data: row.data,
+    metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
+    recordedAt: toDateTime(row.recorded_at)
+  },
+  error: row.error,
+  parkedAt: toDateTime(row.parked_at)
+})
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make: (
+  options?: Tables.TableOptions & Tables.RetryOptions
+) => Effect.Effect<ParkedEvents.ParkedEvents["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlParkedEvents.make")(function*(
+  options?: Tables.TableOptions & Tables.RetryOptions
+) {
+  const sql = yield* SqlClient.SqlClient
+  const tables = yield* Tables.make(options)
+  const [parked, audit] = [sql(tables.parked), sql(tables.parkedAudit)]
+  const retry = retrying(sql, options?.retry ?? defaultSchedule)
+  const record = (processor: string, eventId: string, outcome: string) =>
+    sql`INSERT INTO ${audit} (processor, event_id, outcome) VALUES (${processor}, ${eventId}::uuid, ${outcome})`
+  return ParkedEvents.ParkedEvents.of({
+    park: (processor, event, error) =>
+      sql.withTransaction(Effect.andThen(
+        sql`INSERT INTO ${parked} (processor, event_id, transaction_id, position, stream_id, version, type, data, metadata, recorded_at, error)
+          VALUES (${processor}, ${event.id}::uuid, ${(event.position >> sequenceBits).toString()}::text::xid8, ${(event.position & sequenceMask).toString()}::bigint,
+            ${event.streamId}, ${event.version}, ${event.type}, ${JSON.stringify(event.data ?? null)}::jsonb, ${JSON.stringify(event.metadata)}::jsonb,
+            ${DateTime.formatIso(event.recordedAt)}::timestamptz, ${error})
+          ON CONFLICT (processor, event_id) DO UPDATE SET error = excluded.error, parked_at = now()`,
+        record(processor, event.id, "parked")
+      )).pipe(Effect.asVoid, Effect.mapError(storeError(`Parking event ${event.id} of "${processor}"`))),
+    list: (processor) =>
+      sql<ParkedRow>`SELECT processor, event_id::text AS event_id, transaction_id::text AS transaction, position, stream_id, version, type, data,
+          metadata, recorded_at, error, parked_at
+        FROM ${parked} ${processor === undefined ? sql`` : sql`WHERE processor = ${processor}`}
+        ORDER BY transaction_id, position`.pipe(
+        Effect.map((rows) => rows.map(toParked)),
+        retry,
+        Effect.mapError(storeError("Listing parked events"))
+      ),
+    remove: (processor, eventId, outcome) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const removed = yield* sql`DELETE FROM ${parked} WHERE processor = ${processor} AND event_id = ${eventId}::uuid RETURNING 1 AS removed`
+        if (removed.length > 0) yield* record(processor, eventId, outcome)
+        return removed.length > 0
+      })).pipe(Effect.mapError(storeError(`Removing parked event ${eventId} of "${processor}"`))),
+    audit: (processor) =>
+      sql<{ readonly processor: string; readonly event_id: string; readonly outcome: "parked" | "replayed" | "dropped"; readonly at: Date | string }>`
+        SELECT processor, event_id::text AS event_id, outcome, at FROM ${audit}
+        ${processor === undefined ? sql`` : sql`WHERE processor = ${processor}`} ORDER BY id`.pipe(
+        Effect.map((rows) => rows.map((row) => ({ processor: row.processor, eventId: row.event_id, outcome: row.outcome, at: toDateTime(row.at) }))),
+        retry,
+        Effect.mapError(storeError("Reading the parked events' audit"))
+      )
+  })
+})
+
+/**
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(ParkedEvents.ParkedEvents, make(options))
