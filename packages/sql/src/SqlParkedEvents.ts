@@ -4,45 +4,26 @@
  *
  * @since 0.1.0
  */
-import { ParkedEvents, type RecordedEvent } from "@facta/core"
+import { ParkedEvents } from "@facta/core"
 import { DateTime, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { sequenceBits, sequenceMask, toPosition } from "./internal/eventRows.ts"
+import { type EventRow, sequenceBits, sequenceMask, toDateTime, toRecorded } from "./internal/eventRows.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
   new ParkedEvents.ParkedEventsError({ message: `${what} failed: ${cause.message}`, cause })
 
-interface ParkedRow {
+/** A parked event's row: the event's columns, as the events table has them, and why it was parked. */
+interface ParkedRow extends EventRow {
   readonly processor: string
-  readonly event_id: string
-  readonly transaction: string
-  readonly position: bigint | string | number
-  readonly stream_id: string
-  readonly version: bigint | string | number
-  readonly type: string
-  readonly data: unknown
-  readonly metadata: unknown
-  readonly recorded_at: Date | string
   readonly error: string
   readonly parked_at: Date | string
 }
 
-const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
-
 const toParked = (row: ParkedRow): ParkedEvents.Parked => ({
   processor: row.processor,
-  event: {
-    id: row.event_id,
-    streamId: row.stream_id,
-    version: Number(row.version),
-    position: toPosition(row.transaction, row.position),
-    type: row.type,
-    data: row.data,
-    metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
-    recordedAt: toDateTime(row.recorded_at)
-  },
+  event: toRecorded(row),
   error: row.error,
   parkedAt: toDateTime(row.parked_at)
 })
