@@ -14,9 +14,9 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, ParkedEvents, Processor } from "@facta/core"
+import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
 import { Embedded, Gate, Postgres } from "@facta/sql"
-import { Cause, Config, Console, DateTime, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
+import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { exitWith } from "./internal/main.ts"
 import { rebuildWithProgress } from "./internal/rebuild.ts"
@@ -142,6 +142,8 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
     withStores(Effect.gen(function*() {
       const store = yield* EventStore.EventStore
       const checkpoints = yield* (yield* CheckpointStore.CheckpointStore).list
+      const board = yield* (yield* StatusBoard.StatusBoard).list
+      const now = yield* DateTime.now
       const names = new Set([...checkpoints.map(({ processor }) => processor), ...known.map((processor) => processor.name)])
       const rows = yield* Effect.forEach([...names].sort(), (name) =>
         Effect.gen(function*() {
@@ -149,16 +151,29 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
           const processor = known.find((processor) => processor.name === name)
           // Without the processor's code its event types are unknown: every event after it counts.
           const lag = yield* store.count({ after: position, types: processor?.types })
-          return { processor: name, kind: processor?.kind, position, lag, lagCounts: processor === undefined ? "all types" : "its types" }
+          const instances = board.filter((entry) => entry.processor === name).map((entry) => ({
+            instance: entry.instance,
+            state: entry.state,
+            secondsAgo: Math.round(Duration.toSeconds(DateTime.distance(entry.updatedAt, now))),
+            lastError: entry.lastError
+          }))
+          return { processor: name, kind: processor?.kind, position, lag, lagCounts: processor === undefined ? "all types" : "its types", instances }
         }))
       return {
         table: {
-          headers: ["processor", "kind", "checkpoint", "behind", "counting"],
-          rows: rows.map((row) => [row.processor, row.kind ?? "?", String(store.gaugeOf(row.position)), String(row.lag), row.lagCounts])
+          headers: ["processor", "kind", "checkpoint", "behind", "counting", "instances (state, last report)"],
+          rows: rows.map((row) => [
+            row.processor,
+            row.kind ?? "?",
+            String(store.gaugeOf(row.position)),
+            String(row.lag),
+            row.lagCounts,
+            row.instances.map((entry) => `${entry.instance}: ${entry.state}, ${entry.secondsAgo} s ago`).join("; ") || "none reporting"
+          ])
         },
         json: rows
       }
-    }))).pipe(Command.withDescription("The processors' checkpoints and how many events they are behind"))
+    }))).pipe(Command.withDescription("The processors' checkpoints, how many events they are behind, and their running instances"))
 
 const gate = Command.make("gate", {}, () =>
   withStores(Effect.gen(function*() {

@@ -12,6 +12,7 @@ import * as Lease from "./Lease.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
+import * as StatusBoard from "./StatusBoard.ts"
 import * as Transactor from "./Transactor.ts"
 
 /**
@@ -26,6 +27,7 @@ export type Services =
   | Transactor.Transactor
   | Lease.Lease
   | ParkedEvents.ParkedEvents
+  | StatusBoard.StatusBoard
 
 /**
  * @category layers
@@ -38,5 +40,6 @@ export const layer: Layer.Layer<Services> = Layer.mergeAll(
   SnapshotStore.layerMemory,
   Transactor.layerMemory,
   Lease.layerMemory,
-  ParkedEvents.layerMemory
+  ParkedEvents.layerMemory,
+  StatusBoard.layerMemory
 )

@@ -22,6 +22,7 @@ import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { Lease } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
+import * as StatusBoard from "./StatusBoard.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 import { type TransactionError, Transactor } from "./Transactor.ts"
 
@@ -89,6 +90,8 @@ export interface Options {
    * moves the checkpoint past it, and goes on; see {@link replayParked}.
    */
   readonly onPoison?: "halt" | "skipAndRecord" | "park" | undefined
+  /** How this instance is named on the `StatusBoard`. Default: the process id and a random tag. */
+  readonly instance?: string | undefined
 }
 
 /**
@@ -156,6 +159,9 @@ export interface Handle<E = unknown> {
  */
 export type Requirements = EventStore | CheckpointStore | Transactor | Lease
 
+/** This process, as the status board names it: its pid (where there is one) and a random tag. */
+const defaultInstance = `${typeof process === "undefined" ? "pid ?" : `pid ${process.pid}`} ${crypto.randomUUID().slice(0, 8)}`
+
 const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")]).pipe(
   Schedule.upTo({ times: 5 })
 )
@@ -172,6 +178,11 @@ interface Runtime<E, R> {
   readonly status: Ref.Ref<Status>
   readonly runner: Runner.Runner
   readonly metrics: ReturnType<typeof metricsOf>
+  /** Where the processor reports for operators, if a `StatusBoard` is provided. */
+  readonly board: StatusBoard.StatusBoard["Service"] | undefined
+  readonly instance: string
+  /** The lag last measured. */
+  readonly lag: Ref.Ref<number>
 }
 
 /** The processor's metrics, tagged with its name once. */
@@ -181,8 +192,34 @@ const metricsOf = (processor: string) => ({
   lag: Metric.withAttributes(Metrics.processorLag, { processor })
 })
 
+/** Updates the status; a change of state is reported to the status board at once. */
 const setStatus = (running: Runtime<any, any>, patch: Partial<Status>) =>
-  Ref.update(running.status, (current) => ({ ...current, ...patch }))
+  Ref.modify(running.status, (current) => {
+    const next = { ...current, ...patch }
+    return [next.state !== current.state || next.halted !== current.halted, next] as const
+  }).pipe(Effect.flatMap((changed) => changed ? report(running) : Effect.void))
+
+/**
+ * Tells the status board how the processor is (`state` overrides its own, for "stopped"); a
+ * board that fails is looked past (at debug level).
+ */
+const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void> => {
+  const board = running.board
+  if (board === undefined) return Effect.void
+  return Effect.all([Ref.get(running.status), Ref.get(running.lag)]).pipe(
+    Effect.flatMap(([status, lag]) =>
+      board.report({
+        processor: running.processor.name,
+        instance: running.instance,
+        state: state ?? status.state,
+        position: status.position,
+        lag,
+        lastError: status.halted?.message
+      })
+    ),
+    Effect.catch((error) => Effect.logDebug("Could not report to the status board", error))
+  )
+}
 
 const lagAfter = (running: Runtime<any, any>, position: bigint) =>
   running.store.count({ after: position, types: running.processor.types })
@@ -250,10 +287,15 @@ const sampleLag = (running: Runtime<any, any>) =>
   Ref.get(running.status).pipe(
     Effect.flatMap((current) =>
       current.state === "catching up"
-        ? Effect.flatMap(lagAfter(running, current.position), (lag) => Metric.update(running.metrics.lag, lag))
+        ? Effect.flatMap(lagAfter(running, current.position), (lag) =>
+          Effect.andThen(Ref.set(running.lag, lag), Metric.update(running.metrics.lag, lag)))
+        : current.state === "live"
+        ? Ref.set(running.lag, 0)
         : Effect.void
     ),
     Effect.ignore,
+    // The status board hears from a running processor at least this often.
+    Effect.andThen(Effect.suspend(() => report(running))),
     Effect.repeat(Schedule.spaced("5 seconds")),
     Effect.forkScoped
   )
@@ -283,6 +325,7 @@ const follow = <E, R>(running: Runtime<E, R>) =>
         if (page.events.length === 0) {
           scanned = page.next
           yield* Metric.update(running.metrics.lag, 0)
+          yield* Ref.set(running.lag, 0)
           yield* setStatus(running, { state: "live", position })
           yield* waitForChange
           continue
@@ -383,8 +426,13 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
     lease: yield* Lease,
     status: yield* Ref.make<Status>({ name: processor.name, state: "waiting for lease", position: origin }),
     runner: Runner.make({ processor, context, checkpoints, transactor, retry: options?.retry ?? defaultRetry, onError: options?.onError }),
-    metrics: metricsOf(processor.name)
+    metrics: metricsOf(processor.name),
+    board: Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard)),
+    instance: options?.instance ?? defaultInstance,
+    lag: yield* Ref.make(0)
   }
+  // Registered first, so it runs last: once the processor has stopped, the board says so.
+  yield* Effect.addFinalizer(() => report(running, "stopped"))
   const fiber = yield* FiberHandle.make<void, never>()
   yield* FiberHandle.run(fiber, supervise(running))
   return handleOf(running, fiber)

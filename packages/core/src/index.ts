@@ -26,6 +26,8 @@ export * as ValidationError from "./ValidationError.ts"
 /** @since 0.1.0 */
 export * as SnapshotStore from "./SnapshotStore.ts"
 /** @since 0.1.0 */
+export * as StatusBoard from "./StatusBoard.ts"
+/** @since 0.1.0 */
 export * as Transactor from "./Transactor.ts"
 /** @since 0.1.0 */
 export * as InMemory from "./InMemory.ts"

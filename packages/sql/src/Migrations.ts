@@ -90,6 +90,20 @@ const createParked = Effect.fnUntraced(function*(tables: Tables.Tables) {
   )`
 })
 
+const createProcessorStatus = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.processorStatus)} (
+    processor text NOT NULL,
+    instance text NOT NULL,
+    state text NOT NULL,
+    position numeric(40, 0) NOT NULL,
+    lag bigint NOT NULL,
+    last_error text,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (processor, instance)
+  )`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -114,7 +128,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "1_create_tables": createTables(tables),
       "2_create_snapshots": createSnapshots(tables),
       "3_notify_from_store": notifyFromStore(tables),
-      "4_create_parked": createParked(tables)
+      "4_create_parked": createParked(tables),
+      "5_create_processor_status": createProcessorStatus(tables)
     })
   })
 })

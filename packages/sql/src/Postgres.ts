@@ -12,7 +12,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
-import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, Transactor } from "@facta/core"
+import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, Transactor } from "@facta/core"
 import * as Gate from "./Gate.ts"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
@@ -21,6 +21,7 @@ import * as SqlLease from "./SqlLease.ts"
 import * as SqlParkedEvents from "./SqlParkedEvents.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
 import * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
+import * as SqlStatusBoard from "./SqlStatusBoard.ts"
 import * as SqlTransactor from "./SqlTransactor.ts"
 import type * as Tables from "./Tables.ts"
 
@@ -59,6 +60,7 @@ export interface Options extends PgClient.PgPoolConfig, StoreOptions {}
 export type Stores =
   | EventStore.EventStore
   | ParkedEvents.ParkedEvents
+  | StatusBoard.StatusBoard
   | ProjectionStore.ProjectionStore
   | CheckpointStore.CheckpointStore
   | SnapshotStore.SnapshotStore
@@ -87,6 +89,7 @@ export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, Lay
     SqlCheckpointStore.layer(options),
     SqlSnapshotStore.layer(options),
     SqlParkedEvents.layer(options),
+    SqlStatusBoard.layer(options),
     SqlTransactor.layer()
   ).pipe(Layer.provide(Migrations.layer(options)))
 

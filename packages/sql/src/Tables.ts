@@ -43,6 +43,7 @@ export interface Tables {
   readonly snapshots: string
   readonly parked: string
   readonly parkedAudit: string
+  readonly processorStatus: string
   readonly migrations: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
@@ -82,6 +83,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       snapshots: name("snapshots"),
       parked: name("parked"),
       parkedAudit: name("parked_audit"),
+      processorStatus: name("processor_status"),
       migrations: name("migrations"),
       channel: name("events")
     }

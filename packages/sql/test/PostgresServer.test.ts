@@ -185,6 +185,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           "app_a_migrations",
           "app_a_parked",
           "app_a_parked_audit",
+          "app_a_processor_status",
           "app_a_projections",
           "app_a_snapshots"
         ])

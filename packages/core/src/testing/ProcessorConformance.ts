@@ -18,6 +18,7 @@ import * as Documents from "../Documents.ts"
 import * as ProjectionStore from "../ProjectionStore.ts"
 import * as Reactor from "../Reactor.ts"
 import { SnapshotStore } from "../SnapshotStore.ts"
+import * as StatusBoard from "../StatusBoard.ts"
 import { Transactor } from "../Transactor.ts"
 
 /**
@@ -32,6 +33,7 @@ export type Services =
   | CheckpointStore
   | SnapshotStore
   | ParkedEvents.ParkedEvents
+  | StatusBoard.StatusBoard
   | Transactor
   | Lease
 
@@ -342,6 +344,24 @@ export const processorConformance = <E>(
         yield* handle.whenCaughtUp
         assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("q")), new Tally({ count: 2, sum: 3, lastVersion: 2 }))
         assert.isTrue((yield* handle.status).position > poison.events[0]!.position)
+      }).pipe(Effect.scoped))
+
+    it.effect("a running processor reports its state and checkpoint to the status board, by instance", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const { projection } = tallyProjection(unique("reporting"), events)
+        yield* append(unique("reported"), events.added, [1, 2])
+        const handle = yield* Processor.start(projection, { instance: "conformance-1" })
+        yield* handle.whenCaughtUp
+        const board = yield* StatusBoard.StatusBoard
+        const entry = yield* board.list.pipe(
+          Effect.map((entries) => entries.find((entry) => entry.processor === projection.name)),
+          Effect.repeat({ until: (entry) => entry?.state === "live", schedule: Schedule.spaced("20 millis"), times: 100 })
+        )
+        const { position } = yield* handle.status
+        assert.deepStrictEqual([entry?.instance, entry?.state], ["conformance-1", "live"])
+        assert.strictEqual(entry?.lag, 0, "lag")
+        assert.strictEqual(entry?.position, position, "position")
       }).pipe(Effect.scoped))
 
     it.effect("park: a poison event is parked with its error and passed; replayed once fixed, or dropped; each audited", () =>
