@@ -321,14 +321,15 @@ const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): Inv
   if (invalidId !== undefined) return invalidId
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
-    const which = `event ${i + 1} of ${events.length} for stream ${JSON.stringify(streamId)}`
-    const invalidType = checkId(`type of ${which}`, event.type, limits.streamIdLength)
+    // The subjects are made only for an error: most events pass.
+    const which = () => `event ${i + 1} of ${events.length} for stream ${JSON.stringify(streamId)}`
+    const invalidType = checkId(() => `type of ${which()}`, event.type, limits.streamIdLength)
     if (invalidType !== undefined) return invalidType
     if (event.id != null && (typeof event.id !== "string" || !uuid.test(event.id))) {
-      return new InvalidInput({ subject: `id of ${which}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
+      return new InvalidInput({ subject: `id of ${which()}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
     }
-    const invalid = checkJson(`data of ${which} (${JSON.stringify(event.type)})`, event.data) ??
-      (event.metadata === undefined ? undefined : checkJson(`metadata of ${which} (${JSON.stringify(event.type)})`, event.metadata))
+    const invalid = checkJson(() => `data of ${which()} (${JSON.stringify(event.type)})`, event.data) ??
+      (event.metadata === undefined ? undefined : checkJson(() => `metadata of ${which()} (${JSON.stringify(event.type)})`, event.metadata))
     if (invalid !== undefined) return invalid
   }
   return undefined

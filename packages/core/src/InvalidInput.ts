@@ -54,6 +54,17 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
   }
 }
 
+/**
+ * What a check is about, for its error: a string, or a function that makes it only when the
+ * check fails (appends check every event, and most pass).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Subject = string | (() => string)
+
+const subjectOf = (subject: Subject) => typeof subject === "string" ? subject : subject()
+
 /** `String.prototype.isWellFormed` (ES2024, Node 20): no lone surrogate. */
 const isWellFormed = (value: string) => (value as unknown as { isWellFormed(): boolean }).isWellFormed()
 
@@ -73,8 +84,8 @@ const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slic
  * @category validation
  * @since 0.1.0
  */
-export const checkId = (subject: string, id: unknown, maxLength: number): InvalidInput | undefined => {
-  const refuse = (reason: string) => new InvalidInput({ subject, path: "$", reason })
+export const checkId = (subject: Subject, id: unknown, maxLength: number): InvalidInput | undefined => {
+  const refuse = (reason: string) => new InvalidInput({ subject: subjectOf(subject), path: "$", reason })
   if (typeof id !== "string") return refuse(`must be a string, not ${id === null ? "null" : typeof id}`)
   if (id.length === 0) return refuse("is empty")
   if (id.length > maxLength) return refuse(`is ${id.length} characters long; at most ${maxLength} are allowed`)
@@ -97,9 +108,9 @@ const isPlainObject = (value: object) => {
  * @category validation
  * @since 0.1.0
  */
-export const checkJson = (subject: string, value: unknown): InvalidInput | undefined => {
+export const checkJson = (subject: Subject, value: unknown): InvalidInput | undefined => {
   let length = 0
-  const refuse = (path: string, reason: string) => new InvalidInput({ subject, path, reason })
+  const refuse = (path: string, reason: string) => new InvalidInput({ subject: subjectOf(subject), path, reason })
   const walk = (value: unknown, path: string, depth: number): InvalidInput | undefined => {
     if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") {
       value = (value as { toJSON: () => unknown }).toJSON()

@@ -65,9 +65,11 @@ export class ProjectionStore extends Context.Service<ProjectionStore, {
 }>()("@facta/core/ProjectionStore") {}
 
 const checkName = (projection: string) => checkId("projection name", projection, limits.keyLength)
-const checkDocumentId = (projection: string, id: string) => checkName(projection) ?? checkId(`id of a document of projection ${JSON.stringify(projection)}`, id, limits.keyLength)
+// The subjects are made only for an error: most documents pass.
+const checkDocumentId = (projection: string, id: string) =>
+  checkName(projection) ?? checkId(() => `id of a document of projection ${JSON.stringify(projection)}`, id, limits.keyLength)
 const checkDocument = (projection: string, id: string, document: unknown) =>
-  checkDocumentId(projection, id) ?? checkJson(`document ${JSON.stringify(id)} of projection ${JSON.stringify(projection)}`, document)
+  checkDocumentId(projection, id) ?? checkJson(() => `document ${JSON.stringify(id)} of projection ${JSON.stringify(projection)}`, document)
 const first = <A>(items: ReadonlyArray<A>, check: (item: A) => InvalidInput | undefined) => {
   for (const item of items) {
     const invalid = check(item)

@@ -61,7 +61,7 @@ export const make = (store: SnapshotStore["Service"]): SnapshotStore["Service"] 
     },
     save: (snapshot) => {
       const invalid = checkId("stream id of a snapshot", snapshot.streamId, limits.streamIdLength) ??
-        checkJson(`snapshot state of stream ${JSON.stringify(snapshot.streamId)}`, snapshot.state)
+        checkJson(() => `snapshot state of stream ${JSON.stringify(snapshot.streamId)}`, snapshot.state)
       return invalid === undefined ? store.save(snapshot) : Effect.fail(invalid)
     }
   })
