@@ -87,14 +87,31 @@ const stores = Effect.gen(function*() {
   return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", gateWarning: false, maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
 })
 
+/** The services of the stores the flags name (a server's or an embedded database's). */
+type StoreServices = Layer.Success<Effect.Success<typeof stores>>
+
+/**
+ * Runs `body` on the stores the flags name, with the application's `services` (what its
+ * processors' handlers need besides the stores) when given. A failure is one line.
+ */
+const onStores = <A, E, R extends StoreServices>(body: Effect.Effect<A, E, R>, services?: Layer.Layer<any, unknown, any>) =>
+  Effect.gen(function*() {
+    const layer = yield* stores
+    const storeLayer = layer as Layer.Layer<StoreServices, Postgres.LayerError>
+    return yield* Effect.provide(body, services === undefined ? storeLayer : Layer.provideMerge(services, storeLayer) as typeof storeLayer)
+  }).pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))
+    )
+  )
+
 /** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
-const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R>(body: Effect.Effect<A, E, R>) =>
+const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R extends StoreServices>(body: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const root = yield* facta
-    const layer = yield* stores
-    const result = yield* Effect.provide(body, layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>)
+    const result = yield* onStores(body)
     yield* Console.log(root.json ? JSON.stringify(result.json, (_, value) => typeof value === "bigint" ? value.toString() : value, 2) : format(result.table))
-  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))))
+  })
 
 const migrate = Command.make("migrate", {}, () =>
   withStores(Effect.succeed({ table: { headers: ["migrated"], rows: [["Facta's tables are up to date"]] }, json: { migrated: true } }))).pipe(
@@ -196,7 +213,6 @@ const tail = Command.make("tail", {
 }, ({ fromStart, limit, types }) =>
   Effect.gen(function*() {
     const root = yield* facta
-    const layer = yield* stores
     const wanted = Option.map(types, (list) => list.split(",").map((type) => type.trim()).filter((type) => type !== ""))
     const follow = Effect.gen(function*() {
       const store = yield* EventStore.EventStore
@@ -212,8 +228,8 @@ const tail = Command.make("tail", {
           ))
       )
     })
-    yield* Effect.provide(follow, layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>)
-  }).pipe(Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))))).pipe(
+    yield* onStores(follow)
+  })).pipe(
     Command.withDescription("Print events as they commit (one line each, or JSON lines)")
   )
 
@@ -235,13 +251,8 @@ const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any,
   }, ({ name }) =>
     Effect.gen(function*() {
       const processor = yield* knownProcessor(known, name)
-      const layer = yield* stores
-      const storeLayer = layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>
       // The handlers' services are the application's: the CLI knows the stores, the rest comes with `services`.
-      const run = Effect.scoped(rebuildWithProgress(processor as Processor.Processor<unknown, Layer.Success<typeof layer>>))
-      yield* (services === undefined ? Effect.provide(run, storeLayer) : Effect.provide(run, Layer.provideMerge(services, storeLayer) as typeof storeLayer)).pipe(
-        Effect.catchCause((cause) => Effect.fail(new FactaError({ message: oneLine(cause) })))
-      )
+      yield* onStores(Effect.scoped(rebuildWithProgress(processor as Processor.Processor<unknown, StoreServices>)), services)
     })).pipe(Command.withDescription("Clear what a processor built and replay the log into it, with progress"))
 
 const parkedList = Command.make("list", {
@@ -286,12 +297,7 @@ const parkedReplay = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer
   }, ({ event, name }) =>
     Effect.gen(function*() {
       const processor = yield* knownProcessor(known, name)
-      const layer = yield* stores
-      const storeLayer = layer as Layer.Layer<Layer.Success<typeof layer>, Postgres.LayerError>
-      const replay = Processor.replayParked(processor as Processor.Processor<unknown, Layer.Success<typeof layer>>, Option.getOrUndefined(event))
-      const replayed = yield* (services === undefined ? Effect.provide(replay, storeLayer) : Effect.provide(replay, Layer.provideMerge(services, storeLayer) as typeof storeLayer)).pipe(
-        Effect.catchCause((cause) => Effect.fail(new FactaError({ message: oneLine(cause) })))
-      )
+      const replayed = yield* onStores(Processor.replayParked(processor as Processor.Processor<unknown, StoreServices>, Option.getOrUndefined(event)), services)
       yield* Console.log(`replayed ${replayed} parked event${replayed === 1 ? "" : "s"} of ${name}`)
     })).pipe(Command.withDescription("Handle a processor's parked events again, once the cause is fixed"))
 
