@@ -21,6 +21,8 @@ import {
 export interface Log {
   readonly sql: SqlClient.SqlClient
   readonly events: Statement.Identifier
+  /** The columns of an `EventRow`, as every read of events selects them. */
+  readonly eventColumns: Statement.Fragment
   readonly fromNoStream: Statement.Fragment
   readonly always: Statement.Fragment
   readonly streamExists: Statement.Fragment
@@ -29,6 +31,7 @@ export interface Log {
 export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
   sql,
   events: sql(table),
+  eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at`,
   fromNoStream: sql`(SELECT 0 AS version)`,
   always: sql`true`,
   streamExists: sql`current.version > 0`
@@ -96,13 +99,13 @@ export const append = (log: Log, streamId: string, batch: EncodedBatch, expected
 
 // Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
 export const readStreamPage = (
-  { events, sql }: Log,
+  { eventColumns, events, sql }: Log,
   streamId: string,
   from: number,
   limit: number
 ): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
   Effect.map(
-    sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+    sql<EventRow>`SELECT ${eventColumns}
       FROM ${events}
       WHERE stream_key = md5(${streamId})::uuid AND version BETWEEN ${from} AND ${from + limit - 1} AND stream_id = ${streamId}
       ORDER BY version`,
@@ -127,12 +130,12 @@ export const listStreams = (
 
 /** The events of a stream that one command produced, by the `commandId` of their metadata. */
 export const readCommand = (
-  { events, sql }: Log,
+  { eventColumns, events, sql }: Log,
   streamId: string,
   commandId: string
 ): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
   Effect.map(
-    sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+    sql<EventRow>`SELECT ${eventColumns}
       FROM ${events}
       WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND metadata->>'commandId' = ${commandId}
       ORDER BY version`,
@@ -154,7 +157,7 @@ const byPosition = (a: { readonly position: bigint }, b: { readonly position: bi
  */
 const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
   Effect.map(
-    log.sql<EventRow>`SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+    log.sql<EventRow>`SELECT ${log.eventColumns}
       FROM ${log.events}
       WHERE ${afterPosition(log, after)}
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -180,7 +183,7 @@ const readTypesPage = (log: Log, after: bigint, types: ReadonlyArray<string>, li
       SELECT horizon.transaction_id::text AS horizon_transaction, horizon.position AS horizon_position,
         page.position, page.transaction, page.stream_id, page.version, page.event_id, page.type, page.data, page.metadata, page.recorded_at
       FROM horizon LEFT JOIN LATERAL (
-        SELECT position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at
+        SELECT ${log.eventColumns}
         FROM ${log.events}
         WHERE ${afterPosition(log, after)}
           AND (transaction_id, position) <= (horizon.transaction_id, horizon.position)
