@@ -123,12 +123,13 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
   const documents = codec(name, schema)
   const read = (id: string) => ProjectionStore.use((store) => store.get(name, id)).pipe(Effect.flatMap((found) => documents.decodeFound(id, found)))
   const owner = {}
+  // Run only for the first write of a batch: later ones find the writes already held.
+  const hold = ProjectionStore.use((store) => Effect.sync(() => held(name, store, documents)))
   /** This projection's entries in the current batch; undefined outside one. */
   const entriesOf = Effect.gen(function*() {
     const batch = yield* Batch.CurrentBatch
     if (batch === undefined) return undefined
-    const store = yield* ProjectionStore
-    const writes = yield* batch.writesOf(name, owner, () => held(name, store, documents))
+    const writes = yield* batch.writesOf(name, owner, hold)
     return writes?.entries
   })
   const write = (id: string, entry: Entry<A>, direct: Effect.Effect<void, DocumentError, ProjectionStore>) =>

@@ -23,7 +23,7 @@ export interface Batch {
    * the batch is closed (a late write, from a fiber that outlived its handler, goes to the store).
    * Writes another owner of the same name holds are flushed first, so they keep their order.
    */
-  readonly writesOf: <W extends Writes>(name: string, owner: object, make: () => W) => Effect.Effect<W | undefined, FlushError>
+  readonly writesOf: <W extends Writes, R>(name: string, owner: object, make: Effect.Effect<W, never, R>) => Effect.Effect<W | undefined, FlushError, R>
   /** Flushes what projection `name` holds, so a read of the whole projection sees it. */
   readonly flush: (name: string) => Effect.Effect<void, FlushError>
   /** Flushes every projection's writes, in the order they were first written, and closes the batch. */
@@ -44,13 +44,12 @@ export const make = Effect.sync((): Batch => {
     return entry === undefined ? Effect.void : flushOf(entry.writes)
   })
   return {
-    writesOf: <W extends Writes>(name: string, owner: object, make: () => W) =>
-      Effect.suspend((): Effect.Effect<W | undefined, FlushError> => {
+    writesOf: <W extends Writes, R>(name: string, owner: object, make: Effect.Effect<W, never, R>) =>
+      Effect.suspend((): Effect.Effect<W | undefined, FlushError, R> => {
         if (!open) return Effect.succeed(undefined)
         const entry = held.get(name)
         if (entry?.owner === owner) return Effect.succeed(entry.writes as W)
-        const adopt = Effect.sync(() => {
-          const writes = make()
+        const adopt = Effect.map(make, (writes) => {
           held.set(name, { owner, writes })
           return writes
         })
