@@ -159,7 +159,7 @@ const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events
         }
         const [first, ...rest] = [...folded].map(([id, document]) => ({ projection: name, id, document: JSON.stringify(document) }))
         yield* sql`INSERT INTO ${documents} ${sql.insert([first!, ...rest])}
-          ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`
+          ON CONFLICT (projection, generation, id) DO UPDATE SET document = excluded.document, updated_at = now()`
         const moved = yield* sql`UPDATE ${checkpoints} SET position = ${next.toString()}::numeric, updated_at = now()
           WHERE processor = ${name} AND position = ${position.toString()}::numeric RETURNING 1 AS moved`
         if (moved.length === 0) return yield* Effect.die(new Error(`baseline checkpoint "${name}" moved under us`))
@@ -176,7 +176,7 @@ const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events
 // -- Checking and figures -----------------------------------------------------------------------
 
 /** Throws unless the documents are exactly what the events make: nothing lost, nothing doubled. */
-const check = (side: string, events: number, documents: ReadonlyArray<Balance>) => {
+export const check = (side: string, events: number, documents: ReadonlyArray<Balance>) => {
   const want = expected(events)
   const total = documents.reduce((sum, d) => sum + d.balance, 0)
   const count = documents.reduce((sum, d) => sum + d.count, 0)
@@ -224,6 +224,21 @@ const rounds = (plan: Plan, facta: Side, baseline: Side) => {
   return interleave(plan.catchUpRounds, timed("facta", facta), timed("baseline", baseline))
 }
 
+/**
+ * Writes `events` of `eventType` over the 1,000 accounts straight into Facta's events table, in
+ * one statement, as the backlog is described above. Not timed.
+ */
+export const writeBacklog = (target: SqlTarget, eventType: string, events: number, streamPrefix = prefix) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`INSERT INTO ${sql(target.tables.events)} (stream_id, version, event_id, type, data, metadata)
+      SELECT ${streamPrefix} || a::text, v, gen_random_uuid(), ${eventType},
+        jsonb_build_object('amount', (a + v) % 100 + 1), jsonb_build_object('correlationId', gen_random_uuid())
+      FROM generate_series(1, ${Math.ceil(events / accounts)}) AS v, generate_series(0, ${accounts - 1}) AS a
+      WHERE (v - 1) * ${accounts} + a < ${events}
+      ORDER BY v, a`
+  })
+
 /** Writes the backlog into Facta's events table; returns the positions before it and before its tail. */
 const seedSql = (target: SqlTarget, events: number, warmupEvents: number) =>
   target.run(Effect.gen(function*() {
@@ -231,12 +246,7 @@ const seedSql = (target: SqlTarget, events: number, warmupEvents: number) =>
     const store = yield* EventStore.EventStore
     const log = sql(target.tables.events)
     const backlog = yield* store.head()
-    yield* sql`INSERT INTO ${log} (stream_id, version, event_id, type, data, metadata)
-      SELECT ${prefix} || a::text, v, gen_random_uuid(), ${type},
-        jsonb_build_object('amount', (a + v) % 100 + 1), jsonb_build_object('correlationId', gen_random_uuid())
-      FROM generate_series(1, ${Math.ceil(events / accounts)}) AS v, generate_series(0, ${accounts - 1}) AS a
-      WHERE (v - 1) * ${accounts} + a < ${events}
-      ORDER BY v, a`
+    yield* writeBacklog(target, type, events)
     // The last event before the backlog's last `warmupEvents`.
     const [tail] = yield* sql<{ readonly transaction: string; readonly sequence: string }>`
       SELECT transaction_id::text AS transaction, position::text AS sequence FROM ${log}

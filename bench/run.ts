@@ -21,6 +21,7 @@ import * as Commands from "./commands.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
 import * as Projection from "./projection.ts"
+import * as Rebuild from "./rebuild.ts"
 import * as Rehydrate from "./rehydrate.ts"
 import * as Subscription from "./subscription.ts"
 import * as Targets from "./targets.ts"
@@ -81,6 +82,8 @@ const baselines: Record<string, string> = {
     "documents are checked against the events. memory: the same in plain JS over PlainLog, documents kept as JSON text.",
   "7": "raw LISTEN/NOTIFY on the same client: time from calling pg_notify to the listener's queue receiving the payload. Facta: one event per append, appends 5 ms apart, " +
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
+  "9": "the in-place rebuild of the same projection (handle.rebuild, then handle.whenCaughtUp) over the same events, in the same run; " +
+    "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
 }
 
@@ -141,6 +144,10 @@ const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
   if (wants("7")) {
     progress(`${target.store}: subscription latency (figure 7)`)
     figures.push(...await Subscription.sqlFigures(target, plan))
+  }
+  if (wants("9")) {
+    progress(`${target.store}: rebuild, blue-green and in place (figure 9)`)
+    figures.push(...await Rebuild.sqlFigures(target, plan))
   }
   return figures
 }

@@ -86,7 +86,7 @@ export const accounts = Projection.make({
     MoneyReceived: moved,
     MoneyRefunded: moved
   },
-  reset: accountViews.clear
+  documents: [accountViews]
 })
 
 // -------------------------------------------------------------------------------------
@@ -158,5 +158,5 @@ export const transfers = Projection.make({
     TransferReverted: changed("reverted"),
     TransferCancelled: changed("cancelled")
   },
-  reset: transferViews.clear
+  documents: [transferViews]
 })

@@ -19,7 +19,7 @@ import { Embedded, Gate, Postgres } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { exitWith } from "./internal/main.ts"
-import { rebuildWithProgress } from "./internal/rebuild.ts"
+import { blueGreenWithProgress, rebuildWithProgress } from "./internal/rebuild.ts"
 import { format, type Table } from "./internal/table.ts"
 
 /**
@@ -247,13 +247,17 @@ const knownProcessor = (known: ReadonlyArray<Processor.Any>, name: string) => {
 
 const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
   Command.make("rebuild", {
-    name: Argument.String("processor").pipe(Argument.withDescription("The processor to rebuild (one of the application's)"))
-  }, ({ name }) =>
+    name: Argument.String("processor").pipe(Argument.withDescription("The processor to rebuild (one of the application's)")),
+    blueGreen: Flag.Boolean("blue-green").pipe(
+      Flag.withDescription("Build a new generation of its documents while readers keep the current one, then switch them over"),
+      Flag.withDefault(false)
+    )
+  }, ({ blueGreen, name }) =>
     Effect.gen(function*() {
-      const processor = yield* knownProcessor(known, name)
+      const processor = yield* knownProcessor(known, name) as Effect.Effect<Processor.Processor<unknown, StoreServices>, FactaError>
       // The handlers' services are the application's: the CLI knows the stores, the rest comes with `services`.
-      yield* onStores(Effect.scoped(rebuildWithProgress(processor as Processor.Processor<unknown, StoreServices>)), services)
-    })).pipe(Command.withDescription("Clear what a processor built and replay the log into it, with progress"))
+      yield* onStores(Effect.scoped(blueGreen ? blueGreenWithProgress(processor) : rebuildWithProgress(processor)), services)
+    })).pipe(Command.withDescription("Clear what a processor built and replay the log into it, with progress; or --blue-green"))
 
 const parkedList = Command.make("list", {
   processor: Flag.String("processor").pipe(Flag.withDescription("Only this processor's"), Flag.optional)

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { CheckpointStore, Documents, EventStore, ParkedEvents, type ProjectionStore } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import type {} from "@facta/sql/testing/globalSetup"
-import { Effect, type Layer, Option, Redacted, Schema } from "effect"
+import { Effect, Fiber, type Layer, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -43,7 +43,11 @@ const seed = (prefix: string) =>
     yield* (yield* CheckpointStore.CheckpointStore).set(`${prefix}-view`, 0n, (yield* store.readStreamPage(`${prefix}-a`))[0]!.position)
   })
 
-const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore | ParkedEvents.ParkedEvents, unknown> }) =>
+const suite = (name: string, target: () => {
+  readonly args: ReadonlyArray<string>
+  /** Whether this process can query while the CLI runs (a server; not an embedded directory). */
+  readonly shared: boolean
+  readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore | ParkedEvents.ParkedEvents, unknown> }) =>
   describe(`facta on ${name}`, () => {
     it.effect("streams, stream, processors: tables, JSON and exit codes", () =>
       Effect.gen(function*() {
@@ -117,9 +121,9 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
         assert.notInclude(ids, dropped.id)
       }), { timeout: 120_000 })
 
-    it.effect("rebuild: replays the log into a processor of the application's bin, with progress lines", () =>
+    it.live("rebuild: replays the log into a processor of the application's bin, with progress lines; in place and blue-green", () =>
       Effect.gen(function*() {
-        const { args, stores } = target()
+        const { args, shared, stores } = target()
         const prefix = `rb${crypto.randomUUID().slice(0, 8)}`
         const total = yield* Effect.gen(function*() {
           const store = yield* EventStore.EventStore
@@ -136,6 +140,36 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
         const counted = yield* Effect.provide(Documents.make("cli-counts", Schema.Struct({ events: Schema.Int })).get(`${prefix}-3`), stores)
         assert.deepStrictEqual(counted, Option.some({ events: 500 }))
 
+        // Blue-green: queries go on during the rebuild and see the whole read model throughout. (An
+        // embedded data directory has one process at a time, so there only the command runs.)
+        const query = Documents.make("cli-counts", Schema.Struct({ events: Schema.Int })).get(`${prefix}-3`)
+        const answers: Array<string> = []
+        const pauses: Array<number> = []
+        const querying = shared
+          ? yield* Effect.forkChild(Effect.provide(Effect.forever(Effect.gen(function*() {
+            const started = performance.now()
+            const answer = yield* query
+            pauses.push(performance.now() - started)
+            answers.push(JSON.stringify(answer))
+            yield* Effect.sleep("2 millis")
+          })), stores))
+          : undefined
+        while (shared && answers.length < 3) yield* Effect.sleep("5 millis")
+        const blueGreen = yield* facta([...args, "rebuild", "cli-counter", "--blue-green"], {}, appBin)
+        if (querying !== undefined) yield* Fiber.interrupt(querying)
+        assert.strictEqual(blueGreen.code, 0, blueGreen.stderr)
+        const output = blueGreen.stdout.trim().split("\n")
+        assert.strictEqual(output[0], "building generation 1 of cli-counter as cli-counter#1; readers keep the current one")
+        for (const line of output.slice(1, -2)) assert.match(line, /^rebuilding cli-counter#1: [\d,]+ of [\d,]+ events \(\d+%\)/)
+        assert.match(output[output.length - 2]!, new RegExp(`^rebuilt cli-counter#1: ${total.toLocaleString("en")} events in [\\d.]+ s`))
+        assert.strictEqual(output[output.length - 1], "switched cli-counter to generation 1; the previous generation is dropped")
+        if (shared) {
+          assert.isAbove(answers.length, 10)
+          assert.deepStrictEqual([...new Set(answers)], [JSON.stringify(Option.some({ events: 500 }))], "a query saw a missing or partial read model")
+          yield* Effect.logInfo(`blue-green switch: ${answers.length} queries, the longest ${Math.max(...pauses).toFixed(1)} ms`)
+        }
+        assert.deepStrictEqual(yield* Effect.provide(query, stores), Option.some({ events: 500 }))
+
         const unknown = yield* facta([...args, "rebuild", "nope"], {}, appBin)
         assert.deepStrictEqual([unknown.code, unknown.stderr.trim()], [1, `facta: Unknown processor "nope"; the processors are cli-counter`])
       }), { timeout: 180_000 })
@@ -144,12 +178,12 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
 let dataDir = ""
 suite("an embedded data directory", () => {
   dataDir ||= join(mkdtempSync(join(tmpdir(), "facta-cli-")), "db")
-  return { args: ["--data-dir", dataDir], stores: Embedded.layer({ dataDir }) }
+  return { args: ["--data-dir", dataDir], shared: false, stores: Embedded.layer({ dataDir }) }
 })
 
 suite("a Postgres server", () => {
   const url = inject("databaseUrl")
-  return { args: ["--url", url, "--schema", "cli"], stores: Postgres.layer({ url: Redacted.make(url), schema: "cli" }) }
+  return { args: ["--url", url, "--schema", "cli"], shared: true, stores: Postgres.layer({ url: Redacted.make(url), schema: "cli" }) }
 })
 
 describe("facta, wrong", () => {

@@ -88,12 +88,17 @@ interface Held<A> extends Batch.Writes {
   readonly entries: Map<string, Entry<A>>
 }
 
-const held = <A>(name: string, store: ProjectionStore["Service"], { decodeFound, encodeDocument }: ReturnType<typeof codec<A, unknown>>): Held<A> => {
+const held = <A>(
+  name: string,
+  store: ProjectionStore["Service"],
+  generation: number | undefined,
+  { decodeFound, encodeDocument }: ReturnType<typeof codec<A, unknown>>
+): Held<A> => {
   const entries = new Map<string, Entry<A>>()
   const flush = Effect.gen(function*() {
     const deferred = [...entries].filter(([, entry]) => entry._tag === "Deferred").map(([id]) => id)
     if (deferred.length > 0) {
-      const found = yield* store.getMany(name, deferred)
+      const found = yield* store.getMany(name, deferred, generation)
       for (const id of deferred) {
         const entry = entries.get(id) as Extract<Entry<A>, { _tag: "Deferred" }>
         entries.set(id, applyUpdates(yield* decodeFound(id, Option.fromUndefinedOr(found.get(id))), entry.updates))
@@ -107,8 +112,8 @@ const held = <A>(name: string, store: ProjectionStore["Service"], { decodeFound,
       else upserts.push({ id, document: yield* encodeDocument(id, entry.document.value) })
       entries.set(id, { ...entry, dirty: false })
     }
-    if (upserts.length > 0) yield* store.upsertMany(name, upserts)
-    if (deletes.length > 0) yield* store.deleteMany(name, deletes)
+    if (upserts.length > 0) yield* store.upsertMany(name, upserts, generation)
+    if (deletes.length > 0) yield* store.deleteMany(name, deletes, generation)
   })
   return { entries, flush }
 }
@@ -121,10 +126,13 @@ const held = <A>(name: string, store: ProjectionStore["Service"], { decodeFound,
  */
 export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<A> => {
   const documents = codec(name, schema)
-  const read = (id: string) => ProjectionStore.use((store) => store.get(name, id)).pipe(Effect.flatMap((found) => documents.decodeFound(id, found)))
+  /** Runs `f` with the store and the generation the current processor writes (the live one outside a processor). */
+  const withStore = <X, E>(f: (store: ProjectionStore["Service"], generation: number | undefined) => Effect.Effect<X, E>) =>
+    Effect.flatMap(Batch.CurrentGeneration, (generation) => ProjectionStore.use((store) => f(store, generation)))
+  const read = (id: string) => withStore((store, generation) => store.get(name, id, generation)).pipe(Effect.flatMap((found) => documents.decodeFound(id, found)))
   const owner = {}
   // Run only for the first write of a batch: later ones find the writes already held.
-  const hold = ProjectionStore.use((store) => Effect.sync(() => held(name, store, documents)))
+  const hold = withStore((store, generation) => Effect.sync(() => held(name, store, generation, documents)))
   /** This projection's entries in the current batch; undefined outside one. */
   const entriesOf = Effect.gen(function*() {
     const batch = yield* Batch.CurrentBatch
@@ -149,7 +157,7 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
     write(
       id,
       { _tag: "Known", document: Option.some(document), dirty: true },
-      Effect.flatMap(documents.encodeDocument(id, document), (encoded) => ProjectionStore.use((store) => store.upsert(name, id, encoded)))
+      Effect.flatMap(documents.encodeDocument(id, document), (encoded) => withStore((store, generation) => store.upsert(name, id, encoded, generation)))
     )
   const update = Effect.fnUntraced(function*(id: string, f: (current: Option.Option<A>) => A) {
     const entries = yield* entriesOf
@@ -167,16 +175,16 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
       // Writes held in the batch go to the store first, so the list includes them.
       const batch = yield* Batch.CurrentBatch
       if (batch !== undefined) yield* batch.flush(name)
-      const stored = yield* ProjectionStore.use((store) => store.list(name))
+      const stored = yield* withStore((store, generation) => store.list(name, generation))
       return yield* Effect.forEach(stored, ({ document, id }) => Effect.map(documents.decodeDocument(id, document), (document) => ({ id, document })))
     }),
     upsert,
     update,
-    delete: (id) => write(id, { _tag: "Known", document: Option.none(), dirty: true }, ProjectionStore.use((store) => store.delete(name, id))),
+    delete: (id) => write(id, { _tag: "Known", document: Option.none(), dirty: true }, withStore((store, generation) => store.delete(name, id, generation))),
     clear: Effect.gen(function*() {
       const entries = yield* entriesOf
       entries?.clear()
-      yield* ProjectionStore.use((store) => store.clear(name))
+      yield* withStore((store, generation) => store.clear(name, generation))
     })
   }
 }

@@ -15,8 +15,9 @@
  * @since 0.1.0
  */
 import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
-import { type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
+import { type Checkpoint, type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, start as origin } from "./EventStore.ts"
+import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { Lease } from "./Lease.ts"
@@ -41,6 +42,11 @@ export interface Processor<E = unknown, R = never> {
   readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R>
   /** Clears what the processor built, before a rebuild replays the log. */
   readonly reset: Effect.Effect<void, E, R>
+  /**
+   * The document collections the processor writes, when it declares them (a projection's read
+   * model): a blue-green rebuild builds a new generation of these while readers keep the old.
+   */
+  readonly documents?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -224,33 +230,41 @@ const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void>
 const lagAfter = (running: Runtime<any, any>, position: bigint) =>
   running.store.count({ after: position, types: running.processor.types })
 
-const committed = (running: Runtime<any, any>, events: number, position: bigint) =>
+const committed = (running: Runtime<any, any>, events: number, checkpoint: Checkpoint) =>
   Effect.as(
-    Effect.andThen(Metric.update(running.metrics.eventsHandled, events), Metric.update(running.metrics.position, running.store.gaugeOf(position))),
-    position
+    Effect.andThen(
+      Metric.update(running.metrics.eventsHandled, events),
+      Metric.update(running.metrics.position, running.store.gaugeOf(checkpoint.position))
+    ),
+    checkpoint
   )
 
 /**
  * Acts on a batch's outcome and returns the new checkpoint: a conflict reads on from the one
- * another instance committed; a poison event halts the processor, or with "skipAndRecord" is
+ * another instance committed (or a blue-green switch put in place); a poison event halts the processor, or with "skipAndRecord" is
  * logged and passed, or with "park" is parked and passed, after the events before it are committed.
  */
-const settle = Effect.fnUntraced(function*<E, R>(running: Runtime<E, R>, events: ReadonlyArray<RecordedEvent>, from: bigint, outcome: Runner.Outcome) {
+const settle = Effect.fnUntraced(function*<E, R>(
+  running: Runtime<E, R>,
+  events: ReadonlyArray<RecordedEvent>,
+  from: Checkpoint,
+  outcome: Runner.Outcome
+) {
   const { checkpoints, processor, transactor } = running
   switch (outcome._tag) {
     case "Committed":
-      return yield* committed(running, events.length, outcome.position)
+      return yield* committed(running, events.length, { ...from, position: outcome.position })
     case "Conflict":
     case "RunAgain":
-      return yield* checkpoints.get(processor.name)
+      return yield* checkpoints.read(processor.name)
     case "Poison": {
       const poison = events[outcome.index]!
-      let position = from
+      let checkpoint = from
       if (outcome.index > 0) {
         const before = yield* running.runner.attempt(events.slice(0, outcome.index), from)
-        if (before._tag !== "Committed") return yield* checkpoints.get(processor.name)
-        position = yield* committed(running, outcome.index, before.position)
-        yield* setStatus(running, { position })
+        if (before._tag !== "Committed") return yield* checkpoints.read(processor.name)
+        checkpoint = yield* committed(running, outcome.index, { ...from, position: before.position })
+        yield* setStatus(running, { position: checkpoint.position })
       }
       const onPoison = running.options?.onPoison ?? "halt"
       if (onPoison === "halt") return yield* halted(processor.name, poison, outcome.cause)
@@ -259,8 +273,8 @@ const settle = Effect.fnUntraced(function*<E, R>(running: Runtime<E, R>, events:
         Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
       )
       const park = parked === undefined ? Effect.void : parked.park(processor.name, poison, Cause.pretty(outcome.cause))
-      yield* transactor.withTransaction(Effect.andThen(park, checkpoints.set(processor.name, position, poison.position)))
-      return poison.position
+      yield* transactor.withTransaction(Effect.andThen(park, checkpoints.set(processor.name, checkpoint.position, poison.position, checkpoint.generation)))
+      return { ...checkpoint, position: poison.position }
     }
   }
 })
@@ -311,13 +325,13 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     yield* setStatus(running, { state: "waiting for lease" })
     const lost = yield* lease.acquire(processor.name)
     const waitForChange = yield* store.listen
-    let position = yield* checkpoints.get(processor.name)
-    yield* setStatus(running, { state: "catching up", position })
+    let checkpoint = yield* checkpoints.read(processor.name)
+    yield* setStatus(running, { state: "catching up", position: checkpoint.position })
     yield* sampleLag(running)
     // The checkpoint moves with handled events only; `scanned` also moves past events of other
     // types, so they are read once per run rather than once per wake-up. `narrow`: the last batch
     // had to run again, so the next one is one event and its transaction short.
-    let scanned = position
+    let scanned = checkpoint.position
     let narrow = false
     const loop = Effect.gen(function*() {
       while (true) {
@@ -326,17 +340,17 @@ const follow = <E, R>(running: Runtime<E, R>) =>
           scanned = page.next
           yield* Metric.update(running.metrics.lag, 0)
           yield* Ref.set(running.lag, 0)
-          yield* setStatus(running, { state: "live", position })
+          yield* setStatus(running, { state: "live", position: checkpoint.position })
           yield* waitForChange
           continue
         }
         yield* setStatus(running, { state: "catching up" })
-        const outcome = yield* running.runner.run(page.events, position)
+        const outcome = yield* running.runner.run(page.events, checkpoint)
         if (outcome._tag !== "Conflict") narrow = outcome._tag === "RunAgain"
-        position = yield* settle(running, page.events, position, outcome)
+        checkpoint = yield* settle(running, page.events, checkpoint, outcome)
         // After a conflict or a skipped event, read on from the checkpoint.
-        scanned = outcome._tag === "Committed" ? page.next : position
-        yield* setStatus(running, { position })
+        scanned = outcome._tag === "Committed" ? page.next : checkpoint.position
+        yield* setStatus(running, { position: checkpoint.position })
       }
     })
     return yield* Effect.raceFirst(loop, lost)
@@ -382,10 +396,11 @@ const handleOf = <E, R>(running: Runtime<E, R>, fiber: FiberHandle.FiberHandle<v
     yield* setStatus(running, { state: "rebuilding", halted: undefined })
     yield* Effect.scoped(Effect.gen(function*() {
       yield* lease.acquire(processor.name)
+      const { generation } = yield* checkpoints.read(processor.name)
       yield* transactor.withTransaction(Effect.gen(function*() {
         yield* processor.reset
-        yield* checkpoints.set(processor.name, yield* checkpoints.get(processor.name), origin)
-      }))
+        yield* checkpoints.replace(processor.name, { position: origin, generation })
+      }).pipe(Effect.provideService(CurrentGeneration, generation)))
     })).pipe(Effect.provideContext(running.context))
     yield* setStatus(running, { position: origin })
     yield* FiberHandle.run(fiber, supervise(running))

@@ -18,7 +18,9 @@
  * @since 0.1.0
  */
 import { Effect, type Schema } from "effect"
+import type { DocumentError, Documents } from "./Documents.ts"
 import type { Processor } from "./Processor.ts"
+import type { ProjectionStore } from "./ProjectionStore.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
 
@@ -60,23 +62,44 @@ export type ContextOf<H> = {
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Event extends Tagged, I, H extends Handlers<Event>, E = never, R = never>(definition: {
+export const make = <
+  Event extends Tagged,
+  I,
+  H extends Handlers<Event>,
+  E = never,
+  R = never,
+  const D extends ReadonlyArray<Documents<any>> = readonly []
+>(definition: {
   readonly name: string
   /** Decodes the stored events; only the types with a handler are read. */
   readonly event: Schema.Codec<Event, I>
   readonly handlers: H
-  /** Clears the read model before a rebuild. */
+  /**
+   * The documents the handlers write: its read model. A rebuild clears them (unless `reset` says
+   * otherwise), and a blue-green rebuild builds a new generation of them (see `BlueGreen`).
+   */
+  readonly documents?: D | undefined
+  /** Clears the read model before a rebuild. Default: clears `documents`. */
   readonly reset?: Effect.Effect<void, E, R> | undefined
   /** Rewrites stored events of old types (renamed or split) before they are decoded. */
   readonly upcasters?: Upcasters | undefined
-}): Processor<ErrorOf<H> | E | EventDecodeError, ContextOf<H> | R> => {
+}): Processor<ErrorOf<H> | E | EventDecodeError | ResetError<D>, ContextOf<H> | R | ResetContext<D>> => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+  const documents = definition.documents ?? []
   return {
     name: definition.name,
     kind: "projection",
     types,
     handle: (recorded) =>
       handle(recorded, (handler, event) => handler(event)) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H>>,
-    reset: definition.reset ?? Effect.void
+    // With no documents declared, clearing them is `Effect.void`: the types say so.
+    reset: definition.reset ??
+      (Effect.forEach(documents, (collection) => collection.clear, { discard: true }) as Effect.Effect<void, ResetError<D>, ResetContext<D>>),
+    documents: documents.map((collection) => collection.name)
   }
 }
+
+/** What clearing the declared documents can fail with: nothing when none are declared. */
+type ResetError<D extends ReadonlyArray<Documents<any>>> = D extends readonly [] ? never : DocumentError
+/** What clearing the declared documents needs. */
+type ResetContext<D extends ReadonlyArray<Documents<any>>> = D extends readonly [] ? never : ProjectionStore

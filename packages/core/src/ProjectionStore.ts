@@ -50,18 +50,25 @@ export interface StoredDocument<A = unknown> {
  * @since 0.1.0
  */
 export class ProjectionStore extends Context.Service<ProjectionStore, {
-  readonly get: (projection: string, id: string) => Effect.Effect<Option.Option<unknown>, ProjectionStoreError | InvalidInput>
+  readonly get: (projection: string, id: string, generation?: number) => Effect.Effect<Option.Option<unknown>, ProjectionStoreError | InvalidInput>
   /** The documents found among `ids`, by id. */
-  readonly getMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, unknown>, ProjectionStoreError | InvalidInput>
+  readonly getMany: (projection: string, ids: ReadonlyArray<string>, generation?: number) => Effect.Effect<ReadonlyMap<string, unknown>, ProjectionStoreError | InvalidInput>
   /** Every document of the projection, ordered by id. */
-  readonly list: (projection: string) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError | InvalidInput>
-  readonly upsert: (projection: string, id: string, document: unknown) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly list: (projection: string, generation?: number) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError | InvalidInput>
+  readonly upsert: (projection: string, id: string, document: unknown, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
   /** Writes the documents at once; of two with the same id, the later wins. */
-  readonly upsertMany: (projection: string, documents: ReadonlyArray<StoredDocument>) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
-  readonly delete: (projection: string, id: string) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
-  readonly deleteMany: (projection: string, ids: ReadonlyArray<string>) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
-  /** Deletes every document of the projection (for a rebuild). */
-  readonly clear: (projection: string) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly upsertMany: (projection: string, documents: ReadonlyArray<StoredDocument>, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly delete: (projection: string, id: string, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  readonly deleteMany: (projection: string, ids: ReadonlyArray<string>, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  /** Deletes every document of the projection (for a rebuild, or to drop an old generation). */
+  readonly clear: (projection: string, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
+  /** The generation readers of the projection see: 0 until a blue-green rebuild switches it. */
+  readonly liveGeneration: (projection: string) => Effect.Effect<number, ProjectionStoreError | InvalidInput>
+  /**
+   * Makes `generation` the one readers of the projections see. Each statement reads one
+   * generation, so a reader sees the old documents or the new, never a mix of the two.
+   */
+  readonly switchGeneration: (projections: ReadonlyArray<string>, generation: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
 }>()("@facta/core/ProjectionStore") {}
 
 const checkName = (projection: string) => checkId("projection name", projection, limits.keyLength)
@@ -84,20 +91,32 @@ const checked = <A, E>(invalid: InvalidInput | undefined, effect: () => Effect.E
  * A store's methods behind the checks of `InvalidInput` (projection names, document ids,
  * documents): every implementation passes through it, so every store refuses the same input.
  *
+ * Every method takes an optional `generation`: without one it works on the generation readers
+ * see (the live one); a processor's batch names the generation it writes, which during a
+ * blue-green rebuild is not the live one.
+ *
  * @category constructors
  * @since 0.1.0
  */
 export const make = (store: ProjectionStore["Service"]): ProjectionStore["Service"] =>
   ProjectionStore.of({
-    get: (projection, id) => checked(checkDocumentId(projection, id), () => store.get(projection, id)),
-    getMany: (projection, ids) => checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.getMany(projection, ids)),
-    list: (projection) => checked(checkName(projection), () => store.list(projection)),
-    upsert: (projection, id, document) => checked(checkDocument(projection, id, document), () => store.upsert(projection, id, document)),
-    upsertMany: (projection, documents) =>
-      checked(checkName(projection) ?? first(documents, ({ document, id }) => checkDocument(projection, id, document)), () => store.upsertMany(projection, documents)),
-    delete: (projection, id) => checked(checkDocumentId(projection, id), () => store.delete(projection, id)),
-    deleteMany: (projection, ids) => checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.deleteMany(projection, ids)),
-    clear: (projection) => checked(checkName(projection), () => store.clear(projection))
+    get: (projection, id, generation) => checked(checkDocumentId(projection, id), () => store.get(projection, id, generation)),
+    getMany: (projection, ids, generation) =>
+      checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.getMany(projection, ids, generation)),
+    list: (projection, generation) => checked(checkName(projection), () => store.list(projection, generation)),
+    upsert: (projection, id, document, generation) =>
+      checked(checkDocument(projection, id, document), () => store.upsert(projection, id, document, generation)),
+    upsertMany: (projection, documents, generation) =>
+      checked(
+        checkName(projection) ?? first(documents, ({ document, id }) => checkDocument(projection, id, document)),
+        () => store.upsertMany(projection, documents, generation)
+      ),
+    delete: (projection, id, generation) => checked(checkDocumentId(projection, id), () => store.delete(projection, id, generation)),
+    deleteMany: (projection, ids, generation) =>
+      checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.deleteMany(projection, ids, generation)),
+    clear: (projection, generation) => checked(checkName(projection), () => store.clear(projection, generation)),
+    liveGeneration: (projection) => checked(checkName(projection), () => store.liveGeneration(projection)),
+    switchGeneration: (projections, generation) => checked(first(projections, checkName), () => store.switchGeneration(projections, generation))
   })
 
 /**
@@ -108,63 +127,87 @@ export const make = (store: ProjectionStore["Service"]): ProjectionStore["Servic
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync(() => {
+  // Documents are kept by projection and generation: the key of generation 0 is the name alone,
+  // and no name holds a NUL, so no two keys meet.
   const committed = new Map<string, Map<string, string>>()
+  const live = new Map<string, number>()
+  const keyOf = (projection: string, generation: number | undefined) => {
+    const resolved = generation ?? live.get(projection) ?? 0
+    return resolved === 0 ? projection : `${projection}\u0000${resolved}`
+  }
   const apply = (journal: Journal) => {
-    for (const [projection, writes] of journal.documents) {
-      const documents = committed.get(projection) ?? new Map<string, string>()
-      committed.set(projection, documents)
+    for (const [key, writes] of journal.documents) {
+      const documents = committed.get(key) ?? new Map<string, string>()
+      committed.set(key, documents)
       for (const [id, text] of writes) text === null ? documents.delete(id) : documents.set(id, text)
     }
   }
-  const write = (projection: string, id: string, text: string | null) =>
+  const write = (key: string, id: string, text: string | null) =>
     Effect.map(currentJournal, (journal) => {
-      if (journal === undefined) return apply({ ...makeJournal(), documents: new Map([[projection, new Map([[id, text]])]]) })
-      const writes = journal.documents.get(projection) ?? new Map<string, string | null>()
-      journal.documents.set(projection, writes.set(id, text))
+      if (journal === undefined) return apply({ ...makeJournal(), documents: new Map([[key, new Map([[id, text]])]]) })
+      const writes = journal.documents.get(key) ?? new Map<string, string | null>()
+      journal.documents.set(key, writes.set(id, text))
       journal.commits.add(apply)
     })
-  const texts = (projection: string) =>
+  const texts = (key: string) =>
     Effect.map(currentJournal, (journal) => {
-      const merged = new Map(committed.get(projection))
-      for (const [id, text] of journal?.documents.get(projection) ?? []) text === null ? merged.delete(id) : merged.set(id, text)
+      const merged = new Map(committed.get(key))
+      for (const [id, text] of journal?.documents.get(key) ?? []) text === null ? merged.delete(id) : merged.set(id, text)
       return merged
     })
   // A pending write in the current transaction wins over the committed document.
-  const lookup = (journal: Journal | undefined, projection: string, id: string) => {
-    const pending = journal?.documents.get(projection)?.get(id)
-    return pending === undefined ? committed.get(projection)?.get(id) : pending ?? undefined
+  const lookup = (journal: Journal | undefined, key: string, id: string) => {
+    const pending = journal?.documents.get(key)?.get(id)
+    return pending === undefined ? committed.get(key)?.get(id) : pending ?? undefined
   }
-  const text = (projection: string, id: string) => Effect.map(currentJournal, (journal) => lookup(journal, projection, id))
   const toText = (projection: string, id: string, document: unknown) =>
     Effect.try({
       try: () => JSON.stringify(document ?? null),
       catch: (cause) => new ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
     })
   return make({
-    get: (projection, id) =>
-      Effect.map(text(projection, id), (found) => Option.map(Option.fromUndefinedOr(found), (json) => JSON.parse(json) as unknown)),
-    getMany: (projection, ids) =>
+    get: (projection, id, generation) =>
+      Effect.map(currentJournal, (journal) =>
+        Option.map(Option.fromUndefinedOr(lookup(journal, keyOf(projection, generation), id)), (json) => JSON.parse(json) as unknown)),
+    getMany: (projection, ids, generation) =>
       Effect.map(currentJournal, (journal) => {
+        const key = keyOf(projection, generation)
         const found = new Map<string, unknown>()
         for (const id of ids) {
-          const json = lookup(journal, projection, id)
+          const json = lookup(journal, key, id)
           if (json !== undefined) found.set(id, JSON.parse(json))
         }
         return found
       }),
-    list: (projection) =>
-      Effect.map(texts(projection), (documents) =>
+    list: (projection, generation) =>
+      Effect.map(texts(keyOf(projection, generation)), (documents) =>
         [...documents.keys()].sort().map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))),
-    upsert: (projection, id, document) => Effect.flatMap(toText(projection, id, document), (text) => write(projection, id, text)),
+    upsert: (projection, id, document, generation) =>
+      Effect.flatMap(toText(projection, id, document), (text) => write(keyOf(projection, generation), id, text)),
     // Every document is encoded before any is written.
-    upsertMany: (projection, documents) =>
+    upsertMany: (projection, documents, generation) =>
       Effect.forEach(documents, ({ document, id }) => Effect.map(toText(projection, id, document), (text) => [id, text] as const)).pipe(
-        Effect.flatMap((texts) => Effect.forEach(texts, ([id, text]) => write(projection, id, text), { discard: true }))
+        Effect.flatMap((texts) => {
+          const key = keyOf(projection, generation)
+          return Effect.forEach(texts, ([id, text]) => write(key, id, text), { discard: true })
+        })
       ),
-    delete: (projection, id) => write(projection, id, null),
-    deleteMany: (projection, ids) => Effect.forEach(ids, (id) => write(projection, id, null), { discard: true }),
-    clear: (projection) =>
-      Effect.flatMap(texts(projection), (documents) => Effect.forEach(documents.keys(), (id) => write(projection, id, null), { discard: true }))
+    delete: (projection, id, generation) => write(keyOf(projection, generation), id, null),
+    deleteMany: (projection, ids, generation) => {
+      const key = keyOf(projection, generation)
+      return Effect.forEach(ids, (id) => write(key, id, null), { discard: true })
+    },
+    clear: (projection, generation) => {
+      const key = keyOf(projection, generation)
+      return Effect.flatMap(texts(key), (documents) => Effect.forEach(documents.keys(), (id) => write(key, id, null), { discard: true }))
+    },
+    liveGeneration: (projection) => Effect.sync(() => live.get(projection) ?? 0),
+    switchGeneration: (projections, generation) =>
+      Effect.map(currentJournal, (journal) => {
+        const switchAll = () => projections.forEach((projection) => live.set(projection, generation))
+        if (journal === undefined) switchAll()
+        else journal.commits.add(switchAll)
+      })
   })
 })
 

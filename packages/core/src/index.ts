@@ -8,6 +8,8 @@
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.ts"
 /** @since 0.1.0 */
+export * as BlueGreen from "./BlueGreen.ts"
+/** @since 0.1.0 */
 export * as CheckpointStore from "./CheckpointStore.ts"
 /** @since 0.1.0 */
 export * as CommandHandler from "./CommandHandler.ts"

@@ -104,6 +104,24 @@ const createProcessorStatus = Effect.fnUntraced(function*(tables: Tables.Tables)
   )`
 })
 
+/**
+ * Blue-green rebuilds: documents are kept by generation, a table says which generation readers
+ * see, and a checkpoint names the generation its processor writes.
+ */
+const addGenerations = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const unqualified = tables.projections.slice(tables.projections.lastIndexOf(".") + 1)
+  yield* sql`ALTER TABLE ${sql(tables.projections)} ADD COLUMN IF NOT EXISTS generation integer NOT NULL DEFAULT 0`
+  yield* sql`ALTER TABLE ${sql(tables.projections)} DROP CONSTRAINT IF EXISTS ${sql(`${unqualified}_pkey`)},
+    ADD PRIMARY KEY (projection, generation, id)`
+  yield* sql`ALTER TABLE ${sql(tables.checkpoints)} ADD COLUMN IF NOT EXISTS generation integer NOT NULL DEFAULT 0`
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.readModels)} (
+    projection text PRIMARY KEY,
+    generation integer NOT NULL,
+    switched_at timestamptz NOT NULL DEFAULT now()
+  )`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -129,7 +147,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "2_create_snapshots": createSnapshots(tables),
       "3_notify_from_store": notifyFromStore(tables),
       "4_create_parked": createParked(tables),
-      "5_create_processor_status": createProcessorStatus(tables)
+      "5_create_processor_status": createProcessorStatus(tables),
+      "6_add_generations": addGenerations(tables)
     })
   })
 })

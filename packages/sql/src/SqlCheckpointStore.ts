@@ -27,28 +27,54 @@ export const make: (
   const retry = retrying(sql, options?.retry ?? defaultSchedule)
   const checkpoints = sql((yield* Tables.make(options)).checkpoints)
 
-  const get = (processor: string) =>
-    sql<{ readonly position: string }>`SELECT position::text AS position FROM ${checkpoints} WHERE processor = ${processor}`.pipe(
-      Effect.map((rows) => rows.length === 0 ? EventStore.start : BigInt(rows[0]!.position)),
+  const read = (processor: string) =>
+    sql<{ readonly position: string; readonly generation: number }>`SELECT position::text AS position, generation FROM ${checkpoints}
+      WHERE processor = ${processor}`.pipe(
+      Effect.map((rows): CheckpointStore.Checkpoint =>
+        rows.length === 0 ? { position: EventStore.start, generation: 0 } : { position: BigInt(rows[0]!.position), generation: rows[0]!.generation }),
       retry,
       Effect.mapError(storeError(`Reading the checkpoint of "${processor}"`))
     )
 
-  const set = Effect.fnUntraced(function*(processor: string, expected: bigint, next: bigint) {
-    // A processor without a row is at the start, so only an expectation of the start may create it.
-    const moved = expected === EventStore.start
+  const set = Effect.fnUntraced(function*(processor: string, expected: bigint, next: bigint, generation?: number) {
+    // The generation is checked in the statement that moves the checkpoint: a switch that
+    // committed while the statement waited for the row is seen, and the move refused.
+    const sameGeneration = generation === undefined ? sql`TRUE` : sql`${checkpoints}.generation = ${generation}`
+    // A processor without a row is at the start of generation 0, so only that expectation may create it.
+    const moved = expected === EventStore.start && (generation ?? 0) === 0
       ? sql`INSERT INTO ${checkpoints} (processor, position) VALUES (${processor}, ${next.toString()}::numeric)
           ON CONFLICT (processor) DO UPDATE SET position = excluded.position, updated_at = now()
-          WHERE ${checkpoints}.position = 0
+          WHERE ${checkpoints}.position = 0 AND ${sameGeneration}
           RETURNING 1 AS moved`
       : sql`UPDATE ${checkpoints} SET position = ${next.toString()}::numeric, updated_at = now()
-          WHERE processor = ${processor} AND position = ${expected.toString()}::numeric
+          WHERE processor = ${processor} AND position = ${expected.toString()}::numeric AND ${sameGeneration}
           RETURNING 1 AS moved`
     const rows = yield* Effect.mapError(retry(moved), storeError(`Moving the checkpoint of "${processor}"`))
     if (rows.length === 0) {
-      return yield* new CheckpointStore.CheckpointConflict({ processor, expected, actual: yield* get(processor) })
+      const actual = yield* read(processor)
+      return yield* new CheckpointStore.CheckpointConflict({
+        processor,
+        expected,
+        actual: actual.position,
+        ...(generation === undefined || generation === actual.generation ? {} : { expectedGeneration: generation, actualGeneration: actual.generation })
+      })
     }
   })
+
+  const replace = (processor: string, { generation, position }: CheckpointStore.Checkpoint) =>
+    sql`INSERT INTO ${checkpoints} (processor, position, generation) VALUES (${processor}, ${position.toString()}::numeric, ${generation})
+      ON CONFLICT (processor) DO UPDATE SET position = excluded.position, generation = excluded.generation, updated_at = now()`.pipe(
+      Effect.asVoid,
+      retry,
+      Effect.mapError(storeError(`Replacing the checkpoint of "${processor}"`))
+    )
+
+  const remove = (processor: string) =>
+    sql`DELETE FROM ${checkpoints} WHERE processor = ${processor}`.pipe(
+      Effect.asVoid,
+      retry,
+      Effect.mapError(storeError(`Removing the checkpoint of "${processor}"`))
+    )
 
   const list = sql<{ readonly processor: string; readonly position: string }>`SELECT processor, position::text AS position FROM ${checkpoints}
     ORDER BY processor COLLATE "C"`.pipe(
@@ -57,7 +83,7 @@ export const make: (
     Effect.mapError(storeError("Listing the checkpoints"))
   )
 
-  return CheckpointStore.make({ list, get, set })
+  return CheckpointStore.make({ list, get: (processor) => Effect.map(read(processor), (checkpoint) => checkpoint.position), read, set, replace, remove })
 })
 
 /**

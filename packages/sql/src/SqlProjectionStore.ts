@@ -25,72 +25,97 @@ export const make: (
   const sql = yield* SqlClient.SqlClient
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
   const retry = retrying(sql, options?.retry ?? defaultSchedule)
-  const projections = sql((yield* Tables.make(options)).projections)
+  const tables = yield* Tables.make(options)
+  const projections = sql(tables.projections)
+  const readModels = sql(tables.readModels)
+  // Without a generation, the one readers see, looked up in the statement itself: a statement
+  // reads one generation, whatever switch commits while it runs.
+  const gen = (projection: string, generation: number | undefined) =>
+    generation === undefined
+      ? sql`coalesce((SELECT generation FROM ${readModels} WHERE projection = ${projection}), 0)`
+      : sql`${generation}::integer`
   return ProjectionStore.make({
-    get: (projection, id) =>
-      sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+    get: (projection, id, generation) =>
+      sql<{ readonly document: unknown }>`SELECT document FROM ${projections} WHERE projection = ${projection} AND generation = ${gen(projection, generation)} AND id = ${id}`.pipe(
         Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.document)),
         retry,
         Effect.mapError(storeError(`Reading "${id}" of "${projection}"`))
       ),
     // The ids and documents travel as one JSON parameter: one statement text whatever their number.
-    getMany: (projection, ids) =>
+    getMany: (projection, ids, generation) =>
       ids.length === 0 ? Effect.succeed(new Map()) : sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
-        WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
+        WHERE projection = ${projection} AND generation = ${gen(projection, generation)}
+          AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
         Effect.map((rows) => new Map(rows.map((row) => [row.id, row.document]))),
         retry,
         Effect.mapError(storeError(`Reading ${ids.length} documents of "${projection}"`))
       ),
-    list: (projection) =>
+    list: (projection, generation) =>
       sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
-        WHERE projection = ${projection} ORDER BY id COLLATE "C"`.pipe(
+        WHERE projection = ${projection} AND generation = ${gen(projection, generation)} ORDER BY id COLLATE "C"`.pipe(
         retry,
         Effect.mapError(storeError(`Listing "${projection}"`))
       ),
-    upsert: (projection, id, document) =>
+    upsert: (projection, id, document, generation) =>
       Effect.try({
         try: () => JSON.stringify(document ?? null),
         catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `Document "${id}" of "${projection}" is not a JSON value`, cause })
       }).pipe(Effect.flatMap((json) =>
-        sql`INSERT INTO ${projections} (projection, id, document) VALUES (${projection}, ${id}, ${json}::jsonb)
-          ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
+        sql`INSERT INTO ${projections} (projection, generation, id, document)
+          VALUES (${projection}, ${gen(projection, generation)}, ${id}, ${json}::jsonb)
+          ON CONFLICT (projection, generation, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
           Effect.asVoid,
           retry,
         Effect.mapError(storeError(`Writing "${id}" of "${projection}"`))
         )
       )),
-    upsertMany: (projection, documents) =>
+    upsertMany: (projection, documents, generation) =>
       Effect.try({
         // Of two documents with the same id the later wins (one statement cannot write a row twice).
         try: () => JSON.stringify([...new Map(documents.map(({ document, id }) => [id, { id, document: document ?? null }])).values()]),
         catch: (cause) => new ProjectionStore.ProjectionStoreError({ message: `A document of "${projection}" is not a JSON value`, cause })
       }).pipe(Effect.flatMap((json) =>
-        documents.length === 0 ? Effect.void : sql`INSERT INTO ${projections} (projection, id, document)
-          SELECT ${projection}, d.id, d.document FROM jsonb_to_recordset(${json}::jsonb) AS d(id text, document jsonb)
-          ON CONFLICT (projection, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
+        documents.length === 0 ? Effect.void : sql`INSERT INTO ${projections} (projection, generation, id, document)
+          SELECT ${projection}, ${gen(projection, generation)}, d.id, d.document FROM jsonb_to_recordset(${json}::jsonb) AS d(id text, document jsonb)
+          ON CONFLICT (projection, generation, id) DO UPDATE SET document = excluded.document, updated_at = now()`.pipe(
           Effect.asVoid,
           retry,
         Effect.mapError(storeError(`Writing ${documents.length} documents of "${projection}"`))
         )
       )),
-    delete: (projection, id) =>
-      sql`DELETE FROM ${projections} WHERE projection = ${projection} AND id = ${id}`.pipe(
+    delete: (projection, id, generation) =>
+      sql`DELETE FROM ${projections} WHERE projection = ${projection} AND generation = ${gen(projection, generation)} AND id = ${id}`.pipe(
         Effect.asVoid,
         retry,
         Effect.mapError(storeError(`Deleting "${id}" of "${projection}"`))
       ),
-    deleteMany: (projection, ids) =>
+    deleteMany: (projection, ids, generation) =>
       ids.length === 0 ? Effect.void : sql`DELETE FROM ${projections}
-        WHERE projection = ${projection} AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
+        WHERE projection = ${projection} AND generation = ${gen(projection, generation)}
+          AND id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`.pipe(
         Effect.asVoid,
         retry,
         Effect.mapError(storeError(`Deleting ${ids.length} documents of "${projection}"`))
       ),
-    clear: (projection) =>
-      sql`DELETE FROM ${projections} WHERE projection = ${projection}`.pipe(
+    clear: (projection, generation) =>
+      sql`DELETE FROM ${projections} WHERE projection = ${projection} AND generation = ${gen(projection, generation)}`.pipe(
         Effect.asVoid,
         retry,
         Effect.mapError(storeError(`Clearing "${projection}"`))
+      ),
+    liveGeneration: (projection) =>
+      sql<{ readonly generation: number }>`SELECT generation FROM ${readModels} WHERE projection = ${projection}`.pipe(
+        Effect.map((rows) => rows[0]?.generation ?? 0),
+        retry,
+        Effect.mapError(storeError(`Reading the live generation of "${projection}"`))
+      ),
+    switchGeneration: (names, generation) =>
+      names.length === 0 ? Effect.void : sql`INSERT INTO ${readModels} (projection, generation)
+        SELECT name, ${generation}::integer FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb) AS name
+        ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation, switched_at = now()`.pipe(
+        Effect.asVoid,
+        retry,
+        Effect.mapError(storeError(`Switching ${names.map((name) => `"${name}"`).join(", ")} to generation ${generation}`))
       )
   })
 })

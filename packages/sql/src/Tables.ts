@@ -39,6 +39,8 @@ export interface Tables {
   readonly schema: string | undefined
   readonly events: string
   readonly projections: string
+  /** Which generation of each projection's documents readers see. */
+  readonly readModels: string
   readonly checkpoints: string
   readonly snapshots: string
   readonly parked: string
@@ -79,6 +81,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       schema,
       events: name("events"),
       projections: name("projections"),
+      readModels: name("read_models"),
       checkpoints: name("checkpoints"),
       snapshots: name("snapshots"),
       parked: name("parked"),

@@ -187,6 +187,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           "app_a_parked_audit",
           "app_a_processor_status",
           "app_a_projections",
+          "app_a_read_models",
           "app_a_snapshots"
         ])
       }))

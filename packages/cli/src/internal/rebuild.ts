@@ -2,7 +2,7 @@
  * `facta rebuild`: runs one processor in this process, rebuilds it, and reports progress until
  * it has caught up: a line that updates in place on a terminal, plain lines otherwise.
  */
-import { EventStore, Processor } from "@facta/core"
+import { BlueGreen, EventStore, Processor } from "@facta/core"
 import { Console, Effect, Fiber, Schedule } from "effect"
 
 const rate = (events: number, seconds: number) => seconds > 0 ? Math.round(events / seconds) : 0
@@ -16,23 +16,39 @@ export const progressLine = (name: string, done: number, total: number, seconds:
     `${perSecond.toLocaleString("en")} events/s${left === undefined ? "" : `, about ${left} s left`}`
 }
 
-export const rebuildWithProgress = <E, R>(processor: Processor.Processor<E, R>) =>
+/** Reports the progress of `run` (which ends when `lag` is 0) every so often, then how long it took. */
+const withProgress = <A, E, R>(name: string, total: number, lag: Effect.Effect<number, unknown>, run: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
-    const store = yield* EventStore.EventStore
-    const handle = yield* Processor.start(processor)
-    const total = yield* store.count({ types: processor.types })
     const started = Date.now()
     const terminal = process.stdout.isTTY === true
     const report = Effect.gen(function*() {
-      const done = Math.max(0, total - (yield* handle.lag))
-      const line = progressLine(processor.name, done, total, (Date.now() - started) / 1000)
+      const done = Math.max(0, total - (yield* lag))
+      const line = progressLine(name, done, total, (Date.now() - started) / 1000)
       yield* terminal ? Effect.sync(() => process.stdout.write(`\r${line}\x1b[K`)) : Console.log(line)
-    })
-    yield* handle.rebuild
+    }).pipe(Effect.ignore)
     const progress = yield* Effect.forkChild(report.pipe(Effect.repeat(Schedule.spaced(terminal ? "200 millis" : "1 second"))))
-    yield* handle.whenCaughtUp
+    const result = yield* run
     yield* Fiber.interrupt(progress)
     const seconds = (Date.now() - started) / 1000
     if (terminal) yield* Effect.sync(() => process.stdout.write("\n"))
-    yield* Console.log(`rebuilt ${processor.name}: ${total.toLocaleString("en")} events in ${seconds.toFixed(1)} s (${rate(total, seconds).toLocaleString("en")} events/s)`)
+    yield* Console.log(`rebuilt ${name}: ${total.toLocaleString("en")} events in ${seconds.toFixed(1)} s (${rate(total, seconds).toLocaleString("en")} events/s)`)
+    return result
+  })
+
+export const rebuildWithProgress = <E, R>(processor: Processor.Processor<E, R>) =>
+  Effect.gen(function*() {
+    const total = yield* (yield* EventStore.EventStore).count({ types: processor.types })
+    const handle = yield* Processor.start(processor)
+    yield* handle.rebuild
+    yield* withProgress(processor.name, total, handle.lag, handle.whenCaughtUp)
+  })
+
+/** `--blue-green`: the shadow's progress, then the switch. */
+export const blueGreenWithProgress = <E, R>(processor: Processor.Processor<E, R>) =>
+  Effect.gen(function*() {
+    const total = yield* (yield* EventStore.EventStore).count({ types: processor.types })
+    const shadow = yield* BlueGreen.start(processor)
+    yield* Console.log(`building generation ${shadow.generation} of ${processor.name} as ${shadow.name}; readers keep the current one`)
+    const switched = yield* withProgress(shadow.name, total, shadow.lag, shadow.switch)
+    yield* Console.log(`switched ${processor.name} to generation ${switched.generation}; the previous generation is dropped`)
   })

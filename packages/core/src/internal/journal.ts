@@ -7,6 +7,12 @@
 import { Context, Effect } from "effect"
 import type { RecordedEvent } from "../RecordedEvent.ts"
 
+/** What a checkpoint compare-and-set expects: a position, and a generation if it names one. */
+export interface Expected {
+  readonly position: bigint
+  readonly generation: number | undefined
+}
+
 export interface Journal {
   /** False once the transaction has ended: a later write (from a fiber it forked) is not part of it. */
   open: boolean
@@ -14,8 +20,14 @@ export interface Journal {
   readonly documents: Map<string, Map<string, string | null>>
   /** Pending snapshots: stream id -> JSON text of the snapshot. */
   readonly snapshots: Map<string, string>
-  /** Pending checkpoint moves, with the position each expects at commit. */
-  readonly checkpoints: Map<string, { readonly expected: bigint; readonly next: bigint }>
+  /**
+   * Pending checkpoint changes, each with what it expects at commit (none for a replace) and the
+   * checkpoint it leaves (none for a removal).
+   */
+  readonly checkpoints: Map<string, {
+    readonly expected: Expected | undefined
+    readonly next: { readonly position: bigint; readonly generation: number } | undefined
+  }>
   /** Applies the journal to the stores; registered by each store that wrote to it. */
   readonly commits: Set<(journal: Journal) => void>
   /** Checks run before anything is applied; a returned error aborts the commit. */

@@ -3,8 +3,8 @@
  * transaction, retries a failure by the processor's schedule, and says what came of it as an
  * {@link Outcome}. What to do next (read on, read from the checkpoint, halt) is the caller's.
  */
-import { Cause, type Context, Data, Effect, Exit, Predicate, type Schedule } from "effect"
-import type { CheckpointStore } from "../CheckpointStore.ts"
+import { Cause, type Context, Data, Effect, Exit, Option, Predicate, type Schedule } from "effect"
+import type { Checkpoint, CheckpointStore } from "../CheckpointStore.ts"
 import type { RecordedEvent } from "../RecordedEvent.ts"
 import type { Transactor } from "../Transactor.ts"
 import * as Batch from "./batch.ts"
@@ -36,10 +36,13 @@ export class BatchFailed extends Data.TaggedError("BatchFailed")<{
 }
 
 export interface Runner {
-  /** Runs the batch (events after checkpoint `from`), retrying failures by the schedule. */
-  readonly run: (events: ReadonlyArray<RecordedEvent>, from: bigint) => Effect.Effect<Outcome>
+  /**
+   * Runs the batch (events after checkpoint `from`, writing read-model generation `generation`),
+   * retrying failures by the schedule.
+   */
+  readonly run: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint) => Effect.Effect<Outcome>
   /** One attempt, no retry: for the events before a poison event. */
-  readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: bigint) => Effect.Effect<Outcome, BatchFailed>
+  readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint) => Effect.Effect<Outcome, BatchFailed>
 }
 
 /** A failed attempt, as `Processor.Options.onError` is told of it. */
@@ -75,20 +78,21 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
    * (see `Documents`); unbuffered, each write goes to the store as it is made, so a failing write
    * fails on its own event.
    */
-  const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: bigint, buffered: boolean) {
+  const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint, buffered: boolean) {
     const last = events[events.length - 1]!.position
     const batch = yield* Batch.make
     let index = 0
     const handleAll = Effect.gen(function*() {
       for (; index < events.length; index++) yield* processor.handle(events[index]!)
       yield* batch.flushAll
-      yield* checkpoints.set(name, from, last)
+      yield* checkpoints.set(name, from.position, last, from.generation)
     })
     const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
+      Effect.provideService(Batch.CurrentGeneration, from.generation),
       Effect.ensuring(batch.close),
       Effect.provideContext(context),
       Effect.withSpan("Processor.batch", {
-        attributes: { processor: name, from: from.toString(), to: last.toString(), events: events.length }
+        attributes: { processor: name, from: from.position.toString(), to: last.toString(), events: events.length }
       }, { captureStackTrace: false }),
       Effect.exit
     )
@@ -96,11 +100,15 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
     if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
     const outcome = settled(Cause.squash(exit.cause))
     if (outcome !== undefined) return outcome
+    // A batch that began before the checkpoint moved (another instance, a blue-green switch that
+    // dropped the documents it read) fails for that reason alone: it is a conflict, not a poison.
+    const now = yield* Effect.option(checkpoints.read(name))
+    if (Option.isSome(now) && (now.value.position !== from.position || now.value.generation !== from.generation)) return Outcome.Conflict()
     const inFlush = yield* batch.flushFailed
     return yield* new BatchFailed({ processor: name, index: Math.min(index, events.length - 1), inFlush, cause: exit.cause })
   })
 
-  const run = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: bigint) {
+  const run = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint) {
     let attempts = 0
     const reportError = (failed: BatchFailed) =>
       onError === undefined ? Effect.void : Effect.suspend(() =>

@@ -65,4 +65,26 @@ export const checkpointStoreConformance = <E>(name: string, storeLayer: Layer.La
         for (const loser of results.filter(Result.isFailure)) assert.instanceOf(loser.failure, CheckpointConflict)
         assert.notStrictEqual(yield* store.get(processor), 0n)
       }))
+    it.effect("a move that names a generation conflicts once the checkpoint is at another; replace and remove", () =>
+      Effect.gen(function*() {
+        const store = yield* CheckpointStore
+        const processor = unique("generations")
+        assert.deepStrictEqual(yield* store.read(processor), { position: 0n, generation: 0 })
+        yield* store.set(processor, 0n, 5n, 0)
+        yield* store.replace(processor, { position: 3n, generation: 2 })
+        assert.deepStrictEqual(yield* store.read(processor), { position: 3n, generation: 2 })
+        const stale = yield* Effect.flip(store.set(processor, 3n, 9n, 0))
+        assert.deepStrictEqual(stale, new CheckpointConflict({ processor, expected: 3n, actual: 3n, expectedGeneration: 0, actualGeneration: 2 }))
+        assert.include(stale.message, "generation 0 expected, 2 found")
+        yield* store.set(processor, 3n, 9n, 2)
+        // A move that names no generation checks the position alone; the generation stays.
+        yield* store.set(processor, 9n, 10n)
+        assert.deepStrictEqual(yield* store.read(processor), { position: 10n, generation: 2 })
+        yield* store.remove(processor)
+        assert.deepStrictEqual(yield* store.read(processor), { position: 0n, generation: 0 })
+        assert.isFalse((yield* store.list).some((entry) => entry.processor === processor))
+        // A checkpoint that does not exist is at generation 0: a move expecting another conflicts.
+        assert.instanceOf(yield* Effect.flip(store.set(processor, 0n, 1n, 1)), CheckpointConflict)
+        assert.deepStrictEqual(yield* store.read(processor), { position: 0n, generation: 0 })
+      }))
   })

@@ -8,6 +8,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, type Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
+import * as BlueGreen from "../BlueGreen.ts"
 import { CheckpointStore } from "../CheckpointStore.ts"
 import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
@@ -93,6 +94,7 @@ const tallyProjection = (
           }),
         [events.poisoned]: () => options?.poison === true ? Effect.fail("cannot handle this event" as const) : Effect.void
       } as Projection.Handlers<typeof events.Event.Type>,
+      documents: [tallies],
       reset: tallies.clear
     })
   }
@@ -605,4 +607,113 @@ export const processorConformance = <E>(
         assert.isTrue(Option.isNone(yield* rebuilt.tallies.get("stray")))
         assert.deepStrictEqual(Option.getOrThrow(yield* other.tallies.get("r")), new Tally({ count: 4, sum: 10, lastVersion: 4 }))
       }).pipe(Effect.scoped))
+    it.effect("blue-green: readers keep the old read model until one switch to the new; the projection goes on in it", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const live = tallyProjection(unique("bluegreen"), events, { slow: true })
+        const name = live.projection.name
+        const streams = Array.from({ length: 12 }, (_, i) => unique(`bg${i}`))
+        for (const stream of streams) yield* append(stream, events.added, [1, 2, 3])
+        const processors = yield* Processor.startAll([live.projection], { batchSize: 7 })
+        yield* processors.whenCaughtUp
+        // A document only the current generation has: readers see it until the switch.
+        yield* live.tallies.upsert("stray", new Tally({ count: 1, sum: 1, lastVersion: 1 }))
+        const seen: Array<string> = []
+        const reader = yield* Effect.forkChild(Effect.forever(Effect.gen(function*() {
+          const listed = yield* live.tallies.list
+          const byId = new Map(listed.map(({ document, id }) => [id, document]))
+          const incomplete = streams.filter((stream) => (byId.get(stream)?.count ?? 0) < 3)
+          seen.push(incomplete.length > 0 ? `half-built (${incomplete.length} of ${streams.length} streams missing)` : byId.has("stray") ? "old" : "new")
+          yield* Effect.yieldNow
+        })))
+        // Appends keep coming while the new generation is built, and after the switch.
+        const appender = yield* Effect.forkChild(Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) =>
+          Effect.andThen(append(streams[i % streams.length]!, events.added, [10]), Effect.sleep("3 millis")), { discard: true }))
+        const switched = yield* BlueGreen.rebuild(live.projection, { batchSize: 5 })
+        // Readers go on after the switch for a while.
+        const atSwitch = seen.length
+        while (seen.length < atSwitch + 20) yield* Effect.sleep("1 millis")
+        yield* Fiber.join(appender)
+        yield* processors.whenCaughtUp
+        yield* Fiber.interrupt(reader)
+
+        assert.strictEqual(switched.generation, 1)
+        assert.deepStrictEqual(seen.filter((generation) => generation !== "old" && generation !== "new"), [], "no reader sees a half-built read model")
+        const firstNew = seen.indexOf("new")
+        assert.isTrue(firstNew > 0, `readers saw ${seen.length} lists, the first new one at ${firstNew}`)
+        assert.isTrue(seen.slice(firstNew).every((generation) => generation === "new"), "a reader saw the old read model after the switch")
+        const folded = yield* foldTallies(events.added)
+        const listed = yield* live.tallies.list
+        assert.deepStrictEqual(new Map(listed.map(({ document, id }) => [id, { ...document }])), folded)
+        const projections = yield* ProjectionStore.ProjectionStore
+        assert.strictEqual(yield* projections.liveGeneration(name), 1)
+        assert.deepStrictEqual(yield* projections.list(name, 0), [], "the old generation is dropped")
+        const checkpoints = yield* CheckpointStore
+        assert.strictEqual((yield* checkpoints.read(name)).generation, 1)
+        assert.isFalse((yield* checkpoints.list).some(({ processor }) => processor.startsWith(`${name}#`)), "the shadow's checkpoint is removed")
+        // A second rebuild moves on to generation 2.
+        assert.strictEqual((yield* BlueGreen.rebuild(live.projection)).generation, 2)
+        yield* processors.whenCaughtUp
+        assert.deepStrictEqual(new Map((yield* live.tallies.list).map(({ document, id }) => [id, { ...document }])), folded)
+      }).pipe(Effect.scoped))
+
+    it.effect("blue-green: a batch the projection has in flight at the switch cannot commit after it", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("inflight")
+        const tallies = Documents.make(name, Tally)
+        const entered = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        let held = false
+        const projection = Projection.make({
+          name,
+          event: events.Event,
+          documents: [tallies],
+          handlers: {
+            [events.added]: (event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) =>
+              Effect.gen(function*() {
+                // The first handler of the 99 holds its batch open until released.
+                if (event.data.amount === 99 && !held) {
+                  held = true
+                  yield* Deferred.succeed(entered, undefined)
+                  yield* Deferred.await(release)
+                }
+                const current = Option.getOrElse(yield* tallies.get(event.streamId), () => new Tally({ count: 0, sum: 0, lastVersion: 0 }))
+                if (current.lastVersion !== event.version - 1) return yield* Effect.die(new Error(`applied version ${event.version} after ${current.lastVersion}`))
+                yield* tallies.upsert(event.streamId, new Tally({ count: current.count + 1, sum: current.sum + event.data.amount, lastVersion: event.version }))
+              })
+          } as Projection.Handlers<typeof events.Event.Type>
+        })
+        const stream = unique("inflight")
+        yield* append(stream, events.added, [1, 2])
+        const processors = yield* Processor.startAll([projection], { retry: quickRetry })
+        yield* processors.whenCaughtUp
+        yield* append(stream, events.added, [99])
+        yield* Deferred.await(entered)
+        // On a server the switch commits while the batch is open; a single session runs it after.
+        const switching = yield* Effect.forkChild(BlueGreen.rebuild(projection))
+        yield* Effect.sleep("300 millis")
+        yield* Deferred.succeed(release, undefined)
+        assert.strictEqual((yield* Fiber.join(switching)).generation, 1)
+        yield* append(stream, events.added, [5])
+        yield* processors.whenCaughtUp
+        const handle = Option.getOrThrow(processors.get(name))
+        assert.isUndefined((yield* handle.status).halted)
+        assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get(stream)), new Tally({ count: 4, sum: 107, lastVersion: 4 }))
+        assert.deepStrictEqual(yield* (yield* CheckpointStore).read(name), {
+          position: (yield* (yield* EventStore).head({ types: [events.added] })),
+          generation: 1
+        })
+      }).pipe(Effect.scoped))
+
+    it.effect("blue-green needs the documents a processor writes; without them it fails and changes nothing", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const tallies = tallyProjection(unique("undeclared"), events)
+        const undeclared = { ...tallies.projection, documents: undefined }
+        const error = yield* Effect.flip(BlueGreen.rebuild(undeclared))
+        assert.instanceOf(error, BlueGreen.NoDocuments)
+        assert.include(error.message, undeclared.name)
+        assert.deepStrictEqual(yield* (yield* CheckpointStore).read(undeclared.name), { position: 0n, generation: 0 })
+      }))
   })

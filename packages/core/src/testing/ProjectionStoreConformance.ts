@@ -111,4 +111,29 @@ export const projectionStoreConformance = <E>(name: string, storeLayer: Layer.La
         assert.strictEqual(error._tag, "InvalidInput")
         assert.isTrue(Option.isNone(yield* store.get(projection, "a")))
       }))
+    it.effect("keeps generations apart; readers see the live one, which a switch moves for every named projection", () =>
+      Effect.gen(function*() {
+        const store = yield* ProjectionStore
+        const [first, second] = [unique("generations"), unique("generations")]
+        yield* store.upsert(first, "a", { v: 0 })
+        yield* store.upsertMany(first, [{ id: "a", document: { v: 1 } }, { id: "b", document: { v: 1 } }], 1)
+        yield* store.upsert(second, "a", { v: 1 }, 1)
+        assert.strictEqual(yield* store.liveGeneration(first), 0)
+        assert.deepStrictEqual(yield* store.list(first), [{ id: "a", document: { v: 0 } }])
+        assert.deepStrictEqual(yield* store.get(first, "b"), Option.none())
+        assert.deepStrictEqual(yield* store.get(first, "b", 1), Option.some({ v: 1 }))
+        yield* store.switchGeneration([first, second], 1)
+        assert.strictEqual(yield* store.liveGeneration(first), 1)
+        assert.strictEqual(yield* store.liveGeneration(second), 1)
+        assert.deepStrictEqual(yield* store.list(first), [{ id: "a", document: { v: 1 } }, { id: "b", document: { v: 1 } }])
+        assert.deepStrictEqual([...(yield* store.getMany(second, ["a"]))], [["a", { v: 1 }]])
+        // Writes without a generation go to the live one; the old one is still there until cleared.
+        yield* store.upsert(first, "c", { v: 1 })
+        yield* store.delete(first, "a")
+        assert.deepStrictEqual((yield* store.list(first)).map(({ id }) => id), ["b", "c"])
+        assert.deepStrictEqual(yield* store.list(first, 0), [{ id: "a", document: { v: 0 } }])
+        yield* store.clear(first, 0)
+        assert.deepStrictEqual(yield* store.list(first, 0), [])
+        assert.deepStrictEqual((yield* store.list(first)).map(({ id }) => id), ["b", "c"])
+      }))
   })
