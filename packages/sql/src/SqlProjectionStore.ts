@@ -1,5 +1,5 @@
 /**
- * Read-model documents as JSON rows keyed by (projection, id). Inside a transaction of the same
+ * Read-model documents as JSON rows keyed by (projection, generation, id). Inside a transaction of the same
  * `SqlClient` (a processor's batch), writes commit or roll back with it.
  *
  * @since 0.1.0
