@@ -97,12 +97,8 @@ export const TodoLists = Projection.make({
         yield* scheduledDocuments.delete(data.todo_id)
       })
   },
-  // A rebuild starts from empty lists and replays every todo event.
-  reset: Effect.gen(function*() {
-    yield* outstandingDocuments.clear
-    yield* scheduledDocuments.clear
-    yield* completedDocuments.clear
-  })
+  // Its read model: a rebuild starts from empty lists and replays every todo event.
+  documents: [outstandingDocuments, scheduledDocuments, completedDocuments]
 })
 
 // -------------------------------------------------------------------------------------

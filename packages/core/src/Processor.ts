@@ -527,9 +527,13 @@ export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string)
     const parked = yield* ParkedEvents.ParkedEvents
     const transactor = yield* Transactor
     yield* (yield* Lease).acquire(processor.name)
+    // Into the generation the processor writes, as its batches do.
+    const { generation } = yield* (yield* CheckpointStore).read(processor.name)
     const events = (yield* parked.list(processor.name)).filter((entry) => eventId === undefined || entry.event.id === eventId)
     for (const { event } of events) {
-      yield* transactor.withTransaction(Effect.andThen(processor.handle(event), parked.remove(processor.name, event.id, "replayed")))
+      yield* transactor.withTransaction(Effect.andThen(processor.handle(event), parked.remove(processor.name, event.id, "replayed"))).pipe(
+        Effect.provideService(CurrentGeneration, generation)
+      )
     }
     return events.length
   }))
