@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
+import { describe as describeQuery, type EventQuery, matches as matchesQuery } from "./EventQuery.ts"
 import { currentJournal, type Journal } from "./internal/journal.ts"
 import { byBytes } from "./internal/order.ts"
 import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
@@ -110,6 +111,75 @@ export class RetryTransaction extends Schema.TaggedError<RetryTransaction>()("Re
  */
 export interface AppendOptions {
   readonly expectedVersion?: ExpectedVersion | undefined
+}
+
+/**
+ * What `appendIf` appends on: no event matching `failIfEventsMatch` committed after `after` (none
+ * at all without `after`). `after` is the `next` of the query read the decision was made on: it
+ * covers everything that read could see.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AppendCondition {
+  readonly failIfEventsMatch: EventQuery
+  readonly after?: bigint | undefined
+}
+
+/**
+ * An event matching the append's condition was committed after the position it named; nothing
+ * was written.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AppendConditionFailed extends Schema.TaggedError<AppendConditionFailed>()("AppendConditionFailed", {
+  streamId: Schema.String,
+  /** The condition's query, described. */
+  query: Schema.String,
+  after: Schema.optional(Schema.BigInt),
+  /** The first conflicting event. */
+  eventId: Schema.String,
+  eventStreamId: Schema.String,
+  eventVersion: Schema.Number,
+  eventType: Schema.String,
+  eventPosition: Schema.BigInt
+}) {
+  override get message() {
+    return `Append to "${this.streamId}" refused: event "${this.eventType}" (id ${this.eventId}) at version ${this.eventVersion} ` +
+      `of stream "${this.eventStreamId}" matches ${this.query} and was committed ` +
+      `${this.after === undefined ? "before the append" : `after position ${this.after}`}`
+  }
+}
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const conditionFailed = (
+  streamId: string,
+  condition: AppendCondition,
+  event: Pick<RecordedEvent, "id" | "streamId" | "version" | "type" | "position">
+): AppendConditionFailed =>
+  new AppendConditionFailed({
+    streamId,
+    query: describeQuery(condition.failIfEventsMatch),
+    ...(condition.after === undefined ? {} : { after: condition.after }),
+    eventId: event.id,
+    eventStreamId: event.streamId,
+    eventVersion: event.version,
+    eventType: event.type,
+    eventPosition: event.position
+  })
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReadQueryOptions {
+  /** Read after this position (exclusive). Default: from the start. */
+  readonly after?: bigint | undefined
+  readonly batchSize?: number | undefined
 }
 
 /**
@@ -228,6 +298,17 @@ export class EventStore extends Context.Service<EventStore, {
     events: ReadonlyArray<UnsavedEvent>,
     options?: AppendOptions
   ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
+  /**
+   * Appends as `append` does, if also no event matching the condition's query was committed
+   * after its position: both are checked, and the events written, in one atomic step. Appends
+   * whose queries and events share no tag or type do not wait for each other.
+   */
+  readonly appendIf: (
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    condition: AppendCondition,
+    options?: AppendOptions
+  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
   /** The events of one stream in version order. */
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /**
@@ -249,6 +330,14 @@ export class EventStore extends Context.Service<EventStore, {
   readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
   readonly readPage: (options?: ReadAllOptions) => Effect.Effect<LogPage, EventStoreError>
+  /**
+   * The events matching a query, in log order, up to what readers can see now: the page's `next`
+   * (for a page that is not full) covers every event a later matching one must come after, which
+   * makes it the `after` of an append condition.
+   */
+  readonly readQueryPage: (query: EventQuery, options?: ReadQueryOptions) => Effect.Effect<LogPage, EventStoreError | InvalidInput>
+  /** The events matching a query, in log order, up to the current end of the log. */
+  readonly readQuery: (query: EventQuery, options?: ReadQueryOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /** How many events (of these types) readers can read after a position now. */
   readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
   /** The global log from a position, then every event committed later, each exactly once. Never ends. */
@@ -278,7 +367,13 @@ export class EventStore extends Context.Service<EventStore, {
  * @since 0.1.0
  */
 export interface Primitives {
-  readonly append: EventStore["Service"]["append"]
+  /** Appends; with a condition, only if it holds (see {@link EventStore}'s `appendIf`). */
+  readonly append: (
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    options: AppendOptions | undefined,
+    condition: AppendCondition | undefined
+  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError>
   /** Up to `limit` events of a stream, from version `from` on. */
   readonly readStreamPage: (
     streamId: string,
@@ -299,6 +394,8 @@ export interface Primitives {
     types: ReadonlyArray<string> | undefined,
     limit: number
   ) => Effect.Effect<LogPage, EventStoreError>
+  /** As `readAllPage`, of the events that match the query. */
+  readonly readQueryPage: (query: EventQuery, after: bigint, limit: number) => Effect.Effect<LogPage, EventStoreError>
   /** How many events of these types `readAllPage` would give after `after`, in all. */
   readonly count: (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>
   /**
@@ -315,6 +412,35 @@ const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+const checkTags = (which: () => string, tags: ReadonlyArray<string> | undefined): InvalidInput | undefined => {
+  if (tags === undefined) return undefined
+  if (!Array.isArray(tags)) return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: "must be an array of strings" })
+  if (tags.length > limits.tagsPerEvent) {
+    return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: `${tags.length} tags; at most ${limits.tagsPerEvent} are allowed` })
+  }
+  for (let i = 0; i < tags.length; i++) {
+    const invalid = checkId(() => `tag ${i + 1} of ${which()}`, tags[i], limits.keyLength)
+    if (invalid !== undefined) return invalid
+  }
+  return undefined
+}
+
+/** The first thing wrong with a query's types and tags, or undefined. */
+const checkQuery = (subject: string, query: EventQuery): InvalidInput | undefined => {
+  for (let i = 0; i < query.items.length; i++) {
+    const item = query.items[i]!
+    for (const type of item.types ?? []) {
+      const invalid = checkId(() => `type in item ${i + 1} of ${subject}`, type, limits.streamIdLength)
+      if (invalid !== undefined) return invalid
+    }
+    for (const tag of item.tags ?? []) {
+      const invalid = checkId(() => `tag in item ${i + 1} of ${subject}`, tag, limits.keyLength)
+      if (invalid !== undefined) return invalid
+    }
+  }
+  return undefined
+}
+
 /** The first thing wrong with an append's input (see `InvalidInput`), or undefined. */
 const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): InvalidInput | undefined => {
   const invalidId = checkId("stream id", streamId, limits.streamIdLength)
@@ -328,6 +454,8 @@ const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): Inv
     if (event.id != null && (typeof event.id !== "string" || !uuid.test(event.id))) {
       return new InvalidInput({ subject: `id of ${which()}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
     }
+    const invalidTags = checkTags(which, event.tags)
+    if (invalidTags !== undefined) return invalidTags
     const invalid = checkJson(() => `data of ${which()} (${JSON.stringify(event.type)})`, event.data) ??
       (event.metadata === undefined ? undefined : checkJson(() => `metadata of ${which()} (${JSON.stringify(event.type)})`, event.metadata))
     if (invalid !== undefined) return invalid
@@ -375,13 +503,13 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   // Every append passes here: the metrics are updated in place rather than as effects of their
   // own, and the span is only made when a tracing backend is installed to see it.
-  const append: EventStore["Service"]["append"] = (streamId, events, options) =>
-    Effect.withFiber((fiber) => {
-      const invalid = checkAppend(streamId, events)
+  const appendIf: EventStore["Service"]["appendIf"] = (streamId, events, condition, options) =>
+    Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
+      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkQuery("the append condition", condition.failIfEventsMatch))
       if (invalid !== undefined) return Effect.fail(invalid)
       const clock = fiber.getRef(Clock.Clock)
       const start = clock.monotonicTimeNanosUnsafe()
-      const appended = Effect.map(primitives.append(streamId, events, options), (result) => {
+      const appended = Effect.map(primitives.append(streamId, events, options, condition), (result) => {
         Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - start), fiber.context)
         Metrics.eventsAppended.updateUnsafe(result.events.length, fiber.context)
         return result
@@ -393,8 +521,31 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       })
     })
 
+  // Without a condition there is nothing to refuse it for.
+  const append = appendIf as (
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    condition: AppendCondition | undefined,
+    options?: AppendOptions
+  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
+
+  const readQuery = (query: EventQuery, options?: ReadQueryOptions) => {
+    const limit = options?.batchSize ?? defaultBatchSize
+    const invalid = checkQuery("the query", query)
+    if (invalid !== undefined) return Stream.fail(invalid)
+    return Stream.paginate(options?.after ?? start, (after) =>
+      Effect.map(primitives.readQueryPage(query, after, limit), (page) =>
+        [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+  }
+
   return EventStore.of({
-    append,
+    append: (streamId, events, options) => append(streamId, events, undefined, options),
+    appendIf,
+    readQuery,
+    readQueryPage: (query, options) => {
+      const invalid = checkQuery("the query", query)
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.readQueryPage(query, options?.after ?? start, options?.batchSize ?? defaultBatchSize)
+    },
     readStream,
     readStreamPage: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength)
@@ -481,11 +632,15 @@ const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
 
 // Positions are 1-based indexes into the log.
 const pageOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, limit: number): LogPage => {
-  const first = after < 0n ? 0 : Number(after)
   const wanted = types === undefined ? undefined : new Set(types)
+  return pageWhere({ log }, after, limit, wanted === undefined ? undefined : (event) => wanted.has(event.type))
+}
+
+const pageWhere = ({ log }: Pick<MemoryLog, "log">, after: bigint, limit: number, wanted: ((event: RecordedEvent) => boolean) | undefined): LogPage => {
+  const first = after < 0n ? 0 : Number(after)
   const events: Array<RecordedEvent> = []
   for (let i = first; i < log.length && events.length < limit; i++) {
-    if (wanted === undefined || wanted.has(log[i]!.type)) events.push(log[i]!)
+    if (wanted === undefined || wanted(log[i]!)) events.push(log[i]!)
   }
   const end = BigInt(log.length)
   return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
@@ -506,6 +661,13 @@ const headOf = ({ log }: MemoryLog, types: ReadonlyArray<string> | undefined) =>
     if (wanted === undefined || wanted.has(log[i]!.type)) return log[i]!.position
   }
   return start
+}
+
+/** The first event after the condition's position that matches its query: committed, or appended by the transaction. */
+const firstMatch = (current: MemoryLog, journal: Journal | undefined, condition: AppendCondition) => {
+  const after = condition.after ?? start
+  const wanted = (event: RecordedEvent) => event.position > after && matchesQuery(condition.failIfEventsMatch, event)
+  return pageWhere(current, after, 1, wanted).events[0] ?? journal?.events?.find(wanted)
 }
 
 /**
@@ -548,16 +710,22 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const append = Effect.fnUntraced(function*(
     streamId: string,
     events: ReadonlyArray<UnsavedEvent>,
-    options?: AppendOptions
+    options: AppendOptions | undefined,
+    condition: AppendCondition | undefined
   ) {
     const expected = options?.expectedVersion ?? "any"
     const prepared = yield* prepare(events)
     const recordedAt = yield* DateTime.now
     const journal = yield* currentJournal
-    const write = Effect.sync((): AppendResult | WrongExpectedVersion => {
+    const write = Effect.sync((): AppendResult | WrongExpectedVersion | AppendConditionFailed => {
       const current = Ref.getUnsafe(state)
       const actual = streamOf(current, streamId, journal).length
       if (!isExpected(expected, actual)) return new WrongExpectedVersion({ streamId, expected, actual })
+      // Appends hold the writer, so nothing can land between this check and the write.
+      if (condition !== undefined) {
+        const conflicting = firstMatch(current, journal, condition)
+        if (conflicting !== undefined) return conditionFailed(streamId, condition, conflicting)
+      }
       const first = current.log.length + (journal?.events?.length ?? 0)
       const recorded = prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
         id: event.id ?? crypto.randomUUID(),
@@ -567,7 +735,8 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
         type: event.type,
         data,
         metadata: metadata as RecordedEvent["metadata"],
-        recordedAt
+        recordedAt,
+        ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
       }))
       if (journal?.events !== undefined) journal.events.push(...recorded)
       else addToLog(current, recorded)
@@ -575,7 +744,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
     })
     // In a transaction, subscribers are woken when it commits (see joinWriter).
     const outcome = journal === undefined ? yield* writer.withPermits(1)(write) : yield* Effect.andThen(joinWriter(journal), write)
-    if (outcome instanceof WrongExpectedVersion) return yield* outcome
+    if (outcome instanceof WrongExpectedVersion || outcome instanceof AppendConditionFailed) return yield* outcome
     if (journal === undefined && outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
     return outcome
   })
@@ -596,11 +765,13 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
 
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
     Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit))
+  const readQueryPage = (query: EventQuery, after: bigint, limit: number) =>
+    Effect.map(Ref.get(state), (current) => pageWhere(current, after, limit, (event) => matchesQuery(query, event)))
   const count = (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.map(Ref.get(state), (current) => countOf(current, after, types))
   const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.map(Ref.get(state), (current) => headOf(current, options?.types))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  return make({ append, readStreamPage, listStreams, readCommand, readAllPage, count, listen, head })
+  return make({ append, readStreamPage, listStreams, readCommand, readAllPage, readQueryPage, count, listen, head })
 })
 
 /**

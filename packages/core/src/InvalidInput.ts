@@ -34,7 +34,9 @@ export const limits = {
   /** Nesting levels of a JSON value: a scalar is 0, `[1]` is 1. */
   jsonDepth: 100,
   /** Characters of JSON text in one value (strings counted by their length, plus quotes). */
-  jsonLength: 4 * 1024 * 1024
+  jsonLength: 4 * 1024 * 1024,
+  /** Tags on one event (each a key: at most `keyLength` characters). */
+  tagsPerEvent: 64
 } as const
 
 /**

@@ -39,6 +39,8 @@ export interface UnsavedEvent {
   readonly type: string
   readonly data: unknown
   readonly metadata?: EventMetadata | undefined
+  /** What the event is about beyond its stream (`course:c1`, `student:s7`), for `EventQuery`. */
+  readonly tags?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -60,6 +62,8 @@ export interface RecordedEvent<A = unknown> {
   readonly data: A
   readonly metadata: EventMetadata
   readonly recordedAt: DateTime.Utc
+  /** The event's tags, in the order given; present only when it has some. */
+  readonly tags?: ReadonlyArray<string> | undefined
 }
 
 /**

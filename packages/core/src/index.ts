@@ -18,6 +18,8 @@ export * as Dispatcher from "./Dispatcher.ts"
 /** @since 0.1.0 */
 export * as Documents from "./Documents.ts"
 /** @since 0.1.0 */
+export * as EventQuery from "./EventQuery.ts"
+/** @since 0.1.0 */
 export * as EventStore from "./EventStore.ts"
 /** @since 0.1.0 */
 export * as ProjectionStore from "./ProjectionStore.ts"

@@ -122,6 +122,79 @@ const addGenerations = Effect.fnUntraced(function*(tables: Tables.Tables) {
   )`
 })
 
+/**
+ * Tags and append conditions (see `SqlEventStore`): a tags column with an index of the tagged
+ * events, and the function a conditional append calls to take its locks and then look for a
+ * conflicting event with a snapshot taken after them.
+ */
+const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const unqualified = tables.events.slice(tables.events.lastIndexOf(".") + 1)
+  const events = sql(tables.events)
+  yield* sql`ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}'`
+  yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_tags`)} ON ${events} USING gin (tags) WHERE tags <> '{}'`
+  const conflict = sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
+      'transaction', e.transaction_id::text, 'position', e.position)`
+  const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)
+      AND EXISTS (SELECT 1 FROM jsonb_array_elements(query) AS item
+        WHERE (coalesce(jsonb_array_length(item->'types'), 0) = 0 OR e.type IN (SELECT jsonb_array_elements_text(item->'types')))
+          AND e.tags @> ARRAY(SELECT jsonb_array_elements_text(coalesce(item->'tags', '[]'::jsonb))))`
+  const heads = sql(tables.conditionHeads)
+  yield* sql`CREATE TABLE IF NOT EXISTS ${heads} (
+    key text PRIMARY KEY,
+    transaction_id xid8 NOT NULL
+  )`
+  // An append inside a transaction has an id older than its statement: a conditional append on
+  // one of its keys that committed meanwhile with a newer id decided without it, and would come
+  // after it in the log. Such an append is refused, and its transaction runs again.
+  const newerCondition = (keys: string) =>
+    sql`EXISTS (SELECT 1 FROM ${heads} AS h WHERE h.key = ANY (${sql.literal(keys)}) AND h.transaction_id > pg_current_xact_id())`
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_lock_shared`)}(shared_keys text[], in_transaction boolean)
+    RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock_shared(k.key)
+      FROM (SELECT DISTINCT hashtextextended(key, 0) AS key FROM unnest(shared_keys) AS key) AS k
+      ORDER BY k.key;
+      RETURN NOT (in_transaction AND ${newerCondition("shared_keys")});
+    END $$`
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_condition`)}(
+      exclusive_keys text[], shared_keys text[], whole_log boolean, query jsonb, some_tags text[],
+      after_transaction xid8, after_position bigint, in_transaction boolean
+    ) RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE found jsonb;
+    BEGIN
+      IF whole_log THEN
+        LOCK TABLE ${events} IN EXCLUSIVE MODE;
+      END IF;
+      -- Exclusive locks for the query's keys and shared ones for the events' own, taken in one
+      -- order, so that no two appends wait for each other in a cycle.
+      PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
+      FROM (
+        SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
+        FROM (SELECT unnest(exclusive_keys) AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
+        GROUP BY 1
+      ) AS k
+      ORDER BY k.key;
+      IF in_transaction AND ${newerCondition("shared_keys")} THEN
+        RETURN '{"retry": true}'::jsonb;
+      END IF;
+      -- Each query of a volatile function takes a snapshot of its own, after the locks: every
+      -- append that held one of them before has committed, and is seen.
+      IF some_tags IS NULL THEN
+        SELECT ${conflict} INTO found FROM ${events} AS e WHERE ${matching}
+        ORDER BY e.transaction_id, e.position LIMIT 1;
+      ELSE
+        SELECT ${conflict} INTO found FROM ${events} AS e WHERE e.tags && some_tags AND e.tags <> '{}' AND ${matching}
+        ORDER BY e.transaction_id, e.position LIMIT 1;
+      END IF;
+      IF found IS NULL THEN
+        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(exclusive_keys), pg_current_xact_id()
+        ON CONFLICT (key) DO UPDATE SET transaction_id = excluded.transaction_id;
+      END IF;
+      RETURN found;
+    END $$`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -148,7 +221,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "3_notify_from_store": notifyFromStore(tables),
       "4_create_parked": createParked(tables),
       "5_create_processor_status": createProcessorStatus(tables),
-      "6_add_generations": addGenerations(tables)
+      "6_add_generations": addGenerations(tables),
+      "7_add_tags": addTags(tables)
     })
   })
 })

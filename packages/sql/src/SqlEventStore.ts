@@ -21,7 +21,7 @@
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, type RecordedEvent } from "@facta/core"
-import { encodeBatch, sequenceOf, storeError, toResult } from "./internal/eventRows.ts"
+import { type AppendRow, type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
@@ -60,7 +60,7 @@ const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (err
   )
 }
 
-type AppendError = EventStore.WrongExpectedVersion | EventStore.RetryTransaction | EventStore.EventStoreError
+type AppendError = EventStore.WrongExpectedVersion | EventStore.AppendConditionFailed | EventStore.RetryTransaction | EventStore.EventStoreError
 
 /**
  * Appends with the statement of `Statements.append`, and turns what it returns into the store's
@@ -74,10 +74,16 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
   const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
     Effect.flatMap(Statements.actualVersion(log, streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
 
-  /** Why an append inside a transaction wrote nothing: out of log order, or the wrong version. */
-  const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion) =>
-    Effect.flatMap(sql<{ readonly in_order: boolean }>`SELECT ${Statements.inLogOrder(log, streamId)} AS in_order`, (rows): Effect.Effect<never, AppendError | SqlError.SqlError> =>
-      rows[0]?.in_order === false ? Effect.fail(new EventStore.RetryTransaction({ streamId })) : wrongVersion(streamId, expected))
+  /**
+   * Why an append inside a transaction wrote nothing: out of log order (behind a newer append to
+   * its stream, or a newer conditional append on its keys), or the wrong version.
+   */
+  const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion, keys: ReadonlyArray<string>) =>
+    Effect.flatMap(
+      sql<{ readonly in_order: boolean }>`SELECT ${Statements.inLogOrder(log, streamId)} AND NOT ${Statements.behindCondition(log, keys)} AS in_order`,
+      (rows): Effect.Effect<never, AppendError | SqlError.SqlError> =>
+        rows[0]?.in_order === false ? Effect.fail(new EventStore.RetryTransaction({ streamId })) : wrongVersion(streamId, expected)
+    )
 
   const checkOnly = (streamId: string, expected: EventStore.ExpectedVersion) =>
     Effect.flatMap(
@@ -96,10 +102,30 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
     return PubSub.publishUnsafe(wakeUps.changes, undefined) ? Effect.succeed(result) : Effect.as(PubSub.publish(wakeUps.changes, undefined), result)
   }
 
+  /** The rows of an append: its events, or the event that broke its condition. */
+  const outcomeOf = (
+    streamId: string,
+    batch: EncodedBatch,
+    condition: EventStore.AppendCondition | undefined,
+    rows: ReadonlyArray<AppendRow & { readonly conflict?: Statements.ConflictRow | { readonly retry: true } | null }>
+  ) => {
+    const conflict = rows.find((row) => row.conflict != null)?.conflict
+    if (conflict == null || condition === undefined) return toResult(streamId, batch.encoded, rows)
+    if ("retry" in conflict) return new EventStore.RetryTransaction({ streamId })
+    return EventStore.conditionFailed(streamId, condition, {
+      id: conflict.event_id,
+      streamId: conflict.stream_id,
+      version: Number(conflict.version),
+      type: conflict.type,
+      position: toPosition(conflict.transaction, conflict.position)
+    })
+  }
+
   return (
     streamId: string,
     unsaved: ReadonlyArray<RecordedEvent.UnsavedEvent>,
-    appendOptions?: EventStore.AppendOptions
+    appendOptions: EventStore.AppendOptions | undefined,
+    condition: EventStore.AppendCondition | undefined
   ): Effect.Effect<EventStore.AppendResult, AppendError> => {
     const expected = appendOptions?.expectedVersion ?? "any"
     if (unsaved.length === 0) return checkOnly(streamId, expected)
@@ -111,17 +137,22 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
       // when that transaction commits.
       const inTransaction = Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
       const statement = inTransaction
-        ? sql.withTransaction(Effect.tap(Statements.append(log, streamId, batch, expected, true), () => wakeUps.notify))
-        : retry(Statements.append(log, streamId, batch, expected, false))
+        ? sql.withTransaction(Effect.tap(Statements.append(log, streamId, batch, expected, true, condition), () => wakeUps.notify))
+        : retry(Statements.append(log, streamId, batch, expected, false, condition))
       const attempt = Effect.matchEffect(statement, {
         // A concurrent writer took one of the versions: a conflict for an exact expectation;
         // "any" and "streamExists" try again with the new version.
         onFailure: (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error),
         onSuccess: (rows): Effect.Effect<EventStore.AppendResult, AppendError | SqlError.SqlError> =>
           rows.length > 0
-            ? Effect.succeed(toResult(streamId, batch.encoded, rows))
+            ? Effect.suspend(() => {
+              const outcome = outcomeOf(streamId, batch, condition, rows)
+              return outcome instanceof EventStore.AppendConditionFailed || outcome instanceof EventStore.RetryTransaction
+                ? Effect.fail(outcome)
+                : Effect.succeed(outcome)
+            })
             : inTransaction
-            ? refusedInTransaction(streamId, expected)
+            ? refusedInTransaction(streamId, expected, batch.keys)
             : wrongVersion(streamId, expected)
       })
       const toStoreError = (error: AppendError | SqlError.SqlError) => error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error
@@ -151,7 +182,7 @@ export const make: (
 ) {
   const sql = yield* SqlClient.SqlClient
   const tables = yield* Tables.make(options)
-  const log = Statements.makeLog(sql, tables.events)
+  const log = Statements.makeLog(sql, tables.events, tables.conditionHeads)
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
   const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
   const schedule = options?.retry ?? defaultSchedule
@@ -164,6 +195,7 @@ export const make: (
     readCommand: (streamId, commandId) =>
       reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
     readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
+    readQueryPage: (query, after, limit) => reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit)),
     count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),

@@ -46,6 +46,8 @@ export interface Tables {
   readonly parked: string
   readonly parkedAudit: string
   readonly processorStatus: string
+  /** Per lock key, the transaction of the last conditional append on it. */
+  readonly conditionHeads: string
   readonly migrations: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
@@ -87,6 +89,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       parked: name("parked"),
       parkedAudit: name("parked_audit"),
       processorStatus: name("processor_status"),
+      conditionHeads: name("condition_heads"),
       migrations: name("migrations"),
       channel: name("events")
     }

@@ -18,6 +18,7 @@ export interface EventRow {
   readonly data: unknown
   readonly metadata: unknown
   readonly recorded_at: Date | string
+  readonly tags: ReadonlyArray<string> | null
 }
 
 export interface HorizonRow {
@@ -51,7 +52,8 @@ export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   type: row.type,
   data: row.data,
   metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
-  recordedAt: toDateTime(row.recorded_at)
+  recordedAt: toDateTime(row.recorded_at),
+  ...(row.tags === null || row.tags.length === 0 ? {} : { tags: row.tags })
 })
 
 export const storeError = (what: string) => (cause: SqlError.SqlError) => {
@@ -66,6 +68,7 @@ export interface EncodedEvent {
   readonly type: string
   readonly data: unknown
   readonly metadata: RecordedEvent.EventMetadata
+  readonly tags: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -79,22 +82,40 @@ export interface EncodedBatch {
   /** A single event's data and metadata as JSON; empty for a batch. */
   readonly data: string
   readonly metadata: string
+  /** The lock keys of the batch's events: `type:` and `tag:` each, distinct. */
+  readonly keys: ReadonlyArray<string>
+}
+
+/** The keys an event is locked under while it is appended: its type and each of its tags. */
+export const keysOf = (events: ReadonlyArray<{ readonly type: string; readonly tags?: ReadonlyArray<string> | undefined }>) => {
+  const keys = new Set<string>()
+  for (const event of events) {
+    keys.add(`type:${event.type}`)
+    for (const tag of event.tags ?? []) keys.add(`tag:${tag}`)
+  }
+  return [...keys]
 }
 
 const encodeEvent = (event: RecordedEvent.UnsavedEvent): EncodedEvent => {
   // Only ids from the caller need checking.
   if (event.id != null && !uuid.test(event.id)) throw new Error(`event id "${event.id}" is not a UUID`)
-  return { id: event.id ?? crypto.randomUUID(), type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} }
+  return {
+    id: event.id ?? crypto.randomUUID(),
+    type: event.type,
+    data: event.data ?? null,
+    metadata: event.metadata ?? {},
+    tags: event.tags === undefined || event.tags.length === 0 ? undefined : event.tags
+  }
 }
 
 export const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>): EncodedBatch | EventStore.EventStoreError => {
   try {
     if (events.length === 1) {
       const event = encodeEvent(events[0]!)
-      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }
+      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata), keys: keysOf([event]) }
     }
     const encoded = events.map(encodeEvent)
-    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "" }
+    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "", keys: keysOf(encoded) }
   } catch (cause) {
     return new EventStore.EventStoreError({
       message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -118,7 +139,8 @@ export const toResult = (streamId: string, encoded: ReadonlyArray<EncodedEvent>,
       type: event.type,
       data: event.data,
       metadata: event.metadata,
-      recordedAt: toDateTime(row.recorded_at)
+      recordedAt: toDateTime(row.recorded_at),
+      ...(event.tags === undefined ? {} : { tags: [...event.tags] })
     }
   }
   return { streamId, version: recorded[recorded.length - 1]!.version, events: recorded }

@@ -3,7 +3,7 @@
  * stream and of the log below the readers' gate, counts and the head. See `SqlEventStore` for
  * the log order and the gate.
  */
-import { EventStore, type RecordedEvent } from "@facta/core"
+import { type EventQuery, EventStore, type RecordedEvent } from "@facta/core"
 import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import {
@@ -20,7 +20,11 @@ import {
 /** The events table, and the fragments that do not depend on a statement's values, built once. */
 export interface Log {
   readonly sql: SqlClient.SqlClient
+  /** The events table's name, qualified. */
+  readonly table: string
   readonly events: Statement.Identifier
+  /** The last conditional append on each lock key (see `Migrations`). */
+  readonly conditionHeads: Statement.Identifier
   /** The columns of an `EventRow`, as every read of events selects them. */
   readonly eventColumns: Statement.Fragment
   readonly fromNoStream: Statement.Fragment
@@ -28,10 +32,12 @@ export interface Log {
   readonly streamExists: Statement.Fragment
 }
 
-export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
+export const makeLog = (sql: SqlClient.SqlClient, table: string, conditionHeads: string): Log => ({
   sql,
+  table,
+  conditionHeads: sql(conditionHeads),
   events: sql(table),
-  eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at`,
+  eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at, tags`,
   fromNoStream: sql`(SELECT 0 AS version)`,
   always: sql`true`,
   streamExists: sql`current.version > 0`
@@ -46,9 +52,13 @@ export const actualVersion = ({ events, sql }: Log, streamId: string) =>
     (rows) => Number(rows[0]?.version ?? 0)
   )
 
+/** A Postgres array literal of strings, as one parameter (`${textArray(tags)}::text[]`). */
+export const textArray = (values: ReadonlyArray<string>) => `{${values.map((value) => `"${value.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`
+
 const insertMany = ({ events, sql }: Log, streamId: string, json: string, from: Statement.Fragment, condition: Statement.Fragment) =>
-  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
-    SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
+    SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata',
+      ARRAY(SELECT jsonb_array_elements_text(coalesce(e.value->'tags', '[]'::jsonb)))
     FROM ${from} AS current, jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS e
     WHERE ${condition}
     ORDER BY e.ordinality
@@ -56,8 +66,9 @@ const insertMany = ({ events, sql }: Log, streamId: string, json: string, from: 
 
 /** One event needs no JSON array to unpack: its values are parameters of their own. */
 const insertOne = ({ events, sql }: Log, streamId: string, batch: EncodedBatch, from: Statement.Fragment, condition: Statement.Fragment) =>
-  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata)
-    SELECT ${streamId}, current.version + 1, ${batch.encoded[0]!.id}::uuid, ${batch.encoded[0]!.type}, ${batch.data}::jsonb, ${batch.metadata}::jsonb
+  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
+    SELECT ${streamId}, current.version + 1, ${batch.encoded[0]!.id}::uuid, ${batch.encoded[0]!.type}, ${batch.data}::jsonb, ${batch.metadata}::jsonb,
+      ${textArray(batch.encoded[0]!.tags ?? [])}::text[]
     FROM ${from} AS current
     WHERE ${condition}
     RETURNING position, transaction_id::text AS transaction, version, recorded_at`
@@ -79,11 +90,29 @@ export const inLogOrder = ({ events, sql }: Log, streamId: string) =>
  * n > 0, an index probe checks that version n exists). "any" and "streamExists" read the current
  * version in the same statement.
  */
-export const append = (log: Log, streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion, inTransaction: boolean) => {
+export const append = (
+  log: Log,
+  streamId: string,
+  batch: EncodedBatch,
+  expected: EventStore.ExpectedVersion,
+  inTransaction: boolean,
+  appendCondition: EventStore.AppendCondition | undefined
+) => {
   const { events, sql } = log
   const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
-    const guarded = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
-    return batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
+    const ordered = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
+    if (appendCondition === undefined) {
+      const guarded = sql`${ordered} AND ${inTransaction ? lockedInOrder(log, batch.keys) : sharedLocks(log, batch.keys)}`
+      return batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
+    }
+    const guarded = sql`${ordered} AND (SELECT found FROM conflict) IS NULL`
+    const insert = batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
+    return sql<AppendRow & { readonly conflict: ConflictRow | { readonly retry: true } | null }>`WITH conflict AS MATERIALIZED (
+        SELECT ${checkCondition(log, batch, appendCondition, inTransaction)} AS found
+      ),
+      inserted AS (${insert})
+      SELECT position, transaction, version, recorded_at, NULL::jsonb AS conflict FROM inserted
+      UNION ALL SELECT NULL, NULL, NULL, NULL, found FROM conflict WHERE found IS NOT NULL`
   }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
   if (exact === 0) return write(log.fromNoStream, log.always)
@@ -96,6 +125,79 @@ export const append = (log: Log, streamId: string, batch: EncodedBatch, expected
   const current = sql`(SELECT coalesce(max(version), 0) AS version FROM ${events} WHERE stream_key = md5(${streamId})::uuid)`
   return write(current, expected === "streamExists" ? log.streamExists : log.always)
 }
+
+/** The first event that broke an append's condition, as the condition function returns it. */
+export interface ConflictRow {
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly transaction: string
+  readonly position: number | string
+}
+
+/**
+ * Every append takes a shared lock on each of its events' keys (type and tags) for the rest of its
+ * transaction, in one order; a conditional append takes its query's keys exclusively. Shared
+ * locks do not wait for each other, so only appends that a condition is about wait.
+ */
+const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
+  sql`(SELECT count(*) FROM (
+      SELECT pg_advisory_xact_lock_shared(k.key) FROM (SELECT DISTINCT hashtextextended(key, 0) AS key FROM unnest(${textArray(keys)}::text[]) AS key) AS k
+      ORDER BY k.key
+    ) AS locked) >= 0`
+
+/**
+ * Inside a transaction, the shared locks are taken by a function that then checks, with a
+ * snapshot of its own, that no conditional append on the keys committed with a newer transaction
+ * id (see `Migrations`): false refuses the append, and the transaction runs again. `*` stands for
+ * conditions on every event.
+ */
+const lockedInOrder = ({ sql, table }: Log, keys: ReadonlyArray<string>) =>
+  sql`${sql(`${table}_lock_shared`)}(${textArray([...keys, "*"])}::text[], true)`
+
+/** Whether an append in a transaction was refused for a newer conditional append on its keys. */
+export const behindCondition = ({ conditionHeads, sql }: Log, keys: ReadonlyArray<string>) =>
+  sql`EXISTS (SELECT 1 FROM ${conditionHeads} AS h
+    WHERE h.key = ANY (${textArray([...keys, "*"])}::text[]) AND h.transaction_id > pg_current_xact_id())`
+
+/**
+ * The keys a condition locks exclusively: for an item with tags, one of them (an event that
+ * matches carries them all); for an item of types only, each type; an item with neither is about
+ * every event, and locks the table against appends instead.
+ */
+const conditionKeys = (query: EventQuery.EventQuery) => {
+  const keys = new Set<string>()
+  let wholeLog = false
+  for (const item of query.items) {
+    if (item.tags !== undefined && item.tags.length > 0) keys.add(`tag:${item.tags[0]!}`)
+    else if (item.types !== undefined && item.types.length > 0) for (const type of item.types) keys.add(`type:${type}`)
+    else wholeLog = true
+  }
+  if (wholeLog) keys.add("*")
+  // With every item tagged, an index of the tagged events narrows the search: one tag of each.
+  const someTags = query.items.every((item) => item.tags !== undefined && item.tags.length > 0)
+    ? query.items.map((item) => item.tags![0]!)
+    : undefined
+  return { keys: [...keys], wholeLog, someTags }
+}
+
+const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, inTransaction: boolean) => {
+  const { sql } = log
+  const { keys, someTags, wholeLog } = conditionKeys(condition.failIfEventsMatch)
+  const after = condition.after ?? EventStore.start
+  const query = JSON.stringify(condition.failIfEventsMatch.items.map((item) => ({ types: item.types ?? [], tags: item.tags ?? [] })))
+  return sql`${sql(`${log.table}_condition`)}(${textArray(keys)}::text[], ${textArray(inTransaction ? [...batch.keys, "*"] : batch.keys)}::text[], ${wholeLog}, ${query}::jsonb,
+    ${someTags === undefined ? null : textArray(someTags)}::text[], ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint, ${inTransaction})`
+}
+
+/** Events matching a query: any of its items. */
+const matchingQuery = ({ sql }: Log, query: EventQuery.EventQuery) =>
+  query.items.length === 0 ? sql`false` : sql.or(query.items.map((item) => {
+    const types = item.types === undefined || item.types.length === 0 ? sql`true` : sql.in("type", item.types)
+    const tags = item.tags === undefined || item.tags.length === 0 ? sql`true` : sql`tags @> ${textArray(item.tags)}::text[] AND tags <> '{}'`
+    return sql`(${types} AND ${tags})`
+  }))
 
 // Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
 export const readStreamPage = (
@@ -174,6 +276,13 @@ const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
  * to it, and the next read starts there, past the events of other types.
  */
 const readTypesPage = (log: Log, after: bigint, types: ReadonlyArray<string>, limit: number) =>
+  readPageWhere(log, after, ofTypes(log, types), limit)
+
+/** A page of the events matching a query, read up to the horizon as a page of some types is. */
+export const readQueryPage = (log: Log, query: EventQuery.EventQuery, after: bigint, limit: number) =>
+  readPageWhere(log, after, matchingQuery(log, query), limit)
+
+const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limit: number) =>
   Effect.map(
     log.sql<HorizonRow & Partial<EventRow>>`WITH horizon AS MATERIALIZED (
         SELECT transaction_id, position FROM ${log.events}
@@ -181,13 +290,14 @@ const readTypesPage = (log: Log, after: bigint, types: ReadonlyArray<string>, li
         ORDER BY transaction_id DESC, position DESC LIMIT 1
       )
       SELECT horizon.transaction_id::text AS horizon_transaction, horizon.position AS horizon_position,
-        page.position, page.transaction, page.stream_id, page.version, page.event_id, page.type, page.data, page.metadata, page.recorded_at
+        page.position, page.transaction, page.stream_id, page.version, page.event_id, page.type, page.data, page.metadata, page.recorded_at,
+        page.tags
       FROM horizon LEFT JOIN LATERAL (
         SELECT ${log.eventColumns}
         FROM ${log.events}
         WHERE ${afterPosition(log, after)}
           AND (transaction_id, position) <= (horizon.transaction_id, horizon.position)
-          AND ${ofTypes(log, types)}
+          AND ${wanted}
         ORDER BY transaction_id, position LIMIT ${limit}
       ) AS page ON true`,
     (rows): EventStore.LogPage => {

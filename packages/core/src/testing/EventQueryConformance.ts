@@ -1,0 +1,273 @@
+/**
+ * Tags, reads by {@link EventQuery} and conditional appends (`appendIf`), as every store must
+ * give them: exact under concurrency (of N deciders racing for the last place, exactly one wins),
+ * free of conflicts between appends on disjoint tags, and aware of an older transaction that
+ * commits after the read. Tests use fresh tags and types, so they can share one database.
+ *
+ * @since 0.1.0
+ */
+import { assert, layer } from "@effect/vitest"
+import { Deferred, Effect, Fiber, type Layer, Result, Stream } from "effect"
+import * as EventQuery from "../EventQuery.ts"
+import { AppendConditionFailed, EventStore, WrongExpectedVersion } from "../EventStore.ts"
+import { InvalidInput } from "../InvalidInput.ts"
+import { Transactor } from "../Transactor.ts"
+
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 12)}`
+
+/** Types of their own per test: `Defined`, `Subscribed`, `Other`. */
+const typesOf = () => {
+  const id = crypto.randomUUID().slice(0, 8)
+  return { defined: `CourseDefined_${id}`, subscribed: `Subscribed_${id}`, other: `Other_${id}` }
+}
+
+const readAll = (query: EventQuery.EventQuery) => EventStore.use((store) => Stream.runCollect(store.readQuery(query)))
+
+/** All the pages of a query: its events and the position an append condition may name. */
+const decisionRead = (query: EventQuery.EventQuery) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    let after: bigint = 0n
+    let count = 0
+    while (true) {
+      const page = yield* store.readQueryPage(query, { after, batchSize: 100 })
+      count += page.events.length
+      after = page.next
+      if (page.events.length < 100) return { count, after }
+    }
+  })
+
+/**
+ * One decider for the last place of a course: reads the course's subscriptions and, if there is
+ * room, subscribes on the condition that none was added since.
+ */
+const subscribe = (types: ReturnType<typeof typesOf>, course: string, student: string, capacity: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const query = EventQuery.make({ types: [types.subscribed], tags: [`course:${course}`] })
+    const { after, count } = yield* decisionRead(query)
+    if (count >= capacity) return "full" as const
+    return yield* store.appendIf(
+      `subscription-${course}-${student}`,
+      [{ type: types.subscribed, data: { course, student }, tags: [`course:${course}`, `student:${student}`] }],
+      { failIfEventsMatch: query, after }
+    ).pipe(Effect.as("subscribed" as const), Effect.catchTag("AppendConditionFailed", () => Effect.succeed("conflict" as const)))
+  })
+
+/**
+ * Registers the suite for the stores `storeLayer` provides.
+ *
+ * @since 0.1.0
+ */
+export const eventQueryConformance = <E>(
+  name: string,
+  storeLayer: Layer.Layer<EventStore | Transactor, E>,
+  options?: {
+    /** Concurrent deciders per round, and rounds of each. Default: 8, 16 and 64 deciders, 30 rounds. */
+    readonly rounds?: number | undefined
+    /**
+     * One database session for everything (PGlite): a transaction holds it until it ends, so no
+     * read can run while an older transaction is open, and that test is reported as skipped.
+     */
+    readonly singleSession?: boolean | undefined
+  }
+): void =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "300 seconds" })(`EventQuery conformance: ${name}`, (it) => {
+    const concurrentTest = options?.singleSession === true ? it.effect.skip : it.effect
+    const rounds = options?.rounds ?? 30
+
+    it.effect("keeps tags and reads by query: items are or'd, types or'd, tags and'd", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const [c1, c2, s7] = [unique("course"), unique("course"), unique("student")]
+        const written = yield* store.append(unique("stream"), [
+          { type: types.defined, data: { n: 1 }, tags: [`course:${c1}`] },
+          { type: types.subscribed, data: { n: 2 }, tags: [`course:${c1}`, `student:${s7}`] },
+          { type: types.subscribed, data: { n: 3 }, tags: [`course:${c2}`, `student:${s7}`] },
+          { type: types.other, data: { n: 4 } }
+        ])
+        assert.deepStrictEqual(written.events.map((event) => event.tags), [[`course:${c1}`], [`course:${c1}`, `student:${s7}`], [`course:${c2}`, `student:${s7}`], undefined])
+        assert.isFalse("tags" in written.events[3]!, "an event without tags has no tags field")
+        const read = yield* Stream.runCollect(store.readStream(written.streamId))
+        assert.deepStrictEqual(read.map((event) => event.tags), written.events.map((event) => event.tags))
+
+        const numbers = (query: EventQuery.EventQuery) => Effect.map(readAll(query), (events) => events.map((event) => (event.data as { n: number }).n))
+        assert.deepStrictEqual(yield* numbers(EventQuery.make({ tags: [`course:${c1}`] })), [1, 2])
+        assert.deepStrictEqual(yield* numbers(EventQuery.make({ tags: [`course:${c1}`, `student:${s7}`] })), [2])
+        assert.deepStrictEqual(yield* numbers(EventQuery.make({ types: [types.subscribed], tags: [`student:${s7}`] })), [2, 3])
+        assert.deepStrictEqual(yield* numbers(EventQuery.make({ types: [types.defined, types.other] })), [1, 4])
+        assert.deepStrictEqual(
+          yield* numbers(EventQuery.make({ types: [types.defined], tags: [`course:${c1}`] }, { tags: [`course:${c2}`] })),
+          [1, 3]
+        )
+        assert.deepStrictEqual(yield* numbers(EventQuery.make({ tags: [unique("nobody")] })), [])
+        // A page names where to read on; reading on after it finds what came later.
+        const query = EventQuery.make({ tags: [`student:${s7}`] })
+        const first = yield* store.readQueryPage(query, { batchSize: 1 })
+        assert.deepStrictEqual(first.events.map((event) => event.id), [written.events[1]!.id])
+        const rest = yield* store.readQueryPage(query, { after: first.next })
+        assert.deepStrictEqual(rest.events.map((event) => event.id), [written.events[2]!.id])
+      }))
+
+    it.effect("appendIf refuses when a matching event came after the position, naming the query and the event", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const course = unique("course")
+        const query = EventQuery.make({ types: [types.subscribed], tags: [`course:${course}`] })
+        const before = yield* decisionRead(query)
+        // A matching append that carries no condition of its own still counts.
+        const plain = yield* store.append(unique("other-writer"), [{ type: types.subscribed, data: {}, tags: [`course:${course}`, "student:x"] }])
+        const stream = unique("decision")
+        const error = yield* Effect.flip(store.appendIf(stream, [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }], {
+          failIfEventsMatch: query,
+          after: before.after
+        }))
+        assert.instanceOf(error, AppendConditionFailed)
+        assert.strictEqual(error.eventId, plain.events[0]!.id)
+        assert.strictEqual(error.eventPosition, plain.events[0]!.position)
+        assert.include(error.message, `(${types.subscribed} with course:${course})`)
+        assert.include(error.message, plain.streamId)
+        assert.deepStrictEqual(yield* Stream.runCollect(store.readStream(stream)), [], "nothing was written")
+        // After everything read now, it holds; without a position, any matching event refuses it.
+        const now = yield* decisionRead(query)
+        const ok = yield* store.appendIf(stream, [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }], { failIfEventsMatch: query, after: now.after })
+        assert.strictEqual(ok.version, 1)
+        assert.instanceOf(yield* Effect.flip(store.appendIf(unique("s"), [{ type: types.other, data: {} }], { failIfEventsMatch: query })), AppendConditionFailed)
+        // Events that do not match (another course, another type) do not refuse it.
+        yield* store.append(unique("s"), [{ type: types.subscribed, data: {}, tags: [`course:${unique("course")}`] }, { type: types.other, data: {}, tags: [`course:${course}`] }])
+        const last = yield* decisionRead(query)
+        yield* store.append(unique("s"), [{ type: types.other, data: {}, tags: [`course:${course}`] }])
+        yield* store.appendIf(unique("s"), [{ type: types.subscribed, data: {} }], { failIfEventsMatch: query, after: last.after })
+      }))
+
+    it.effect("appendIf checks the stream's expected version with the condition; either refusal writes nothing", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const tag = `user:${unique("name")}`
+        const query = EventQuery.make({ tags: [tag] })
+        const stream = unique("user")
+        yield* store.append(stream, [{ type: types.defined, data: {} }])
+        const wrong = yield* Effect.flip(store.appendIf(stream, [{ type: types.subscribed, data: {}, tags: [tag] }], { failIfEventsMatch: query }, { expectedVersion: 0 }))
+        assert.instanceOf(wrong, WrongExpectedVersion)
+        const ok = yield* store.appendIf(stream, [{ type: types.subscribed, data: {}, tags: [tag] }], { failIfEventsMatch: query }, { expectedVersion: 1 })
+        assert.strictEqual(ok.version, 2)
+        const taken = yield* Effect.flip(store.appendIf(unique("user"), [{ type: types.subscribed, data: {}, tags: [tag] }], { failIfEventsMatch: query }, { expectedVersion: "noStream" }))
+        assert.instanceOf(taken, AppendConditionFailed)
+        assert.strictEqual((yield* readAll(query)).length, 1)
+      }))
+
+    it.effect("a query of types only, and one of every event, conflict with plain appends of what they name", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const byType = EventQuery.make({ types: [types.defined] })
+        const read = yield* decisionRead(byType)
+        yield* store.append(unique("s"), [{ type: types.defined, data: {} }])
+        assert.instanceOf(yield* Effect.flip(store.appendIf(unique("s"), [{ type: types.other, data: {} }], { failIfEventsMatch: byType, after: read.after })), AppendConditionFailed)
+        const everything = yield* store.readQueryPage(EventQuery.all, { after: read.after, batchSize: 100_000 })
+        yield* store.append(unique("s"), [{ type: types.other, data: {} }])
+        assert.instanceOf(yield* Effect.flip(store.appendIf(unique("s"), [{ type: types.other, data: {} }], { failIfEventsMatch: EventQuery.all, after: everything.next })), AppendConditionFailed)
+      }))
+
+    it.effect("refuses tags and queries no store can keep", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const refused = yield* Effect.flip(store.append(unique("s"), [{ type: "T", data: {}, tags: ["ok", ""] }]))
+        assert.instanceOf(refused, InvalidInput)
+        assert.include(refused.message, "tag 2 of event 1")
+        assert.instanceOf(yield* Effect.flip(store.append(unique("s"), [{ type: "T", data: {}, tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }])), InvalidInput)
+        assert.instanceOf(yield* Effect.flip(store.append(unique("s"), [{ type: "T", data: {}, tags: ["a\u0000b"] }])), InvalidInput)
+        assert.instanceOf(yield* Effect.flip(store.readQueryPage(EventQuery.make({ tags: ["x".repeat(257)] }))), InvalidInput)
+        assert.instanceOf(
+          yield* Effect.flip(store.appendIf(unique("s"), [{ type: "T", data: {} }], { failIfEventsMatch: EventQuery.make({ types: [""] }) })),
+          InvalidInput
+        )
+      }))
+
+    for (const deciders of [8, 16, 64]) {
+      it.effect(`${deciders} deciders racing for the last place of a course: exactly one wins, round after round (${rounds} rounds)`, () =>
+        Effect.gen(function*() {
+          const types = typesOf()
+          for (let round = 0; round < rounds; round++) {
+            const course = unique("course")
+            const outcomes = yield* Effect.forEach(
+              Array.from({ length: deciders }, (_, i) => i),
+              (i) => subscribe(types, course, `s${i}`, 1),
+              { concurrency: "unbounded" }
+            )
+            const winners = outcomes.filter((outcome) => outcome === "subscribed").length
+            assert.strictEqual(winners, 1, `round ${round}: ${winners} of ${deciders} deciders subscribed (${outcomes.join(", ")})`)
+            assert.strictEqual((yield* readAll(EventQuery.make({ tags: [`course:${course}`] }))).length, 1)
+          }
+        }))
+    }
+
+    it.effect("deciders on disjoint tags never conflict and all win", () =>
+      Effect.gen(function*() {
+        const types = typesOf()
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 32 }, (_, i) => i),
+          (i) => subscribe(types, unique(`course${i}`), "s", 1),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(outcomes.filter((outcome) => outcome !== "subscribed"), [])
+      }))
+
+    it.effect("queries of different shapes over one event still exclude each other (by tag, by type and tag)", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        for (let round = 0; round < Math.max(5, Math.floor(rounds / 3)); round++) {
+          const course = unique("course")
+          const byTag = EventQuery.make({ tags: [`course:${course}`] })
+          const byTypeAndTag = EventQuery.make({ types: [types.subscribed], tags: [`course:${course}`, `student:s1`] })
+          const decide = (query: EventQuery.EventQuery, student: string) =>
+            Effect.flatMap(decisionRead(query), ({ after, count }) =>
+              count > 0 ? Effect.succeed(false) : store.appendIf(unique("s"), [
+                { type: types.subscribed, data: {}, tags: [`course:${course}`, `student:${student}`, "student:s1"] }
+              ], { failIfEventsMatch: query, after }).pipe(Effect.as(true), Effect.catchTag("AppendConditionFailed", () => Effect.succeed(false))))
+          const won = yield* Effect.all([decide(byTag, "a"), decide(byTypeAndTag, "b")], { concurrency: "unbounded" })
+          assert.strictEqual(won.filter(Boolean).length, 1, `round ${round}: ${JSON.stringify(won)}`)
+        }
+      }))
+
+    concurrentTest("an older transaction that appends after the read conflicts: one of the two is refused", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const transactor = yield* Transactor
+        const types = typesOf()
+        const course = unique("course")
+        const query = EventQuery.make({ tags: [`course:${course}`] })
+        const begun = yield* Deferred.make<void>()
+        const read = yield* Deferred.make<void>()
+        // A transaction begins (and takes its place in the log) before the decision reads...
+        const older = yield* Effect.forkChild(Effect.exit(transactor.withTransaction(Effect.gen(function*() {
+          yield* store.append(unique("older"), [{ type: types.other, data: {} }])
+          yield* Deferred.succeed(begun, undefined)
+          yield* Deferred.await(read)
+          // ... and appends a matching event after it, to commit late, before the decision's in log order.
+          yield* store.append(unique("older"), [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }])
+        }))))
+        yield* Deferred.await(begun)
+        const decision = yield* decisionRead(query)
+        assert.strictEqual(decision.count, 0)
+        yield* Deferred.succeed(read, undefined)
+        const decided = yield* Effect.result(store.appendIf(unique("late"), [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }], {
+          failIfEventsMatch: query,
+          after: decision.after
+        }))
+        const olderExit = yield* Fiber.join(older)
+        // Either the decision saw the older transaction's event and was refused, or the older
+        // transaction was told to run again (its id is older than the decision's).
+        const refusedDecision = Result.isFailure(decided) && decided.failure._tag === "AppendConditionFailed"
+        const retriedOlder = olderExit._tag === "Failure" && String(olderExit.cause).includes("RetryTransaction")
+        assert.isTrue(refusedDecision !== retriedOlder, `decision: ${Result.isSuccess(decided) ? "accepted" : decided.failure._tag}; older: ${olderExit._tag}`)
+        // Whichever way, no matching event comes before an accepted decision's in the log.
+        const matching = yield* readAll(query)
+        assert.strictEqual(matching.length, 1)
+        if (Result.isSuccess(decided)) assert.strictEqual(matching[0]!.id, decided.success.events[0]!.id)
+      }))
+  })
