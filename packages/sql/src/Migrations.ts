@@ -149,24 +149,26 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
   // after it in the log. Such an append is refused, and its transaction runs again.
   const newerCondition = (keys: string) =>
     sql`EXISTS (SELECT 1 FROM ${heads} AS h WHERE h.key = ANY (${sql.literal(keys)}) AND h.transaction_id > pg_current_xact_id())`
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_lock_shared`)}(shared_keys text[], in_transaction boolean)
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_lock_shared`)}(shared_keys text[], check_keys text[])
     RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
       PERFORM pg_advisory_xact_lock_shared(k.key)
       FROM (SELECT DISTINCT hashtextextended(key, 0) AS key FROM unnest(shared_keys) AS key) AS k
       ORDER BY k.key;
-      RETURN NOT (in_transaction AND ${newerCondition("shared_keys")});
+      RETURN NOT ${newerCondition("check_keys")};
     END $$`
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_condition`)}(
-      exclusive_keys text[], shared_keys text[], whole_log boolean, query jsonb, some_tags text[],
-      after_transaction xid8, after_position bigint, in_transaction boolean
+      exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[],
+      query jsonb, some_tags text[], after_transaction xid8, after_position bigint
     ) RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
     DECLARE found jsonb;
     BEGIN
-      IF whole_log THEN
+      -- A query with an item of no tag (types only, or every event) locks the table against
+      -- appends, which take no lock for untagged events, until the transaction ends.
+      IF lock_table THEN
         LOCK TABLE ${events} IN EXCLUSIVE MODE;
       END IF;
-      -- Exclusive locks for the query's keys and shared ones for the events' own, taken in one
+      -- Exclusive locks for the query's tags and shared ones for the events' own, taken in one
       -- order, so that no two appends wait for each other in a cycle.
       PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
       FROM (
@@ -175,7 +177,7 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
         GROUP BY 1
       ) AS k
       ORDER BY k.key;
-      IF in_transaction AND ${newerCondition("shared_keys")} THEN
+      IF ${newerCondition("check_keys")} THEN
         RETURN '{"retry": true}'::jsonb;
       END IF;
       -- Each query of a volatile function takes a snapshot of its own, after the locks: every
@@ -188,7 +190,7 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
         ORDER BY e.transaction_id, e.position LIMIT 1;
       END IF;
       IF found IS NULL THEN
-        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(exclusive_keys), pg_current_xact_id()
+        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(head_keys), pg_current_xact_id()
         ON CONFLICT (key) DO UPDATE SET transaction_id = excluded.transaction_id;
       END IF;
       RETURN found;

@@ -152,7 +152,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
                 : Effect.succeed(outcome)
             })
             : inTransaction
-            ? refusedInTransaction(streamId, expected, batch.keys)
+            ? refusedInTransaction(streamId, expected, batch.checkKeys)
             : wrongVersion(streamId, expected)
       })
       const toStoreError = (error: AppendError | SqlError.SqlError) => error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error

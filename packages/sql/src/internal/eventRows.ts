@@ -82,18 +82,21 @@ export interface EncodedBatch {
   /** A single event's data and metadata as JSON; empty for a batch. */
   readonly data: string
   readonly metadata: string
-  /** The lock keys of the batch's events: `type:` and `tag:` each, distinct. */
-  readonly keys: ReadonlyArray<string>
+  /** The keys the batch's events are locked under while appended: `tag:` and each tag. */
+  readonly lockKeys: ReadonlyArray<string>
+  /** The keys of conditions the events would break: the lock keys, `type:` and each type, and `*`. */
+  readonly checkKeys: ReadonlyArray<string>
 }
 
-/** The keys an event is locked under while it is appended: its type and each of its tags. */
+/** The keys of a batch of events: see {@link EncodedBatch}. */
 export const keysOf = (events: ReadonlyArray<{ readonly type: string; readonly tags?: ReadonlyArray<string> | undefined }>) => {
-  const keys = new Set<string>()
+  const lockKeys = new Set<string>()
+  const checkKeys = new Set<string>(["*"])
   for (const event of events) {
-    keys.add(`type:${event.type}`)
-    for (const tag of event.tags ?? []) keys.add(`tag:${tag}`)
+    checkKeys.add(`type:${event.type}`)
+    for (const tag of event.tags ?? []) lockKeys.add(`tag:${tag}`)
   }
-  return [...keys]
+  return { lockKeys: [...lockKeys], checkKeys: [...lockKeys, ...checkKeys] }
 }
 
 const encodeEvent = (event: RecordedEvent.UnsavedEvent): EncodedEvent => {
@@ -112,10 +115,10 @@ export const encodeBatch = (events: ReadonlyArray<RecordedEvent.UnsavedEvent>): 
   try {
     if (events.length === 1) {
       const event = encodeEvent(events[0]!)
-      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata), keys: keysOf([event]) }
+      return { encoded: [event], json: "", data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata), ...keysOf([event]) }
     }
     const encoded = events.map(encodeEvent)
-    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "", keys: keysOf(encoded) }
+    return { encoded, json: JSON.stringify(encoded), data: "", metadata: "", ...keysOf(encoded) }
   } catch (cause) {
     return new EventStore.EventStoreError({
       message: `Events cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`,

@@ -102,7 +102,11 @@ export const append = (
   const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
     const ordered = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
     if (appendCondition === undefined) {
-      const guarded = sql`${ordered} AND ${inTransaction ? lockedInOrder(log, batch.keys) : sharedLocks(log, batch.keys)}`
+      const guarded = inTransaction
+        ? sql`${ordered} AND ${lockedInOrder(log, batch)}`
+        : batch.lockKeys.length === 0
+        ? ordered
+        : sql`${ordered} AND ${sharedLocks(log, batch.lockKeys)}`
       return batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
     }
     const guarded = sql`${ordered} AND (SELECT found FROM conflict) IS NULL`
@@ -137,9 +141,10 @@ export interface ConflictRow {
 }
 
 /**
- * Every append takes a shared lock on each of its events' keys (type and tags) for the rest of its
- * transaction, in one order; a conditional append takes its query's keys exclusively. Shared
- * locks do not wait for each other, so only appends that a condition is about wait.
+ * An append of tagged events takes a shared lock on each tag for the rest of its transaction, in
+ * one order; a conditional append takes one tag of each item of its query exclusively. Shared
+ * locks do not wait for each other, so only appends a condition is about wait, and appends of
+ * untagged events take none.
  */
 const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
   sql`(SELECT count(*) FROM (
@@ -153,42 +158,45 @@ const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
  * id (see `Migrations`): false refuses the append, and the transaction runs again. `*` stands for
  * conditions on every event.
  */
-const lockedInOrder = ({ sql, table }: Log, keys: ReadonlyArray<string>) =>
-  sql`${sql(`${table}_lock_shared`)}(${textArray([...keys, "*"])}::text[], true)`
+const lockedInOrder = ({ sql, table }: Log, batch: EncodedBatch) =>
+  sql`${sql(`${table}_lock_shared`)}(${textArray(batch.lockKeys)}::text[], ${textArray(batch.checkKeys)}::text[])`
 
 /** Whether an append in a transaction was refused for a newer conditional append on its keys. */
 export const behindCondition = ({ conditionHeads, sql }: Log, keys: ReadonlyArray<string>) =>
-  sql`EXISTS (SELECT 1 FROM ${conditionHeads} AS h
-    WHERE h.key = ANY (${textArray([...keys, "*"])}::text[]) AND h.transaction_id > pg_current_xact_id())`
+  sql`EXISTS (SELECT 1 FROM ${conditionHeads} AS h WHERE h.key = ANY (${textArray(keys)}::text[]) AND h.transaction_id > pg_current_xact_id())`
 
 /**
- * The keys a condition locks exclusively: for an item with tags, one of them (an event that
- * matches carries them all); for an item of types only, each type; an item with neither is about
- * every event, and locks the table against appends instead.
+ * What a condition locks: one tag of each item with tags, exclusively (an event that matches
+ * carries them all); for an item without tags (types only, or every event), the table against
+ * appends. `heads` are the keys it then records itself on, for older transactions to check.
  */
 const conditionKeys = (query: EventQuery.EventQuery) => {
-  const keys = new Set<string>()
-  let wholeLog = false
+  const exclusive = new Set<string>()
+  const heads = new Set<string>()
+  let lockTable = false
   for (const item of query.items) {
-    if (item.tags !== undefined && item.tags.length > 0) keys.add(`tag:${item.tags[0]!}`)
-    else if (item.types !== undefined && item.types.length > 0) for (const type of item.types) keys.add(`type:${type}`)
-    else wholeLog = true
+    if (item.tags !== undefined && item.tags.length > 0) {
+      exclusive.add(`tag:${item.tags[0]!}`)
+      heads.add(`tag:${item.tags[0]!}`)
+    } else {
+      lockTable = true
+      if (item.types !== undefined && item.types.length > 0) for (const type of item.types) heads.add(`type:${type}`)
+      else heads.add("*")
+    }
   }
-  if (wholeLog) keys.add("*")
-  // With every item tagged, an index of the tagged events narrows the search: one tag of each.
-  const someTags = query.items.every((item) => item.tags !== undefined && item.tags.length > 0)
-    ? query.items.map((item) => item.tags![0]!)
-    : undefined
-  return { keys: [...keys], wholeLog, someTags }
+  // With every item tagged, the index of tagged events narrows the search: one tag of each.
+  const someTags = lockTable ? undefined : query.items.map((item) => item.tags![0]!)
+  return { exclusive: [...exclusive], heads: [...heads], lockTable, someTags }
 }
 
 const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, inTransaction: boolean) => {
   const { sql } = log
-  const { keys, someTags, wholeLog } = conditionKeys(condition.failIfEventsMatch)
+  const { exclusive, heads, lockTable, someTags } = conditionKeys(condition.failIfEventsMatch)
   const after = condition.after ?? EventStore.start
   const query = JSON.stringify(condition.failIfEventsMatch.items.map((item) => ({ types: item.types ?? [], tags: item.tags ?? [] })))
-  return sql`${sql(`${log.table}_condition`)}(${textArray(keys)}::text[], ${textArray(inTransaction ? [...batch.keys, "*"] : batch.keys)}::text[], ${wholeLog}, ${query}::jsonb,
-    ${someTags === undefined ? null : textArray(someTags)}::text[], ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint, ${inTransaction})`
+  return sql`${sql(`${log.table}_condition`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
+    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${query}::jsonb,
+    ${someTags === undefined ? null : textArray(someTags)}::text[], ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 }
 
 /** Events matching a query: any of its items. */
