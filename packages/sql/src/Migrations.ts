@@ -133,6 +133,7 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const events = sql(tables.events)
   yield* sql`ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}'`
   yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_tags`)} ON ${events} USING gin (tags) WHERE tags <> '{}'`
+  yield* sql`ALTER TABLE ${sql(tables.parked)} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}'`
   const conflict = sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
       'transaction', e.transaction_id::text, 'position', e.position)`
   const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)

@@ -8,6 +8,7 @@ import { ParkedEvents } from "@facta/core"
 import { DateTime, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { type EventRow, sequenceBits, sequenceMask, toDateTime, toRecorded } from "./internal/eventRows.ts"
+import { textArray } from "./internal/eventStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as Tables from "./Tables.ts"
 
@@ -46,16 +47,16 @@ export const make: (
   return ParkedEvents.ParkedEvents.of({
     park: (processor, event, error) =>
       sql.withTransaction(Effect.andThen(
-        sql`INSERT INTO ${parked} (processor, event_id, transaction_id, position, stream_id, version, type, data, metadata, recorded_at, error)
+        sql`INSERT INTO ${parked} (processor, event_id, transaction_id, position, stream_id, version, type, data, metadata, recorded_at, error, tags)
           VALUES (${processor}, ${event.id}::uuid, ${(event.position >> sequenceBits).toString()}::text::xid8, ${(event.position & sequenceMask).toString()}::bigint,
             ${event.streamId}, ${event.version}, ${event.type}, ${JSON.stringify(event.data ?? null)}::jsonb, ${JSON.stringify(event.metadata)}::jsonb,
-            ${DateTime.formatIso(event.recordedAt)}::timestamptz, ${error})
+            ${DateTime.formatIso(event.recordedAt)}::timestamptz, ${error}, ${textArray(event.tags ?? [])}::text[])
           ON CONFLICT (processor, event_id) DO UPDATE SET error = excluded.error, parked_at = now()`,
         record(processor, event.id, "parked")
       )).pipe(Effect.asVoid, Effect.mapError(storeError(`Parking event ${event.id} of "${processor}"`))),
     list: (processor) =>
       sql<ParkedRow>`SELECT processor, event_id::text AS event_id, transaction_id::text AS transaction, position, stream_id, version, type, data,
-          metadata, recorded_at, error, parked_at
+          metadata, recorded_at, error, parked_at, tags
         FROM ${parked} ${processor === undefined ? sql`` : sql`WHERE processor = ${processor}`}
         ORDER BY transaction_id, position`.pipe(
         Effect.map((rows) => rows.map(toParked)),

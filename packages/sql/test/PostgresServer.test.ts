@@ -181,6 +181,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           WHERE table_schema = 'server' AND table_name LIKE 'app\\_a\\_%' ORDER BY table_name`
         assert.deepStrictEqual(tables.map((row) => row.table_name), [
           "app_a_checkpoints",
+          "app_a_condition_heads",
           "app_a_events",
           "app_a_migrations",
           "app_a_parked",

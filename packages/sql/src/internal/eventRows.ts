@@ -53,7 +53,7 @@ export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
   data: row.data,
   metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
   recordedAt: toDateTime(row.recorded_at),
-  ...(row.tags === null || row.tags.length === 0 ? {} : { tags: row.tags })
+  ...(row.tags == null || row.tags.length === 0 ? {} : { tags: row.tags })
 })
 
 export const storeError = (what: string) => (cause: SqlError.SqlError) => {
