@@ -14,6 +14,8 @@ export * as CheckpointStore from "./CheckpointStore.ts"
 /** @since 0.1.0 */
 export * as CommandHandler from "./CommandHandler.ts"
 /** @since 0.1.0 */
+export * as Decision from "./Decision.ts"
+/** @since 0.1.0 */
 export * as Dispatcher from "./Dispatcher.ts"
 /** @since 0.1.0 */
 export * as Documents from "./Documents.ts"

@@ -3,10 +3,13 @@ import { inject } from "vitest"
 import { CheckpointStoreConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Postgres } from "@facta/sql"
 
+// Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
+const rounds = Number(process.env["FACTA_RACE_ROUNDS"] ?? 30)
+
 const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "conformance" })
 
 EventStoreConformance.eventStoreConformance("Postgres server", stores)
-EventQueryConformance.eventQueryConformance("Postgres server", stores)
+EventQueryConformance.eventQueryConformance("Postgres server", stores, { rounds })
 ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
 CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
 SnapshotStoreConformance.snapshotStoreConformance("Postgres server", stores)
