@@ -18,6 +18,7 @@ import { parseArgs } from "node:util"
 import { PostgresServer } from "@facta/sql/testing"
 import * as Append from "./append.ts"
 import * as Commands from "./commands.ts"
+import * as Conditions from "./conditions.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
 import * as Projection from "./projection.ts"
@@ -84,6 +85,7 @@ const baselines: Record<string, string> = {
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
   "9": "the in-place rebuild of the same projection (handle.rebuild, then handle.whenCaughtUp) over the same events, in the same run; " +
     "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
+  "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b), or 8 plain appends to the one course (10c).",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
 }
 
@@ -144,6 +146,10 @@ const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
   if (wants("7")) {
     progress(`${target.store}: subscription latency (figure 7)`)
     figures.push(...await Subscription.sqlFigures(target, plan))
+  }
+  if (wants("10", "10a", "10b", "10c")) {
+    progress(`${target.store}: conditional appends (figure 10)`)
+    figures.push(...await Conditions.sqlFigures(target, plan))
   }
   if (wants("9")) {
     progress(`${target.store}: rebuild, blue-green and in place (figure 9)`)
