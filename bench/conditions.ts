@@ -11,7 +11,7 @@
  */
 import { Effect } from "effect"
 import { EventQuery, EventStore } from "@facta/core"
-import { durationOf, type Figure, forDuration, higherIsBetter, interleave, type Interleaved, medianRate, type Plan, rate } from "./measure.ts"
+import { durationOf, eventsPerSecond, type Figure, forDuration, interleave, type Interleaved, type Plan } from "./measure.ts"
 import type { SqlTarget } from "./targets.ts"
 
 const event = (tag: string) => ({ type: "Subscribed", data: { at: Date.now() }, tags: [tag] })
@@ -41,17 +41,7 @@ const contended = (prefix: string, durationMs: number, conflicts: { count: numbe
   })
 
 const figure = (id: string, title: string, store: Figure["store"], result: Interleaved, extra: { target?: number; note?: string }): Figure =>
-  higherIsBetter({
-    id,
-    title,
-    store,
-    metric: "throughput",
-    unit: "events/s",
-    facta: medianRate(result.facta),
-    baseline: medianRate(result.baseline),
-    ...extra,
-    samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) }
-  })
+  eventsPerSecond({ id, title, store, ...extra }, result)
 
 export const sqlFigures = async (target: SqlTarget, plan: Plan): Promise<Array<Figure>> => {
   const store = target.store

@@ -227,6 +227,20 @@ export const higherIsBetter = figure("higher")
 /** A latency or a size: lower is better, ratio = baseline / facta. */
 export const lowerIsBetter = figure("lower")
 
+/** A throughput figure of events per second from interleaved rounds, with the rounds' rates as samples. */
+export const eventsPerSecond = (
+  head: { readonly id: string; readonly title: string; readonly store: Figure["store"]; readonly target?: number | undefined; readonly note?: string | undefined },
+  result: Interleaved
+): Figure =>
+  higherIsBetter({
+    ...head,
+    metric: "throughput",
+    unit: "events/s",
+    facta: medianRate(result.facta),
+    baseline: medianRate(result.baseline),
+    samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) }
+  })
+
 /** A figure that is not measured; printed with its reason, never with a made-up number. */
 export const notMeasured = (input: Omit<FigureInput, "facta" | "baseline">): Figure =>
   ({ ...input, facta: null, baseline: null, better: "higher", ratio: null, ratioKind: null })

@@ -28,7 +28,7 @@
 import { Effect, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { CheckpointStore, Documents, EventStore, Processor, Projection } from "@facta/core"
-import { type Figure, higherIsBetter, interleave, type Interleaved, medianRate, type Plan, rate, type Round } from "./measure.ts"
+import { eventsPerSecond, type Figure, interleave, type Interleaved, type Plan, type Round } from "./measure.ts"
 import { PlainLog } from "./plainLog.ts"
 import type { BenchTables, MemoryTarget, SqlTarget } from "./targets.ts"
 
@@ -194,17 +194,7 @@ const sizeNote = (plan: Plan) =>
   `${plan.catchUpEvents.toLocaleString("en-US")} events${plan.quick ? " (--quick; full mode catches up on 100,000)" : ""}`
 
 const figure = (store: Figure["store"], result: Interleaved, extra: { target?: number; note?: string }): Figure =>
-  higherIsBetter({
-    id: "6",
-    title,
-    store,
-    metric: "throughput",
-    unit: "events/s",
-    facta: medianRate(result.facta),
-    baseline: medianRate(result.baseline),
-    ...extra,
-    samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) }
-  })
+  eventsPerSecond({ id: "6", title, store, ...extra }, result)
 
 /**
  * A side catches up from the start of the backlog (`"backlog"`) or, in the warm-up round, from

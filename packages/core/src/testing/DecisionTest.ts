@@ -11,10 +11,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Result } from "effect"
-import { expect } from "vitest"
+import { Effect } from "effect"
 import * as Decision from "../Decision.ts"
 import type { Tagged } from "../RecordedEvent.ts"
+import { expectEvents, expectFailure } from "./internal/outcome.ts"
 
 /**
  * @category models
@@ -52,25 +52,8 @@ export const given = <Command, Event extends Tagged, P extends Record<string, De
     const result = decision.decide(command, Decision.fold(decision.state(command), tagged))
     return {
       result,
-      thenEvents: (...expected) =>
-        Effect.map(Effect.result(result), (outcome) => {
-          if (Result.isFailure(outcome)) {
-            return expect.fail(`Expected events ${JSON.stringify(expected)}, but the command failed with ${String(outcome.failure)}`)
-          }
-          expect(outcome.success).toEqual(expected)
-        }),
-      thenFails: (expected) =>
-        Effect.map(Effect.result(result), (outcome) => {
-          if (Result.isSuccess(outcome)) {
-            return expect.fail(`Expected the command to fail, but it decided ${JSON.stringify(outcome.success)}`)
-          }
-          if (typeof expected === "function") {
-            const matches = (expected as (error: DomainError) => boolean)(outcome.failure)
-            expect(matches, `unexpected error ${String(outcome.failure)}`).toBe(true)
-          } else {
-            expect(outcome.failure).toEqual(expected)
-          }
-        })
+      thenEvents: (...expected) => Effect.asVoid(expectEvents(result, expected)),
+      thenFails: (expected) => expectFailure(result, expected)
     }
   }
 })
