@@ -2,8 +2,8 @@
  * `facta rebuild`: runs one processor in this process, rebuilds it, and reports progress until
  * it has caught up: a line that updates in place on a terminal, plain lines otherwise.
  */
-import { BlueGreen, EventStore, Processor } from "@facta/core"
-import { Console, Effect, Fiber, Schedule } from "effect"
+import { BlueGreen, EventStore, Processor, type ProjectionStore } from "@facta/core"
+import { Console, Effect, Fiber, Schedule, type Scope } from "effect"
 
 const rate = (events: number, seconds: number) => seconds > 0 ? Math.round(events / seconds) : 0
 
@@ -44,7 +44,13 @@ export const rebuildWithProgress = <E, R>(processor: Processor.Processor<E, R>) 
   })
 
 /** `--blue-green`: the shadow's progress, then the switch. */
-export const blueGreenWithProgress = <E, R>(processor: Processor.Processor<E, R>) =>
+export const blueGreenWithProgress = <E, R>(
+  processor: Processor.Processor<E, R>
+): Effect.Effect<
+  void,
+  E | BlueGreen.SwitchError | Processor.ProcessorHalted,
+  Scope.Scope | Processor.Requirements | ProjectionStore.ProjectionStore | R
+> =>
   Effect.gen(function*() {
     const total = yield* (yield* EventStore.EventStore).count({ types: processor.types })
     const shadow = yield* BlueGreen.start(processor)
