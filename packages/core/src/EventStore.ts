@@ -340,6 +340,12 @@ export class EventStore extends Context.Service<EventStore, {
   readonly readQuery: (query: EventQuery, options?: ReadQueryOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /** How many events (of these types) readers can read after a position now. */
   readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
+  /**
+   * How many events (of these types) are committed after a position, counting those readers
+   * cannot pass yet because an older transaction is still open (on SQL, behind the readers'
+   * gate). More than `count` gives means readers are held back.
+   */
+  readonly countCommitted: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
   /** The global log from a position, then every event committed later, each exactly once. Never ends. */
   readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /**
@@ -398,6 +404,8 @@ export interface Primitives {
   readonly readQueryPage: (query: EventQuery, after: bigint, limit: number) => Effect.Effect<LogPage, EventStoreError>
   /** How many events of these types `readAllPage` would give after `after`, in all. */
   readonly count: (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>
+  /** As `count`, counting committed events readers cannot pass yet; `count` when absent (no gate). */
+  readonly countCommitted?: ((after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>) | undefined
   /**
    * Starts listening for appends. The effect it returns waits until the log may have changed
    * since listening started or since it last returned.
@@ -565,6 +573,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readAll,
     readPage,
     count: (options) => primitives.count(options?.after ?? start, options?.types),
+    countCommitted: (options) => (primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types),
     subscribe,
     listen: primitives.listen,
     head: primitives.head,

@@ -126,7 +126,11 @@ export class ProcessorHalted extends Schema.TaggedError<ProcessorHalted>()("Proc
  */
 export interface Status {
   readonly name: string
-  readonly state: "waiting for lease" | "catching up" | "live" | "halted" | "rebuilding"
+  /**
+   * "held back": the processor has read all it can, but events of its types are committed behind
+   * an older open transaction, which readers wait for (see the README: the readers' gate).
+   */
+  readonly state: "waiting for lease" | "catching up" | "live" | "held back" | "halted" | "rebuilding"
   /** The checkpoint: the last event handled. */
   readonly position: bigint
   readonly halted?: ProcessorHalted | undefined
@@ -149,7 +153,10 @@ export type RebuildError = CheckpointStoreError | CheckpointConflict | Transacti
 export interface Handle<E = unknown> {
   readonly name: string
   readonly status: Effect.Effect<Status>
-  /** How many events of the processor's types are after its checkpoint. */
+  /**
+   * How many events of the processor's types are committed after its checkpoint, counting those
+   * behind an open transaction that readers cannot pass yet.
+   */
   readonly lag: Effect.Effect<number, EventStoreError>
   /** Waits until the processor has handled every event appended before the call. */
   readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
@@ -227,8 +234,9 @@ const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void>
   )
 }
 
+// Events committed behind an open transaction count: readers wait for them, so they are lag.
 const lagAfter = (running: Runtime<any, any>, position: bigint) =>
-  running.store.count({ after: position, types: running.processor.types })
+  running.store.countCommitted({ after: position, types: running.processor.types })
 
 const committed = (running: Runtime<any, any>, events: number, checkpoint: Checkpoint) =>
   Effect.as(
@@ -303,8 +311,6 @@ const sampleLag = (running: Runtime<any, any>) =>
       current.state === "catching up"
         ? Effect.flatMap(lagAfter(running, current.position), (lag) =>
           Effect.andThen(Ref.set(running.lag, lag), Metric.update(running.metrics.lag, lag)))
-        : current.state === "live"
-        ? Ref.set(running.lag, 0)
         : Effect.void
     ),
     Effect.ignore,
@@ -338,9 +344,12 @@ const follow = <E, R>(running: Runtime<E, R>) =>
         const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize: narrow ? 1 : batchSize })
         if (page.events.length === 0) {
           scanned = page.next
-          yield* Metric.update(running.metrics.lag, 0)
-          yield* Ref.set(running.lag, 0)
-          yield* setStatus(running, { state: "live", position: checkpoint.position })
+          // Caught up with what readers can see; events committed behind an open transaction
+          // are lag all the same, and the processor is held back, not live.
+          const held = yield* store.countCommitted({ after: scanned, types: processor.types })
+          yield* Metric.update(running.metrics.lag, held)
+          yield* Ref.set(running.lag, held)
+          yield* setStatus(running, { state: held > 0 ? "held back" : "live", position: checkpoint.position })
           yield* waitForChange
           continue
         }

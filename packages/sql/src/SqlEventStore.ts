@@ -197,6 +197,7 @@ export const make: (
     readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
     readQueryPage: (query, after, limit) => reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit)),
     count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
+    countCommitted: (after, types) => reading("Counting the log", Statements.count(log, after, types, false)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),
     head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions?.types)),

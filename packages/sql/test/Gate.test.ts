@@ -3,8 +3,9 @@
  * transaction has held it too long.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Documents, EventStore, Processor, Projection, type ProjectionStore } from "@facta/core"
 import { Gate, Postgres } from "@facta/sql"
-import { Deferred, Effect, Fiber, Layer, Logger, Redacted } from "effect"
+import { Deferred, Effect, Fiber, Layer, Logger, Redacted, Schedule, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 
@@ -39,5 +40,44 @@ describe("the readers' gate", () => {
         assert.include(about[0], `Transaction ${held.xid}`)
         assert.include(about[0], "readers of the event log wait for it to end")
       }).pipe(Effect.provide(stores.pipe(Layer.provideMerge(Logger.layer([recorder])))))
+    }), { timeout: 60_000 })
+
+  it.live("a processor held back by an open transaction says so: its status is \"held back\" and the held events are lag", () =>
+    Effect.gen(function*() {
+      const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "gate" })
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* EventStore.EventStore
+        const type = `Held_${crypto.randomUUID().slice(0, 8)}`
+        const documents = Documents.make(`held-${type}`, Schema.Struct({ n: Schema.Int }))
+        const projection = Projection.make({
+          name: `held-${type}`,
+          event: Schema.TaggedStruct(type, {}),
+          documents: [documents],
+          handlers: { [type]: (event: { readonly streamId: string; readonly version: number }) => documents.upsert(event.streamId, { n: event.version }) }
+        } as never) as Processor.Processor<unknown, ProjectionStore.ProjectionStore>
+        const handle = yield* Processor.start(projection)
+        yield* store.append(`held-${type}`, [{ type, data: {} }])
+        yield* handle.whenCaughtUp
+        const opened = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // An older transaction takes an id and stays open; an event committed after it waits behind it.
+        const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+          yield* sql`SELECT pg_current_xact_id()::text AS xid`
+          yield* Deferred.succeed(opened, undefined)
+          yield* Deferred.await(release)
+        })))
+        yield* Deferred.await(opened)
+        yield* store.append(`held-${type}`, [{ type, data: {} }])
+        const held = yield* handle.status.pipe(Effect.repeat({ until: (status) => status.state === "held back", schedule: Schedule.spaced("20 millis"), times: 200 }))
+        assert.strictEqual(held.state, "held back")
+        assert.strictEqual(yield* handle.lag, 1)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        yield* handle.whenCaughtUp
+        const live = yield* handle.status.pipe(Effect.repeat({ until: (status) => status.state === "live", schedule: Schedule.spaced("20 millis"), times: 200 }))
+        assert.strictEqual(live.state, "live")
+        assert.strictEqual(yield* handle.lag, 0)
+      }).pipe(Effect.scoped, Effect.provide(stores))
     }), { timeout: 60_000 })
 })

@@ -358,7 +358,7 @@ export const processorConformance = <E>(
         const board = yield* StatusBoard.StatusBoard
         const entry = yield* board.list.pipe(
           Effect.map((entries) => entries.find((entry) => entry.processor === projection.name)),
-          Effect.repeat({ until: (entry) => entry?.state === "live", schedule: Schedule.spaced("20 millis"), times: 100 })
+          Effect.repeat({ until: (entry) => entry?.state === "live", schedule: Schedule.spaced("20 millis"), times: 500 })
         )
         const { position } = yield* handle.status
         assert.deepStrictEqual([entry?.instance, entry?.state], ["conformance-1", "live"])

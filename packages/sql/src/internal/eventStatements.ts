@@ -336,11 +336,11 @@ const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limi
 export const readAllPage = (log: Log, after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
   types === undefined ? readAllTypesPage(log, after, limit) : readTypesPage(log, after, types, limit)
 
-export const count = (log: Log, after: bigint, types: ReadonlyArray<string> | undefined) =>
+export const count = (log: Log, after: bigint, types: ReadonlyArray<string> | undefined, gated = true) =>
   Effect.map(
     log.sql<{ readonly count: bigint | string | number }>`SELECT count(*) AS count FROM ${log.events}
       WHERE ${afterPosition(log, after)}
-        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${gated ? log.sql`AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())` : log.sql``}
         ${types === undefined ? log.sql`` : log.sql`AND ${ofTypes(log, types)}`}`,
     (rows) => Number(rows[0]?.count ?? 0)
   )
