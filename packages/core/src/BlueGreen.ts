@@ -21,7 +21,6 @@
 import { Effect, Exit, Schema, Scope } from "effect"
 import { CheckpointStore } from "./CheckpointStore.ts"
 import { type EventStoreError, start as origin } from "./EventStore.ts"
-import { CurrentGeneration } from "./internal/batch.ts"
 import * as Processor from "./Processor.ts"
 import { ProjectionStore, type ProjectionStoreError } from "./ProjectionStore.ts"
 import { Transactor } from "./Transactor.ts"
@@ -156,7 +155,7 @@ export const start = Effect.fn("BlueGreen.start")(function*<E, R>(
     yield* transactor.withTransaction(Effect.forEach(documents, (collection) => projections.clear(collection, current.generation), { discard: true }))
     yield* Effect.logDebug(`Processor "${processor.name}" switched to generation ${generation} at ${reached}`)
     return { generation, position: reached }
-  }).pipe(Effect.provideService(CurrentGeneration, generation))
+  })
 
   return { name, generation, lag: shadow.lag, switch: switchOver }
 })

@@ -104,7 +104,6 @@ export const make = (store: CheckpointStore["Service"]): CheckpointStore["Servic
   })
 }
 
-
 const matches = (actual: Checkpoint, expected: Expected) =>
   actual.position === expected.position && (expected.generation === undefined || actual.generation === expected.generation)
 

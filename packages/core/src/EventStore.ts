@@ -420,31 +420,31 @@ const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/** The first of the ids that is refused, or undefined; `subject` names the id at an index. */
+const checkIds = (ids: ReadonlyArray<unknown>, subject: (index: number) => string, maxLength: number): InvalidInput | undefined => {
+  for (let i = 0; i < ids.length; i++) {
+    const invalid = checkId(() => subject(i), ids[i], maxLength)
+    if (invalid !== undefined) return invalid
+  }
+  return undefined
+}
+
 const checkTags = (which: () => string, tags: ReadonlyArray<string> | undefined): InvalidInput | undefined => {
   if (tags === undefined) return undefined
   if (!Array.isArray(tags)) return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: "must be an array of strings" })
   if (tags.length > limits.tagsPerEvent) {
     return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: `${tags.length} tags; at most ${limits.tagsPerEvent} are allowed` })
   }
-  for (let i = 0; i < tags.length; i++) {
-    const invalid = checkId(() => `tag ${i + 1} of ${which()}`, tags[i], limits.keyLength)
-    if (invalid !== undefined) return invalid
-  }
-  return undefined
+  return checkIds(tags, (i) => `tag ${i + 1} of ${which()}`, limits.keyLength)
 }
 
 /** The first thing wrong with a query's types and tags, or undefined. */
 const checkQuery = (subject: string, query: EventQuery): InvalidInput | undefined => {
   for (let i = 0; i < query.items.length; i++) {
     const item = query.items[i]!
-    for (const type of item.types ?? []) {
-      const invalid = checkId(() => `type in item ${i + 1} of ${subject}`, type, limits.streamIdLength)
-      if (invalid !== undefined) return invalid
-    }
-    for (const tag of item.tags ?? []) {
-      const invalid = checkId(() => `tag in item ${i + 1} of ${subject}`, tag, limits.keyLength)
-      if (invalid !== undefined) return invalid
-    }
+    const invalid = checkIds(item.types ?? [], () => `type in item ${i + 1} of ${subject}`, limits.streamIdLength) ??
+      checkIds(item.tags ?? [], () => `tag in item ${i + 1} of ${subject}`, limits.keyLength)
+    if (invalid !== undefined) return invalid
   }
   return undefined
 }
@@ -490,11 +490,14 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   const readPage = (options?: ReadAllOptions) =>
     primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize)
 
+  /** The pages `read` gives from `after` on, up to the first one that is not full. */
+  const pages = <E>(after: bigint, limit: number, read: (after: bigint) => Effect.Effect<LogPage, E>) =>
+    Stream.paginate(after, (after) =>
+      Effect.map(read(after), (page) => [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
-    return Stream.paginate(options?.after ?? start, (after) =>
-      Effect.map(primitives.readAllPage(after, options?.types, limit), (page) =>
-        [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+    return pages(options?.after ?? start, limit, (after) => primitives.readAllPage(after, options?.types, limit))
   }
 
   const subscribe = (options?: ReadAllOptions) => {
@@ -541,9 +544,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     const limit = options?.batchSize ?? defaultBatchSize
     const invalid = checkQuery("the query", query)
     if (invalid !== undefined) return Stream.fail(invalid)
-    return Stream.paginate(options?.after ?? start, (after) =>
-      Effect.map(primitives.readQueryPage(query, after, limit), (page) =>
-        [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+    return pages(options?.after ?? start, limit, (after) => primitives.readQueryPage(query, after, limit))
   }
 
   return EventStore.of({

@@ -249,8 +249,9 @@ const committed = (running: Runtime<any, any>, events: number, checkpoint: Check
 
 /**
  * Acts on a batch's outcome and returns the new checkpoint: a conflict reads on from the one
- * another instance committed (or a blue-green switch put in place); a poison event halts the processor, or with "skipAndRecord" is
- * logged and passed, or with "park" is parked and passed, after the events before it are committed.
+ * another instance committed (or a blue-green switch put in place); a poison event halts the
+ * processor, or with "skipAndRecord" is logged and passed, or with "park" is parked and passed,
+ * after the events before it are committed.
  */
 const settle = Effect.fnUntraced(function*<E, R>(
   running: Runtime<E, R>,

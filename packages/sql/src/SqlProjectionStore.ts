@@ -1,6 +1,6 @@
 /**
- * Read-model documents as JSON rows keyed by (projection, generation, id). Inside a transaction of the same
- * `SqlClient` (a processor's batch), writes commit or roll back with it.
+ * Read-model documents as JSON rows keyed by (projection, generation, id). Inside a transaction of
+ * the same `SqlClient` (a processor's batch), writes commit or roll back with it.
  *
  * @since 0.1.0
  */

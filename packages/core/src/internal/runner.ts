@@ -37,7 +37,7 @@ export class BatchFailed extends Data.TaggedError("BatchFailed")<{
 
 export interface Runner {
   /**
-   * Runs the batch (events after checkpoint `from`, writing read-model generation `generation`),
+   * Runs the batch (events after checkpoint `from`, into the read-model generation it names),
    * retrying failures by the schedule.
    */
   readonly run: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint) => Effect.Effect<Outcome>

@@ -101,20 +101,21 @@ export const append = (
   const { events, sql } = log
   const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
     const ordered = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
+    const insert = (guarded: Statement.Fragment) =>
+      batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
     if (appendCondition === undefined) {
-      const guarded = inTransaction
-        ? sql`${ordered} AND ${lockedInOrder(log, batch)}`
-        : batch.lockKeys.length === 0
-        ? ordered
-        : sql`${ordered} AND ${sharedLocks(log, batch.lockKeys)}`
-      return batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
+      return insert(
+        inTransaction
+          ? sql`${ordered} AND ${lockedInOrder(log, batch)}`
+          : batch.lockKeys.length === 0
+          ? ordered
+          : sql`${ordered} AND ${sharedLocks(log, batch.lockKeys)}`
+      )
     }
-    const guarded = sql`${ordered} AND (SELECT found FROM conflict) IS NULL`
-    const insert = batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
     return sql<AppendRow & { readonly conflict: ConflictRow | { readonly retry: true } | null }>`WITH conflict AS MATERIALIZED (
         SELECT ${checkCondition(log, batch, appendCondition, inTransaction)} AS found
       ),
-      inserted AS (${insert})
+      inserted AS (${insert(sql`${ordered} AND (SELECT found FROM conflict) IS NULL`)})
       SELECT position, transaction, version, recorded_at, NULL::jsonb AS conflict FROM inserted
       UNION ALL SELECT NULL, NULL, NULL, NULL, found FROM conflict WHERE found IS NOT NULL`
   }
@@ -184,10 +185,15 @@ const conditionKeys = (query: EventQuery.EventQuery) => {
       else heads.add("*")
     }
   }
-  // With every item tagged, the index of tagged events narrows the search: one tag of each.
-  const someTags = lockTable ? undefined : query.items.map((item) => item.tags![0]!)
-  return { exclusive: [...exclusive], heads: [...heads], lockTable, someTags }
+  return { exclusive: [...exclusive], heads: [...heads], lockTable, someTags: someTagsOf(query) }
 }
+
+/**
+ * With every item tagged, one tag of each: the index of tagged events then narrows a search to
+ * the events that carry one. Undefined when some item has no tag.
+ */
+const someTagsOf = (query: EventQuery.EventQuery) =>
+  query.items.every((item) => item.tags !== undefined && item.tags.length > 0) ? query.items.map((item) => item.tags![0]!) : undefined
 
 const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, inTransaction: boolean) => {
   const { sql } = log
@@ -292,7 +298,7 @@ const readTypesPage = (log: Log, after: bigint, types: ReadonlyArray<string>, li
  * and a scan of the log in order would pass over every other event.
  */
 export const readQueryPage = (log: Log, query: EventQuery.EventQuery, after: bigint, limit: number) => {
-  const { someTags } = conditionKeys(query)
+  const someTags = someTagsOf(query)
   const { sql } = log
   const source: Statement.Fragment | Statement.Identifier = someTags === undefined ? log.events : sql`(
     SELECT * FROM ${log.events} WHERE tags && ${textArray(someTags)}::text[] AND tags <> '{}' AND ${afterPosition(log, after)}
