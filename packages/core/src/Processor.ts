@@ -473,7 +473,7 @@ export interface Running<E = unknown> {
   readonly handles: ReadonlyArray<Handle<E>>
   readonly get: (name: string) => Option.Option<Handle<E>>
   /** Waits until every processor has caught up. */
-  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError | CheckpointStoreError>
 }
 
 /**
@@ -495,19 +495,25 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
   options?: Options
 ): Effect.Effect<Running<ErrorOf<P[number]>>, never, Scope.Scope | Requirements | ContextOf<P[number]>> =>
   Effect.gen(function*() {
-    const store = yield* EventStore
+    const checkpoints = yield* CheckpointStore
     const handles = yield* Effect.forEach(processors, (processor) =>
       start(processor as Processor<ErrorOf<P[number]>, ContextOf<P[number]>>, options))
+    const names = new Set(handles.map((handle) => handle.name))
+    // The processors' committed checkpoints: a processor's appends commit with its checkpoint.
+    const moved = Effect.map(checkpoints.list, (all) =>
+      all.filter(({ processor }) => names.has(processor)).map(({ position, processor }) => `${processor}@${position}`).join("\n"))
     return {
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
       // Processors feed each other (a process manager's commands make events a projection
-      // reads): wait until a pass over all of them leaves the log as it found it.
+      // reads): wait until a pass over all of them in which none of them committed. The head of
+      // the log cannot tell: a batch's appends may come before it in the log (a transaction's
+      // id is older than a commit made meanwhile), and so leave the head where it was.
       whenCaughtUp: Effect.gen(function*() {
         while (true) {
-          const before = yield* store.head()
+          const before = yield* moved
           yield* Effect.forEach(handles, (handle) => handle.whenCaughtUp, { discard: true })
-          if ((yield* store.head()) === before) return
+          if ((yield* moved) === before) return
         }
       })
     }
