@@ -205,6 +205,92 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
     END $$`
 })
 
+/**
+ * The condition's search, planned once: its first version matched a query given as JSON, a plan
+ * Postgres estimated so dear that it made a custom plan for every call (a millisecond), and past
+ * the JIT threshold once the log was analyzed, compiled one (8 ms: 165 conditional appends a
+ * second). Now each item of the query is a simple search with a generic plan, JIT is off, and the
+ * table of condition heads is unlogged: after a crash no transaction survives that could need it.
+ */
+const planConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const events = sql(tables.events)
+  const heads = sql(tables.conditionHeads)
+  const name = sql(`${tables.events}_condition`)
+  yield* sql`ALTER TABLE ${heads} SET UNLOGGED`
+  yield* sql`DROP FUNCTION IF EXISTS ${name}(text[], text[], boolean, text[], text[], jsonb, text[], xid8, bigint)`
+  const conflict = sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
+      'transaction', e.transaction_id::text, 'position', e.position)`
+  const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)
+          AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types))`
+  // item_types and item_tags hold each item's types and tags as array literals, one per item.
+  yield* sql`CREATE FUNCTION ${name}(
+      exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[],
+      item_types text[], item_tags text[], after_transaction xid8, after_position bigint
+    ) RETURNS jsonb LANGUAGE plpgsql VOLATILE
+    -- A plan made while the log is small (before it is analyzed) must not stay a scan of it.
+    SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+    DECLARE
+      first_conflict jsonb;
+      first_transaction xid8;
+      first_position bigint;
+      candidate record;
+      wanted_types text[];
+      wanted_tags text[];
+    BEGIN
+      -- A query with an item of no tag (types only, or every event) locks the table against
+      -- appends, which take no lock for untagged events, until the transaction ends.
+      IF lock_table THEN
+        LOCK TABLE ${events} IN EXCLUSIVE MODE;
+      END IF;
+      -- Exclusive locks for the query's tags and shared ones for the events' own, taken in one
+      -- order, so that no two appends wait for each other in a cycle.
+      IF cardinality(exclusive_keys) = 1 AND shared_keys <@ exclusive_keys THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(exclusive_keys[1], 0));
+      ELSE
+        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
+        FROM (
+          SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
+          FROM (SELECT unnest(exclusive_keys) AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
+          GROUP BY 1
+        ) AS k
+        ORDER BY k.key;
+      END IF;
+      IF cardinality(check_keys) > 0
+        AND EXISTS (SELECT 1 FROM ${heads} AS h WHERE h.key = ANY (check_keys) AND h.transaction_id > pg_current_xact_id()) THEN
+        RETURN '{"retry": true}'::jsonb;
+      END IF;
+      -- Each query of a volatile function takes a snapshot of its own, after the locks: every
+      -- append that held one of them before has committed, and is seen. The first matching
+      -- event of each item; the earliest of them is the conflict.
+      FOR i IN 1 .. coalesce(cardinality(item_tags), 0) LOOP
+        wanted_types := item_types[i]::text[];
+        wanted_tags := item_tags[i]::text[];
+        IF cardinality(wanted_tags) > 0 THEN
+          -- The tagged events by the tags index first (OFFSET 0 keeps the planner from scanning
+          -- the log in order instead, past every other event).
+          SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM (
+            SELECT * FROM ${events} AS tagged WHERE tagged.tags @> wanted_tags AND tagged.tags <> '{}' OFFSET 0
+          ) AS e WHERE ${matching}
+          ORDER BY e.transaction_id, e.position LIMIT 1;
+        ELSE
+          SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${events} AS e WHERE ${matching}
+          ORDER BY e.transaction_id, e.position LIMIT 1;
+        END IF;
+        IF FOUND AND (first_conflict IS NULL OR (candidate.transaction_id, candidate.position) < (first_transaction, first_position)) THEN
+          first_conflict := candidate.conflict;
+          first_transaction := candidate.transaction_id;
+          first_position := candidate.position;
+        END IF;
+      END LOOP;
+      IF first_conflict IS NULL THEN
+        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(head_keys), pg_current_xact_id()
+        ON CONFLICT (key) DO UPDATE SET transaction_id = excluded.transaction_id;
+      END IF;
+      RETURN first_conflict;
+    END $$`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -232,7 +318,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "4_create_parked": createParked(tables),
       "5_create_processor_status": createProcessorStatus(tables),
       "6_add_generations": addGenerations(tables),
-      "7_add_tags": addTags(tables)
+      "7_add_tags": addTags(tables),
+      "8_plan_conditions": planConditions(tables)
     })
   })
 })

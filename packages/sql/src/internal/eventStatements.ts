@@ -185,7 +185,7 @@ const conditionKeys = (query: EventQuery.EventQuery) => {
       else heads.add("*")
     }
   }
-  return { exclusive: [...exclusive], heads: [...heads], lockTable, someTags: someTagsOf(query) }
+  return { exclusive: [...exclusive], heads: [...heads], lockTable }
 }
 
 /**
@@ -197,12 +197,13 @@ const someTagsOf = (query: EventQuery.EventQuery) =>
 
 const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, inTransaction: boolean) => {
   const { sql } = log
-  const { exclusive, heads, lockTable, someTags } = conditionKeys(condition.failIfEventsMatch)
+  const { exclusive, heads, lockTable } = conditionKeys(condition.failIfEventsMatch)
   const after = condition.after ?? EventStore.start
-  const query = JSON.stringify(condition.failIfEventsMatch.items.map((item) => ({ types: item.types ?? [], tags: item.tags ?? [] })))
+  const items = condition.failIfEventsMatch.items
   return sql`${sql(`${log.table}_condition`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
-    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${query}::jsonb,
-    ${someTags === undefined ? null : textArray(someTags)}::text[], ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
+    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[],
+    ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
+    ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 }
 
 /** Events matching a query: any of its items. */
