@@ -125,7 +125,7 @@ const addGenerations = Effect.fnUntraced(function*(tables: Tables.Tables) {
 /**
  * Tags and append conditions (see `SqlEventStore`): a tags column with an index of the tagged
  * events, and the function a conditional append calls to take its locks and then look for a
- * conflicting event with a snapshot taken after them.
+ * conflicting event with a snapshot taken after them (made by migration 8).
  */
 const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -134,12 +134,6 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
   yield* sql`ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}'`
   yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_tags`)} ON ${events} USING gin (tags) WITH (fastupdate = off) WHERE tags <> '{}'`
   yield* sql`ALTER TABLE ${sql(tables.parked)} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}'`
-  const conflict = sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
-      'transaction', e.transaction_id::text, 'position', e.position)`
-  const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)
-      AND EXISTS (SELECT 1 FROM jsonb_array_elements(query) AS item
-        WHERE (coalesce(jsonb_array_length(item->'types'), 0) = 0 OR e.type IN (SELECT jsonb_array_elements_text(item->'types')))
-          AND e.tags @> ARRAY(SELECT jsonb_array_elements_text(coalesce(item->'tags', '[]'::jsonb))))`
   const heads = sql(tables.conditionHeads)
   yield* sql`CREATE TABLE IF NOT EXISTS ${heads} (
     key text PRIMARY KEY,
@@ -158,51 +152,7 @@ const addTags = Effect.fnUntraced(function*(tables: Tables.Tables) {
       ORDER BY k.key;
       RETURN NOT ${newerCondition("check_keys")};
     END $$`
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_condition`)}(
-      exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[],
-      query jsonb, some_tags text[], after_transaction xid8, after_position bigint
-    ) RETURNS jsonb LANGUAGE plpgsql VOLATILE
-    -- Its queries look up a few rows by index; a plan made while the tables were small (before
-    -- they are analyzed) must not stay a scan of the whole log.
-    SET enable_seqscan = off AS $$
-    DECLARE found jsonb;
-    BEGIN
-      -- A query with an item of no tag (types only, or every event) locks the table against
-      -- appends, which take no lock for untagged events, until the transaction ends.
-      IF lock_table THEN
-        LOCK TABLE ${events} IN EXCLUSIVE MODE;
-      END IF;
-      -- Exclusive locks for the query's tags and shared ones for the events' own, taken in one
-      -- order, so that no two appends wait for each other in a cycle.
-      PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
-      FROM (
-        SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
-        FROM (SELECT unnest(exclusive_keys) AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
-        GROUP BY 1
-      ) AS k
-      ORDER BY k.key;
-      IF cardinality(check_keys) > 0 AND ${newerCondition("check_keys")} THEN
-        RETURN '{"retry": true}'::jsonb;
-      END IF;
-      -- Each query of a volatile function takes a snapshot of its own, after the locks: every
-      -- append that held one of them before has committed, and is seen.
-      IF some_tags IS NULL THEN
-        SELECT ${conflict} INTO found FROM ${events} AS e WHERE ${matching}
-        ORDER BY e.transaction_id, e.position LIMIT 1;
-      ELSE
-        -- The tagged events by the tags index first (OFFSET 0 keeps the planner from scanning
-        -- the log in order instead, past every other event).
-        SELECT ${conflict} INTO found FROM (
-          SELECT * FROM ${events} WHERE tags && some_tags AND tags <> '{}' OFFSET 0
-        ) AS e WHERE ${matching}
-        ORDER BY e.transaction_id, e.position LIMIT 1;
-      END IF;
-      IF found IS NULL THEN
-        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(head_keys), pg_current_xact_id()
-        ON CONFLICT (key) DO UPDATE SET transaction_id = excluded.transaction_id;
-      END IF;
-      RETURN found;
-    END $$`
+  // The condition function itself is made by migration 8.
 })
 
 /**
