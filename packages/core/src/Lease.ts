@@ -1,19 +1,24 @@
 /**
- * At most one running instance per processor: before a processor reads anything it takes the
- * lease named after it, and holds it until it stops. Another instance waits, and takes over when
- * the holder stops or dies.
+ * At most one running owner per processor: before a processor reads anything it takes the lease
+ * named after it, and holds it until it stops. Another instance waits, and takes over when the
+ * holder stops, dies, or stops renewing.
  *
- * In memory the lease is a lock in the process. On a Postgres server it is a session advisory lock
- * held by a dedicated connection: when the holder's process or connection dies, Postgres releases
- * it and a waiting instance gets it on its next try.
+ * Every take raises the lease's epoch. A holder checks, in the transaction of each batch before it
+ * commits, that the epoch is still its own ({@link Held.fence}); so an owner that was frozen, or
+ * cut off from the database, and has been replaced cannot commit anything afterwards, not even
+ * one batch. It also stops starting batches and handlers as soon as it is unsure it still holds
+ * the lease ({@link Held.check}).
+ *
+ * In memory the lease is a lock in the process. On a Postgres server it is a row that expires
+ * unless the holder renews it (see `SqlLease`).
  *
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Schema, Semaphore, type Scope } from "effect"
 
 /**
- * The holder lost its lease (its connection died); it must stop, since another instance may now
- * run.
+ * The holder lost its lease, or can no longer be sure it holds it (it could not renew it in
+ * time, or another owner took it): it must stop, since another instance may now run.
  *
  * @category errors
  * @since 0.1.0
@@ -28,37 +33,68 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
 }
 
 /**
+ * A lease this instance holds.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Held {
+  readonly name: string
+  /** Raised by every take: the owner with the highest epoch is the only one whose commits count. */
+  readonly epoch: number
+  /** Fails when the lease is lost or the holder is unsure it still holds it; never succeeds. */
+  readonly lost: Effect.Effect<never, LeaseLost>
+  /**
+   * Fails at once unless the holder is sure it still holds the lease. Checked before each batch
+   * and each handler, so a holder that could not renew in time starts nothing more.
+   */
+  readonly check: Effect.Effect<void, LeaseLost>
+  /**
+   * Run inside a transaction, just before it commits: fails if another owner has taken the lease
+   * since (a higher epoch), and keeps any takeover waiting until the transaction has ended. So a
+   * transaction that passes it commits while this holder still owns the lease, or not at all.
+   */
+  readonly fence: Effect.Effect<void, LeaseLost>
+}
+
+/**
  * @category services
  * @since 0.1.0
  */
 export class Lease extends Context.Service<Lease, {
-  /**
-   * Waits until this instance holds the lease `name`, and holds it until the scope closes. The
-   * returned effect never succeeds: it fails when the lease is lost.
-   */
-  readonly acquire: (name: string) => Effect.Effect<Effect.Effect<never, LeaseLost>, never, Scope.Scope>
+  /** Waits until this instance holds the lease `name`, and holds it until the scope closes. */
+  readonly acquire: (name: string) => Effect.Effect<Held, never, Scope.Scope>
 }>()("@facta/core/Lease") {}
 
 /**
- * Leases as in-process locks: instances in one process take turns.
+ * Leases as in-process locks: instances in one process take turns. A holder cannot be frozen
+ * apart from its process, so it never loses the lock while its scope is open.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<Lease["Service"]> = Effect.sync(() => {
-  const locks = new Map<string, Semaphore.Semaphore>()
-  const lockOf = (name: string) => {
-    let lock = locks.get(name)
-    if (lock === undefined) {
-      lock = Semaphore.makeUnsafe(1)
-      locks.set(name, lock)
+  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; epoch: number }>()
+  const entryOf = (name: string) => {
+    let entry = locks.get(name)
+    if (entry === undefined) {
+      entry = { lock: Semaphore.makeUnsafe(1), epoch: 0 }
+      locks.set(name, entry)
     }
-    return lock
+    return entry
   }
   return Lease.of({
-    acquire: (name) =>
+    acquire: (name) => {
+      const entry = entryOf(name)
       // The wait stays interruptible, so a waiting instance can be stopped.
-      Effect.as(Semaphore.takeScoped(lockOf(name), 1), Effect.never)
+      return Effect.map(Semaphore.takeScoped(entry.lock, 1), (): Held => {
+        const epoch = ++entry.epoch
+        const fence = Effect.suspend(() =>
+          entry.epoch === epoch ? Effect.void : Effect.fail(new LeaseLost({ name, reason: `taken over at epoch ${entry.epoch}` }))
+        )
+        return { name, epoch, lost: Effect.never, check: fence, fence }
+      })
+    }
   })
 })
 

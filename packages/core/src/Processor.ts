@@ -6,7 +6,9 @@
  *
  * - Exactly once into the same store: the batch's writes and the checkpoint move commit together,
  *   and the move is compare-and-set, so a batch another instance already committed rolls back.
- * - One instance at a time: a processor runs only while it holds its `Lease`.
+ * - One owner at a time: a processor runs only while it holds its `Lease`, and a batch commits
+ *   only if the lease's epoch is still the one it was taken at, so an owner that was replaced
+ *   (frozen, cut off) commits nothing more.
  * - Failures: a failed batch is retried by a `Schedule`; when the retries run out, the events
  *   before the failing one are committed and the processor halts with an error naming the event.
  *   It never skips an event silently ("skipAndRecord" skips it with an error log, on request).
@@ -20,7 +22,7 @@ import { EventStore, type EventStoreError, start as origin } from "./EventStore.
 import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
-import { Lease } from "./Lease.ts"
+import { type Held, Lease, type LeaseLost } from "./Lease.ts"
 import * as Metrics from "./Metrics.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
 import * as StatusBoard from "./StatusBoard.ts"
@@ -142,7 +144,7 @@ export interface Status {
  * @category errors
  * @since 0.1.0
  */
-export type RebuildError = CheckpointStoreError | CheckpointConflict | TransactionError | InvalidInput
+export type RebuildError = CheckpointStoreError | CheckpointConflict | TransactionError | InvalidInput | LeaseLost
 
 /**
  * A running processor, whose handlers fail with `E`.
@@ -255,6 +257,7 @@ const committed = (running: Runtime<any, any>, events: number, checkpoint: Check
  */
 const settle = Effect.fnUntraced(function*<E, R>(
   running: Runtime<E, R>,
+  held: Held,
   events: ReadonlyArray<RecordedEvent>,
   from: Checkpoint,
   outcome: Runner.Outcome
@@ -270,7 +273,7 @@ const settle = Effect.fnUntraced(function*<E, R>(
       const poison = events[outcome.index]!
       let checkpoint = from
       if (outcome.index > 0) {
-        const before = yield* running.runner.attempt(events.slice(0, outcome.index), from)
+        const before = yield* running.runner.attempt(events.slice(0, outcome.index), from, held)
         if (before._tag !== "Committed") return yield* checkpoints.read(processor.name)
         checkpoint = yield* committed(running, outcome.index, { ...from, position: before.position })
         yield* setStatus(running, { position: checkpoint.position })
@@ -282,7 +285,10 @@ const settle = Effect.fnUntraced(function*<E, R>(
         Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
       )
       const park = parked === undefined ? Effect.void : parked.park(processor.name, poison, Cause.pretty(outcome.cause))
-      yield* transactor.withTransaction(Effect.andThen(park, checkpoints.set(processor.name, checkpoint.position, poison.position, checkpoint.generation)))
+      yield* transactor.withTransaction(Effect.andThen(
+        park,
+        Effect.andThen(held.fence, checkpoints.set(processor.name, checkpoint.position, poison.position, checkpoint.generation))
+      ))
       return { ...checkpoint, position: poison.position }
     }
   }
@@ -330,7 +336,7 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     const { checkpoints, lease, processor, store } = running
     const batchSize = running.options?.batchSize ?? 500
     yield* setStatus(running, { state: "waiting for lease" })
-    const lost = yield* lease.acquire(processor.name)
+    const held = yield* lease.acquire(processor.name)
     const waitForChange = yield* store.listen
     let checkpoint = yield* checkpoints.read(processor.name)
     yield* setStatus(running, { state: "catching up", position: checkpoint.position })
@@ -354,16 +360,17 @@ const follow = <E, R>(running: Runtime<E, R>) =>
           yield* waitForChange
           continue
         }
+        yield* held.check
         yield* setStatus(running, { state: "catching up" })
-        const outcome = yield* running.runner.run(page.events, checkpoint)
+        const outcome = yield* running.runner.run(page.events, checkpoint, held)
         if (outcome._tag !== "Conflict") narrow = outcome._tag === "RunAgain"
-        checkpoint = yield* settle(running, page.events, checkpoint, outcome)
+        checkpoint = yield* settle(running, held, page.events, checkpoint, outcome)
         // After a conflict or a skipped event, read on from the checkpoint.
         scanned = outcome._tag === "Committed" ? page.next : checkpoint.position
         yield* setStatus(running, { position: checkpoint.position })
       }
     })
-    return yield* Effect.raceFirst(loop, lost)
+    return yield* Effect.raceFirst(loop, held.lost)
   }))
 
 /**
@@ -405,10 +412,11 @@ const handleOf = <E, R>(running: Runtime<E, R>, fiber: FiberHandle.FiberHandle<v
     yield* FiberHandle.clear(fiber)
     yield* setStatus(running, { state: "rebuilding", halted: undefined })
     yield* Effect.scoped(Effect.gen(function*() {
-      yield* lease.acquire(processor.name)
+      const held = yield* lease.acquire(processor.name)
       const { generation } = yield* checkpoints.read(processor.name)
       yield* transactor.withTransaction(Effect.gen(function*() {
         yield* processor.reset
+        yield* held.fence
         yield* checkpoints.replace(processor.name, { position: origin, generation })
       }).pipe(Effect.provideService(CurrentGeneration, generation)))
     })).pipe(Effect.provideContext(running.context))
@@ -542,12 +550,16 @@ export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string)
   Effect.scoped(Effect.gen(function*() {
     const parked = yield* ParkedEvents.ParkedEvents
     const transactor = yield* Transactor
-    yield* (yield* Lease).acquire(processor.name)
+    const held = yield* (yield* Lease).acquire(processor.name)
     // Into the generation the processor writes, as its batches do.
     const { generation } = yield* (yield* CheckpointStore).read(processor.name)
     const events = (yield* parked.list(processor.name)).filter((entry) => eventId === undefined || entry.event.id === eventId)
     for (const { event } of events) {
-      yield* transactor.withTransaction(Effect.andThen(processor.handle(event), parked.remove(processor.name, event.id, "replayed"))).pipe(
+      yield* held.check
+      yield* transactor.withTransaction(Effect.andThen(
+        Effect.andThen(processor.handle(event), parked.remove(processor.name, event.id, "replayed")),
+        held.fence
+      )).pipe(
         Effect.provideService(CurrentGeneration, generation)
       )
     }

@@ -241,6 +241,21 @@ const planConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
     END $$`
 })
 
+/**
+ * Processor leases that expire unless renewed, with an epoch raised by every take (see
+ * `SqlLease`). They replace session advisory locks, which a frozen holder kept indefinitely.
+ */
+const createLeases = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.leases)} (
+    name text PRIMARY KEY,
+    owner text,
+    epoch bigint NOT NULL DEFAULT 0,
+    expires_at timestamptz NOT NULL DEFAULT '-infinity',
+    taken_at timestamptz
+  )`
+})
+
 /** Appends announce themselves from the store (see SqlEventStore): the trigger goes. */
 const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -269,7 +284,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "5_create_processor_status": createProcessorStatus(tables),
       "6_add_generations": addGenerations(tables),
       "7_add_tags": addTags(tables),
-      "8_plan_conditions": planConditions(tables)
+      "8_plan_conditions": planConditions(tables),
+      "9_create_leases": createLeases(tables)
     })
   })
 })

@@ -31,7 +31,7 @@ import type * as Tables from "./Tables.ts"
  * @category models
  * @since 0.1.0
  */
-export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options {
+export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options, SqlTransactor.Options {
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
   /**
@@ -77,12 +77,14 @@ export type LayerError = Tables.InvalidTableOptions | Migrator.MigrationError | 
 /**
  * The stores and the read-side `Transactor` on the `SqlClient` in context, after the migrations;
  * for a client you build yourself. Add a `Lease` layer to run processors; without `listen`,
- * subscribers poll.
+ * subscribers poll; with `transactions`, read-side transactions are bounded (see `SqlTransactor`).
  *
  * @category layers
  * @since 0.1.0
  */
-export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, LayerError, SqlClient.SqlClient> =>
+export const stores = (
+  options?: SqlEventStore.Options & { readonly transactions?: SqlTransactor.Options | undefined }
+): Layer.Layer<Stores, LayerError, SqlClient.SqlClient> =>
   Layer.mergeAll(
     SqlEventStore.layer(options),
     SqlProjectionStore.layer(options),
@@ -90,12 +92,12 @@ export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, Lay
     SqlSnapshotStore.layer(options),
     SqlParkedEvents.layer(options),
     SqlStatusBoard.layer(options),
-    SqlTransactor.layer()
+    SqlTransactor.layer(options?.transactions)
   ).pipe(Layer.provide(Migrations.layer(options)))
 
 /**
- * The stores, the `Transactor` and the advisory-lock `Lease` on the `PgClient` the application
- * already has: one pool for the application and Facta, with LISTEN/NOTIFY wake-ups.
+ * The stores, the bounded `Transactor` and the expiring `Lease` on the `PgClient` the
+ * application already has: one pool for the application and Facta, with LISTEN/NOTIFY wake-ups.
  *
  * @category layers
  * @since 0.1.0
@@ -103,7 +105,11 @@ export const stores = (options?: SqlEventStore.Options): Layer.Layer<Stores, Lay
 export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Lease.Lease, LayerError, PgClient.PgClient> =>
   Layer.unwrap(Effect.map(PgClient.PgClient, (pg) =>
     Layer.mergeAll(
-      stores({ ...options, listen: (channel) => pg.listen(channel) }),
+      stores({
+        ...options,
+        listen: (channel) => pg.listen(channel),
+        transactions: { idleInTransactionTimeout: options?.idleInTransactionTimeout, statementTimeout: options?.statementTimeout }
+      }),
       SqlLease.layer(options),
       options?.gateWarning === false ? Layer.empty : Layer.effectDiscard(Gate.watchdog(options?.gateWarning))
     ).pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, pg)))
@@ -117,8 +123,31 @@ export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Le
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError> => {
-  const { gateWarning, pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval, ...client } = options
-  const store: StoreOptions = { gateWarning, pollInterval, schema, tablePrefix, retry, retryInterval, heartbeatInterval }
+  const {
+    gateWarning,
+    idleInTransactionTimeout,
+    leaseDuration,
+    pollInterval,
+    renewInterval,
+    retry,
+    retryInterval,
+    schema,
+    statementTimeout,
+    tablePrefix,
+    ...client
+  } = options
+  const store: StoreOptions = {
+    gateWarning,
+    idleInTransactionTimeout,
+    leaseDuration,
+    pollInterval,
+    renewInterval,
+    retry,
+    retryInterval,
+    schema,
+    statementTimeout,
+    tablePrefix
+  }
   return layerFromClient(store).pipe(
     Layer.provideMerge(PgClient.layer({ ...client, maxConnections: client.maxConnections ?? 10 }))
   )

@@ -48,6 +48,8 @@ export interface Tables {
   readonly processorStatus: string
   /** Per lock key, the transaction of the last conditional append on it. */
   readonly conditionHeads: string
+  /** Processor leases: owner, epoch and expiry (see `SqlLease`). */
+  readonly leases: string
   readonly migrations: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
@@ -90,6 +92,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       parkedAudit: name("parked_audit"),
       processorStatus: name("processor_status"),
       conditionHeads: name("condition_heads"),
+      leases: name("leases"),
       migrations: name("migrations"),
       channel: name("events")
     }

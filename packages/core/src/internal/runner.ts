@@ -5,6 +5,7 @@
  */
 import { Cause, type Context, Data, Effect, Exit, Option, Predicate, type Schedule } from "effect"
 import type { Checkpoint, CheckpointStore } from "../CheckpointStore.ts"
+import type { Held, LeaseLost } from "../Lease.ts"
 import type { RecordedEvent } from "../RecordedEvent.ts"
 import type { Transactor } from "../Transactor.ts"
 import * as Batch from "./batch.ts"
@@ -38,11 +39,13 @@ export class BatchFailed extends Data.TaggedError("BatchFailed")<{
 export interface Runner {
   /**
    * Runs the batch (events after checkpoint `from`, into the read-model generation it names),
-   * retrying failures by the schedule.
+   * retrying failures by the schedule, under the lease `held`: each handler runs only while the
+   * holder is sure of it, and the batch commits only through its fence. A lost lease is not
+   * retried: it ends the run.
    */
-  readonly run: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint) => Effect.Effect<Outcome>
+  readonly run: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held) => Effect.Effect<Outcome, LeaseLost>
   /** One attempt, no retry: for the events before a poison event. */
-  readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint) => Effect.Effect<Outcome, BatchFailed>
+  readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held) => Effect.Effect<Outcome, BatchFailed | LeaseLost>
 }
 
 /** A failed attempt, as `Processor.Options.onError` is told of it. */
@@ -78,13 +81,18 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
    * (see `Documents`); unbuffered, each write goes to the store as it is made, so a failing write
    * fails on its own event.
    */
-  const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint, buffered: boolean) {
+  const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held, buffered: boolean) {
     const last = events[events.length - 1]!.position
     const batch = yield* Batch.make
     let index = 0
     const handleAll = Effect.gen(function*() {
-      for (; index < events.length; index++) yield* processor.handle(events[index]!)
+      for (; index < events.length; index++) {
+        yield* held.check
+        yield* processor.handle(events[index]!)
+      }
       yield* batch.flushAll
+      // Last, so a takeover waits (if at all) only for the checkpoint's move and the commit.
+      yield* held.fence
       yield* checkpoints.set(name, from.position, last, from.generation)
     })
     const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
@@ -98,7 +106,9 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
     )
     if (Exit.isSuccess(exit)) return Outcome.Committed({ position: last })
     if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-    const outcome = settled(Cause.squash(exit.cause))
+    const error = Cause.squash(exit.cause)
+    if (Predicate.isTagged(error, "LeaseLost")) return yield* Effect.fail(error as LeaseLost)
+    const outcome = settled(error)
     if (outcome !== undefined) return outcome
     // A batch that began before the checkpoint moved (another instance, a blue-green switch that
     // dropped the documents it read) fails for that reason alone: it is a conflict, not a poison.
@@ -108,22 +118,24 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
     return yield* new BatchFailed({ processor: name, index: Math.min(index, events.length - 1), inFlush, cause: exit.cause })
   })
 
-  const run = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint) {
+  const run = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held) {
     let attempts = 0
     const reportError = (failed: BatchFailed) =>
       onError === undefined ? Effect.void : Effect.suspend(() =>
         onError({ processor: name, event: events[failed.index]!, attempt: ++attempts, cause: failed.cause }))
     const poison = (failed: BatchFailed) => Outcome.Poison({ index: failed.index, cause: failed.cause })
-    return yield* attemptWith(events, from, true).pipe(
-      Effect.tapError(reportError),
-      Effect.retry({ schedule: retry }),
+    return yield* attemptWith(events, from, held, true).pipe(
+      Effect.tapError((error) => error._tag === "BatchFailed" ? reportError(error) : Effect.void),
+      Effect.retry({ schedule: retry, while: (error) => error._tag === "BatchFailed" }),
       // The buffered writes failed together. Replayed unbuffered, the batch fails on the event
       // whose write fails (or commits, if the failure has passed).
-      Effect.catch((failed) =>
-        failed.inFlush ? attemptWith(events, from, false).pipe(Effect.catch((failed) => Effect.succeed(poison(failed)))) : Effect.succeed(poison(failed))
+      Effect.catchTag("BatchFailed", (failed) =>
+        failed.inFlush
+          ? attemptWith(events, from, held, false).pipe(Effect.catchTag("BatchFailed", (failed) => Effect.succeed(poison(failed))))
+          : Effect.succeed(poison(failed))
       )
     )
   })
 
-  return { run, attempt: (events, from) => attemptWith(events, from, true) }
+  return { run, attempt: (events, from, held) => attemptWith(events, from, held, true) }
 }
