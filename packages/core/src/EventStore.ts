@@ -214,7 +214,45 @@ export interface ReadAllOptions {
   readonly after?: bigint | undefined
   /** Only these event types; filtered by the store, not after reading. */
   readonly types?: ReadonlyArray<string> | undefined
+  /** Only the events of the streams in this segment (see {@link Segment}). */
+  readonly segment?: Segment | undefined
   readonly batchSize?: number | undefined
+}
+
+/**
+ * One of `count` parts of the log, by a stable hash of the stream id: every stream, and so every
+ * event, is in exactly one segment, and a stream's events keep their order in it. A processor
+ * split into segments reads each with a reader of its own.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Segment {
+  /** From 0 to `count - 1`. */
+  readonly index: number
+  readonly count: number
+}
+
+/**
+ * The segment (of `count`) a stream is in, as the in-memory store places it: FNV-1a of the id's
+ * UTF-16 code units. The SQL stores use the first 32 bits of the id's md5 (its `stream_key`).
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const memorySegmentOf = (streamId: string, count: number): number => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < streamId.length; i++) {
+    hash ^= streamId.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0) % count
+}
+
+/** Head options: of some types, in a segment. */
+export interface HeadOptions {
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly segment?: Segment | undefined
 }
 
 /**
@@ -358,7 +396,7 @@ export class EventStore extends Context.Service<EventStore, {
    * because an older transaction is still open; {@link start} for an empty log. A reader that
    * has reached it has seen everything committed before the call.
    */
-  readonly head: (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.Effect<bigint, EventStoreError>
+  readonly head: (options?: HeadOptions) => Effect.Effect<bigint, EventStoreError>
   /**
    * A number for gauges and dashboards that grows with the position. Positions are opaque
    * `bigint`s that may not fit a number; the store knows how to read one.
@@ -398,14 +436,17 @@ export interface Primitives {
   readonly readAllPage: (
     after: bigint,
     types: ReadonlyArray<string> | undefined,
-    limit: number
+    limit: number,
+    segment?: Segment | undefined
   ) => Effect.Effect<LogPage, EventStoreError>
   /** As `readAllPage`, of the events that match the query. */
   readonly readQueryPage: (query: EventQuery, after: bigint, limit: number) => Effect.Effect<LogPage, EventStoreError>
   /** How many events of these types `readAllPage` would give after `after`, in all. */
-  readonly count: (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>
+  readonly count: (after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment | undefined) => Effect.Effect<number, EventStoreError>
   /** As `count`, counting committed events readers cannot pass yet; `count` when absent (no gate). */
-  readonly countCommitted?: ((after: bigint, types: ReadonlyArray<string> | undefined) => Effect.Effect<number, EventStoreError>) | undefined
+  readonly countCommitted?:
+    | ((after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment | undefined) => Effect.Effect<number, EventStoreError>)
+    | undefined
   /**
    * Starts listening for appends. The effect it returns waits until the log may have changed
    * since listening started or since it last returned.
@@ -488,7 +529,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   }
 
   const readPage = (options?: ReadAllOptions) =>
-    primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize)
+    primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment)
 
   /** The pages `read` gives from `after` on, up to the first one that is not full. */
   const pages = <E>(after: bigint, limit: number, read: (after: bigint) => Effect.Effect<LogPage, E>) =>
@@ -497,7 +538,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
-    return pages(options?.after ?? start, limit, (after) => primitives.readAllPage(after, options?.types, limit))
+    return pages(options?.after ?? start, limit, (after) => primitives.readAllPage(after, options?.types, limit, options?.segment))
   }
 
   const subscribe = (options?: ReadAllOptions) => {
@@ -507,7 +548,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       Stream.paginate({ after: options?.after ?? start, caughtUp: false }, (cursor) =>
         Effect.gen(function*() {
           if (cursor.caughtUp) yield* waitForChange
-          const page = yield* primitives.readAllPage(cursor.after, options?.types, limit)
+          const page = yield* primitives.readAllPage(cursor.after, options?.types, limit, options?.segment)
           return [page.events, Option.some({ after: page.next, caughtUp: page.events.length < limit })] as const
         }))))
   }
@@ -573,8 +614,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     },
     readAll,
     readPage,
-    count: (options) => primitives.count(options?.after ?? start, options?.types),
-    countCommitted: (options) => (primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types),
+    count: (options) => primitives.count(options?.after ?? start, options?.types, options?.segment),
+    countCommitted: (options) => (primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment),
     subscribe,
     listen: primitives.listen,
     head: primitives.head,
@@ -641,10 +682,15 @@ const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
     }).pipe(Effect.map((json) => ({ event, ...json }))))
 
 // Positions are 1-based indexes into the log.
-const pageOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, limit: number): LogPage => {
-  const wanted = types === undefined ? undefined : new Set(types)
-  return pageWhere({ log }, after, limit, wanted === undefined ? undefined : (event) => wanted.has(event.type))
+/** Whether an event is of the types (all when none) and in the segment (all when none). */
+const wantedBy = (types: ReadonlyArray<string> | undefined, segment: Segment | undefined): ((event: RecordedEvent) => boolean) | undefined => {
+  const ofTypes = types === undefined ? undefined : new Set(types)
+  if (segment === undefined || segment.count === 1) return ofTypes === undefined ? undefined : (event) => ofTypes.has(event.type)
+  return (event) => (ofTypes === undefined || ofTypes.has(event.type)) && memorySegmentOf(event.streamId, segment.count) === segment.index
 }
+
+const pageOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, limit: number, segment: Segment | undefined): LogPage =>
+  pageWhere({ log }, after, limit, wantedBy(types, segment))
 
 const pageWhere = ({ log }: Pick<MemoryLog, "log">, after: bigint, limit: number, wanted: ((event: RecordedEvent) => boolean) | undefined): LogPage => {
   const first = after < 0n ? 0 : Number(after)
@@ -656,19 +702,19 @@ const pageWhere = ({ log }: Pick<MemoryLog, "log">, after: bigint, limit: number
   return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
 }
 
-const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined) => {
-  const wanted = types === undefined ? undefined : new Set(types)
+const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, segment: Segment | undefined) => {
+  const wanted = wantedBy(types, segment)
   let counted = 0
   for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
-    if (wanted === undefined || wanted.has(log[i]!.type)) counted++
+    if (wanted === undefined || wanted(log[i]!)) counted++
   }
   return counted
 }
 
-const headOf = ({ log }: MemoryLog, types: ReadonlyArray<string> | undefined) => {
-  const wanted = types === undefined ? undefined : new Set(types)
+const headOf = ({ log }: MemoryLog, options: HeadOptions | undefined) => {
+  const wanted = wantedBy(options?.types, options?.segment)
   for (let i = log.length - 1; i >= 0; i--) {
-    if (wanted === undefined || wanted.has(log[i]!.type)) return log[i]!.position
+    if (wanted === undefined || wanted(log[i]!)) return log[i]!.position
   }
   return start
 }
@@ -773,12 +819,13 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).filter((event) => event.metadata.commandId === commandId))
 
-  const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
-    Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit))
+  const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number, segment?: Segment) =>
+    Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit, segment))
   const readQueryPage = (query: EventQuery, after: bigint, limit: number) =>
     Effect.map(Ref.get(state), (current) => pageWhere(current, after, limit, (event) => matchesQuery(query, event)))
-  const count = (after: bigint, types: ReadonlyArray<string> | undefined) => Effect.map(Ref.get(state), (current) => countOf(current, after, types))
-  const head = (options?: { readonly types?: ReadonlyArray<string> | undefined }) => Effect.map(Ref.get(state), (current) => headOf(current, options?.types))
+  const count = (after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment) =>
+    Effect.map(Ref.get(state), (current) => countOf(current, after, types, segment))
+  const head = (options?: HeadOptions) => Effect.map(Ref.get(state), (current) => headOf(current, options))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
   return make({ append, readStreamPage, listStreams, readCommand, readAllPage, readQueryPage, count, listen, head })

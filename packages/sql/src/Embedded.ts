@@ -39,7 +39,7 @@ export const layer = (
   options?: Options
 ): Layer.Layer<Postgres.Stores | Lease.Lease | PgliteClient.PgliteClient | SqlClient.SqlClient, Postgres.LayerError> =>
   Layer.unwrap(Effect.map(PgliteClient.PgliteClient, (pglite) =>
-    // PGlite is one session, where advisory locks would not exclude anyone: lease in the process.
+    // PGlite runs in this process alone: a lock in the process is the lease.
     Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), Layer.effect(Lease.Lease, Lease.makeMemory))
   )).pipe(
     Layer.provideMerge(PgliteClient.layer({

@@ -194,13 +194,13 @@ export const make: (
     listStreams: (prefix, after, limit) => reading("Listing streams", Statements.listStreams(log, prefix, after, limit)),
     readCommand: (streamId, commandId) =>
       reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
-    readAllPage: (after, types, limit) => reading("Reading the log", Statements.readAllPage(log, after, types, limit)),
+    readAllPage: (after, types, limit, segment) => reading("Reading the log", Statements.readAllPage(log, after, types, limit, segment)),
     readQueryPage: (query, after, limit) => reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit)),
-    count: (after, types) => reading("Counting the log", Statements.count(log, after, types)),
-    countCommitted: (after, types) => reading("Counting the log", Statements.count(log, after, types, false)),
+    count: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, true, segment)),
+    countCommitted: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, false, segment)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),
-    head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions?.types)),
+    head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions)),
     gaugeOf: sequenceOf
   })
 })

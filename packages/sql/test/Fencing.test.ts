@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore } from "@facta/core"
 import { Postgres } from "@facta/sql"
-import { Effect, Layer, Redacted, Schedule } from "effect"
+import { type Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 
@@ -61,7 +61,7 @@ const spawnWorker = (role: string, schema: string, name: string, effects: string
   )
 
 /** Polls `probe` until it gives a value, failing with `what` (and the workers' output) after `timeout`. */
-const until = <A, E, R>(what: string, probe: Effect.Effect<A | undefined, E, R>, workers: ReadonlyArray<Worker>, timeout = "30 seconds") =>
+const until = <A, E, R>(what: string, probe: Effect.Effect<A | undefined, E, R>, workers: ReadonlyArray<Worker>, timeout: Duration.Input = "30 seconds") =>
   probe.pipe(
     Effect.flatMap((value) => value === undefined ? Effect.fail("not yet" as const) : Effect.succeed(value)),
     Effect.retry({ while: (error) => error === "not yet", schedule: Schedule.spaced("25 millis") }),

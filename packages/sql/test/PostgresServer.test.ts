@@ -338,6 +338,28 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         yield* Effect.scoped(lease.acquire(name)).pipe(Effect.timeout("900 millis"))
       }))
 
+    it.effect("more processors than the pool has connections all run: a lease holds no connection", () =>
+      Effect.gen(function*() {
+        const type = unique("Pooled")
+        const counts = Documents.make(unique("pooled"), Schema.Struct({ handled: Schema.Int }))
+        const projections = Array.from({ length: 12 }, (_, n) =>
+          Projection.make({
+            name: unique(`pooled-${n}`),
+            event: Schema.TaggedStruct(type, {}),
+            handlers: {
+              [type]: () =>
+                Effect.flatMap(counts.get(String(n)), (current) =>
+                  counts.upsert(String(n), { handled: Option.getOrElse(current, () => ({ handled: 0 })).handled + 1 }))
+            }
+          }))
+        const running = yield* Processor.startAll(projections)
+        yield* EventStore.EventStore.use((store) => store.append(unique("pooled"), [event(type, 1), event(type, 2)]))
+        yield* running.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        for (let n = 0; n < projections.length; n++) {
+          assert.deepStrictEqual(yield* counts.get(String(n)), Option.some({ handled: 2 }))
+        }
+      }).pipe(Effect.scoped, Effect.provide(Postgres.layer({ url: Redacted.make(url), schema: "pooled", maxConnections: 4 }))))
+
     it.effect("a store in another process is woken by NOTIFY, not polling: after a single append, a burst, and a transaction", () =>
       Effect.gen(function*() {
         const type = unique("Announced")

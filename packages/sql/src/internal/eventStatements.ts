@@ -261,6 +261,20 @@ export const readCommand = (
 
 const ofTypes = ({ sql }: Log, types: ReadonlyArray<string>) => types.length === 0 ? sql`false` : sql.in("type", types)
 
+/**
+ * The events of a segment: the first 32 bits of the stream id's md5 (its stream key, stored),
+ * modulo the count. md5 is the same on every Postgres, so a stream never changes segment.
+ */
+const inSegment = ({ sql }: Log, segment: EventStore.Segment) =>
+  sql`(('x' || left(stream_key::text, 8))::bit(32)::bigint % ${segment.count}) = ${segment.index}`
+
+/** What a reader of these types, in this segment, wants; undefined for everything. */
+const wantedBy = (log: Log, types: ReadonlyArray<string> | undefined, segment: EventStore.Segment | undefined) => {
+  const bySegment = segment === undefined || segment.count === 1 ? undefined : inSegment(log, segment)
+  if (types === undefined) return bySegment
+  return bySegment === undefined ? ofTypes(log, types) : log.sql`${ofTypes(log, types)} AND ${bySegment}`
+}
+
 /** The log after a position, in (transaction id, sequence) order. */
 const afterPosition = ({ sql }: Log, after: bigint) =>
   sql`(transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
@@ -285,13 +299,6 @@ const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
     }
   )
 
-/**
- * A page of some types is read up to the horizon: the last event below the readers' gate, taken
- * in the same statement (the same snapshot). A page that is not full has then read everything up
- * to it, and the next read starts there, past the events of other types.
- */
-const readTypesPage = (log: Log, after: bigint, types: ReadonlyArray<string>, limit: number) =>
-  readPageWhere(log, after, ofTypes(log, types), limit)
 
 /**
  * A page of the events matching a query, read up to the horizon as a page of some types is. When
@@ -308,6 +315,11 @@ export const readQueryPage = (log: Log, query: EventQuery.EventQuery, after: big
   return readPageWhere(log, after, matchingQuery(log, query), limit, source)
 }
 
+/**
+ * A page of some events (of some types, in a segment) is read up to the horizon: the last event
+ * below the readers' gate, taken in the same statement (the same snapshot). A page that is not
+ * full has then read everything up to it, and the next read starts there, past the other events.
+ */
 const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limit: number, source: Statement.Fragment | Statement.Identifier = log.events) =>
   Effect.map(
     log.sql<HorizonRow & Partial<EventRow>>`WITH horizon AS MATERIALIZED (
@@ -340,24 +352,42 @@ const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limi
     }
   )
 
-export const readAllPage = (log: Log, after: bigint, types: ReadonlyArray<string> | undefined, limit: number) =>
-  types === undefined ? readAllTypesPage(log, after, limit) : readTypesPage(log, after, types, limit)
+export const readAllPage = (
+  log: Log,
+  after: bigint,
+  types: ReadonlyArray<string> | undefined,
+  limit: number,
+  segment?: EventStore.Segment | undefined
+) => {
+  const wanted = wantedBy(log, types, segment)
+  return wanted === undefined ? readAllTypesPage(log, after, limit) : readPageWhere(log, after, wanted, limit)
+}
 
-export const count = (log: Log, after: bigint, types: ReadonlyArray<string> | undefined, gated = true) =>
-  Effect.map(
+export const count = (
+  log: Log,
+  after: bigint,
+  types: ReadonlyArray<string> | undefined,
+  gated = true,
+  segment?: EventStore.Segment | undefined
+) => {
+  const wanted = wantedBy(log, types, segment)
+  return Effect.map(
     log.sql<{ readonly count: bigint | string | number }>`SELECT count(*) AS count FROM ${log.events}
       WHERE ${afterPosition(log, after)}
         ${gated ? log.sql`AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())` : log.sql``}
-        ${types === undefined ? log.sql`` : log.sql`AND ${ofTypes(log, types)}`}`,
+        ${wanted === undefined ? log.sql`` : log.sql`AND ${wanted}`}`,
     (rows) => Number(rows[0]?.count ?? 0)
   )
+}
 
 // Without the readers' gate: the last committed event, even behind an open transaction.
-export const head = (log: Log, types: ReadonlyArray<string> | undefined) =>
-  Effect.map(
+export const head = (log: Log, options: EventStore.HeadOptions | undefined) => {
+  const wanted = wantedBy(log, options?.types, options?.segment)
+  return Effect.map(
     log.sql<{ readonly transaction: string; readonly position: bigint | string | number }>`
       SELECT transaction_id::text AS transaction, position FROM ${log.events}
-      ${types === undefined ? log.sql`` : log.sql`WHERE ${ofTypes(log, types)}`}
+      ${wanted === undefined ? log.sql`` : log.sql`WHERE ${wanted}`}
       ORDER BY transaction_id DESC, position DESC LIMIT 1`,
     (rows) => rows.length === 0 ? EventStore.start : toPosition(rows[0]!.transaction, rows[0]!.position)
   )
+}
