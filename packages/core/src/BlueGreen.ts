@@ -71,7 +71,7 @@ export interface Shadow<E> {
    * Waits until the shadow has caught up with the projection, stops it, switches readers and the
    * projection to the new generation, and drops the old one.
    */
-  readonly switch: Effect.Effect<Switched, E | Processor.ProcessorHalted | SwitchError>
+  readonly switch: Effect.Effect<Switched, E | Processor.ProcessorHalted | Processor.SegmentsChanged | SwitchError>
 }
 
 /**
@@ -115,6 +115,10 @@ export const start = Effect.fn("BlueGreen.start")(function*<E, R>(
   processor: Processor.Processor<E, R>,
   options?: Processor.Options
 ): Effect.fn.Return<Shadow<E>, SwitchError, Scope.Scope | Processor.Requirements | ProjectionStore | R> {
+  // The switch moves one checkpoint; a processor in segments has one per segment.
+  if ((processor.segments ?? 1) > 1) {
+    return yield* Effect.die(new Error(`Processor "${processor.name}" runs in segments: rebuild it in place (Handle.rebuild); blue-green does not split`))
+  }
   const documents = yield* documentsOf(processor)
   const checkpoints = yield* CheckpointStore
   const projections = yield* ProjectionStore

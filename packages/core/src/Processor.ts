@@ -18,7 +18,7 @@
  */
 import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
 import { type Checkpoint, type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
-import { EventStore, type EventStoreError, start as origin } from "./EventStore.ts"
+import { EventStore, type EventStoreError, type Segment, start as origin } from "./EventStore.ts"
 import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
@@ -49,6 +49,13 @@ export interface Processor<E = unknown, R = never> {
    * model): a blue-green rebuild builds a new generation of these while readers keep the old.
    */
   readonly documents?: ReadonlyArray<string> | undefined
+  /**
+   * Into how many segments the processor is split (default 1): each has its own checkpoint,
+   * lease and status, and handles the events of the streams in it (see `EventStore.Segment`), so
+   * the segments can run in different processes. A stream's events keep their order. Going from
+   * 1 to N segments starts each from the old checkpoint; any other change needs a `rebuild`.
+   */
+  readonly segments?: number | undefined
 }
 
 /**
@@ -56,6 +63,42 @@ export interface Processor<E = unknown, R = never> {
  * @since 0.1.0
  */
 export type Any = Processor<any, any>
+
+/**
+ * The processor is run with a number of segments its checkpoints were not made with (other than
+ * a split of one into several, which is done by itself): its events could otherwise be handled
+ * twice or not at all. Rebuild it (`Handle.rebuild`) with the new number, or run the old one.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class SegmentsChanged extends Schema.TaggedError<SegmentsChanged>()("SegmentsChanged", {
+  processor: Schema.String,
+  segments: Schema.Number,
+  found: Schema.Number
+}) {
+  override get message() {
+    return `Processor "${this.processor}" runs in ${this.segments} segment(s), but its checkpoints are for ${this.found}: rebuild it to change its segments, or run it with ${this.found}`
+  }
+}
+
+/**
+ * The checkpoint, lease and status name of a segment: `<name>[<index>/<count>]`, or the
+ * processor's own name when it is not split.
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const segmentName = (name: string, segment: Segment): string =>
+  segment.count === 1 ? name : `${name}[${segment.index}/${segment.count}]`
+
+/** The segment count of a checkpoint of processor `name`, or undefined if it is not one of its. */
+const layoutOf = (name: string, checkpoint: string): number | undefined => {
+  if (checkpoint === name) return 1
+  if (!checkpoint.startsWith(`${name}[`)) return undefined
+  const match = /^\[(\d+)\/(\d+)\]$/.exec(checkpoint.slice(name.length))
+  return match === null ? undefined : Number(match[2])
+}
 
 /**
  * The services a processor's handlers need.
@@ -133,9 +176,9 @@ export interface Status {
    * an older open transaction, which readers wait for (see the README: the readers' gate).
    */
   readonly state: "waiting for lease" | "catching up" | "live" | "held back" | "halted" | "rebuilding"
-  /** The checkpoint: the last event handled. */
+  /** The checkpoint: the last event handled (of a split processor, the lowest of its segments'). */
   readonly position: bigint
-  readonly halted?: ProcessorHalted | undefined
+  readonly halted?: ProcessorHalted | SegmentsChanged | undefined
 }
 
 /**
@@ -156,12 +199,17 @@ export interface Handle<E = unknown> {
   readonly name: string
   readonly status: Effect.Effect<Status>
   /**
-   * How many events of the processor's types are committed after its checkpoint, counting those
-   * behind an open transaction that readers cannot pass yet.
+   * How many events of the processor's types are committed after its checkpoint (after each
+   * segment's), counting those behind an open transaction that readers cannot pass yet.
    */
-  readonly lag: Effect.Effect<number, EventStoreError>
-  /** Waits until the processor has handled every event appended before the call. */
-  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError>
+  readonly lag: Effect.Effect<number, EventStoreError | CheckpointStoreError>
+  /**
+   * Waits until the processor has handled every event appended before the call, in every
+   * segment: those this instance does not hold are followed by their checkpoints.
+   */
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | SegmentsChanged | EventStoreError | CheckpointStoreError>
+  /** The status of each segment, in order (one for a processor that is not split). */
+  readonly segments: Effect.Effect<ReadonlyArray<Status>>
   /** Resets the checkpoint and what the processor built, then replays the log. Others keep running. */
   readonly rebuild: Effect.Effect<void, E | RebuildError>
 }
@@ -184,6 +232,9 @@ const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.
 /** What a running processor works with, gathered once when it starts. */
 interface Runtime<E, R> {
   readonly processor: Processor<E, R>
+  /** The segment this runtime follows, and the name of its checkpoint, lease and status. */
+  readonly segment: Segment
+  readonly name: string
   readonly options: Options | undefined
   readonly context: Context.Context<R>
   readonly store: EventStore["Service"]
@@ -224,7 +275,7 @@ const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void>
   return Effect.all([Ref.get(running.status), Ref.get(running.lag)]).pipe(
     Effect.flatMap(([status, lag]) =>
       board.report({
-        processor: running.processor.name,
+        processor: running.name,
         instance: running.instance,
         state: state ?? status.state,
         position: status.position,
@@ -238,7 +289,7 @@ const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void>
 
 // Events committed behind an open transaction count: readers wait for them, so they are lag.
 const lagAfter = (running: Runtime<any, any>, position: bigint) =>
-  running.store.countCommitted({ after: position, types: running.processor.types })
+  running.store.countCommitted({ after: position, types: running.processor.types, segment: running.segment })
 
 const committed = (running: Runtime<any, any>, events: number, checkpoint: Checkpoint) =>
   Effect.as(
@@ -262,24 +313,24 @@ const settle = Effect.fnUntraced(function*<E, R>(
   from: Checkpoint,
   outcome: Runner.Outcome
 ) {
-  const { checkpoints, processor, transactor } = running
+  const { checkpoints, name, processor, transactor } = running
   switch (outcome._tag) {
     case "Committed":
       return yield* committed(running, events.length, { ...from, position: outcome.position })
     case "Conflict":
     case "RunAgain":
-      return yield* checkpoints.read(processor.name)
+      return yield* checkpoints.read(name)
     case "Poison": {
       const poison = events[outcome.index]!
       let checkpoint = from
       if (outcome.index > 0) {
         const before = yield* running.runner.attempt(events.slice(0, outcome.index), from, held)
-        if (before._tag !== "Committed") return yield* checkpoints.read(processor.name)
+        if (before._tag !== "Committed") return yield* checkpoints.read(name)
         checkpoint = yield* committed(running, outcome.index, { ...from, position: before.position })
         yield* setStatus(running, { position: checkpoint.position })
       }
       const onPoison = running.options?.onPoison ?? "halt"
-      if (onPoison === "halt") return yield* halted(processor.name, poison, outcome.cause)
+      if (onPoison === "halt") return yield* halted(name, poison, outcome.cause)
       const parked = onPoison === "park" ? yield* parkedEvents : undefined
       yield* Effect.logError(`Processor "${processor.name}" ${parked === undefined ? "skipped" : "parked"} event "${poison.type}" (id ${poison.id})`, outcome.cause).pipe(
         Effect.annotateLogs({ processor: processor.name, eventId: poison.id, streamId: poison.streamId, version: poison.version })
@@ -287,7 +338,7 @@ const settle = Effect.fnUntraced(function*<E, R>(
       const park = parked === undefined ? Effect.void : parked.park(processor.name, poison, Cause.pretty(outcome.cause))
       yield* transactor.withTransaction(Effect.andThen(
         park,
-        Effect.andThen(held.fence, checkpoints.set(processor.name, checkpoint.position, poison.position, checkpoint.generation))
+        Effect.andThen(held.fence, checkpoints.set(name, checkpoint.position, poison.position, checkpoint.generation))
       ))
       return { ...checkpoint, position: poison.position }
     }
@@ -327,18 +378,66 @@ const sampleLag = (running: Runtime<any, any>) =>
     Effect.forkScoped
   )
 
+/** This processor's checkpoints, by the number of segments they were made for. */
+const layouts = (running: Runtime<any, any>) =>
+  Effect.map(running.checkpoints.list, (all) => {
+    const found = new Map<number, Array<string>>()
+    for (const { processor } of all) {
+      const count = layoutOf(running.processor.name, processor)
+      if (count !== undefined) found.set(count, [...(found.get(count) ?? []), processor])
+    }
+    return found
+  })
+
+/**
+ * Makes sure the checkpoints are those of the processor's segments. When it has none yet but the
+ * unsplit processor has one, splits that: under the unsplit processor's lease (so no instance of
+ * it runs), in one transaction, every segment starts from its checkpoint, which goes. Checkpoints
+ * for any other number of segments: `SegmentsChanged`, since reading on could handle events twice
+ * or never.
+ */
+const ensureSegments = Effect.fnUntraced(function*(running: Runtime<any, any>) {
+  const { checkpoints, lease, processor, segment, transactor } = running
+  const changed = (found: number) => new SegmentsChanged({ processor: processor.name, segments: segment.count, found })
+  const refusal = (found: Map<number, Array<string>>) => {
+    const other = [...found.keys()].find((count) => count !== segment.count)
+    if (other === undefined) return undefined
+    return found.has(segment.count) || other !== 1 || segment.count === 1 ? changed(other) : "split" as const
+  }
+  const first = refusal(yield* layouts(running))
+  if (first === undefined) return
+  if (first !== "split") return yield* first
+  yield* Effect.scoped(Effect.gen(function*() {
+    const unsplit = yield* lease.acquire(processor.name)
+    const now = refusal(yield* layouts(running))
+    // Split meanwhile by another instance.
+    if (now === undefined) return
+    if (now !== "split") return yield* now
+    const from = yield* checkpoints.read(processor.name)
+    yield* transactor.withTransaction(Effect.gen(function*() {
+      for (let index = 0; index < segment.count; index++) {
+        yield* checkpoints.replace(segmentName(processor.name, { index, count: segment.count }), from)
+      }
+      yield* checkpoints.remove(processor.name)
+      yield* unsplit.fence
+    }))
+    yield* Effect.logInfo(`Processor "${processor.name}" split into ${segment.count} segments, each from position ${from.position}`)
+  }))
+})
+
 /**
  * Follows the log while the lease is held: reads a page after the checkpoint, runs it as a batch,
  * settles the outcome, and waits for appends once caught up. Ends only by failing.
  */
 const follow = <E, R>(running: Runtime<E, R>) =>
   Effect.scoped(Effect.gen(function*() {
-    const { checkpoints, lease, processor, store } = running
+    const { checkpoints, lease, name, processor, segment, store } = running
     const batchSize = running.options?.batchSize ?? 500
     yield* setStatus(running, { state: "waiting for lease" })
-    const held = yield* lease.acquire(processor.name)
+    const held = yield* lease.acquire(name)
+    yield* ensureSegments(running)
     const waitForChange = yield* store.listen
-    let checkpoint = yield* checkpoints.read(processor.name)
+    let checkpoint = yield* checkpoints.read(name)
     yield* setStatus(running, { state: "catching up", position: checkpoint.position })
     yield* sampleLag(running)
     // The checkpoint moves with handled events only; `scanned` also moves past events of other
@@ -348,15 +447,15 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     let narrow = false
     const loop = Effect.gen(function*() {
       while (true) {
-        const page = yield* store.readPage({ after: scanned, types: processor.types, batchSize: narrow ? 1 : batchSize })
+        const page = yield* store.readPage({ after: scanned, types: processor.types, segment, batchSize: narrow ? 1 : batchSize })
         if (page.events.length === 0) {
           scanned = page.next
           // Caught up with what readers can see; events committed behind an open transaction
           // are lag all the same, and the processor is held back, not live.
-          const held = yield* store.countCommitted({ after: scanned, types: processor.types })
-          yield* Metric.update(running.metrics.lag, held)
-          yield* Ref.set(running.lag, held)
-          yield* setStatus(running, { state: held > 0 ? "held back" : "live", position: checkpoint.position })
+          const behind = yield* store.countCommitted({ after: scanned, types: processor.types, segment })
+          yield* Metric.update(running.metrics.lag, behind)
+          yield* Ref.set(running.lag, behind)
+          yield* setStatus(running, { state: behind > 0 ? "held back" : "live", position: checkpoint.position })
           yield* waitForChange
           continue
         }
@@ -364,6 +463,8 @@ const follow = <E, R>(running: Runtime<E, R>) =>
         yield* setStatus(running, { state: "catching up" })
         const outcome = yield* running.runner.run(page.events, checkpoint, held)
         if (outcome._tag !== "Conflict") narrow = outcome._tag === "RunAgain"
+        // The checkpoint moved under us: if it went to other segments, stop here.
+        if (outcome._tag === "Conflict") yield* ensureSegments(running)
         checkpoint = yield* settle(running, held, page.events, checkpoint, outcome)
         // After a conflict or a skipped event, read on from the checkpoint.
         scanned = outcome._tag === "Committed" ? page.next : checkpoint.position
@@ -380,12 +481,12 @@ const follow = <E, R>(running: Runtime<E, R>) =>
 const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
   follow(running).pipe(
     Effect.catch((error) =>
-      Predicate.isTagged(error, "ProcessorHalted")
+      Predicate.isTagged(error, "ProcessorHalted") || Predicate.isTagged(error, "SegmentsChanged")
         ? Effect.andThen(
-          Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: running.processor.name })),
-          setStatus(running, { state: "halted", halted: error })
+          Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: running.name })),
+          setStatus(running, { state: "halted", halted: error as ProcessorHalted | SegmentsChanged })
         )
-        : Effect.logWarning(`Processor "${running.processor.name}" stopped; restarting`, error).pipe(
+        : Effect.logWarning(`Processor "${running.name}" stopped; restarting`, error).pipe(
           Effect.andThen(setStatus(running, { state: "waiting for lease" })),
           Effect.andThen(Effect.sleep("1 second")),
           Effect.andThen(Effect.suspend(() => supervise(running)))
@@ -394,47 +495,82 @@ const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
     Effect.asVoid
   )
 
-/** The handle of a running processor, whose supervised run lives in `fiber`. */
-const handleOf = <E, R>(running: Runtime<E, R>, fiber: FiberHandle.FiberHandle<void, never>): Handle<E> => {
-  const { checkpoints, lease, processor, status, store, transactor } = running
+/** How a split processor is, from its segments: the most pressing state, the lowest position. */
+const summary = (name: string, segments: ReadonlyArray<Status>): Status => {
+  const order: ReadonlyArray<Status["state"]> = ["halted", "rebuilding", "held back", "catching up", "live", "waiting for lease"]
+  const held = segments.filter((status) => status.state !== "waiting for lease")
+  const state = order.find((state) => held.some((status) => status.state === state)) ?? "waiting for lease"
+  const halted = segments.find((status) => status.halted !== undefined)?.halted
+  const position = segments.reduce((lowest, status) => status.position < lowest ? status.position : lowest, segments[0]!.position)
+  return { name, state, position, ...(halted === undefined ? {} : { halted }) }
+}
+
+/** The handle of a running processor, whose segments' supervised runs live in `fibers`. */
+const handleOf = <E, R>(
+  runtimes: ReadonlyArray<Runtime<E, R>>,
+  fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>
+): Handle<E> => {
+  const { checkpoints, lease, processor, store, transactor } = runtimes[0]!
+  const statuses = Effect.forEach(runtimes, (running) => Ref.get(running.status))
   // Waits for the head of the log as committed now, not as readers may see it: an event behind
-  // another open transaction counts, and is waited for.
-  const whenCaughtUp = Effect.gen(function*() {
-    const target = yield* store.head({ types: processor.types })
-    while (true) {
-      const current = yield* Ref.get(status)
-      if (current.halted !== undefined) return yield* current.halted
-      if (current.state !== "rebuilding" && current.position >= target) return
-      yield* Effect.sleep("10 millis")
-    }
-  })
+  // another open transaction counts, and is waited for. A segment another instance holds is
+  // followed by its checkpoint.
+  const positionOf = (running: Runtime<E, R>, current: Status) =>
+    current.state === "waiting for lease"
+      ? checkpoints.get(running.name).pipe(Effect.catchTag("InvalidInput", Effect.die))
+      : Effect.succeed(current.position)
+  const segmentCaughtUp = (running: Runtime<E, R>) =>
+    Effect.gen(function*() {
+      const target = yield* store.head({ types: processor.types, segment: running.segment })
+      while (true) {
+        const current = yield* Ref.get(running.status)
+        if (current.halted !== undefined) return yield* current.halted
+        if (current.state !== "rebuilding" && (yield* positionOf(running, current)) >= target) return
+        yield* Effect.sleep("10 millis")
+      }
+    })
+  // Holds every segment's lease, so no instance runs the processor while it is reset.
   const rebuild = Effect.gen(function*() {
-    yield* FiberHandle.clear(fiber)
-    yield* setStatus(running, { state: "rebuilding", halted: undefined })
+    yield* Effect.forEach(fibers, FiberHandle.clear, { discard: true })
+    yield* Effect.forEach(runtimes, (running) => setStatus(running, { state: "rebuilding", halted: undefined }), { discard: true })
+    const first = runtimes[0]!
     yield* Effect.scoped(Effect.gen(function*() {
-      const held = yield* lease.acquire(processor.name)
-      const { generation } = yield* checkpoints.read(processor.name)
+      const leases = yield* Effect.forEach(runtimes, (running) => lease.acquire(running.name))
+      const { generation } = yield* checkpoints.read(first.name)
+      const others = [...(yield* layouts(first))].filter(([count]) => count !== first.segment.count).flatMap(([, names]) => names)
       yield* transactor.withTransaction(Effect.gen(function*() {
         yield* processor.reset
-        yield* held.fence
-        yield* checkpoints.replace(processor.name, { position: origin, generation })
+        for (const running of runtimes) yield* checkpoints.replace(running.name, { position: origin, generation })
+        // Checkpoints of another number of segments go: the rebuild is how that number changes.
+        for (const name of others) yield* checkpoints.remove(name)
+        for (const held of leases) yield* held.fence
       }).pipe(Effect.provideService(CurrentGeneration, generation)))
-    })).pipe(Effect.provideContext(running.context))
-    yield* setStatus(running, { position: origin })
-    yield* FiberHandle.run(fiber, supervise(running))
+    })).pipe(Effect.provideContext(first.context))
+    for (let i = 0; i < runtimes.length; i++) {
+      yield* setStatus(runtimes[i]!, { position: origin })
+      yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
+    }
   })
   return {
     name: processor.name,
-    status: Ref.get(status),
-    lag: Effect.flatMap(Ref.get(status), (current) => lagAfter(running, current.position)),
-    whenCaughtUp,
+    status: runtimes.length === 1 ? Ref.get(runtimes[0]!.status) : Effect.map(statuses, (all) => summary(processor.name, all)),
+    segments: statuses,
+    lag: Effect.map(
+      Effect.forEach(runtimes, (running) =>
+        Ref.get(running.status).pipe(
+          Effect.flatMap((current) => positionOf(running, current)),
+          Effect.flatMap((position) => lagAfter(running, position))
+        )),
+      (lags) => lags.reduce((sum, lag) => sum + lag, 0)
+    ),
+    whenCaughtUp: Effect.forEach(runtimes, segmentCaughtUp, { discard: true }),
     rebuild
   }
 }
 
 /**
- * Starts a processor in the current scope and returns its handle. Closing the scope stops it,
- * rolling back the batch in flight.
+ * Starts a processor in the current scope and returns its handle: one run per segment, each
+ * taking its segment's lease. Closing the scope stops it, rolling back the batches in flight.
  *
  * @category running
  * @since 0.1.0
@@ -443,32 +579,57 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   processor: Processor<E, R>,
   options?: Options
 ): Effect.fn.Return<Handle<E>, never, Scope.Scope | Requirements | R> {
-  // A processor's name is code, not input: a name no checkpoint store can keep is a defect.
-  const invalidName = checkId("processor name", processor.name, limits.keyLength)
+  // A processor's name and segments are code, not input: ones no store can keep are a defect.
+  const count = processor.segments ?? 1
+  if (!Number.isInteger(count) || count < 1 || count > 1024) {
+    return yield* Effect.die(new Error(`Processor "${processor.name}": segments must be an integer from 1 to 1024, not ${count}`))
+  }
+  const invalidName = checkId("processor name", segmentName(processor.name, { index: count - 1, count }), limits.keyLength)
   if (invalidName !== undefined) return yield* Effect.die(invalidName)
   const context = yield* Effect.context<R>()
   const checkpoints = yield* CheckpointStore
   const transactor = yield* Transactor
-  const running: Runtime<E, R> = {
-    processor,
-    options,
-    context,
-    store: yield* EventStore,
-    checkpoints,
-    transactor,
-    lease: yield* Lease,
-    status: yield* Ref.make<Status>({ name: processor.name, state: "waiting for lease", position: origin }),
-    runner: Runner.make({ processor, context, checkpoints, transactor, retry: options?.retry ?? defaultRetry, onError: options?.onError }),
-    metrics: metricsOf(processor.name),
-    board: Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard)),
-    instance: options?.instance ?? defaultInstance,
-    lag: yield* Ref.make(0)
+  const store = yield* EventStore
+  const lease = yield* Lease
+  const board = Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard))
+  const runtimes: Array<Runtime<E, R>> = []
+  for (let index = 0; index < count; index++) {
+    const segment = { index, count }
+    const name = segmentName(processor.name, segment)
+    runtimes.push({
+      processor,
+      segment,
+      name,
+      options,
+      context,
+      store,
+      checkpoints,
+      transactor,
+      lease,
+      status: yield* Ref.make<Status>({ name, state: "waiting for lease", position: origin }),
+      runner: Runner.make({
+        processor: { name, handle: processor.handle },
+        context,
+        checkpoints,
+        transactor,
+        retry: options?.retry ?? defaultRetry,
+        onError: options?.onError
+      }),
+      metrics: metricsOf(name),
+      board,
+      instance: options?.instance ?? defaultInstance,
+      lag: yield* Ref.make(0)
+    })
   }
-  // Registered first, so it runs last: once the processor has stopped, the board says so.
-  yield* Effect.addFinalizer(() => report(running, "stopped"))
-  const fiber = yield* FiberHandle.make<void, never>()
-  yield* FiberHandle.run(fiber, supervise(running))
-  return handleOf(running, fiber)
+  // Registered first, so they run last: once the processor has stopped, the board says so.
+  for (const running of runtimes) yield* Effect.addFinalizer(() => report(running, "stopped"))
+  const fibers: Array<FiberHandle.FiberHandle<void, never>> = []
+  for (const running of runtimes) {
+    const fiber = yield* FiberHandle.make<void, never>()
+    yield* FiberHandle.run(fiber, supervise(running))
+    fibers.push(fiber)
+  }
+  return handleOf(runtimes, fibers)
 })
 
 /**
@@ -481,7 +642,7 @@ export interface Running<E = unknown> {
   readonly handles: ReadonlyArray<Handle<E>>
   readonly get: (name: string) => Option.Option<Handle<E>>
   /** Waits until every processor has caught up. */
-  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | EventStoreError | CheckpointStoreError>
+  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | SegmentsChanged | EventStoreError | CheckpointStoreError>
 }
 
 /**
@@ -550,9 +711,13 @@ export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string)
   Effect.scoped(Effect.gen(function*() {
     const parked = yield* ParkedEvents.ParkedEvents
     const transactor = yield* Transactor
-    const held = yield* (yield* Lease).acquire(processor.name)
+    // Every segment's lease: the events may be of any segment.
+    const count = processor.segments ?? 1
+    const lease = yield* Lease
+    const leases = yield* Effect.forEach(Array.from({ length: count }, (_, index) => segmentName(processor.name, { index, count })), lease.acquire)
+    const held = { check: Effect.forEach(leases, (held) => held.check, { discard: true }), fence: Effect.forEach(leases, (held) => held.fence, { discard: true }) }
     // Into the generation the processor writes, as its batches do.
-    const { generation } = yield* (yield* CheckpointStore).read(processor.name)
+    const { generation } = yield* (yield* CheckpointStore).read(segmentName(processor.name, { index: 0, count }))
     const events = (yield* parked.list(processor.name)).filter((entry) => eventId === undefined || entry.event.id === eventId)
     for (const { event } of events) {
       yield* held.check

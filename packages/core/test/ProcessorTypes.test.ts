@@ -6,6 +6,7 @@
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, type Scope, Schema } from "effect"
 import {
+  type CheckpointStore,
   type EventStore,
   type InvalidInput,
   ProcessManager,
@@ -113,8 +114,10 @@ describe("processor types", () => {
     const one = Processor.start(accountsView)
     type One = Effect.Success<typeof one>
     expectTypeOf<Effect.Error<One["rebuild"]>>().toEqualTypeOf<ViewFailed | RecordedEvent.EventDecodeError | Processor.RebuildError>()
-    expectTypeOf<Effect.Error<One["whenCaughtUp"]>>().toEqualTypeOf<Processor.ProcessorHalted | EventStore.EventStoreError>()
-    expectTypeOf<Effect.Error<One["lag"]>>().toEqualTypeOf<EventStore.EventStoreError>()
+    expectTypeOf<Effect.Error<One["whenCaughtUp"]>>().toEqualTypeOf<
+      Processor.ProcessorHalted | Processor.SegmentsChanged | EventStore.EventStoreError | CheckpointStore.CheckpointStoreError
+    >()
+    expectTypeOf<Effect.Error<One["lag"]>>().toEqualTypeOf<EventStore.EventStoreError | CheckpointStore.CheckpointStoreError>()
     expectTypeOf<Effect.Error<One["status"]>>().toBeNever()
     expectTypeOf<Effect.Error<typeof one>>().toBeNever()
 

@@ -38,9 +38,6 @@ export interface Options extends Tables.TableOptions {
   readonly retryInterval?: Duration.Input | undefined
 }
 
-/** Milliseconds on a clock that only moves forward, and keeps moving while the process is stopped. */
-const monotonicMillis = () => performance.now()
-
 /** Names the holder in the lease row, for operators: this process and one take of the lease. */
 const ownerLabel = () => `${typeof process === "undefined" ? "pid ?" : `pid ${process.pid}`} ${crypto.randomUUID()}`
 
@@ -59,6 +56,10 @@ export const make = Effect.fn("SqlLease.make")(function*(options?: Options) {
   return Lease.Lease.of({
     acquire: (name) =>
       Effect.gen(function*() {
+        // Effect's monotonic clock: it only moves forward, and keeps moving while the process is
+        // stopped; a test clock moves it in tests.
+        const clock = yield* Effect.clockWith(Effect.succeed)
+        const monotonicMillis = () => Number(clock.monotonicTimeNanosUnsafe() / 1_000_000n)
         const owner = ownerLabel()
         const lostBecause = (reason: string) => new Lease.LeaseLost({ name, reason })
         // Registered before the first try: a take whose answer never arrived is released too.

@@ -48,7 +48,7 @@ export const blueGreenWithProgress = <E, R>(
   processor: Processor.Processor<E, R>
 ): Effect.Effect<
   void,
-  E | BlueGreen.SwitchError | Processor.ProcessorHalted,
+  E | BlueGreen.SwitchError | Processor.ProcessorHalted | Processor.SegmentsChanged,
   Scope.Scope | Processor.Requirements | ProjectionStore.ProjectionStore | R
 > =>
   Effect.gen(function*() {

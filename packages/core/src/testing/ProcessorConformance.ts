@@ -482,6 +482,85 @@ export const processorConformance = <E>(
         assert.deepStrictEqual(states, ["live", "waiting for lease"])
       }).pipe(Effect.scoped))
 
+    it.effect("in 4 segments: every event once and each stream in order, with a checkpoint and a status per segment", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("segmented")
+        const { projection, tallies } = tallyProjection(name, events, { slow: true })
+        const segmented = { ...projection, segments: 4 }
+        // Two instances share the segments: each segment runs in one of them at a time.
+        const first = yield* Processor.start(segmented, { batchSize: 3 })
+        const second = yield* Processor.start(segmented, { batchSize: 3 })
+        yield* Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => append(`seg${i % 12}`, events.added, [i, 1]), {
+          discard: true,
+          concurrency: 4
+        })
+        yield* first.whenCaughtUp
+        yield* second.whenCaughtUp
+        const expected = yield* foldTallies(events.added)
+        assert.strictEqual(expected.size, 12)
+        for (const [streamId, fold] of expected) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, fold)
+        }
+        const names = (yield* CheckpointStore.use((store) => store.list)).map((row) => row.processor).filter((n) => n.startsWith(name))
+        assert.deepStrictEqual(names, [0, 1, 2, 3].map((index) => `${name}[${index}/4]`))
+        const [ofFirst, ofSecond] = [yield* first.segments, yield* second.segments]
+        assert.deepStrictEqual(ofFirst.map((status) => status.name), names)
+        // Each segment is held by exactly one of the two.
+        for (let index = 0; index < 4; index++) {
+          const holders = [ofFirst[index]!, ofSecond[index]!].filter((status) => status.state !== "waiting for lease")
+          assert.strictEqual(holders.length, 1, `segment ${index}: ${ofFirst[index]!.state} and ${ofSecond[index]!.state}`)
+        }
+        assert.strictEqual(yield* first.lag, 0)
+      }).pipe(Effect.scoped))
+
+    it.effect("an unsplit processor split into 3 segments: each starts from its checkpoint, so nothing is handled twice", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("split")
+        const { projection, tallies } = tallyProjection(name, events)
+        yield* Effect.forEach([1, 2, 3, 4, 5, 6], (i) => append(`split${i}`, events.added, [i]), { discard: true })
+        yield* Effect.scoped(Effect.flatMap(Processor.start(projection), (handle) => handle.whenCaughtUp))
+        const before = yield* CheckpointStore.use((store) => store.get(name))
+        yield* Effect.forEach([1, 2, 3, 4, 5, 6], (i) => append(`split${i}`, events.added, [10 * i]), { discard: true })
+        // The tally refuses an event twice or out of order: a split that replayed would fail.
+        const split = yield* Processor.start({ ...projection, segments: 3 })
+        yield* split.whenCaughtUp
+        const expected = yield* foldTallies(events.added)
+        for (const [streamId, fold] of expected) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, fold)
+        }
+        const rows = (yield* CheckpointStore.use((store) => store.list)).filter((row) => row.processor.startsWith(name))
+        assert.deepStrictEqual(rows.map((row) => row.processor), [0, 1, 2].map((index) => `${name}[${index}/3]`))
+        assert.isTrue(rows.every((row) => row.position >= before))
+        assert.notStrictEqual((yield* split.status).state, "halted")
+      }).pipe(Effect.scoped))
+
+    it.effect("another change of segments is refused with SegmentsChanged, and a rebuild makes it", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("resegmented")
+        const { projection, tallies } = tallyProjection(name, events)
+        yield* Effect.forEach([1, 2, 3, 4], (i) => append(`reseg${i}`, events.added, [i]), { discard: true })
+        yield* Effect.scoped(Effect.flatMap(Processor.start({ ...projection, segments: 4 }), (handle) => handle.whenCaughtUp))
+        const two = yield* Processor.start({ ...projection, segments: 2 })
+        const refused = yield* Effect.flip(two.whenCaughtUp)
+        assert.strictEqual(refused._tag, "SegmentsChanged")
+        assert.include(refused.message, `"${name}" runs in 2 segment(s), but its checkpoints are for 4`)
+        assert.strictEqual((yield* two.status).state, "halted")
+        yield* two.rebuild
+        yield* two.whenCaughtUp
+        const expected = yield* foldTallies(events.added)
+        for (const [streamId, fold] of expected) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, fold)
+        }
+        const rows = (yield* CheckpointStore.use((store) => store.list)).filter((row) => row.processor.startsWith(name))
+        assert.deepStrictEqual(rows.map((row) => row.processor), [`${name}[0/2]`, `${name}[1/2]`])
+      }).pipe(Effect.scoped))
+
     it.effect("when the lease holder stops, the waiting instance takes over and finishes", () =>
       Effect.gen(function*() {
         const events = counterEvents()
