@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
+import { Cause, Context, Duration, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
 import { type Checkpoint, type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { EventStore, type EventStoreError, type Segment, start as origin } from "./EventStore.ts"
 import { CurrentGeneration } from "./internal/batch.ts"
@@ -131,6 +131,12 @@ export type Failure = Runner.Failure
 export interface Options {
   /** Events per batch (and per transaction). Default 500. */
   readonly batchSize?: number | undefined
+  /**
+   * How long a batch may run before it commits the events handled so far and leaves the rest to
+   * the next: a slow handler (a reactor's outside call) then holds its transaction's row locks,
+   * and the readers' gate once it has written, for about this long at most. Default 500 ms.
+   */
+  readonly maxBatchDuration?: Duration.Input | undefined
   /** When to try a failed batch again. Default: 5 retries, exponential from 100ms, capped at 5s. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** Called after every failed attempt, with the event that failed. */
@@ -316,7 +322,7 @@ const settle = Effect.fnUntraced(function*<E, R>(
   const { checkpoints, name, processor, transactor } = running
   switch (outcome._tag) {
     case "Committed":
-      return yield* committed(running, events.length, { ...from, position: outcome.position })
+      return yield* committed(running, outcome.handled, { ...from, position: outcome.position })
     case "Conflict":
     case "RunAgain":
       return yield* checkpoints.read(name)
@@ -326,8 +332,10 @@ const settle = Effect.fnUntraced(function*<E, R>(
       if (outcome.index > 0) {
         const before = yield* running.runner.attempt(events.slice(0, outcome.index), from, held)
         if (before._tag !== "Committed") return yield* checkpoints.read(name)
-        checkpoint = yield* committed(running, outcome.index, { ...from, position: before.position })
+        checkpoint = yield* committed(running, before.handled, { ...from, position: before.position })
         yield* setStatus(running, { position: checkpoint.position })
+        // They ran out of time before the poison event: read on to it.
+        if (before.handled < outcome.index) return checkpoint
       }
       const onPoison = running.options?.onPoison ?? "halt"
       if (onPoison === "halt") return yield* halted(name, poison, outcome.cause)
@@ -466,8 +474,8 @@ const follow = <E, R>(running: Runtime<E, R>) =>
         // The checkpoint moved under us: if it went to other segments, stop here.
         if (outcome._tag === "Conflict") yield* ensureSegments(running)
         checkpoint = yield* settle(running, held, page.events, checkpoint, outcome)
-        // After a conflict or a skipped event, read on from the checkpoint.
-        scanned = outcome._tag === "Committed" ? page.next : checkpoint.position
+        // After a conflict, a skipped event or a batch cut short, read on from the checkpoint.
+        scanned = outcome._tag === "Committed" && outcome.handled === page.events.length ? page.next : checkpoint.position
         yield* setStatus(running, { position: checkpoint.position })
       }
     })
@@ -613,7 +621,8 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
         checkpoints,
         transactor,
         retry: options?.retry ?? defaultRetry,
-        onError: options?.onError
+        onError: options?.onError,
+        maxBatchDuration: Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
       }),
       metrics: metricsOf(name),
       board,

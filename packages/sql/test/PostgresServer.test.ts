@@ -338,6 +338,42 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         yield* Effect.scoped(lease.acquire(name)).pipe(Effect.timeout("900 millis"))
       }))
 
+    it.effect("a slow reactor's batch commits after maxBatchDuration, so it holds other readers back only that long", () =>
+      Effect.gen(function*() {
+        const [requested, noted, seen] = [unique("Requested"), unique("Noted"), unique("Seen")]
+        const Requested = Schema.TaggedStruct(requested, {})
+        const Noted = Schema.TaggedStruct(noted, {})
+        let reactorDone = false
+        let seenWhileReactorRan: boolean | undefined
+        const reactor = Reactor.make({
+          name: unique("slow-reactor"),
+          event: Requested,
+          emits: [Noted],
+          handlers: {
+            [requested]: (_: unknown, context: Reactor.Context<typeof Noted.Type>) =>
+              // The append gives the batch's transaction an id, which holds the readers' gate;
+              // then an outside call of 60 ms.
+              Effect.andThen(context.emit(unique("noted"), [{ _tag: noted } as typeof Noted.Type]), Effect.sleep("60 millis"))
+          } as Reactor.Handlers<typeof Requested.Type, typeof Noted.Type>
+        })
+        const projection = Projection.make({
+          name: unique("seen"),
+          event: Schema.TaggedStruct(seen, {}),
+          handlers: { [seen]: () => Effect.sync(() => void (seenWhileReactorRan ??= !reactorDone)) }
+        })
+        const store = yield* EventStore.EventStore
+        yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => store.append(unique(`request-${i}`), [{ type: requested, data: {} }]), { discard: true })
+        // 30 events of 60 ms: one batch of 1.8 s without the bound.
+        const slow = yield* Processor.start(reactor, { maxBatchDuration: "200 millis" })
+        const fast = yield* Processor.start(projection)
+        yield* Effect.sleep("300 millis")
+        yield* store.append(unique("seen"), [{ type: seen, data: {} }])
+        yield* slow.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        reactorDone = true
+        yield* fast.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        assert.strictEqual(seenWhileReactorRan, true)
+      }).pipe(Effect.scoped))
+
     it.effect("more processors than the pool has connections all run: a lease holds no connection", () =>
       Effect.gen(function*() {
         const type = unique("Pooled")

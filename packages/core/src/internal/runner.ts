@@ -3,7 +3,7 @@
  * transaction, retries a failure by the processor's schedule, and says what came of it as an
  * {@link Outcome}. What to do next (read on, read from the checkpoint, halt) is the caller's.
  */
-import { Cause, type Context, Data, Effect, Exit, Option, Predicate, type Schedule } from "effect"
+import { Cause, type Context, Data, Duration, Effect, Exit, Option, Predicate, type Schedule } from "effect"
 import type { Checkpoint, CheckpointStore } from "../CheckpointStore.ts"
 import type { Held, LeaseLost } from "../Lease.ts"
 import type { RecordedEvent } from "../RecordedEvent.ts"
@@ -12,8 +12,11 @@ import * as Batch from "./batch.ts"
 
 /** What came of a batch. */
 export type Outcome = Data.TaggedEnum<{
-  /** Handled, and the checkpoint is at the last event. */
-  Committed: { readonly position: bigint }
+  /**
+   * The first `handled` events are handled, and the checkpoint is at the last of them: all of the
+   * batch, or less when it ran out of time.
+   */
+  Committed: { readonly position: bigint; readonly handled: number }
   /** Another instance moved the checkpoint first: what it committed stands. */
   Conflict: {}
   /** An append came too late for the batch's transaction: run again at once, one event at a time. */
@@ -63,6 +66,8 @@ export interface RunnerOptions<E, R> {
   readonly transactor: Transactor["Service"]
   readonly retry: Schedule.Schedule<unknown, unknown>
   readonly onError: ((failure: Failure) => Effect.Effect<void>) | undefined
+  /** After this long, a batch commits the events it has handled; the rest go to the next. */
+  readonly maxBatchDuration: Duration.Duration
 }
 
 /** Whether a failure says the batch should not be retried but settled: see {@link Outcome}. */
@@ -73,8 +78,9 @@ const settled = (error: unknown): Outcome | undefined => {
   return undefined
 }
 
-export const make = <E, R>({ checkpoints, context, onError, processor, retry, transactor }: RunnerOptions<E, R>): Runner => {
+export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, processor, retry, transactor }: RunnerOptions<E, R>): Runner => {
   const name = processor.name
+  const limit = BigInt(Math.round(Duration.toMillis(maxBatchDuration) * 1_000_000))
 
   /**
    * Buffered, the documents the handlers write are written together before the checkpoint moves
@@ -82,29 +88,37 @@ export const make = <E, R>({ checkpoints, context, onError, processor, retry, tr
    * fails on its own event.
    */
   const attemptWith = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held, buffered: boolean) {
-    const last = events[events.length - 1]!.position
     const batch = yield* Batch.make
+    const clock = yield* Effect.clockWith(Effect.succeed)
     let index = 0
+    let handled = events.length
     const handleAll = Effect.gen(function*() {
+      const began = clock.monotonicTimeNanosUnsafe()
       for (; index < events.length; index++) {
         yield* held.check
         yield* processor.handle(events[index]!)
+        // A slow batch ends early, so its transaction holds its locks (and, once it has written,
+        // the readers' gate) for about this long at most, plus one handler.
+        if (index + 1 < events.length && clock.monotonicTimeNanosUnsafe() - began >= limit) {
+          handled = index + 1
+          break
+        }
       }
       yield* batch.flushAll
       // Last, so a takeover waits (if at all) only for the checkpoint's move and the commit.
       yield* held.fence
-      yield* checkpoints.set(name, from.position, last, from.generation)
+      yield* checkpoints.set(name, from.position, events[handled - 1]!.position, from.generation)
     })
     const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
       Effect.provideService(Batch.CurrentGeneration, from.generation),
       Effect.ensuring(batch.close),
       Effect.provideContext(context),
       Effect.withSpan("Processor.batch", {
-        attributes: { processor: name, from: from.position.toString(), to: last.toString(), events: events.length }
+        attributes: { processor: name, from: from.position.toString(), to: events[events.length - 1]!.position.toString(), events: events.length }
       }, { captureStackTrace: false }),
       Effect.exit
     )
-    if (Exit.isSuccess(exit)) return Outcome.Committed({ position: last })
+    if (Exit.isSuccess(exit)) return Outcome.Committed({ position: events[handled - 1]!.position, handled })
     if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
     const error = Cause.squash(exit.cause)
     if (Predicate.isTagged(error, "LeaseLost")) return yield* Effect.fail(error as LeaseLost)
