@@ -58,12 +58,29 @@ export interface Held {
 }
 
 /**
+ * @category models
+ * @since 0.1.0
+ */
+export interface AcquireOptions {
+  /**
+   * Asked before each try: while it says no, this instance waits without taking the lease even
+   * when it is free (a process that already holds its share of a processor's segments).
+   */
+  readonly eligible?: Effect.Effect<boolean> | undefined
+}
+
+/**
  * @category services
  * @since 0.1.0
  */
 export class Lease extends Context.Service<Lease, {
   /** Waits until this instance holds the lease `name`, and holds it until the scope closes. */
-  readonly acquire: (name: string) => Effect.Effect<Held, never, Scope.Scope>
+  readonly acquire: (name: string, options?: AcquireOptions) => Effect.Effect<Held, never, Scope.Scope>
+  /**
+   * How many leases whose names start with `prefix` are held now, by anyone: the live members
+   * of a group whose instances each hold a lease of their own.
+   */
+  readonly countHeld: (prefix: string) => Effect.Effect<number, LeaseLost>
 }>()("@facta/core/Lease") {}
 
 /**
@@ -74,27 +91,34 @@ export class Lease extends Context.Service<Lease, {
  * @since 0.1.0
  */
 export const makeMemory: Effect.Effect<Lease["Service"]> = Effect.sync(() => {
-  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; epoch: number }>()
+  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; epoch: number; held: boolean }>()
   const entryOf = (name: string) => {
     let entry = locks.get(name)
     if (entry === undefined) {
-      entry = { lock: Semaphore.makeUnsafe(1), epoch: 0 }
+      entry = { lock: Semaphore.makeUnsafe(1), epoch: 0, held: false }
       locks.set(name, entry)
     }
     return entry
   }
-  return Lease.of({
-    acquire: (name) => {
-      const entry = entryOf(name)
+  const take = (name: string) => {
+    const entry = entryOf(name)
+    return Effect.gen(function*() {
       // The wait stays interruptible, so a waiting instance can be stopped.
-      return Effect.map(Semaphore.takeScoped(entry.lock, 1), (): Held => {
-        const epoch = ++entry.epoch
-        const fence = Effect.suspend(() =>
-          entry.epoch === epoch ? Effect.void : Effect.fail(new LeaseLost({ name, reason: `taken over at epoch ${entry.epoch}` }))
-        )
-        return { name, epoch, lost: Effect.never, check: fence, fence }
-      })
-    }
+      yield* Semaphore.takeScoped(entry.lock, 1)
+      entry.held = true
+      yield* Effect.addFinalizer(() => Effect.sync(() => void (entry.held = false)))
+      const epoch = ++entry.epoch
+      const fence = Effect.suspend(() =>
+        entry.epoch === epoch ? Effect.void : Effect.fail(new LeaseLost({ name, reason: `taken over at epoch ${entry.epoch}` }))
+      )
+      return { name, epoch, lost: Effect.never, check: fence, fence } satisfies Held
+    })
+  }
+  return Lease.of({
+    // Every instance is in this process: which one holds a lease makes no difference to the load,
+    // so `eligible` is not asked.
+    acquire: (name) => take(name),
+    countHeld: (prefix) => Effect.sync(() => [...locks].filter(([name, entry]) => entry.held && name.startsWith(prefix)).length)
   })
 })
 

@@ -241,6 +241,8 @@ interface Runtime<E, R> {
   /** The segment this runtime follows, and the name of its checkpoint, lease and status. */
   readonly segment: Segment
   readonly name: string
+  /** Of a processor in segments: which segments this instance holds, and whether it may take one more. */
+  readonly placement: Placement | undefined
   readonly options: Options | undefined
   readonly context: Context.Context<R>
   readonly store: EventStore["Service"]
@@ -442,7 +444,12 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     const { checkpoints, lease, name, processor, segment, store } = running
     const batchSize = running.options?.batchSize ?? 500
     yield* setStatus(running, { state: "waiting for lease" })
-    const held = yield* lease.acquire(name)
+    const held = yield* lease.acquire(name, running.placement === undefined ? undefined : { eligible: running.placement.eligible })
+    if (running.placement !== undefined) {
+      const { holding } = running.placement
+      holding.add(segment.index)
+      yield* Effect.addFinalizer(() => Effect.sync(() => void holding.delete(segment.index)))
+    }
     yield* ensureSegments(running)
     const waitForChange = yield* store.listen
     let checkpoint = yield* checkpoints.read(name)
@@ -501,6 +508,51 @@ const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
         )
     ),
     Effect.asVoid
+  )
+
+/**
+ * Where the segments of a processor run, without a cluster: every instance holds a lease of its
+ * own in the processor's group (`<name>~<random>`), so each can count the live instances and take
+ * segments only up to its fair share, the segment count divided by the instances, rounded up.
+ */
+interface Placement {
+  readonly holding: Set<number>
+  readonly eligible: Effect.Effect<boolean>
+  readonly fairShare: Effect.Effect<number, LeaseLost>
+}
+
+const placementOf = Effect.fnUntraced(function*(name: string, count: number, lease: Lease["Service"]) {
+  const group = `${name}~`
+  yield* lease.acquire(`${group}${crypto.randomUUID()}`)
+  const holding = new Set<number>()
+  const fairShare = Effect.map(lease.countHeld(group), (members) => Math.ceil(count / Math.max(members, 1)))
+  const eligible = fairShare.pipe(
+    Effect.map((fair) => holding.size < fair),
+    // Unable to count: take what is free rather than leave it unprocessed.
+    Effect.catch((error) => Effect.as(Effect.logDebug(`Cannot place the segments of "${name}"`, error), true))
+  )
+  return { holding, eligible, fairShare } satisfies Placement
+})
+
+/**
+ * Every few seconds, an instance holding more than its fair share (another one has joined) lets
+ * the excess segments go: they stop, releasing their leases, and wait until it is their turn.
+ */
+const rebalance = (placement: Placement, runtimes: ReadonlyArray<Runtime<any, any>>, fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>) =>
+  Effect.gen(function*() {
+    const fair = yield* placement.fairShare
+    const held = [...placement.holding].sort((a, b) => b - a)
+    for (const index of held.slice(0, Math.max(held.length - fair, 0))) {
+      const running = runtimes[index]!
+      if ((yield* Ref.get(running.status)).state === "rebuilding") continue
+      placement.holding.delete(index)
+      yield* Effect.logDebug(`Processor "${running.name}" leaves its segment to another instance (share ${fair})`)
+      yield* FiberHandle.run(fibers[index]!, supervise(running))
+    }
+  }).pipe(
+    Effect.catch((error) => Effect.logDebug("Could not rebalance the segments", error)),
+    Effect.repeat(Schedule.spaced("2 seconds")),
+    Effect.forkScoped
   )
 
 /** How a split processor is, from its segments: the most pressing state, the lowest position. */
@@ -600,6 +652,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   const store = yield* EventStore
   const lease = yield* Lease
   const board = Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard))
+  const placement = count === 1 ? undefined : yield* placementOf(processor.name, count, lease)
   const runtimes: Array<Runtime<E, R>> = []
   for (let index = 0; index < count; index++) {
     const segment = { index, count }
@@ -608,6 +661,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
       processor,
       segment,
       name,
+      placement,
       options,
       context,
       store,
@@ -638,6 +692,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
     yield* FiberHandle.run(fiber, supervise(running))
     fibers.push(fiber)
   }
+  if (placement !== undefined) yield* rebalance(placement, runtimes, fibers)
   return handleOf(runtimes, fibers)
 })
 
@@ -723,7 +778,7 @@ export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string)
     // Every segment's lease: the events may be of any segment.
     const count = processor.segments ?? 1
     const lease = yield* Lease
-    const leases = yield* Effect.forEach(Array.from({ length: count }, (_, index) => segmentName(processor.name, { index, count })), lease.acquire)
+    const leases = yield* Effect.forEach(Array.from({ length: count }, (_, index) => segmentName(processor.name, { index, count })), (name) => lease.acquire(name))
     const held = { check: Effect.forEach(leases, (held) => held.check, { discard: true }), fence: Effect.forEach(leases, (held) => held.fence, { discard: true }) }
     // Into the generation the processor writes, as its batches do.
     const { generation } = yield* (yield* CheckpointStore).read(segmentName(processor.name, { index: 0, count }))

@@ -54,7 +54,7 @@ export const make = Effect.fn("SqlLease.make")(function*(options?: Options) {
   const lasting = `${Math.ceil(duration)} milliseconds`
 
   return Lease.Lease.of({
-    acquire: (name) =>
+    acquire: (name, acquireOptions) =>
       Effect.gen(function*() {
         // Effect's monotonic clock: it only moves forward, and keeps moving while the process is
         // stopped; a test clock moves it in tests.
@@ -82,7 +82,8 @@ export const make = Effect.fn("SqlLease.make")(function*(options?: Options) {
             RETURNING l.epoch::text AS epoch`
           return rows.length === 0 ? undefined : { epoch: Number(rows[0]!.epoch), sentAt }
         })
-        const taken = yield* take.pipe(
+        const eligible = acquireOptions?.eligible ?? Effect.succeed(true)
+        const taken = yield* Effect.flatMap(eligible, (yes) => yes ? take : Effect.succeed(undefined)).pipe(
           Effect.flatMap((taken) => taken === undefined ? Effect.fail("busy" as const) : Effect.succeed(taken)),
           Effect.tapError((error) => error === "busy" ? Effect.void : Effect.logDebug(`Could not try the lease "${name}"`, error)),
           Effect.retry(Schedule.spaced(retryInterval)),
@@ -132,6 +133,12 @@ export const make = Effect.fn("SqlLease.make")(function*(options?: Options) {
         // The lease table cannot be reached even to wait: the holder to be is unsure from the start.
         Effect.catchTag("SqlError", (error) =>
           Effect.succeed(failedHeld(name, new Lease.LeaseLost({ name, reason: error.message }))))
+      ),
+    countHeld: (prefix) =>
+      sql<{ readonly held: string }>`SELECT count(*)::text AS held FROM ${leases}
+        WHERE starts_with(name, ${prefix}) AND expires_at > clock_timestamp()`.pipe(
+        Effect.map((rows) => Number(rows[0]?.held ?? 0)),
+        Effect.mapError((error) => new Lease.LeaseLost({ name: `${prefix}*`, reason: `could not count the leases held: ${error.message}` }))
       )
   })
 })

@@ -42,10 +42,10 @@ const urlAs = (role: string) => {
 }
 
 /** A worker process connecting as a role of its own, so it can be cut off from the database. */
-const spawnWorker = (role: string, schema: string, name: string, effects: string) =>
+const spawnWorker = (role: string, schema: string, name: string, effects: string, segments = 1) =>
   Effect.acquireRelease(
     Effect.sync((): Worker => {
-      const child = spawn(process.execPath, ["--conditions=@facta/source", worker, urlAs(role), schema, name, effects, String(batchSize)], {
+      const child = spawn(process.execPath, ["--conditions=@facta/source", worker, urlAs(role), schema, name, effects, String(batchSize), String(segments)], {
         stdio: ["ignore", "pipe", "pipe"]
       })
       let output = ""
@@ -71,7 +71,11 @@ const until = <A, E, R>(what: string, probe: Effect.Effect<A | undefined, E, R>,
     })
   )
 
-const scenario = (fault: Fault) =>
+/**
+ * A schema with a backlog of `count` events on `count / 10` streams, a table the workers record
+ * what they apply in, and a role per worker; everything goes when the scope closes.
+ */
+const prepare = (count: number, workerCount: number) =>
   Effect.gen(function*() {
     const schema = `fencing_${crypto.randomUUID().slice(0, 8)}`
     const name = `fenced-${crypto.randomUUID().slice(0, 8)}`
@@ -79,11 +83,12 @@ const scenario = (fault: Fault) =>
     yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(directory, { recursive: true, force: true })))
     const effects = join(directory, "effects.log")
     const context = yield* Layer.build(Postgres.layer({ url: Redacted.make(url), schema, gateWarning: false }))
-    const sql = SqlClient.SqlClient.pipe(Effect.provideContext(context))
-    const admin = yield* sql
-    yield* admin`CREATE TABLE ${admin(`${schema}.applied`)} (event_id text NOT NULL, instance text NOT NULL)`
-    const [roleA, roleB] = [`${schema}_a`, `${schema}_b`]
-    for (const role of [roleA, roleB]) {
+    const admin = yield* SqlClient.SqlClient.pipe(Effect.provideContext(context))
+    yield* admin`CREATE TABLE ${admin(`${schema}.applied`)} (
+      event_id text NOT NULL, instance text NOT NULL, stream_id text NOT NULL, version integer NOT NULL, seq bigserial
+    )`
+    const roles = Array.from({ length: workerCount }, (_, i) => `${schema}_${i}`)
+    for (const role of roles) {
       yield* admin`CREATE ROLE ${admin(role)} LOGIN SUPERUSER PASSWORD ${admin.literal(`'${role}'`)}`
       yield* Effect.addFinalizer(() =>
         Effect.ignore(admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${role}`.pipe(
@@ -92,7 +97,7 @@ const scenario = (fault: Fault) =>
         )))
     }
     const store = yield* EventStore.EventStore.pipe(Effect.provideContext(context))
-    for (let stream = 0; stream < events / 10; stream++) {
+    for (let stream = 0; stream < count / 10; stream++) {
       yield* store.append(`tick-${stream}`, Array.from({ length: 10 }, (_, n) => ({ type: "Ticked", data: { n } })))
     }
     const applied = admin<{ readonly instance: string; readonly count: string; readonly distinct: string }>`
@@ -102,14 +107,32 @@ const scenario = (fault: Fault) =>
       total: Number(rows.find((row) => row.instance === null)?.count ?? 0),
       distinct: Number(rows.find((row) => row.instance === null)?.distinct ?? 0)
     }))
-    const owner = Effect.map(
-      admin<{ readonly owner: string | null }>`SELECT owner FROM ${admin(`${schema}.facta_leases`)} WHERE name = ${name}`,
-      (rows) => rows[0]?.owner ?? undefined
+    // Streams whose events were applied out of their order.
+    const disordered = Effect.map(
+      admin<{ readonly streams: string }>`SELECT count(*)::text AS streams FROM (
+        SELECT stream_id, array_agg(version ORDER BY seq) AS applied, array_agg(version ORDER BY version) AS ordered
+        FROM ${admin(`${schema}.applied`)} GROUP BY stream_id) AS s WHERE applied <> ordered`,
+      (rows) => Number(rows[0]?.streams ?? 0)
     )
+    /** Who holds each lease whose name starts with `prefix`. */
+    const owners = (prefix: string) =>
+      Effect.map(
+        admin<{ readonly name: string; readonly owner: string | null }>`SELECT name, owner FROM ${admin(`${schema}.facta_leases`)}
+          WHERE starts_with(name, ${prefix}) AND expires_at > clock_timestamp() ORDER BY name`,
+        (rows) => rows.map((row) => ({ name: row.name, owner: row.owner ?? "" }))
+      )
+    const spawn = (i: number, segments = 1) => spawnWorker(roles[i]!, schema, name, effects, segments)
+    return { admin, disordered, effects, name, owners, roles, schema, spawn, store, totals }
+  })
 
-    const first = yield* spawnWorker(roleA, schema, name, effects)
+const scenario = (fault: Fault) =>
+  Effect.gen(function*() {
+    const { admin, effects, name, owners, roles, spawn, totals } = yield* prepare(events, 2)
+    const [roleA] = roles as [string, string]
+    const owner = Effect.map(owners(name), (rows) => rows.find((row) => row.name === name)?.owner)
+    const first = yield* spawn(0)
     yield* until("the first worker holds the lease", Effect.map(owner, (o) => o?.startsWith(`${first.instance} `) ? o : undefined), [first])
-    const second = yield* spawnWorker(roleB, schema, name, effects)
+    const second = yield* spawn(1)
     const workers = [first, second]
     yield* until("the second worker has started", Effect.sync(() => second.output().includes("started") ? true : undefined), workers)
     yield* until(
@@ -162,4 +185,55 @@ describe("fencing with real processes on a server", () => {
     scenario("SIGSTOP past the lease, then SIGCONT"), 60_000)
   it.live("the holder cut off from the database mid-batch, then let back: it commits nothing after the takeover", () =>
     scenario("cut off from the database"), 60_000)
+})
+
+describe("segments across real processes on a server", () => {
+  it.live("8 segments over 3 processes are shared; after kill -9 of one, the others take its segments; every event once, each stream in order", () =>
+    Effect.gen(function*() {
+      const backlog = 300
+      const { disordered, name, owners, spawn, store, totals } = yield* prepare(backlog, 3)
+      const workers = [yield* spawn(0, 8), yield* spawn(1, 8), yield* spawn(2, 8)]
+      // Appends go on throughout, as an application's would.
+      let appended = backlog
+      let appending = true
+      yield* Effect.gen(function*() {
+        while (appending) {
+          yield* store.append(`tick-${appended % 60}`, Array.from({ length: 10 }, (_, n) => ({ type: "Ticked", data: { n } })))
+          appended += 10
+          yield* Effect.sleep("50 millis")
+        }
+      }).pipe(Effect.forkScoped)
+      const segmentsHeld = Effect.map(owners(`${name}[`), (rows) => {
+        const by = new Map<string, number>()
+        for (const { owner } of rows) {
+          const instance = owner.split(" ").slice(0, 2).join(" ")
+          by.set(instance, (by.get(instance) ?? 0) + 1)
+        }
+        return { total: rows.length, by }
+      })
+      const shared = yield* until(
+        "the 8 segments are shared by the 3 processes",
+        Effect.map(segmentsHeld, (held) => held.total === 8 && workers.every((w) => (held.by.get(w.instance) ?? 0) >= 2) ? held : undefined),
+        workers
+      )
+      const victim = workers.reduce((most, w) => (shared.by.get(w.instance) ?? 0) > (shared.by.get(most.instance) ?? 0) ? w : most)
+      const survivors = workers.filter((w) => w !== victim)
+      const killedAt = Date.now()
+      victim.child.kill("SIGKILL")
+      yield* until(
+        "the two others hold all 8 segments",
+        Effect.map(segmentsHeld, (held) => held.total === 8 && survivors.every((w) => held.by.get(w.instance) === 4) ? held : undefined),
+        workers
+      )
+      const takeover = Date.now() - killedAt
+      appending = false
+      yield* Effect.sleep("100 millis")
+      const final = yield* until("every event is applied", Effect.map(totals, (t) => t.distinct === appended ? t : undefined), workers)
+      console.log(
+        `8 segments, 3 processes: shared ${[...shared.by.values()].join("-")}; after kill -9, all 8 held by the 2 others in ${takeover} ms; ${final.total} updates of ${appended} events`
+      )
+      assert.strictEqual(final.total, appended, "an event was applied twice")
+      assert.strictEqual(yield* disordered, 0, "a stream's events were applied out of order")
+      assert.isBelow(takeover, takeoverBound + 5000)
+    }).pipe(Effect.scoped), 90_000)
 })
