@@ -270,6 +270,8 @@ export interface Plan {
   readonly subscriptionEvents: number
   /** Events stored for the heap figure. */
   readonly heapEvents: number
+  /** Events the scale-out figure's projection catches up on, with 1, 2 and 4 processes. */
+  readonly scaleEvents: number
 }
 
 export const plans: Record<"quick" | "full", Plan> = {
@@ -285,7 +287,8 @@ export const plans: Record<"quick" | "full", Plan> = {
     catchUpRounds: 1,
     catchUpWarmupEvents: 1_000,
     subscriptionEvents: 45,
-    heapEvents: 100_000
+    heapEvents: 100_000,
+    scaleEvents: 8_000
   },
   full: {
     quick: false,
@@ -299,7 +302,8 @@ export const plans: Record<"quick" | "full", Plan> = {
     catchUpRounds: 3,
     catchUpWarmupEvents: 1_000,
     subscriptionEvents: 300,
-    heapEvents: 1_000_000
+    heapEvents: 1_000_000,
+    scaleEvents: 200_000
   }
 }
 

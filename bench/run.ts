@@ -24,6 +24,7 @@ import * as Memory from "./memory.ts"
 import * as Projection from "./projection.ts"
 import * as Rebuild from "./rebuild.ts"
 import * as Rehydrate from "./rehydrate.ts"
+import * as Scale from "./scale.ts"
 import * as Subscription from "./subscription.ts"
 import * as Targets from "./targets.ts"
 
@@ -86,6 +87,7 @@ const baselines: Record<string, string> = {
   "9": "the in-place rebuild of the same projection (handle.rebuild, then handle.whenCaughtUp) over the same events, in the same run; " +
     "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
   "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b), or 8 plain appends to the one course (10c).",
+  "11": "the same projection in 8 segments run by 1 OS process, in the same run (11a, 11b); for the takeover (11c), the documented bound: lease duration + retry interval.",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
 }
 
@@ -125,7 +127,7 @@ const packageVersion = (name: string): string => {
   }
 }
 
-const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
+const sqlGroups = async (target: Targets.SqlTarget, url?: string): Promise<Array<Figure>> => {
   const figures: Array<Figure> = []
   if (wants("1", "2", "3")) {
     progress(`${target.store}: appends (figures 1-3)`)
@@ -155,6 +157,11 @@ const sqlGroups = async (target: Targets.SqlTarget): Promise<Array<Figure>> => {
     progress(`${target.store}: rebuild, blue-green and in place (figure 9)`)
     figures.push(...await Rebuild.sqlFigures(target, plan))
   }
+  // Processes on one server: PGlite is one process's.
+  if (url !== undefined && wants("11", "11a", "11b", "11c")) {
+    progress(`${target.store}: catch-up by 1, 2 and 4 processes, takeover (figure 11)`)
+    figures.push(...await Scale.serverFigures(target, plan, url))
+  }
   return figures
 }
 
@@ -166,7 +173,7 @@ const measureAll = async (): Promise<Array<Figure>> => {
     const target = await Targets.server(server.url)
     live = target
     versions["postgres server"] = target.serverVersion
-    figures.push(...await sqlGroups(target))
+    figures.push(...await sqlGroups(target, server.url))
     await cleanup()
   }
   if (stores.has("pglite")) {

@@ -54,6 +54,11 @@ export interface Processor<E = unknown, R = never> {
    * lease and status, and handles the events of the streams in it (see `EventStore.Segment`), so
    * the segments can run in different processes. A stream's events keep their order. Going from
    * 1 to N segments starts each from the old checkpoint; any other change needs a `rebuild`.
+   *
+   * The segments run at the same time, each in transactions of its own: split only a processor
+   * whose handlers for different streams write different documents (one per stream, or per key
+   * of the stream), since two segments writing one document would overwrite each other. So a
+   * process manager, whose state spans streams, is not split.
    */
   readonly segments?: number | undefined
 }

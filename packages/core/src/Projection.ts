@@ -83,6 +83,8 @@ export const make = <
   readonly reset?: Effect.Effect<void, E, R> | undefined
   /** Rewrites stored events of old types (renamed or split) before they are decoded. */
   readonly upcasters?: Upcasters | undefined
+  /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
+  readonly segments?: number | undefined
 }): Processor<ErrorOf<H> | E | EventDecodeError | ResetError<D>, ContextOf<H> | R | ResetContext<D>> => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const documents = definition.documents ?? []
@@ -95,7 +97,8 @@ export const make = <
     // With no documents declared, clearing them is `Effect.void`: the types say so.
     reset: definition.reset ??
       (Effect.forEach(documents, (collection) => collection.clear, { discard: true }) as Effect.Effect<void, ResetError<D>, ResetContext<D>>),
-    documents: documents.map((collection) => collection.name)
+    documents: documents.map((collection) => collection.name),
+    ...(definition.segments === undefined ? {} : { segments: definition.segments })
   }
 }
 

@@ -89,6 +89,8 @@ export const make = <
   readonly handlers: H
   /** Rewrites stored events of old types (renamed or split) before they are decoded. */
   readonly upcasters?: Upcasters | undefined
+  /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
+  readonly segments?: number | undefined
 }): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore> => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const declared = definition.emits.flatMap((schema) => tagOf(schema) ?? [])
@@ -116,6 +118,7 @@ export const make = <
         ErrorOf<H> | EventDecodeError,
         ContextOf<H> | EventStore
       >,
-    reset: Effect.void
+    reset: Effect.void,
+    ...(definition.segments === undefined ? {} : { segments: definition.segments })
   }
 }
