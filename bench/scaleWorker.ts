@@ -1,16 +1,16 @@
 /**
  * One application process of the scale-out figure (11): it opens the stores, says "ready", and
- * on "go" (a line on stdin) runs a projection of the `Scaled` backlog in 8 segments, keeping a
+ * on "go" (a line on stdin) runs a projection of the `Scaled` backlog in segments, keeping a
  * balance document per account, until it is killed.
  *
- * Arguments: the server URL, the schema and the projection's name.
+ * Arguments: the server URL, the schema, the projection's name and its number of segments.
  */
 import { createInterface } from "node:readline"
 import { Documents, Processor, Projection } from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { Deferred, Effect, Layer, Option, Redacted, Schema } from "effect"
 
-const [url, schema, name] = process.argv.slice(2) as [string, string, string]
+const [url, schema, name, segments] = process.argv.slice(2) as [string, string, string, string]
 
 const Balance = Schema.Struct({ balance: Schema.Int, count: Schema.Int })
 const documents = Documents.make(name, Balance)
@@ -24,7 +24,7 @@ const projection = Projection.make({
         return { balance: balance + event.data.amount, count: count + 1 }
       })
   },
-  segments: 8
+  segments: Number(segments)
 })
 
 Effect.gen(function*() {
@@ -38,7 +38,7 @@ Effect.gen(function*() {
   return yield* Effect.never
 }).pipe(
   Effect.scoped,
-  Effect.provide(Layer.orDie(Postgres.layer({ url: Redacted.make(url), schema, gateWarning: false }))),
+  Effect.provide(Layer.orDie(Postgres.layer({ url: Redacted.make(url), schema, gateWarning: false, maxConnections: Number(process.env["SCALE_POOL"] ?? 10) }))),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

@@ -161,13 +161,19 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
       const checkpoints = yield* (yield* CheckpointStore.CheckpointStore).list
       const board = yield* (yield* StatusBoard.StatusBoard).list
       const now = yield* DateTime.now
-      const names = new Set([...checkpoints.map(({ processor }) => processor), ...known.map((processor) => processor.name)])
+      // A processor in segments is listed by segment: each has its checkpoint and instances.
+      const parts = known.flatMap((processor) => {
+        const count = processor.segments ?? 1
+        return Array.from({ length: count }, (_, index) => ({ processor, segment: { index, count }, name: Processor.segmentName(processor.name, { index, count }) }))
+      })
+      const names = new Set([...checkpoints.map(({ processor }) => processor), ...parts.map((part) => part.name)])
       const rows = yield* Effect.forEach([...names].sort(), (name) =>
         Effect.gen(function*() {
           const position = checkpoints.find((checkpoint) => checkpoint.processor === name)?.position ?? EventStore.start
-          const processor = known.find((processor) => processor.name === name)
+          const part = parts.find((part) => part.name === name)
+          const processor = part?.processor
           // Without the processor's code its event types are unknown: every event after it counts.
-          const lag = yield* store.count({ after: position, types: processor?.types })
+          const lag = yield* store.count({ after: position, types: processor?.types, segment: part?.segment })
           const instances = board.filter((entry) => entry.processor === name).map((entry) => ({
             instance: entry.instance,
             state: entry.state,

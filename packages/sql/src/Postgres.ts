@@ -123,31 +123,21 @@ export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Le
  * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<Stores | Lease.Lease | PgClient.PgClient | SqlClient.SqlClient, LayerError> => {
+  // The pool gets the pool's options only; the stores read theirs from the whole.
   const {
-    gateWarning,
-    idleInTransactionTimeout,
-    leaseDuration,
-    pollInterval,
-    renewInterval,
-    retry,
-    retryInterval,
-    schema,
-    statementTimeout,
-    tablePrefix,
+    gateWarning: _gateWarning,
+    idleInTransactionTimeout: _idleInTransactionTimeout,
+    leaseDuration: _leaseDuration,
+    pollInterval: _pollInterval,
+    renewInterval: _renewInterval,
+    retry: _retry,
+    retryInterval: _retryInterval,
+    schema: _schema,
+    statementTimeout: _statementTimeout,
+    tablePrefix: _tablePrefix,
     ...client
   } = options
-  const store: StoreOptions = {
-    gateWarning,
-    idleInTransactionTimeout,
-    leaseDuration,
-    pollInterval,
-    renewInterval,
-    retry,
-    retryInterval,
-    schema,
-    statementTimeout,
-    tablePrefix
-  }
+  const store: StoreOptions = options
   return layerFromClient(store).pipe(
     Layer.provideMerge(PgClient.layer({ ...client, maxConnections: client.maxConnections ?? 10 }))
   )
