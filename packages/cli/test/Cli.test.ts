@@ -201,6 +201,21 @@ describe("facta, wrong", () => {
       assert.strictEqual(down.stderr.trim().split("\n").length, 1)
     }), { timeout: 60_000 })
 
+  it.effect("processors: a processor in segments is listed by segment, each behind by its own streams' events", () =>
+    Effect.gen(function*() {
+      const url = inject("databaseUrl")
+      const schema = `cli_split_${crypto.randomUUID().slice(0, 8)}`
+      yield* EventStore.EventStore.use((store) =>
+        Effect.forEach([1, 2, 3, 4, 5, 6], (i) => store.append(`split-${i}`, [{ type: "Split", data: {} }]), { discard: true })
+      ).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(url), schema })))
+      const listed = yield* facta(["--url", url, "--schema", schema, "--json", "processors"], {}, appBin)
+      assert.strictEqual(listed.code, 0, listed.stderr)
+      const rows = (JSON.parse(listed.stdout) as Array<{ processor: string; kind?: string; lag: number }>).filter((row) => row.processor.startsWith("cli-split"))
+      assert.deepStrictEqual(rows.map((row) => [row.processor, row.kind]), [["cli-split[0/2]", "projection"], ["cli-split[1/2]", "projection"]])
+      // Every stream is in one segment: the lags add up to the events, each counted once.
+      assert.strictEqual(rows[0]!.lag + rows[1]!.lag, 6)
+    }), { timeout: 60_000 })
+
   it.effect("gate: names the backend whose open transaction holds the readers' gate", () =>
     Effect.gen(function*() {
       const url = inject("databaseUrl")
