@@ -214,30 +214,43 @@ describe("fencing with real processes on a server", () => {
     repeatedly("cut off from the database", scenario("cut off from the database")), timeout)
 })
 
+/** Who holds the segment leases of `name`, by process. */
+const segmentHolders = (owners: (prefix: string) => Effect.Effect<ReadonlyArray<{ readonly owner: string }>, unknown>, name: string) =>
+  Effect.map(owners(`${name}[`), (rows) => {
+    const by = new Map<string, number>()
+    for (const { owner } of rows) {
+      const instance = owner.split(" ").slice(0, 2).join(" ")
+      by.set(instance, (by.get(instance) ?? 0) + 1)
+    }
+    return { total: rows.length, by }
+  })
+
+/** Appends 10 events every 50 ms while the scope lives, as an application would; counts them. */
+const appendAlong = (store: EventStore.EventStore["Service"], backlog: number) =>
+  Effect.gen(function*() {
+    const state = { appended: backlog, appending: true }
+    yield* Effect.gen(function*() {
+      while (state.appending) {
+        yield* store.append(`tick-${state.appended % 60}`, Array.from({ length: 10 }, (_, n) => ({ type: "Ticked", data: { n } })))
+        state.appended += 10
+        yield* Effect.sleep("50 millis")
+      }
+    }).pipe(Effect.forkScoped)
+    // Stops, and says how many were appended in all once the last append is in.
+    const stop = Effect.andThen(Effect.sync(() => void (state.appending = false)), Effect.as(Effect.sleep("100 millis"), undefined)).pipe(
+      Effect.map(() => state.appended)
+    )
+    return { stop }
+  })
+
 describe("segments across real processes on a server", () => {
   it.live("8 segments over 3 processes are shared; after kill -9 of one, the others take its segments; every event once, each stream in order", () =>
     repeatedly("8 segments, 3 processes, kill -9 of one", Effect.gen(function*() {
       const backlog = 300
       const { disordered, name, owners, spawn, store, totals } = yield* prepare(backlog, 3)
       const workers = [yield* spawn(0, 8), yield* spawn(1, 8), yield* spawn(2, 8)]
-      // Appends go on throughout, as an application's would.
-      let appended = backlog
-      let appending = true
-      yield* Effect.gen(function*() {
-        while (appending) {
-          yield* store.append(`tick-${appended % 60}`, Array.from({ length: 10 }, (_, n) => ({ type: "Ticked", data: { n } })))
-          appended += 10
-          yield* Effect.sleep("50 millis")
-        }
-      }).pipe(Effect.forkScoped)
-      const segmentsHeld = Effect.map(owners(`${name}[`), (rows) => {
-        const by = new Map<string, number>()
-        for (const { owner } of rows) {
-          const instance = owner.split(" ").slice(0, 2).join(" ")
-          by.set(instance, (by.get(instance) ?? 0) + 1)
-        }
-        return { total: rows.length, by }
-      })
+      const appends = yield* appendAlong(store, backlog)
+      const segmentsHeld = segmentHolders(owners, name)
       const shared = yield* until(
         "the 8 segments are shared by the 3 processes",
         Effect.map(segmentsHeld, (held) => held.total === 8 && workers.every((w) => (held.by.get(w.instance) ?? 0) >= 2) ? held : undefined),
@@ -253,8 +266,7 @@ describe("segments across real processes on a server", () => {
         workers
       )
       const takeover = Date.now() - killedAt
-      appending = false
-      yield* Effect.sleep("100 millis")
+      const appended = yield* appends.stop
       const final = yield* until("every event is applied", Effect.map(totals, (t) => t.distinct === appended ? t : undefined), workers)
       console.log(
         `8 segments, 3 processes: shared ${[...shared.by.values()].join("-")}; after kill -9, all 8 held by the 2 others in ${takeover} ms; ${final.total} updates of ${appended} events`
@@ -310,17 +322,6 @@ describe("a slow reactor on a server", () => {
     }), "every event seen", "the projection's longest delay"), 60_000 * runs)
 })
 
-/** Who holds the segment leases of `name`, by process. */
-const segmentHolders = (owners: (prefix: string) => Effect.Effect<ReadonlyArray<{ readonly owner: string }>, unknown>, name: string) =>
-  Effect.map(owners(`${name}[`), (rows) => {
-    const by = new Map<string, number>()
-    for (const { owner } of rows) {
-      const instance = owner.split(" ").slice(0, 2).join(" ")
-      by.set(instance, (by.get(instance) ?? 0) + 1)
-    }
-    return { total: rows.length, by }
-  })
-
 describe("restarts with real processes", () => {
   it.live("Postgres restarted under 2 processes running 8 segments: they carry on; every event once, each stream in order", () =>
     repeatedly("Postgres restarted (pg_ctl restart -m fast)", Effect.gen(function*() {
@@ -347,15 +348,7 @@ describe("restarts with real processes", () => {
       const backlog = 300
       const { disordered, name, owners, spawn, store, totals } = yield* prepare(backlog, 6)
       const workers = [yield* spawn(0, 8), yield* spawn(1, 8), yield* spawn(2, 8)]
-      let appended = backlog
-      let appending = true
-      yield* Effect.gen(function*() {
-        while (appending) {
-          yield* store.append(`tick-${appended % 60}`, Array.from({ length: 10 }, (_, n) => ({ type: "Ticked", data: { n } })))
-          appended += 10
-          yield* Effect.sleep("50 millis")
-        }
-      }).pipe(Effect.forkScoped)
+      const appends = yield* appendAlong(store, backlog)
       const holders = segmentHolders(owners, name)
       const sharedBy = (running: ReadonlyArray<Worker>) =>
         until(
@@ -383,8 +376,7 @@ describe("restarts with real processes", () => {
         running.push(fresh)
         yield* sharedBy(running)
       }
-      appending = false
-      yield* Effect.sleep("100 millis")
+      const appended = yield* appends.stop
       const final = yield* until("every event is applied", Effect.map(totals, (t) => t.distinct === appended ? t : undefined), workers)
       assert.strictEqual(final.total, appended, "an event was applied twice")
       assert.strictEqual(yield* disordered, 0, "a stream's events were applied out of order")
