@@ -171,7 +171,7 @@ const suite = (name: string, target: () => {
         assert.deepStrictEqual(yield* Effect.provide(query, stores), Option.some({ events: 500 }))
 
         const unknown = yield* facta([...args, "rebuild", "nope"], {}, appBin)
-        assert.deepStrictEqual([unknown.code, unknown.stderr.trim()], [1, `facta: Unknown processor "nope"; the processors are cli-counter`])
+        assert.deepStrictEqual([unknown.code, unknown.stderr.trim()], [1, `facta: Unknown processor "nope"; the processors are cli-counter, cli-split`])
       }), { timeout: 180_000 })
   })
 
