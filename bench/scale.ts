@@ -47,7 +47,7 @@ const waitUntil = async (what: string, ready: () => Promise<boolean>, workers: R
   }
 }
 
-const segmentNames = (name: string, count: number) => Array.from({ length: count }, (_, index) => Processor.segmentName(name, { index, count }))
+const segmentNames = (name: string, count: number) => Processor.segmentsOf({ name, segments: count }).map((part) => part.name)
 
 /** Who holds each of the projection's segment leases now. */
 const holders = (target: SqlTarget, name: string) =>

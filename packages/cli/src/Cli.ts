@@ -162,10 +162,7 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
       const board = yield* (yield* StatusBoard.StatusBoard).list
       const now = yield* DateTime.now
       // A processor in segments is listed by segment: each has its checkpoint and instances.
-      const parts = known.flatMap((processor) => {
-        const count = processor.segments ?? 1
-        return Array.from({ length: count }, (_, index) => ({ processor, segment: { index, count }, name: Processor.segmentName(processor.name, { index, count }) }))
-      })
+      const parts = known.flatMap((processor) => Processor.segmentsOf(processor).map((part) => ({ ...part, processor })))
       const names = new Set([...checkpoints.map(({ processor }) => processor), ...parts.map((part) => part.name)])
       const rows = yield* Effect.forEach([...names].sort(), (name) =>
         Effect.gen(function*() {

@@ -97,6 +97,21 @@ export class SegmentsChanged extends Schema.TaggedError<SegmentsChanged>()("Segm
 export const segmentName = (name: string, segment: Segment): string =>
   segment.count === 1 ? name : `${name}[${segment.index}/${segment.count}]`
 
+/**
+ * Every segment of a processor, in order, with its name (one, the processor's own, when it is not
+ * split).
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const segmentsOf = (processor: { readonly name: string; readonly segments?: number | undefined }): ReadonlyArray<{
+  readonly segment: Segment
+  readonly name: string
+}> => {
+  const count = processor.segments ?? 1
+  return Array.from({ length: count }, (_, index) => ({ segment: { index, count }, name: segmentName(processor.name, { index, count }) }))
+}
+
 /** The segment count of a checkpoint of processor `name`, or undefined if it is not one of its. */
 const layoutOf = (name: string, checkpoint: string): number | undefined => {
   if (checkpoint === name) return 1
@@ -430,9 +445,7 @@ const ensureSegments = Effect.fnUntraced(function*(running: Runtime<any, any>) {
     if (now !== "split") return yield* now
     const from = yield* checkpoints.read(processor.name)
     yield* transactor.withTransaction(Effect.gen(function*() {
-      for (let index = 0; index < segment.count; index++) {
-        yield* checkpoints.replace(segmentName(processor.name, { index, count: segment.count }), from)
-      }
+      for (const { name } of segmentsOf(processor)) yield* checkpoints.replace(name, from)
       yield* checkpoints.remove(processor.name)
       yield* unsplit.fence
     }))
@@ -658,10 +671,9 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   const lease = yield* Lease
   const board = Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard))
   const placement = count === 1 ? undefined : yield* placementOf(processor.name, count, lease)
+  const maxBatchDuration = Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
   const runtimes: Array<Runtime<E, R>> = []
-  for (let index = 0; index < count; index++) {
-    const segment = { index, count }
-    const name = segmentName(processor.name, segment)
+  for (const { name, segment } of segmentsOf(processor)) {
     runtimes.push({
       processor,
       segment,
@@ -681,7 +693,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
         transactor,
         retry: options?.retry ?? defaultRetry,
         onError: options?.onError,
-        maxBatchDuration: Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
+        maxBatchDuration
       }),
       metrics: metricsOf(name),
       board,
@@ -781,12 +793,12 @@ export const replayParked = <E, R>(processor: Processor<E, R>, eventId?: string)
     const parked = yield* ParkedEvents.ParkedEvents
     const transactor = yield* Transactor
     // Every segment's lease: the events may be of any segment.
-    const count = processor.segments ?? 1
+    const segments = segmentsOf(processor)
     const lease = yield* Lease
-    const leases = yield* Effect.forEach(Array.from({ length: count }, (_, index) => segmentName(processor.name, { index, count })), (name) => lease.acquire(name))
+    const leases = yield* Effect.forEach(segments, ({ name }) => lease.acquire(name))
     const held = { check: Effect.forEach(leases, (held) => held.check, { discard: true }), fence: Effect.forEach(leases, (held) => held.fence, { discard: true }) }
     // Into the generation the processor writes, as its batches do.
-    const { generation } = yield* (yield* CheckpointStore).read(segmentName(processor.name, { index: 0, count }))
+    const { generation } = yield* (yield* CheckpointStore).read(segments[0]!.name)
     const events = (yield* parked.list(processor.name)).filter((entry) => eventId === undefined || entry.event.id === eventId)
     for (const { event } of events) {
       yield* held.check

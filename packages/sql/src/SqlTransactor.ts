@@ -34,8 +34,9 @@ const transactionError = (error: SqlError.SqlError) => {
   return new Transactor.TransactionError({ message: `Transaction failed: ${error.message}${why}`, cause: error })
 }
 
-const millisOf = (input: Duration.Input | false | undefined, fallback: Duration.Input | undefined) =>
-  input === false ? undefined : input === undefined ? fallback === undefined ? undefined : Duration.toMillis(fallback) : Duration.toMillis(input)
+/** A bound in milliseconds, or undefined for none. */
+const millisOf = (input: Duration.Input | false | undefined, fallback: Duration.Input) =>
+  input === false ? undefined : Duration.toMillis(input ?? fallback)
 
 /**
  * Transactions on the `SqlClient` in context; bounded when `bounds` are given (on PGlite, one
@@ -45,8 +46,8 @@ const millisOf = (input: Duration.Input | false | undefined, fallback: Duration.
  * @since 0.1.0
  */
 export const make = (bounds?: Options) => Effect.map(SqlClient.SqlClient, (sql) => {
-  const idle = millisOf(bounds?.idleInTransactionTimeout, bounds === undefined ? undefined : "10 seconds")
-  const statement = millisOf(bounds?.statementTimeout, bounds === undefined ? undefined : "60 seconds")
+  const idle = bounds === undefined ? undefined : millisOf(bounds.idleInTransactionTimeout, "10 seconds")
+  const statement = bounds === undefined ? undefined : millisOf(bounds.statementTimeout, "60 seconds")
   // Local to the transaction: the pooled connection goes back unchanged.
   const bound = idle === undefined && statement === undefined ? Effect.void : Effect.asVoid(sql`SELECT
     set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(idle ?? 0))}, true),
