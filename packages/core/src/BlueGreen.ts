@@ -21,6 +21,7 @@
 import { Effect, Exit, Schema, Scope } from "effect"
 import { CheckpointStore } from "./CheckpointStore.ts"
 import { type EventStoreError, start as origin } from "./EventStore.ts"
+import * as Placement from "./Placement.ts"
 import * as Processor from "./Processor.ts"
 import { ProjectionStore, type ProjectionStoreError } from "./ProjectionStore.ts"
 import { Transactor } from "./Transactor.ts"
@@ -132,7 +133,11 @@ export const start = Effect.fn("BlueGreen.start")(function*<E, R>(
   }))
   // The shadow lives in a scope of its own, closed at the switch: its batch in flight rolls back.
   const scope = yield* Scope.fork(yield* Effect.scope)
-  const shadow = yield* Processor.start({ ...processor, name, reset: Effect.void }, options).pipe(Scope.provide(scope))
+  // Run here whatever the placement: this process waits for the shadow.
+  const shadow = yield* Processor.start({ ...processor, name, reset: Effect.void }, options).pipe(
+    Scope.provide(scope),
+    Effect.provideService(Placement.Placement, Placement.here)
+  )
 
   const whenAhead = Effect.gen(function*() {
     while (true) {

@@ -23,6 +23,7 @@ import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { type Held, Lease, type LeaseLost } from "./Lease.ts"
+import * as Placement from "./Placement.ts"
 import * as Metrics from "./Metrics.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
 import * as StatusBoard from "./StatusBoard.ts"
@@ -586,7 +587,8 @@ const summary = (name: string, segments: ReadonlyArray<Status>): Status => {
 /** The handle of a running processor, whose segments' supervised runs live in `fibers`. */
 const handleOf = <E, R>(
   runtimes: ReadonlyArray<Runtime<E, R>>,
-  fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>
+  fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>,
+  here: ReadonlySet<number>
 ): Handle<E> => {
   const { checkpoints, lease, processor, store, transactor } = runtimes[0]!
   const statuses = Effect.forEach(runtimes, (running) => Ref.get(running.status))
@@ -625,8 +627,8 @@ const handleOf = <E, R>(
       }).pipe(Effect.provideService(CurrentGeneration, generation)))
     })).pipe(Effect.provideContext(first.context))
     for (let i = 0; i < runtimes.length; i++) {
-      yield* setStatus(runtimes[i]!, { position: origin })
-      yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
+      yield* setStatus(runtimes[i]!, { position: origin, ...(here.has(i) ? {} : { state: "waiting for lease" }) })
+      if (here.has(i)) yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
     }
   })
   return {
@@ -670,7 +672,9 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   const store = yield* EventStore
   const lease = yield* Lease
   const board = Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard))
-  const placement = count === 1 ? undefined : yield* placementOf(processor.name, count, lease)
+  const placed = Option.getOrUndefined(yield* Effect.serviceOption(Placement.Placement))
+  // Without a placement, processes share the segments by their leases.
+  const placement = count === 1 || placed !== undefined ? undefined : yield* placementOf(processor.name, count, lease)
   const maxBatchDuration = Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
   const runtimes: Array<Runtime<E, R>> = []
   for (const { name, segment } of segmentsOf(processor)) {
@@ -704,13 +708,30 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   // Registered first, so they run last: once the processor has stopped, the board says so.
   for (const running of runtimes) yield* Effect.addFinalizer(() => report(running, "stopped"))
   const fibers: Array<FiberHandle.FiberHandle<void, never>> = []
-  for (const running of runtimes) {
+  // The segments running in this process: all of them, unless a placement puts them elsewhere.
+  const here = new Set<number>()
+  for (const [index, running] of runtimes.entries()) {
     const fiber = yield* FiberHandle.make<void, never>()
-    yield* FiberHandle.run(fiber, supervise(running))
     fibers.push(fiber)
+    if (placed === undefined) {
+      here.add(index)
+      yield* FiberHandle.run(fiber, supervise(running))
+      continue
+    }
+    yield* placed.place(
+      running.name,
+      Effect.acquireRelease(
+        Effect.andThen(Effect.sync(() => here.add(index)), FiberHandle.run(fiber, supervise(running))),
+        () =>
+          Effect.sync(() => here.delete(index)).pipe(
+            Effect.andThen(FiberHandle.clear(fiber)),
+            Effect.andThen(setStatus(running, { state: "waiting for lease" }))
+          )
+      ).pipe(Effect.andThen(Effect.never))
+    )
   }
   if (placement !== undefined) yield* rebalance(placement, runtimes, fibers)
-  return handleOf(runtimes, fibers)
+  return handleOf(runtimes, fibers, here)
 })
 
 /**

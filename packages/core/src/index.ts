@@ -46,6 +46,8 @@ export * as Metrics from "./Metrics.ts"
 /** @since 0.1.0 */
 export * as ParkedEvents from "./ParkedEvents.ts"
 /** @since 0.1.0 */
+export * as Placement from "./Placement.ts"
+/** @since 0.1.0 */
 export * as ProcessManager from "./ProcessManager.ts"
 /** @since 0.1.0 */
 export * as Processor from "./Processor.ts"

@@ -2,7 +2,7 @@
  * `facta rebuild`: runs one processor in this process, rebuilds it, and reports progress until
  * it has caught up: a line that updates in place on a terminal, plain lines otherwise.
  */
-import { BlueGreen, EventStore, Processor, type ProjectionStore } from "@facta/core"
+import { BlueGreen, EventStore, Placement, Processor, type ProjectionStore } from "@facta/core"
 import { Console, Effect, Fiber, Schedule, type Scope } from "effect"
 
 const rate = (events: number, seconds: number) => seconds > 0 ? Math.round(events / seconds) : 0
@@ -38,7 +38,8 @@ const withProgress = <A, E, R>(name: string, total: number, lag: Effect.Effect<n
 export const rebuildWithProgress = <E, R>(processor: Processor.Processor<E, R>) =>
   Effect.gen(function*() {
     const total = yield* (yield* EventStore.EventStore).count({ types: processor.types })
-    const handle = yield* Processor.start(processor)
+    // Run here whatever the application's placement: this process rebuilds.
+    const handle = yield* Processor.start(processor).pipe(Effect.provideService(Placement.Placement, Placement.here))
     yield* handle.rebuild
     yield* withProgress(processor.name, total, handle.lag, handle.whenCaughtUp)
   })

@@ -7,11 +7,13 @@
  * @since 0.1.0
  */
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, type Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberMap, Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
+import { TestRunner } from "effect/cluster"
 import * as BlueGreen from "../BlueGreen.ts"
 import { CheckpointStore } from "../CheckpointStore.ts"
 import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
+import * as Placement from "../Placement.ts"
 import * as ParkedEvents from "../ParkedEvents.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
@@ -119,6 +121,39 @@ const foldTallies = (type: string) =>
 
 const append = (streamId: string, type: string, amounts: ReadonlyArray<number>) =>
   EventStore.use((store) => store.append(streamId, amounts.map((amount) => ({ type, data: { amount } }))))
+
+/**
+ * A placement the test moves segments with: each instance registers what it runs, and a segment
+ * runs in the instance it is assigned to, until it is moved.
+ */
+const makeSwitchboard = Effect.gen(function*() {
+  const assigned = new Map<string, string>()
+  const registered = new Map<string, Effect.Effect<void, never, Scope.Scope>>()
+  const running = yield* FiberMap.make<string>()
+  const key = (instance: string, name: string) => `${instance} ${name}`
+  const runIn = (instance: string, name: string) => {
+    const follow = registered.get(key(instance, name))
+    return follow === undefined ? Effect.void : Effect.asVoid(FiberMap.run(running, name, Effect.scoped(follow)))
+  }
+  return {
+    assign: (name: string, instance: string) => void assigned.set(name, instance),
+    placement: (instance: string) =>
+      Placement.Placement.of({
+        place: (name, follow) =>
+          Effect.gen(function*() {
+            registered.set(key(instance, name), follow)
+            yield* Effect.addFinalizer(() => FiberMap.remove(running, name))
+            if (assigned.get(name) === instance) yield* runIn(instance, name)
+          })
+      }),
+    /** Stops the segment where it runs (its fiber is interrupted) and starts it in `instance`. */
+    move: (name: string, instance: string) =>
+      Effect.andThen(FiberMap.remove(running, name), Effect.suspend(() => {
+        assigned.set(name, instance)
+        return runIn(instance, name)
+      }))
+  }
+})
 
 const quickRetry = Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 2 }))
 
@@ -560,6 +595,57 @@ export const processorConformance = <E>(
         const rows = (yield* CheckpointStore.use((store) => store.list)).filter((row) => row.processor.startsWith(name))
         assert.deepStrictEqual(rows.map((row) => row.processor), [`${name}[0/2]`, `${name}[1/2]`])
       }).pipe(Effect.scoped))
+
+    it.effect("placed: a segment runs only where the placement puts it, and moves with it; every event once, each stream in order", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("placed")
+        const { projection, tallies } = tallyProjection(name, events, { slow: true })
+        const segmented = { ...projection, segments: 4 }
+        const switchboard = yield* makeSwitchboard
+        // Instance "a" gets segments 0 and 1, "b" gets 2 and 3.
+        for (const { name: segment, segment: { index } } of Processor.segmentsOf(segmented)) switchboard.assign(segment, index < 2 ? "a" : "b")
+        const a = yield* Processor.start(segmented, { batchSize: 3 }).pipe(Effect.provideService(Placement.Placement, switchboard.placement("a")))
+        const b = yield* Processor.start(segmented, { batchSize: 3 }).pipe(Effect.provideService(Placement.Placement, switchboard.placement("b")))
+        const appendSome = (round: number) =>
+          Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => append(`placed${i % 12}`, events.added, [round * 100 + i]), { concurrency: 4, discard: true })
+        yield* appendSome(0)
+        yield* a.whenCaughtUp
+        const held = (handle: Processor.Handle<unknown>) =>
+          Effect.map(handle.segments, (all) => all.flatMap((status, index) => status.state === "waiting for lease" ? [] : [index]))
+        assert.deepStrictEqual(yield* held(a), [0, 1])
+        assert.deepStrictEqual(yield* held(b), [2, 3])
+        // Segment 1 moves to "b" while events keep coming: it stops in "a" (its lease released) and runs in "b".
+        yield* Effect.forkScoped(appendSome(1))
+        yield* switchboard.move(Processor.segmentName(name, { index: 1, count: 4 }), "b")
+        yield* appendSome(2)
+        yield* b.whenCaughtUp
+        yield* a.whenCaughtUp
+        assert.deepStrictEqual(yield* held(a), [0])
+        assert.deepStrictEqual(yield* held(b), [1, 2, 3])
+        const expected = yield* foldTallies(events.added)
+        assert.strictEqual(expected.size, 12)
+        for (const [streamId, fold] of expected) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, fold)
+        }
+      }).pipe(Effect.scoped))
+
+    it.effect("placed by Effect Cluster (a single runner): every segment runs in it; every event once", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const name = unique("clustered")
+        const { projection, tallies } = tallyProjection(name, events)
+        yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => i), (i) => append(`clustered${i % 6}`, events.added, [i]), { discard: true })
+        const handle = yield* Processor.start({ ...projection, segments: 3 })
+        yield* handle.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+        assert.deepStrictEqual((yield* handle.segments).filter((status) => status.state === "waiting for lease"), [])
+        const expected = yield* foldTallies(events.added)
+        for (const [streamId, fold] of expected) {
+          const tally = Option.getOrThrow(yield* tallies.get(streamId))
+          assert.deepStrictEqual({ count: tally.count, sum: tally.sum, lastVersion: tally.lastVersion }, fold)
+        }
+      }).pipe(Effect.scoped, Effect.provide(Placement.cluster().pipe(Layer.provide(TestRunner.layer)))))
 
     it.effect("when the lease holder stops, the waiting instance takes over and finishes", () =>
       Effect.gen(function*() {
