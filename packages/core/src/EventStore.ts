@@ -10,6 +10,7 @@
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
 import { describe as describeQuery, type EventQuery, matches as matchesQuery } from "./EventQuery.ts"
+import * as Batch from "./internal/batch.ts"
 import { currentJournal, type Journal } from "./internal/journal.ts"
 import { byBytes } from "./internal/order.ts"
 import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
@@ -519,22 +520,40 @@ const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): Inv
  * @since 0.1.0
  */
 export const make = (primitives: Primitives): EventStore["Service"] => {
+  /** A stream's page as the current batch sees it: the stored events, then those it holds. */
+  const readStreamPage = (streamId: string, from: number, limit: number) =>
+    Effect.flatMap(primitives.readStreamPage(streamId, from, limit), (page) =>
+      Effect.map(Batch.CurrentBatch, (batch) => {
+        const held = batch?.holdsAppends() === true ? batch.heldOf(streamId) : []
+        if (held.length === 0 || page.length >= limit) return page
+        const after = Math.max(from - 1, page.length === 0 ? 0 : lastOf(page).version)
+        return [...page, ...held.filter((event) => event.version > after)].slice(0, limit)
+      }))
+
   const readStream = (streamId: string, options?: ReadStreamOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
     const invalid = checkId("stream id", streamId, limits.streamIdLength)
     if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.paginate(options?.from ?? 1, (from) =>
-      Effect.map(primitives.readStreamPage(streamId, from, limit), (page) =>
+      Effect.map(readStreamPage(streamId, from, limit), (page) =>
         [page, page.length < limit ? Option.none() : Option.some(lastOf(page).version + 1)] as const))
   }
 
+  /** Writes the current batch's held appends, so a read of the log (or a condition) sees them. */
+  const writeHeld = Effect.flatMap(Batch.CurrentBatch, (batch) =>
+    batch?.holdsAppends() === true ? Effect.orDie(batch.flushAppends) : Effect.void)
+  const afterHeld = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.andThen(writeHeld, effect)
+
   const readPage = (options?: ReadAllOptions) =>
-    primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment)
+    afterHeld(primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment))
 
   /** The pages `read` gives from `after` on, up to the first one that is not full. */
   const pages = <E>(after: bigint, limit: number, read: (after: bigint) => Effect.Effect<LogPage, E>) =>
-    Stream.paginate(after, (after) =>
-      Effect.map(read(after), (page) => [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+    Stream.unwrap(Effect.as(
+      writeHeld,
+      Stream.paginate(after, (after) =>
+        Effect.map(read(after), (page) => [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
+    ))
 
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
@@ -555,10 +574,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   // Every append passes here: the metrics are updated in place rather than as effects of their
   // own, and the span is only made when a tracing backend is installed to see it.
-  const appendIf: EventStore["Service"]["appendIf"] = (streamId, events, condition, options) =>
+  const measured = (streamId: string, events: ReadonlyArray<UnsavedEvent>, options: AppendOptions | undefined, condition: AppendCondition | undefined) =>
     Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
-      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkQuery("the append condition", condition.failIfEventsMatch))
-      if (invalid !== undefined) return Effect.fail(invalid)
       const clock = fiber.getRef(Clock.Clock)
       const start = clock.monotonicTimeNanosUnsafe()
       const appended = Effect.map(primitives.append(streamId, events, options, condition), (result) => {
@@ -571,6 +588,55 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         attributes: { streamId, events: events.length, expectedVersion: String(options?.expectedVersion ?? "any") },
         captureStackTrace: false
       })
+    })
+
+  /** The stream's stored version (0 for none). */
+  const versionOf = (streamId: string) =>
+    Effect.map(primitives.listStreams(streamId, undefined, 1), (streams) => streams[0]?.streamId === streamId ? streams[0].version : 0)
+
+  /**
+   * In a processor's batch, an append is held until the batch commits (see `internal/batch`): it
+   * is checked against the stream's version now, and its events are what it returns and what the
+   * batch's reads of the stream see; they are written, expecting the same version, just before
+   * the checkpoint moves. Their positions are not known until then: they are 0 in the result.
+   */
+  const hold = (batch: Batch.Batch, streamId: string, events: ReadonlyArray<UnsavedEvent>, options: AppendOptions | undefined) =>
+    Effect.gen(function*() {
+      const expected = options?.expectedVersion ?? "any"
+      const held = batch.heldOf(streamId)
+      // A number is checked when the append is written: the stream was just read by whoever expects it.
+      const actual = held.length > 0
+        ? lastOf(held).version
+        : typeof expected === "number" ? expected : expected === "noStream" ? 0 : yield* versionOf(streamId)
+      if (!isExpected(expected, actual)) return yield* new WrongExpectedVersion({ streamId, expected, actual })
+      const withIds = events.map((event) => event.id === undefined ? { ...event, id: crypto.randomUUID() } : event)
+      const recordedAt = yield* DateTime.now
+      const recorded = (yield* prepare(withIds)).map(({ data, event, metadata }, index): RecordedEvent => ({
+        id: event.id!,
+        streamId,
+        version: actual + index + 1,
+        position: 0n,
+        type: event.type,
+        data,
+        metadata: metadata as RecordedEvent["metadata"],
+        recordedAt,
+        ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
+      }))
+      if (recorded.length > 0) batch.hold({ streamId, events: recorded, write: measured(streamId, withIds, { expectedVersion: actual }, undefined).pipe(
+          // Without a condition there is nothing to refuse it for.
+          Effect.catchTag("AppendConditionFailed", Effect.die)
+        ) })
+      return { streamId, version: actual + recorded.length, events: recorded } satisfies AppendResult
+    })
+
+  const appendIf: EventStore["Service"]["appendIf"] = (streamId, events, condition, options) =>
+    Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
+      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkQuery("the append condition", condition.failIfEventsMatch))
+      if (invalid !== undefined) return Effect.fail(invalid)
+      const batch = fiber.getRef(Batch.CurrentBatch)
+      if (batch === undefined || !batch.holdsAppends()) return measured(streamId, events, options, condition)
+      // A condition reads the log: the batch's held appends are written first, for it to see them.
+      return condition === undefined ? hold(batch, streamId, events, options) : afterHeld(measured(streamId, events, options, condition))
     })
 
   // Without a condition there is nothing to refuse it for.
@@ -594,31 +660,36 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readQuery,
     readQueryPage: (query, options) => {
       const invalid = checkQuery("the query", query)
-      return invalid !== undefined ? Effect.fail(invalid) : primitives.readQueryPage(query, options?.after ?? start, options?.batchSize ?? defaultBatchSize)
+      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.readQueryPage(query, options?.after ?? start, options?.batchSize ?? defaultBatchSize))
     },
     readStream,
     readStreamPage: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength)
-      return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+      return invalid !== undefined ? Effect.fail(invalid) : readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
     },
     readCommand: (streamId, commandId) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkId("command id", commandId, limits.keyLength)
-      return invalid !== undefined ? Effect.fail(invalid) : primitives.readCommand(streamId, commandId)
+      if (invalid !== undefined) return Effect.fail(invalid)
+      return Effect.flatMap(primitives.readCommand(streamId, commandId), (stored) =>
+        Effect.map(Batch.CurrentBatch, (batch) =>
+          batch?.holdsAppends() === true
+            ? [...stored, ...batch.heldOf(streamId).filter((event) => event.metadata.commandId === commandId)]
+            : stored))
     },
     listStreams: (options) => {
       const limit = options?.limit ?? 100
-      return Effect.map(primitives.listStreams(options?.prefix ?? "", options?.after, limit), (streams) => ({
+      return Effect.map(afterHeld(primitives.listStreams(options?.prefix ?? "", options?.after, limit)), (streams) => ({
         streams,
         next: streams.length === limit ? streams[limit - 1]!.streamId : undefined
       }))
     },
     readAll,
     readPage,
-    count: (options) => primitives.count(options?.after ?? start, options?.types, options?.segment),
-    countCommitted: (options) => (primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment),
+    count: (options) => afterHeld(primitives.count(options?.after ?? start, options?.types, options?.segment)),
+    countCommitted: (options) => afterHeld((primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment)),
     subscribe,
     listen: primitives.listen,
-    head: primitives.head,
+    head: (options) => afterHeld(primitives.head(options)),
     gaugeOf: primitives.gaugeOf ?? Number
   })
 }

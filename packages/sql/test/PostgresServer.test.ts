@@ -282,7 +282,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         assert.deepStrictEqual(log.map((e) => [e.version, e.data]), [[1, { n: 1 }], [2, { n: 2 }]])
       }))
 
-    it.effect("a reactor whose append comes too late for its batch runs the batch again, without an error or a halt", () =>
+    it.effect("a reactor whose append comes too late for its batch (its handler wrote SQL first) runs the batch again, without an error or a halt", () =>
       Effect.gen(function*() {
         const store = yield* EventStore.EventStore
         const [requested, noted, type] = [unique("Requested"), unique("Noted"), unique("Counted")]
@@ -300,7 +300,10 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           handlers: {
             [requested]: (_: unknown, context: Reactor.Context<typeof Noted.Type>) =>
               Effect.gen(function*() {
-                // The batch's first write gives its transaction an id...
+                // A write of the handler's own gives the batch's transaction an id (an emit alone
+                // would not: the batch holds its appends until it commits)...
+                const sql = yield* SqlClient.SqlClient
+                yield* sql`SELECT pg_current_xact_id()::text`
                 yield* context.emit(audit, [{ _tag: noted } as typeof Noted.Type])
                 if (attempts++ === 0) {
                   yield* Deferred.succeed(wrote, undefined)
@@ -322,6 +325,50 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         assert.notStrictEqual((yield* handle.status).state, "halted")
         const log = yield* EventStore.EventStore.use((s) => Stream.runCollect(s.readAll()))
         assert.deepStrictEqual(log.filter((e) => e.streamId === stream).map((e) => [e.version, e.type]), [[1, type], [2, noted]])
+      }).pipe(Effect.scoped))
+
+    it.effect("a reactor that emits, then makes a slow outside call, does not hold the readers' gate: its batch takes a transaction id only to commit", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const [requested, noted] = [unique("Requested"), unique("Noted")]
+        const Requested = Schema.TaggedStruct(requested, {})
+        const Noted = Schema.TaggedStruct(noted, {})
+        const calling = yield* Deferred.make<void>()
+        const proceed = yield* Deferred.make<void>()
+        const mails = unique("mails")
+        const reactor = Reactor.make({
+          name: unique("slow-mailer"),
+          event: Requested,
+          emits: [Noted],
+          handlers: {
+            [requested]: (_: unknown, context: Reactor.Context<typeof Noted.Type>) =>
+              Effect.gen(function*() {
+                yield* context.emit(mails, [{ _tag: noted } as typeof Noted.Type])
+                // The outside call.
+                yield* Deferred.succeed(calling, undefined)
+                yield* Deferred.await(proceed)
+              })
+          } as Reactor.Handlers<typeof Requested.Type, typeof Noted.Type>
+        })
+        yield* store.append(unique("request"), [{ type: requested, data: {} }])
+        const handle = yield* Processor.start(reactor)
+        yield* Deferred.await(calling)
+        // Mid-call, an event appended now becomes readable: had the batch taken a transaction id,
+        // readers would wait for it for as long as the call lasts. (Polled: other tests' short
+        // transactions on this server hold the gate for a moment too.)
+        const other = yield* store.append(unique("other"), [event(unique("Other"), 1)])
+        const readable = store.readPage({ after: other.events[0]!.position - 1n, types: [other.events[0]!.type] }).pipe(
+          Effect.flatMap((page) => page.events.length === 1 ? Effect.void : Effect.fail("not yet" as const)),
+          Effect.retry({ schedule: Schedule.spaced("20 millis") }),
+          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("readers were held back while the reactor's handler ran")) })
+        )
+        yield* readable
+        assert.strictEqual((yield* Stream.runCollect(store.readStream(mails))).length, 0, "the emit is held until the batch commits")
+        yield* Deferred.succeed(proceed, undefined)
+        yield* handle.whenCaughtUp
+        const written = yield* Stream.runCollect(store.readStream(mails))
+        assert.strictEqual(written.length, 1)
+        assert.isAbove(Number(written[0]!.position), Number(other.events[0]!.position))
       }).pipe(Effect.scoped))
 
     it.effect("a lease interrupted at any point while it is being taken leaves no lock behind", () =>

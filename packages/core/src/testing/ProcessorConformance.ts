@@ -495,6 +495,48 @@ export const processorConformance = <E>(
         void Forbidden
       }).pipe(Effect.scoped))
 
+    it.effect("a batch's appends are held until it commits: its own reads of the stream see them, a failed attempt leaves none, the commit writes them in order", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const [requested, noted] = [unique("Requested"), unique("Noted")]
+        const Requested = Schema.TaggedStruct(requested, { n: Schema.Int })
+        const Noted = Schema.TaggedStruct(noted, { n: Schema.Int })
+        const journal = unique("journal")
+        const seen: Array<{ readonly versions: ReadonlyArray<number>; readonly position: bigint; readonly id: string }> = []
+        let failOnce = true
+        const reactor = Reactor.make({
+          name: unique("journaling"),
+          event: Requested,
+          emits: [Noted],
+          handlers: {
+            [requested]: (event: { readonly data: { readonly n: number } }, context: Reactor.Context<typeof Noted.Type>) =>
+              Effect.gen(function*() {
+                const result = yield* context.emit(journal, [{ _tag: noted, n: event.data.n } as typeof Noted.Type])
+                // The stream as this batch sees it: what is stored, then what the batch holds.
+                const versions = (yield* Stream.runCollect(store.readStream(journal))).map((recorded) => recorded.version)
+                seen.push({ versions, position: result.events[0]!.position, id: result.events[0]!.id })
+                // The first attempt fails after its appends: nothing of it may remain.
+                if (event.data.n === 3 && failOnce) {
+                  failOnce = false
+                  return yield* Effect.fail("not yet" as const)
+                }
+              })
+          } as Reactor.Handlers<typeof Requested.Type, typeof Noted.Type>
+        })
+        yield* store.append(unique("requests"), [1, 2, 3].map((n) => ({ type: requested, data: { n } })))
+        const handle = yield* Processor.start(reactor, { retry: quickRetry })
+        yield* handle.whenCaughtUp
+        const written = yield* Stream.runCollect(store.readStream(journal))
+        // Once each, in order, though the first attempt appended two events before it failed.
+        assert.deepStrictEqual(written.map((recorded) => [recorded.version, (recorded.data as { n: number }).n]), [[1, 1], [2, 2], [3, 3]])
+        assert.isTrue(written.every((recorded) => recorded.position > 0n))
+        // Inside the batch: the stream grew with each held append; positions are not known yet.
+        assert.deepStrictEqual(seen.map((entry) => entry.versions), [[1], [1, 2], [1, 2, 3], [1], [1, 2], [1, 2, 3]])
+        assert.isTrue(seen.every((entry) => entry.position === 0n))
+        // The ids the handler was given are those stored.
+        assert.deepStrictEqual(written.map((recorded) => recorded.id), seen.slice(3).map((entry) => entry.id))
+      }).pipe(Effect.scoped))
+
     it.effect("two instances of one processor started together handle every event exactly once", () =>
       Effect.gen(function*() {
         const events = counterEvents()
