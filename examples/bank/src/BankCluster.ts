@@ -6,11 +6,9 @@
  *
  * @since 0.1.0
  */
-import { NodeClusterSocket } from "@effect/platform-node"
-import { Placement, Processor } from "@facta/core"
-import { Layer, Option } from "effect"
-import { MessageStorage, RunnerAddress, ShardingConfig, SqlRunnerStorage } from "effect/cluster"
-import type { SqlClient } from "effect/sql"
+import { Processor } from "@facta/core"
+import { SqlCluster } from "@facta/sql/cluster"
+import { Layer } from "effect"
 import * as Projections from "./Projections.ts"
 import * as TransferFlow from "./TransferFlow.ts"
 
@@ -29,25 +27,13 @@ export const processors = [
 
 /**
  * Placement by Effect Cluster for a runner listening on `port` on loopback. The runners find each
- * other in the table `<prefix>_runners` of the same database; no cluster messages are persisted
- * (the bank sends none). A dead runner's segments move once its heartbeat is 4 s old.
+ * other in the table `<prefix>_runners` of the same database; a dead runner's segments move once
+ * its heartbeat is 4 s old.
  *
  * @since 0.1.0
  */
-export const placement = (options: { readonly port: number; readonly prefix: string }): Layer.Layer<Placement.Placement, unknown, SqlClient.SqlClient> => {
-  const config = {
-    runnerAddress: Option.some(RunnerAddress.make("localhost", options.port)),
-    shardLockRefreshInterval: "1 second",
-    shardLockExpiration: "4 seconds",
-    refreshAssignmentsInterval: "500 millis"
-  } as const
-  return Placement.cluster().pipe(
-    Layer.provide(NodeClusterSocket.layer({ storage: "byo", shardingConfig: config })),
-    Layer.provide(MessageStorage.layerNoop),
-    Layer.provide(SqlRunnerStorage.layerWith({ prefix: options.prefix })),
-    Layer.provide(ShardingConfig.layer(config))
-  )
-}
+export const placement = (options: { readonly port: number; readonly prefix: string }) =>
+  SqlCluster.layer({ port: options.port, prefix: options.prefix, shardLockExpiration: "4 seconds" })
 
 /**
  * The processors of one process of the bank, placed by the cluster.

@@ -2,7 +2,7 @@
  * Expiring, epoch-fenced leases on a server: a lapsed lease is taken with a higher epoch, the old
  * holder's fence and renewal fail, a takeover waits for a transaction that passed the fence, and
  * stopping hands the lease over at once. A holder whose process dies or freezes is tested with real
- * processes in `Fencing.test.ts`.
+ * processes in `chaos/test/Chaos.test.ts`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Lease, Transactor } from "@facta/core"

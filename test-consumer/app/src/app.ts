@@ -3,6 +3,7 @@
 import { Config, ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { CommandHandler, Documents, EventStore, InMemory, Processor, Projection } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
+import { SqlCluster } from "@facta/sql/cluster"
 import { Account, AccountEvent } from "./Account.js"
 
 class AccountView extends Schema.Class<AccountView>("AccountView")({ owner: Schema.String, balance: Schema.Int }) {}
@@ -62,6 +63,13 @@ export const onServer = Postgres.layerConfig({
   applicationName: Config.succeed("consumer-app"),
   maxConnections: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(5))
 })
+
+// Type-checked, not run (its import is resolved when the app runs): the projection placed by
+// Effect Cluster, on a server.
+export const placed = Processor.layer([accountsProjection]).pipe(
+  Layer.provide(SqlCluster.layer({ port: 34431 })),
+  Layer.provide(onServer)
+)
 
 const main = Effect.gen(function*() {
   yield* program("memory").pipe(Effect.provide(InMemory.layer))

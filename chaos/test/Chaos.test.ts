@@ -1,10 +1,13 @@
 /**
- * Leases and fencing with real OS processes on a server: two worker processes run one processor
- * (see `fixtures/fencedWorker.ts`) over a backlog, and the one holding the lease is killed, frozen
- * past its lease's expiry, or cut off from the database mid-batch. Each run checks that no event
- * is lost or applied twice, that the other process takes over within the documented bound, and
- * that the replaced process, once resumed or let back, commits nothing after the takeover. Outside effects are
- * at least once; the duplicates are counted and bounded by the batch in flight.
+ * The chaos suite: real OS processes (`fixtures/worker.ts`) run processors on one Postgres server
+ * over a backlog while appends go on, and are hit: a holder killed with `kill -9`, frozen past its
+ * lease's expiry then resumed, cut off from the database mid-batch then let back; 8 segments over
+ * 3 processes placed by their leases or by Effect Cluster, one of them killed or frozen; Postgres
+ * restarted under them; a rolling restart; and a reactor making a 200 ms outside call per event
+ * beside a projection. Each run checks that no event is lost or applied twice, that each stream's
+ * events are applied in order, that a replaced owner commits nothing after the takeover, and that
+ * the takeover comes within the documented bound. Outside effects are at least once; the
+ * duplicates are counted and bounded by the batch in flight.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -21,7 +24,7 @@ import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 
 const url = inject("databaseUrl")
-const worker = fileURLToPath(new URL("./fixtures/fencedWorker.ts", import.meta.url))
+const worker = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url))
 const events = 300
 const batchSize = 40
 /** The workers' lease duration and retry interval: the documented takeover bound is their sum. */
