@@ -57,11 +57,16 @@ export interface Batch {
   readonly heldOf: (streamId: string) => ReadonlyArray<RecordedEvent>
   /** Writes the held appends in the order they were made, for a read of the whole log to see them. */
   readonly flushAppends: Effect.Effect<void, AppendFlushError>
+  /** Runs `effect` once the batch has committed, outside its transaction (never if it does not). */
+  readonly afterCommit: (effect: Effect.Effect<void>) => void
+  /** What was left for after the commit, taken once. */
+  readonly takeAfterCommit: () => ReadonlyArray<Effect.Effect<void>>
 }
 
 export const make = Effect.sync((): Batch => {
   const held = new Map<string, { readonly owner: object; readonly writes: Writes }>()
   let appends: Array<HeldAppend> = []
+  let afterCommit: Array<Effect.Effect<void>> = []
   const heldByStream = new Map<string, Array<RecordedEvent>>()
   let open = true
   let flushFailed = false
@@ -106,7 +111,13 @@ export const make = Effect.sync((): Batch => {
       else events.push(...append.events)
     },
     heldOf: (streamId) => heldByStream.get(streamId) ?? [],
-    flushAppends
+    flushAppends,
+    afterCommit: (effect) => void afterCommit.push(effect),
+    takeAfterCommit: () => {
+      const taken = afterCommit
+      afterCommit = []
+      return taken
+    }
   }
 })
 

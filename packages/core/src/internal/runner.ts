@@ -118,7 +118,12 @@ export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, pr
       }, { captureStackTrace: false }),
       Effect.exit
     )
-    if (Exit.isSuccess(exit)) return Outcome.Committed({ position: events[handled - 1]!.position, handled })
+    if (Exit.isSuccess(exit)) {
+      // Snapshots of streams the batch appended to, once their events are in.
+      const after = batch.takeAfterCommit()
+      if (after.length > 0) yield* Effect.forkDetach(Effect.forEach(after, (effect) => effect, { discard: true }))
+      return Outcome.Committed({ position: events[handled - 1]!.position, handled })
+    }
     if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
     const error = Cause.squash(exit.cause)
     if (Predicate.isTagged(error, "LeaseLost")) return yield* Effect.fail(error as LeaseLost)

@@ -7,6 +7,7 @@
 import { Effect, Option, Schema } from "effect"
 import type { Aggregate } from "../Aggregate.ts"
 import * as SnapshotStore from "../SnapshotStore.ts"
+import * as Batch from "./batch.ts"
 import { describeIssue } from "./issue.ts"
 
 /** Where a fold starts; `fresh` false when the snapshot found should be replaced. */
@@ -54,11 +55,15 @@ export const make = <State>(aggregate: Aggregate<any, any, State, any>, policy: 
   const save = Effect.fnUntraced(function*(streamId: string, state: State, version: number) {
     const store = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
     if (Option.isNone(store)) return
-    yield* encodeState(state).pipe(
+    const saving = encodeState(state).pipe(
       Effect.flatMap((encoded) => store.value.save({ streamId, schemaVersion: policy.schemaVersion, version, state: encoded })),
-      Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause)),
-      Effect.forkDetach
+      Effect.catchCause((cause) => Effect.logWarning(`Could not snapshot "${streamId}" at version ${version}`, cause))
     )
+    // In a processor's batch the events are written when it commits: the snapshot comes after
+    // that, outside its transaction, and not at all if the batch rolls back.
+    const batch = yield* Batch.CurrentBatch
+    if (batch?.holdsAppends() === true) return batch.afterCommit(saving)
+    yield* Effect.forkDetach(saving)
   })
 
   return {

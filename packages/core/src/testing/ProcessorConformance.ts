@@ -9,8 +9,10 @@
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, FiberMap, Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
 import { TestRunner } from "effect/cluster"
+import * as Aggregate from "../Aggregate.ts"
 import * as BlueGreen from "../BlueGreen.ts"
 import { CheckpointStore } from "../CheckpointStore.ts"
+import * as CommandHandler from "../CommandHandler.ts"
 import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
 import * as Placement from "../Placement.ts"
@@ -535,6 +537,58 @@ export const processorConformance = <E>(
         assert.isTrue(seen.every((entry) => entry.position === 0n))
         // The ids the handler was given are those stored.
         assert.deepStrictEqual(written.map((recorded) => recorded.id), seen.slice(3).map((entry) => entry.id))
+      }).pipe(Effect.scoped))
+
+    it.effect("a command handled in a batch loads the stream with what the batch holds, and its snapshot is saved only once the batch commits", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const snapshots = yield* SnapshotStore
+        const [requested, added] = [unique("Requested"), unique("Added")]
+        const Requested = Schema.TaggedStruct(requested, { amount: Schema.Int })
+        const Added = Schema.TaggedStruct(added, { amount: Schema.Int })
+        const Add = Schema.TaggedStruct("Add", { amount: Schema.Int })
+        const counter = unique("counter")
+        const counters = CommandHandler.make(Aggregate.make({
+          name: unique("Counter"),
+          command: Add,
+          event: Added,
+          state: Schema.Int,
+          initialState: 0,
+          decide: (command: typeof Add.Type) => Effect.succeed([{ _tag: added, amount: command.amount } as typeof Added.Type]),
+          evolve: (total: number, event: typeof Added.Type) => total + event.amount
+        }), { snapshot: { every: 1, schemaVersion: 1 } })
+        const totals: Array<number> = []
+        let failOnce = true
+        const adding = Reactor.make({
+          name: unique("adding"),
+          event: Requested,
+          emits: [],
+          handlers: {
+            [requested]: (event: { readonly data: { readonly amount: number } }) =>
+              Effect.gen(function*() {
+                const { state } = yield* counters.execute(counter, { _tag: "Add", amount: event.data.amount })
+                totals.push(state)
+                if (failOnce && totals.length === 2) {
+                  failOnce = false
+                  // No snapshot of the rolled-back attempt may be saved: it is read after the rollback.
+                  return yield* Effect.fail("not yet" as const)
+                }
+              })
+          } as Reactor.Handlers<typeof Requested.Type, never>
+        })
+        yield* store.append(unique("requests"), [1, 10, 100].map((amount) => ({ type: requested, data: { amount } })))
+        const handle = yield* Processor.start(adding, { retry: quickRetry })
+        yield* handle.whenCaughtUp
+        // The second command of each attempt loaded the first's held events.
+        assert.deepStrictEqual(totals, [1, 11, 1, 11, 111])
+        assert.deepStrictEqual((yield* Stream.runCollect(store.readStream(counter))).map((recorded) => recorded.version), [1, 2, 3])
+        // Saved in the background after the commit.
+        const saved = yield* snapshots.load(counter).pipe(
+          Effect.flatMap((found) => Option.isSome(found) && found.value.version === 3 ? Effect.succeed(found.value) : Effect.fail("not yet" as const)),
+          Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 100 })
+        )
+        assert.strictEqual(saved.state, 111)
+        assert.deepStrictEqual(yield* counters.load(counter), { state: 111, version: 3 })
       }).pipe(Effect.scoped))
 
     it.effect("two instances of one processor started together handle every event exactly once", () =>
