@@ -427,6 +427,8 @@ export interface Primitives {
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /** Up to `limit` streams after `after` whose ids start with `prefix`, ordered by id. */
   readonly listStreams: (prefix: string, after: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<StreamInfo>, EventStoreError>
+  /** The stream's version (0 for none) as the current transaction sees it; by `listStreams` when absent. */
+  readonly streamVersion?: ((streamId: string) => Effect.Effect<number, EventStoreError>) | undefined
   /** See {@link EventStore}'s `readCommand`. */
   readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
   /**
@@ -591,8 +593,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     })
 
   /** The stream's stored version (0 for none). */
-  const versionOf = (streamId: string) =>
-    Effect.map(primitives.listStreams(streamId, undefined, 1), (streams) => streams[0]?.streamId === streamId ? streams[0].version : 0)
+  const versionOf = primitives.streamVersion ?? ((streamId: string) =>
+    Effect.map(primitives.listStreams(streamId, undefined, 1), (streams) => streams[0]?.streamId === streamId ? streams[0].version : 0))
 
   /**
    * In a processor's batch, an append is held until the batch commits (see `internal/batch`): it
@@ -899,7 +901,9 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
   const head = (options?: HeadOptions) => Effect.map(Ref.get(state), (current) => headOf(current, options))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  return make({ append, readStreamPage, listStreams, readCommand, readAllPage, readQueryPage, count, listen, head })
+  const streamVersion = (streamId: string) => Effect.map(currentJournal, (journal) => streamOf(Ref.getUnsafe(state), streamId, journal).length)
+
+  return make({ append, readStreamPage, listStreams, streamVersion, readCommand, readAllPage, readQueryPage, count, listen, head })
 })
 
 /**

@@ -650,7 +650,9 @@ const handleOf = <E, R>(
 
 /**
  * Starts a processor in the current scope and returns its handle: one run per segment, each
- * taking its segment's lease. Closing the scope stops it, rolling back the batches in flight.
+ * taking its segment's lease. With a `Placement` in context (Effect Cluster's), a segment runs
+ * only while the placement puts it in this process; without one, the processes share the
+ * segments by their leases. Closing the scope stops it, rolling back the batches in flight.
  *
  * @category running
  * @since 0.1.0

@@ -192,6 +192,7 @@ export const make: (
     append: appender(log, wakeUps, schedule),
     readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
     listStreams: (prefix, after, limit) => reading("Listing streams", Statements.listStreams(log, prefix, after, limit)),
+    streamVersion: (streamId) => reading(`Reading the version of stream "${streamId}"`, Statements.streamVersion(log, streamId)),
     readCommand: (streamId, commandId) =>
       reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
     readAllPage: (after, types, limit, segment) => reading("Reading the log", Statements.readAllPage(log, after, types, limit, segment)),

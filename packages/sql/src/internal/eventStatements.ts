@@ -229,6 +229,14 @@ export const readStreamPage = (
     (rows) => rows.map(toRecorded)
   )
 
+/** A stream's version, 0 for none: the last of its (stream_key, version) index. */
+export const streamVersion = ({ events, sql }: Log, streamId: string): Effect.Effect<number, SqlError.SqlError> =>
+  Effect.map(
+    sql<{ readonly version: bigint | string | number }>`SELECT coalesce(max(version), 0) AS version FROM ${events}
+      WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`,
+    (rows) => Number(rows[0]?.version ?? 0)
+  )
+
 /** A page of streams by id, each with its version and the position of its last event. */
 export const listStreams = (
   { events, sql }: Log,
