@@ -129,7 +129,7 @@ const program = (url: string) =>
     const nodes: Array<Node> = []
     for (let number = 1; number <= processes; number++) nodes.push(yield* startNode(url, number))
 
-    yield* Console.log(`\n1. ${processes} processes run the bank's processors; Effect Cluster places their ${segments.length} segments\n`)
+    yield* Console.log(`\n1. ${processes} processes run the bank's processors; Effect Cluster places their ${segments.length} segments\n  (by the hash of their names: a share, not an equal one)\n`)
     // Settled: the runners have joined (the first takes every shard until the others come) and
     // the placement has not changed for 2 s.
     let placed = new Map<string, Node>()

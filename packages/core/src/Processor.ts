@@ -154,8 +154,10 @@ export interface Options {
   readonly batchSize?: number | undefined
   /**
    * How long a batch may run before it commits the events handled so far and leaves the rest to
-   * the next: a slow handler (a reactor's outside call) then holds its transaction's row locks,
-   * and the readers' gate once it has written, for about this long at most. Default 500 ms.
+   * the next: a slow handler (a reactor's outside call) then holds its transaction's connection
+   * and row locks, and the readers' gate if it writes SQL of its own, for about this long at most.
+   * (The batch's documents and appends are held until it commits, so they take no gate.)
+   * Default 500 ms.
    */
   readonly maxBatchDuration?: Duration.Input | undefined
   /** When to try a failed batch again. Default: 5 retries, exponential from 100ms, capped at 5s. */

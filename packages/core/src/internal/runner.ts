@@ -97,13 +97,15 @@ export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, pr
       for (; index < events.length; index++) {
         yield* held.check
         yield* processor.handle(events[index]!)
-        // A slow batch ends early, so its transaction holds its locks (and, once it has written,
-        // the readers' gate) for about this long at most, plus one handler.
+        // A slow batch ends early, so its transaction holds its connection and locks (and the
+        // readers' gate, once a handler's own SQL has written) for about this long at most, plus
+        // one handler.
         if (index + 1 < events.length && clock.monotonicTimeNanosUnsafe() - began >= limit) {
           handled = index + 1
           break
         }
       }
+      // The held appends and documents: the batch's first writes to the log and read models.
       yield* batch.flushAll
       // Last, so a takeover waits (if at all) only for the checkpoint's move and the commit.
       yield* held.fence
