@@ -245,6 +245,11 @@ const run = (bindir: string, command: string, args: ReadonlyArray<string>, user:
       // error.message is "Command failed: <command line>\n<stderr>"
       else reject(new Error(stderr !== "" && !error.message.includes(stderr) ? `${error.message}\n${stderr}` : error.message))
     })
+    // A command that exits without reading its input closes the pipe: that is no failure of its
+    // own (its exit status says how it went), so the write's EPIPE is let pass.
+    child.stdin?.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") reject(error)
+    })
     child.stdin?.end(input ?? "")
   })
 
