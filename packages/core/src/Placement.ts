@@ -33,9 +33,10 @@ export class Placement extends Context.Service<Placement, {
 
 /**
  * Every segment runs in this process (each once it has its lease), with no fair share: how a
- * process that must run a processor itself (a rebuild's shadow, a tool) starts it.
+ * process that must run a processor itself (a rebuild's shadow, a tool) starts it, with
+ * `Effect.provideService(Placement, here)`.
  *
- * @category layers
+ * @category placements
  * @since 0.1.0
  */
 export const here: Placement["Service"] = {
@@ -49,8 +50,9 @@ export const here: Placement["Service"] = {
  *
  * Segments are spread by the hash of their names over the shards, so a processor with few
  * segments may have them unevenly over few runners; the lease placement shares them exactly.
+ * `@facta/sql/cluster` provides the runners on the application's Postgres.
  *
- * @category layers
+ * @category placements
  * @since 0.1.0
  */
 export const cluster = (options?: { readonly shardGroup?: string | undefined }): Layer.Layer<Placement, never, Sharding.Sharding> =>
