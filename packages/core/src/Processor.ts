@@ -576,6 +576,12 @@ const rebalance = (placement: Placement, runtimes: ReadonlyArray<Runtime<any, an
     Effect.forkScoped
   )
 
+/** Which segments run in this process, and whether a rebuild holds them back. */
+interface Local {
+  readonly here: Set<number>
+  rebuilding: boolean
+}
+
 /** How a split processor is, from its segments: the most pressing state, the lowest position. */
 const summary = (name: string, segments: ReadonlyArray<Status>): Status => {
   const order: ReadonlyArray<Status["state"]> = ["halted", "rebuilding", "held back", "catching up", "live", "waiting for lease"]
@@ -590,7 +596,7 @@ const summary = (name: string, segments: ReadonlyArray<Status>): Status => {
 const handleOf = <E, R>(
   runtimes: ReadonlyArray<Runtime<E, R>>,
   fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>,
-  here: ReadonlySet<number>
+  local: Local
 ): Handle<E> => {
   const { checkpoints, lease, processor, store, transactor } = runtimes[0]!
   const statuses = Effect.forEach(runtimes, (running) => Ref.get(running.status))
@@ -613,6 +619,7 @@ const handleOf = <E, R>(
     })
   // Holds every segment's lease, so no instance runs the processor while it is reset.
   const rebuild = Effect.gen(function*() {
+    local.rebuilding = true
     yield* Effect.forEach(fibers, FiberHandle.clear, { discard: true })
     yield* Effect.forEach(runtimes, (running) => setStatus(running, { state: "rebuilding", halted: undefined }), { discard: true })
     const first = runtimes[0]!
@@ -628,11 +635,12 @@ const handleOf = <E, R>(
         for (const held of leases) yield* held.fence
       }).pipe(Effect.provideService(CurrentGeneration, generation)))
     })).pipe(Effect.provideContext(first.context))
+    local.rebuilding = false
     for (let i = 0; i < runtimes.length; i++) {
-      yield* setStatus(runtimes[i]!, { position: origin, ...(here.has(i) ? {} : { state: "waiting for lease" }) })
-      if (here.has(i)) yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
+      yield* setStatus(runtimes[i]!, { position: origin, ...(local.here.has(i) ? {} : { state: "waiting for lease" }) })
+      if (local.here.has(i)) yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
     }
-  })
+  }).pipe(Effect.ensuring(Effect.sync(() => void (local.rebuilding = false))))
   return {
     name: processor.name,
     status: runtimes.length === 1 ? Ref.get(runtimes[0]!.status) : Effect.map(statuses, (all) => summary(processor.name, all)),
@@ -713,21 +721,22 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   for (const running of runtimes) yield* Effect.addFinalizer(() => report(running, "stopped"))
   const fibers: Array<FiberHandle.FiberHandle<void, never>> = []
   // The segments running in this process: all of them, unless a placement puts them elsewhere.
-  const here = new Set<number>()
+  const local: Local = { here: new Set(), rebuilding: false }
   for (const [index, running] of runtimes.entries()) {
     const fiber = yield* FiberHandle.make<void, never>()
     fibers.push(fiber)
     if (placed === undefined) {
-      here.add(index)
+      local.here.add(index)
       yield* FiberHandle.run(fiber, supervise(running))
       continue
     }
     yield* placed.place(
       running.name,
       Effect.acquireRelease(
-        Effect.andThen(Effect.sync(() => here.add(index)), FiberHandle.run(fiber, supervise(running))),
+        // Placed while a rebuild holds the leases: it starts the segment when it is done.
+        Effect.andThen(Effect.sync(() => local.here.add(index)), Effect.suspend(() => local.rebuilding ? Effect.void : FiberHandle.run(fiber, supervise(running)))),
         () =>
-          Effect.sync(() => here.delete(index)).pipe(
+          Effect.sync(() => local.here.delete(index)).pipe(
             Effect.andThen(FiberHandle.clear(fiber)),
             Effect.andThen(setStatus(running, { state: "waiting for lease" }))
           )
@@ -735,7 +744,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
     )
   }
   if (placement !== undefined) yield* rebalance(placement, runtimes, fibers)
-  return handleOf(runtimes, fibers, here)
+  return handleOf(runtimes, fibers, local)
 })
 
 /**

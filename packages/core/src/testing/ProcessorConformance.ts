@@ -870,6 +870,22 @@ export const processorConformance = <E>(
         assert.isTrue(Option.isNone(yield* rebuilt.tallies.get("stray")))
         assert.deepStrictEqual(Option.getOrThrow(yield* other.tallies.get("r")), new Tally({ count: 4, sum: 10, lastVersion: 4 }))
       }).pipe(Effect.scoped))
+    it.effect("a processor placed here and rebuilt at once (as `facta rebuild` does) does not wait on its own segment", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        yield* append("h", events.added, [1, 2, 3])
+        // Its segment starts in a fiber of the placement's: the rebuild may take the lease first,
+        // or the segment may. Either way the rebuild must end, and the segment run after it.
+        for (let round = 0; round < 5; round++) {
+          const { projection, tallies } = tallyProjection(unique("placedHere"), events)
+          yield* Effect.scoped(Effect.gen(function*() {
+            const handle = yield* Processor.start(projection).pipe(Effect.provideService(Placement.Placement, Placement.here))
+            yield* handle.rebuild.pipe(Effect.timeout("20 seconds"))
+            yield* handle.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
+          }))
+          assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("h")), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
+        }
+      }).pipe(Effect.scoped))
     it.effect("blue-green: readers keep the old read model until one switch to the new; the projection goes on in it", () =>
       Effect.gen(function*() {
         const events = counterEvents()
