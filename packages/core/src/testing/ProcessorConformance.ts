@@ -705,8 +705,9 @@ export const processorConformance = <E>(
         for (const { name: segment, segment: { index } } of Processor.segmentsOf(segmented)) switchboard.assign(segment, index < 2 ? "a" : "b")
         const a = yield* Processor.start(segmented, { batchSize: 3 }).pipe(Effect.provideService(Placement.Placement, switchboard.placement("a")))
         const b = yield* Processor.start(segmented, { batchSize: 3 }).pipe(Effect.provideService(Placement.Placement, switchboard.placement("b")))
+        const streams = unique("placed")
         const appendSome = (round: number) =>
-          Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => append(`placed${i % 12}`, events.added, [round * 100 + i]), { concurrency: 4, discard: true })
+          Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => append(`${streams}-${i % 12}`, events.added, [round * 100 + i]), { concurrency: 4, discard: true })
         yield* appendSome(0)
         yield* a.whenCaughtUp
         const held = (handle: Processor.Handle<unknown>) =>
@@ -734,7 +735,8 @@ export const processorConformance = <E>(
         const events = counterEvents()
         const name = unique("clustered")
         const { projection, tallies } = tallyProjection(name, events)
-        yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => i), (i) => append(`clustered${i % 6}`, events.added, [i]), { discard: true })
+        const streams = unique("clustered")
+        yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => i), (i) => append(`${streams}-${i % 6}`, events.added, [i]), { discard: true })
         const handle = yield* Processor.start({ ...projection, segments: 3 })
         yield* handle.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
         assert.deepStrictEqual((yield* handle.segments).filter((status) => status.state === "waiting for lease"), [])
@@ -873,7 +875,8 @@ export const processorConformance = <E>(
     it.effect("a processor placed here and rebuilt at once (as `facta rebuild` does) does not wait on its own segment", () =>
       Effect.gen(function*() {
         const events = counterEvents()
-        yield* append("h", events.added, [1, 2, 3])
+        const stream = unique("placed-here")
+        yield* append(stream, events.added, [1, 2, 3])
         // Its segment starts in a fiber of the placement's: the rebuild may take the lease first,
         // or the segment may. Either way the rebuild must end, and the segment run after it.
         for (let round = 0; round < 5; round++) {
@@ -883,7 +886,7 @@ export const processorConformance = <E>(
             yield* handle.rebuild.pipe(Effect.timeout("20 seconds"))
             yield* handle.whenCaughtUp.pipe(Effect.timeout("20 seconds"))
           }))
-          assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("h")), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
+          assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get(stream)), new Tally({ count: 3, sum: 6, lastVersion: 3 }))
         }
       }).pipe(Effect.scoped))
     it.effect("blue-green: readers keep the old read model until one switch to the new; the projection goes on in it", () =>
