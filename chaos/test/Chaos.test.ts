@@ -11,7 +11,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -283,15 +282,6 @@ describe("segments across real processes on a server", () => {
     }).pipe(Effect.scoped), "0 lost, 0 applied twice, each stream in order"), 90_000 * runs)
 })
 
-/** A port free on loopback now, for a cluster runner. */
-const freePort = Effect.callback<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "localhost", () => {
-    const { port } = server.address() as AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 /**
  * The workers' cluster settings: a dead runner's shards move once its heartbeat is 4 s old; its
  * segments then wait for their leases (2 s) to lapse, if they have not already.
@@ -302,7 +292,7 @@ const clusterScenario = (fault: "kill -9" | "SIGSTOP past the lease, then SIGCON
   Effect.gen(function*() {
     const backlog = 300
     const { disordered, name, owners, spawn, store, totals } = yield* prepare(backlog, 3)
-    const workers = [yield* spawn(0, 8, yield* freePort), yield* spawn(1, 8, yield* freePort), yield* spawn(2, 8, yield* freePort)]
+    const workers = yield* Effect.forEach([0, 1, 2], (i) => Effect.flatMap(Effect.promise(PostgresServer.freePort), (port) => spawn(i, 8, port)))
     const appends = yield* appendAlong(store, backlog)
     const segmentsHeld = segmentHolders(owners, name)
     // The cluster spreads the segments by the hash of their names: not evenly, but over more than one.

@@ -12,10 +12,9 @@
  * @since 0.1.0
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { type AddressInfo, createServer } from "node:net"
 import { Dispatcher, EventStore, Processor } from "@facta/core"
 import { Postgres } from "@facta/sql"
-import { TestServer } from "@facta/sql/testing"
+import { PostgresServer, TestServer } from "@facta/sql/testing"
 import { Console, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Bank from "./Bank.ts"
@@ -39,15 +38,6 @@ const transfers = 160
 const segments = BankCluster.processors.flatMap((processor) => Processor.segmentsOf(processor).map(({ name }) => name))
 const schema = `bank_cluster_${crypto.randomUUID().slice(0, 8)}`
 
-/** A port free on loopback now, for a runner. */
-const freePort = Effect.callback<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "localhost", () => {
-    const { port } = server.address() as AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 interface Node {
   readonly number: number
   readonly child: ChildProcess
@@ -58,7 +48,7 @@ interface Node {
 /** A process of the bank, stopped (SIGTERM, then SIGKILL after 5 s) when the scope closes. */
 const startNode = (url: string, number: number) =>
   Effect.acquireRelease(
-    Effect.map(freePort, (port): Node => {
+    Effect.map(Effect.promise(PostgresServer.freePort), (port): Node => {
       const child = spawn(process.execPath, ["--conditions=@facta/source", new URL("./clusterNode.ts", import.meta.url).pathname, url, schema, String(port)], {
         stdio: ["ignore", "pipe", "pipe"]
       })

@@ -522,11 +522,14 @@ const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): Inv
  * @since 0.1.0
  */
 export const make = (primitives: Primitives): EventStore["Service"] => {
+  /** The events the current batch holds for a stream (none outside a batch). */
+  const heldFor = (streamId: string) =>
+    Effect.map(Batch.CurrentBatch, (batch) => batch?.holdsAppends() === true ? batch.heldOf(streamId) : [])
+
   /** A stream's page as the current batch sees it: the stored events, then those it holds. */
   const readStreamPage = (streamId: string, from: number, limit: number) =>
     Effect.flatMap(primitives.readStreamPage(streamId, from, limit), (page) =>
-      Effect.map(Batch.CurrentBatch, (batch) => {
-        const held = batch?.holdsAppends() === true ? batch.heldOf(streamId) : []
+      Effect.map(heldFor(streamId), (held) => {
         if (held.length === 0 || page.length >= limit) return page
         const after = Math.max(from - 1, page.length === 0 ? 0 : lastOf(page).version)
         return [...page, ...held.filter((event) => event.version > after)].slice(0, limit)
@@ -613,17 +616,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       if (!isExpected(expected, actual)) return yield* new WrongExpectedVersion({ streamId, expected, actual })
       const withIds = events.map((event) => event.id === undefined ? { ...event, id: crypto.randomUUID() } : event)
       const recordedAt = yield* DateTime.now
-      const recorded = (yield* prepare(withIds)).map(({ data, event, metadata }, index): RecordedEvent => ({
-        id: event.id!,
-        streamId,
-        version: actual + index + 1,
-        position: 0n,
-        type: event.type,
-        data,
-        metadata: metadata as RecordedEvent["metadata"],
-        recordedAt,
-        ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
-      }))
+      const recorded = recordedOf(yield* prepare(withIds), streamId, actual, () => 0n, recordedAt)
       if (recorded.length > 0) batch.hold({ streamId, events: recorded, write: measured(streamId, withIds, { expectedVersion: actual }, undefined).pipe(
           // Without a condition there is nothing to refuse it for.
           Effect.catchTag("AppendConditionFailed", Effect.die)
@@ -673,10 +666,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkId("command id", commandId, limits.keyLength)
       if (invalid !== undefined) return Effect.fail(invalid)
       return Effect.flatMap(primitives.readCommand(streamId, commandId), (stored) =>
-        Effect.map(Batch.CurrentBatch, (batch) =>
-          batch?.holdsAppends() === true
-            ? [...stored, ...batch.heldOf(streamId).filter((event) => event.metadata.commandId === commandId)]
-            : stored))
+        Effect.map(heldFor(streamId), (held) => [...stored, ...held.filter((event) => event.metadata.commandId === commandId)]))
     },
     listStreams: (options) => {
       const limit = options?.limit ?? 100
@@ -753,6 +743,26 @@ const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
       data: toJson(event.data, `Data of event "${event.type}"`),
       metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
     }).pipe(Effect.map((json) => ({ event, ...json }))))
+
+/** Prepared events as stored after `version`, the `index`th at `positionOf(index)`. */
+const recordedOf = (
+  prepared: ReadonlyArray<{ readonly event: UnsavedEvent; readonly data: unknown; readonly metadata: unknown }>,
+  streamId: string,
+  version: number,
+  positionOf: (index: number) => bigint,
+  recordedAt: DateTime.Utc
+) =>
+  prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
+    id: event.id ?? crypto.randomUUID(),
+    streamId,
+    version: version + index + 1,
+    position: positionOf(index),
+    type: event.type,
+    data,
+    metadata: metadata as RecordedEvent["metadata"],
+    recordedAt,
+    ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
+  }))
 
 // Positions are 1-based indexes into the log.
 /** Whether an event is of the types (all when none) and in the segment (all when none). */
@@ -856,17 +866,7 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
         if (conflicting !== undefined) return conditionFailed(streamId, condition, conflicting)
       }
       const first = current.log.length + (journal?.events?.length ?? 0)
-      const recorded = prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
-        id: event.id ?? crypto.randomUUID(),
-        streamId,
-        version: actual + index + 1,
-        position: BigInt(first + index + 1),
-        type: event.type,
-        data,
-        metadata: metadata as RecordedEvent["metadata"],
-        recordedAt,
-        ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
-      }))
+      const recorded = recordedOf(prepared, streamId, actual, (index) => BigInt(first + index + 1), recordedAt)
       if (journal?.events !== undefined) journal.events.push(...recorded)
       else addToLog(current, recorded)
       return { streamId, version: actual + recorded.length, events: recorded }

@@ -264,8 +264,8 @@ interface Runtime<E, R> {
   /** The segment this runtime follows, and the name of its checkpoint, lease and status. */
   readonly segment: Segment
   readonly name: string
-  /** Of a processor in segments: which segments this instance holds, and whether it may take one more. */
-  readonly placement: Placement | undefined
+  /** Of a processor in segments shared by leases: which this instance holds, and whether it may take one more. */
+  readonly shares: LeaseShares | undefined
   readonly options: Options | undefined
   readonly context: Context.Context<R>
   readonly store: EventStore["Service"]
@@ -465,9 +465,9 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     const { checkpoints, lease, name, processor, segment, store } = running
     const batchSize = running.options?.batchSize ?? 500
     yield* setStatus(running, { state: "waiting for lease" })
-    const held = yield* lease.acquire(name, running.placement === undefined ? undefined : { eligible: running.placement.eligible })
-    if (running.placement !== undefined) {
-      const { holding } = running.placement
+    const held = yield* lease.acquire(name, running.shares === undefined ? undefined : { eligible: running.shares.eligible })
+    if (running.shares !== undefined) {
+      const { holding } = running.shares
       holding.add(segment.index)
       yield* Effect.addFinalizer(() => Effect.sync(() => void holding.delete(segment.index)))
     }
@@ -536,13 +536,13 @@ const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
  * own in the processor's group (`<name>~<random>`), so each can count the live instances and take
  * segments only up to its fair share, the segment count divided by the instances, rounded up.
  */
-interface Placement {
+interface LeaseShares {
   readonly holding: Set<number>
   readonly eligible: Effect.Effect<boolean>
   readonly fairShare: Effect.Effect<number, LeaseLost>
 }
 
-const placementOf = Effect.fnUntraced(function*(name: string, count: number, lease: Lease["Service"]) {
+const leaseSharesOf = Effect.fnUntraced(function*(name: string, count: number, lease: Lease["Service"]) {
   const group = `${name}~`
   yield* lease.acquire(`${group}${crypto.randomUUID()}`)
   const holding = new Set<number>()
@@ -552,21 +552,21 @@ const placementOf = Effect.fnUntraced(function*(name: string, count: number, lea
     // Unable to count: take what is free rather than leave it unprocessed.
     Effect.catch((error) => Effect.as(Effect.logDebug(`Cannot place the segments of "${name}"`, error), true))
   )
-  return { holding, eligible, fairShare } satisfies Placement
+  return { holding, eligible, fairShare } satisfies LeaseShares
 })
 
 /**
  * Every few seconds, an instance holding more than its fair share (another one has joined) lets
  * the excess segments go: they stop, releasing their leases, and wait until it is their turn.
  */
-const rebalance = (placement: Placement, runtimes: ReadonlyArray<Runtime<any, any>>, fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>) =>
+const rebalance = (shares: LeaseShares, runtimes: ReadonlyArray<Runtime<any, any>>, fibers: ReadonlyArray<FiberHandle.FiberHandle<void, never>>) =>
   Effect.gen(function*() {
-    const fair = yield* placement.fairShare
-    const held = [...placement.holding].sort((a, b) => b - a)
+    const fair = yield* shares.fairShare
+    const held = [...shares.holding].sort((a, b) => b - a)
     for (const index of held.slice(0, Math.max(held.length - fair, 0))) {
       const running = runtimes[index]!
       if ((yield* Ref.get(running.status)).state === "rebuilding") continue
-      placement.holding.delete(index)
+      shares.holding.delete(index)
       yield* Effect.logDebug(`Processor "${running.name}" leaves its segment to another instance (share ${fair})`)
       yield* FiberHandle.run(fibers[index]!, supervise(running))
     }
@@ -686,7 +686,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   const board = Option.getOrUndefined(yield* Effect.serviceOption(StatusBoard.StatusBoard))
   const placed = Option.getOrUndefined(yield* Effect.serviceOption(Placement.Placement))
   // Without a placement, processes share the segments by their leases.
-  const placement = count === 1 || placed !== undefined ? undefined : yield* placementOf(processor.name, count, lease)
+  const shares = count === 1 || placed !== undefined ? undefined : yield* leaseSharesOf(processor.name, count, lease)
   const maxBatchDuration = Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
   const runtimes: Array<Runtime<E, R>> = []
   for (const { name, segment } of segmentsOf(processor)) {
@@ -694,7 +694,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
       processor,
       segment,
       name,
-      placement,
+      shares,
       options,
       context,
       store,
@@ -743,7 +743,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
       ).pipe(Effect.andThen(Effect.never))
     )
   }
-  if (placement !== undefined) yield* rebalance(placement, runtimes, fibers)
+  if (shares !== undefined) yield* rebalance(shares, runtimes, fibers)
   return handleOf(runtimes, fibers, local)
 })
 

@@ -253,7 +253,8 @@ const run = (bindir: string, command: string, args: ReadonlyArray<string>, user:
     child.stdin?.end(input ?? "")
   })
 
-const freePort = (): Promise<number> =>
+/** A TCP port free on loopback now: for a test server, or a cluster runner in a test or demo. */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
