@@ -5,4 +5,4 @@ import { EventQueryConformance, EventStoreConformance } from "@facta/core/testin
 const rounds = Number(process.env["FACTA_RACE_ROUNDS"] ?? 30)
 
 EventStoreConformance.eventStoreConformance("memory", EventStore.layerMemory)
-EventQueryConformance.eventQueryConformance("memory", InMemory.layer, { rounds })
+EventQueryConformance.eventQueryConformance("memory", InMemory.layer, { rounds, transactionsBlockWriters: true })

@@ -21,7 +21,7 @@
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, type RecordedEvent } from "@facta/core"
-import { type AppendRow, type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
+import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
@@ -78,9 +78,9 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
    * Why an append inside a transaction wrote nothing: out of log order (behind a newer append to
    * its stream, or a newer conditional append on its keys), or the wrong version.
    */
-  const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion, keys: ReadonlyArray<string>) =>
+  const refusedInTransaction = (streamId: string, expected: EventStore.ExpectedVersion, batch: EncodedBatch) =>
     Effect.flatMap(
-      sql<{ readonly in_order: boolean }>`SELECT ${Statements.inLogOrder(log, streamId)} AND NOT ${Statements.behindCondition(log, keys)} AS in_order`,
+      sql<{ readonly in_order: boolean }>`SELECT ${Statements.inLogOrder(log, streamId)} AND NOT ${Statements.behindCondition(log, batch)} AS in_order`,
       (rows): Effect.Effect<never, AppendError | SqlError.SqlError> =>
         rows[0]?.in_order === false ? Effect.fail(new EventStore.RetryTransaction({ streamId })) : wrongVersion(streamId, expected)
     )
@@ -102,16 +102,11 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
     return PubSub.publishUnsafe(wakeUps.changes, undefined) ? Effect.succeed(result) : Effect.as(PubSub.publish(wakeUps.changes, undefined), result)
   }
 
-  /** The rows of an append: its events, or the event that broke its condition. */
-  const outcomeOf = (
-    streamId: string,
-    batch: EncodedBatch,
-    condition: EventStore.AppendCondition | undefined,
-    rows: ReadonlyArray<AppendRow & { readonly conflict?: Statements.ConflictRow | { readonly retry: true } | null }>
-  ) => {
-    const conflict = rows.find((row) => row.conflict != null)?.conflict
-    if (conflict == null || condition === undefined) return toResult(streamId, batch.encoded, rows)
-    if ("retry" in conflict) return new EventStore.RetryTransaction({ streamId })
+  /** What a conditional append raised: the event that broke its condition, or a run again. */
+  const conditionFailure = (streamId: string, condition: EventStore.AppendCondition | undefined, error: SqlError.SqlError) => {
+    const conflict = condition === undefined ? undefined : Statements.conditionOutcome(error)
+    if (conflict === undefined || condition === undefined) return undefined
+    if (conflict === "retry") return new EventStore.RetryTransaction({ streamId })
     return EventStore.conditionFailed(streamId, condition, {
       id: conflict.event_id,
       streamId: conflict.stream_id,
@@ -142,17 +137,16 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
       const attempt = Effect.matchEffect(statement, {
         // A concurrent writer took one of the versions: a conflict for an exact expectation;
         // "any" and "streamExists" try again with the new version.
-        onFailure: (error) => error.reason._tag === "UniqueViolation" ? wrongVersion(streamId, expected) : Effect.fail(error),
+        onFailure: (error): Effect.Effect<never, AppendError | SqlError.SqlError> => {
+          if (error.reason._tag === "UniqueViolation") return wrongVersion(streamId, expected)
+          const failure = conditionFailure(streamId, condition, error)
+          return failure === undefined ? Effect.fail(error) : Effect.fail(failure)
+        },
         onSuccess: (rows): Effect.Effect<EventStore.AppendResult, AppendError | SqlError.SqlError> =>
           rows.length > 0
-            ? Effect.suspend(() => {
-              const outcome = outcomeOf(streamId, batch, condition, rows)
-              return outcome instanceof EventStore.AppendConditionFailed || outcome instanceof EventStore.RetryTransaction
-                ? Effect.fail(outcome)
-                : Effect.succeed(outcome)
-            })
+            ? Effect.succeed(toResult(streamId, batch.encoded, rows))
             : inTransaction
-            ? refusedInTransaction(streamId, expected, batch.checkKeys)
+            ? refusedInTransaction(streamId, expected, batch)
             : wrongVersion(streamId, expected)
       })
       const toStoreError = (error: AppendError | SqlError.SqlError) => error._tag === "SqlError" ? storeError(`Append to "${streamId}"`)(error) : error

@@ -55,20 +55,24 @@ export const actualVersion = ({ events, sql }: Log, streamId: string) =>
 /** A Postgres array literal of strings, as one parameter (`${textArray(tags)}::text[]`). */
 export const textArray = (values: ReadonlyArray<string>) => `{${values.map((value) => `"${value.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`
 
-const insertMany = ({ events, sql }: Log, streamId: string, json: string, from: Statement.Fragment, condition: Statement.Fragment) =>
-  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
+/** The guards column, written on the first event of a conditional append (see `Migrations`). */
+const guardsColumn = (sql: SqlClient.SqlClient, guards: string | undefined) => guards === undefined ? sql`` : sql`, guards`
+
+const insertMany = ({ events, sql }: Log, streamId: string, json: string, from: Statement.Fragment, condition: Statement.Fragment, guards?: string) =>
+  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags${guardsColumn(sql, guards)})
     SELECT ${streamId}, current.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata',
       ARRAY(SELECT jsonb_array_elements_text(coalesce(e.value->'tags', '[]'::jsonb)))
+      ${guards === undefined ? sql`` : sql`, CASE WHEN e.ordinality = 1 THEN ${guards}::text[] ELSE '{}'::text[] END`}
     FROM ${from} AS current, jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS e
     WHERE ${condition}
     ORDER BY e.ordinality
     RETURNING position, transaction_id::text AS transaction, version, recorded_at`
 
 /** One event needs no JSON array to unpack: its values are parameters of their own. */
-const insertOne = ({ events, sql }: Log, streamId: string, batch: EncodedBatch, from: Statement.Fragment, condition: Statement.Fragment) =>
-  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
+const insertOne = ({ events, sql }: Log, streamId: string, batch: EncodedBatch, from: Statement.Fragment, condition: Statement.Fragment, guards?: string) =>
+  sql<AppendRow>`INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags${guardsColumn(sql, guards)})
     SELECT ${streamId}, current.version + 1, ${batch.encoded[0]!.id}::uuid, ${batch.encoded[0]!.type}, ${batch.data}::jsonb, ${batch.metadata}::jsonb,
-      ${textArray(batch.encoded[0]!.tags ?? [])}::text[]
+      ${textArray(batch.encoded[0]!.tags ?? [])}::text[]${guards === undefined ? sql`` : sql`, ${guards}::text[]`}
     FROM ${from} AS current
     WHERE ${condition}
     RETURNING position, transaction_id::text AS transaction, version, recorded_at`
@@ -101,8 +105,8 @@ export const append = (
   const { events, sql } = log
   const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
     const ordered = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
-    const insert = (guarded: Statement.Fragment) =>
-      batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded) : insertMany(log, streamId, batch.json, from, guarded)
+    const insert = (guarded: Statement.Fragment, guards?: string) =>
+      batch.encoded.length === 1 ? insertOne(log, streamId, batch, from, guarded, guards) : insertMany(log, streamId, batch.json, from, guarded, guards)
     if (appendCondition === undefined) {
       return insert(
         inTransaction
@@ -112,12 +116,8 @@ export const append = (
           : sql`${ordered} AND ${sharedLocks(log, batch.lockKeys)}`
       )
     }
-    return sql<AppendRow & { readonly conflict: ConflictRow | { readonly retry: true } | null }>`WITH conflict AS MATERIALIZED (
-        SELECT ${checkCondition(log, batch, appendCondition, inTransaction)} AS found
-      ),
-      inserted AS (${insert(sql`${ordered} AND (SELECT found FROM conflict) IS NULL`)})
-      SELECT position, transaction, version, recorded_at, NULL::jsonb AS conflict FROM inserted
-      UNION ALL SELECT NULL, NULL, NULL, NULL, found FROM conflict WHERE found IS NOT NULL`
+    // The check raises a broken condition (see `conditionOutcome`); evaluated once, as an InitPlan.
+    return insert(sql`${ordered} AND (SELECT ${checkCondition(log, batch, appendCondition, inTransaction)})`, textArray(guardsOf(appendCondition.failIfEventsMatch)))
   }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
   if (exact === 0) return write(log.fromNoStream, log.always)
@@ -131,7 +131,7 @@ export const append = (
   return write(current, expected === "streamExists" ? log.streamExists : log.always)
 }
 
-/** The first event that broke an append's condition, as the condition function returns it. */
+/** The first event that broke an append's condition, as the check raises it. */
 export interface ConflictRow {
   readonly event_id: string
   readonly stream_id: string
@@ -160,16 +160,31 @@ const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
  * conditions on every event.
  */
 const lockedInOrder = ({ sql, table }: Log, batch: EncodedBatch) =>
-  sql`${sql(`${table}_lock_shared`)}(${textArray(batch.lockKeys)}::text[], ${textArray(batch.checkKeys)}::text[])`
+  sql`${sql(`${table}_lock_tags`)}(${textArray(batch.lockKeys)}::text[], ${textArray(batch.checkKeys)}::text[], ${textArray(tagsOf(batch))}::text[])`
+
+/** The tags of a batch's events, from its lock keys (`tag:` and the tag). */
+const tagsOf = (batch: EncodedBatch) => batch.lockKeys.map((key) => key.slice(4))
 
 /** Whether an append in a transaction was refused for a newer conditional append on its keys. */
-export const behindCondition = ({ conditionHeads, sql }: Log, keys: ReadonlyArray<string>) =>
-  sql`EXISTS (SELECT 1 FROM ${conditionHeads} AS h WHERE h.key = ANY (${textArray(keys)}::text[]) AND h.transaction_id > pg_current_xact_id())`
+export const behindCondition = ({ sql, table }: Log, batch: EncodedBatch) =>
+  sql`${sql(`${table}_behind`)}(${textArray(batch.checkKeys)}::text[], ${textArray(tagsOf(batch))}::text[])`
+
+/**
+ * What a failed conditional append raised: the first conflicting event (FC001), or "retry" for
+ * an append behind a newer conditional append (FC002); undefined for any other failure.
+ */
+export const conditionOutcome = (error: SqlError.SqlError): ConflictRow | "retry" | undefined => {
+  const cause = error.reason.cause as { readonly code?: unknown; readonly detail?: unknown } | undefined
+  if (cause?.code === "FC002") return "retry"
+  if (cause?.code !== "FC001" || typeof cause.detail !== "string") return undefined
+  return JSON.parse(cause.detail) as ConflictRow
+}
 
 /**
  * What a condition locks: one tag of each item with tags, exclusively (an event that matches
  * carries them all); for an item without tags (types only, or every event), the table against
- * appends. `heads` are the keys it then records itself on, for older transactions to check.
+ * appends. `heads` are the keys of the untagged items, which it records itself on for older
+ * transactions to check; the tags it guards are written on its first event (`guardsOf`).
  */
 const conditionKeys = (query: EventQuery.EventQuery) => {
   const exclusive = new Set<string>()
@@ -178,7 +193,6 @@ const conditionKeys = (query: EventQuery.EventQuery) => {
   for (const item of query.items) {
     if (item.tags !== undefined && item.tags.length > 0) {
       exclusive.add(`tag:${item.tags[0]!}`)
-      heads.add(`tag:${item.tags[0]!}`)
     } else {
       lockTable = true
       if (item.types !== undefined && item.types.length > 0) for (const type of item.types) heads.add(`type:${type}`)
@@ -187,6 +201,11 @@ const conditionKeys = (query: EventQuery.EventQuery) => {
   }
   return { exclusive: [...exclusive], heads: [...heads], lockTable }
 }
+
+/** The first tag of each tagged item: an event matching the item carries it. */
+const guardsOf = (query: EventQuery.EventQuery) => [
+  ...new Set(query.items.flatMap((item) => item.tags !== undefined && item.tags.length > 0 ? [item.tags[0]!] : []))
+]
 
 /**
  * With every item tagged, one tag of each: the index of tagged events then narrows a search to
@@ -199,10 +218,11 @@ const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.App
   const { sql } = log
   const { exclusive, heads, lockTable } = conditionKeys(condition.failIfEventsMatch)
   const after = condition.after ?? EventStore.start
-  const items = condition.failIfEventsMatch.items
-  return sql`${sql(`${log.table}_condition`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
-    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[],
-    ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
+  const [first, ...items] = condition.failIfEventsMatch.items
+  const firstItem = first === undefined ? sql`NULL::text[], NULL::text[]` : sql`${textArray(first.types ?? [])}::text[], ${textArray(first.tags ?? [])}::text[]`
+  return sql`${sql(`${log.table}_check`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
+    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? tagsOf(batch) : [])}::text[],
+    ${firstItem}, ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
     ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 }
 
