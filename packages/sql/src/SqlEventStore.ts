@@ -104,8 +104,9 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
 
   /** What a conditional append raised: the event that broke its condition, or a run again. */
   const conditionFailure = (streamId: string, condition: EventStore.AppendCondition | undefined, error: SqlError.SqlError) => {
-    const conflict = condition === undefined ? undefined : Statements.conditionOutcome(error)
-    if (conflict === undefined || condition === undefined) return undefined
+    if (condition === undefined) return undefined
+    const conflict = Statements.conditionOutcome(error)
+    if (conflict === undefined) return undefined
     if (conflict === "retry") return new EventStore.RetryTransaction({ streamId })
     return EventStore.conditionFailed(streamId, condition, {
       id: conflict.event_id,
@@ -176,7 +177,7 @@ export const make: (
 ) {
   const sql = yield* SqlClient.SqlClient
   const tables = yield* Tables.make(options)
-  const log = Statements.makeLog(sql, tables.events, tables.conditionHeads)
+  const log = Statements.makeLog(sql, tables.events)
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
   const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
   const schedule = options?.retry ?? defaultSchedule

@@ -24,6 +24,25 @@ const typesOf = () => {
 const readAll = (query: EventQuery.EventQuery) => EventStore.use((store) => Stream.runCollect(store.readQuery(query)))
 
 /** All the pages of a query: its events and the position an append condition may name. */
+/**
+ * A transaction that takes its place in the log (an untagged append), then, once `gate` is done,
+ * appends an event with `tag`: an older transaction that commits late. Returns once it has begun.
+ */
+const olderTransaction = (types: ReturnType<typeof typesOf>, tag: string, gate: Deferred.Deferred<void>) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const transactor = yield* Transactor
+    const begun = yield* Deferred.make<void>()
+    const older = yield* Effect.forkChild(Effect.exit(transactor.withTransaction(Effect.gen(function*() {
+      yield* store.append(unique("older"), [{ type: types.other, data: {} }])
+      yield* Deferred.succeed(begun, undefined)
+      yield* Deferred.await(gate)
+      yield* store.append(unique("older"), [{ type: types.subscribed, data: {}, tags: [tag] }])
+    }))))
+    yield* Deferred.await(begun)
+    return older
+  })
+
 const decisionRead = (query: EventQuery.EventQuery) =>
   Effect.gen(function*() {
     const store = yield* EventStore
@@ -248,19 +267,11 @@ export const eventQueryConformance = <E>(
       interleavedTest(`an older transaction appending after a decision committed comes after it or runs again (the decision's event ${carried ? "carries" : "does not carry"} the tag)`, () =>
         Effect.gen(function*() {
           const store = yield* EventStore
-          const transactor = yield* Transactor
           const types = typesOf()
           const course = unique("course")
           const query = EventQuery.make({ tags: [`course:${course}`] })
-          const begun = yield* Deferred.make<void>()
           const decided = yield* Deferred.make<void>()
-          const older = yield* Effect.forkChild(Effect.exit(transactor.withTransaction(Effect.gen(function*() {
-            yield* store.append(unique("older"), [{ type: types.other, data: {} }])
-            yield* Deferred.succeed(begun, undefined)
-            yield* Deferred.await(decided)
-            yield* store.append(unique("older"), [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }])
-          }))))
-          yield* Deferred.await(begun)
+          const older = yield* olderTransaction(types, `course:${course}`, decided)
           const decision = yield* decisionRead(query)
           const tags = carried ? [`course:${course}`] : [`student:${unique("s")}`]
           const appended = yield* store.appendIf(unique("decision"), [{ type: types.subscribed, data: {}, tags }], {
@@ -285,21 +296,13 @@ export const eventQueryConformance = <E>(
     concurrentTest("an older transaction that appends after the read conflicts: one of the two is refused", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
-        const transactor = yield* Transactor
         const types = typesOf()
         const course = unique("course")
         const query = EventQuery.make({ tags: [`course:${course}`] })
-        const begun = yield* Deferred.make<void>()
         const read = yield* Deferred.make<void>()
-        // A transaction begins (and takes its place in the log) before the decision reads...
-        const older = yield* Effect.forkChild(Effect.exit(transactor.withTransaction(Effect.gen(function*() {
-          yield* store.append(unique("older"), [{ type: types.other, data: {} }])
-          yield* Deferred.succeed(begun, undefined)
-          yield* Deferred.await(read)
-          // ... and appends a matching event after it, to commit late, before the decision's in log order.
-          yield* store.append(unique("older"), [{ type: types.subscribed, data: {}, tags: [`course:${course}`] }])
-        }))))
-        yield* Deferred.await(begun)
+        // A transaction begins (and takes its place in the log) before the decision reads, and
+        // appends a matching event after it, to commit late, before the decision's in log order.
+        const older = yield* olderTransaction(types, `course:${course}`, read)
         const decision = yield* decisionRead(query)
         assert.strictEqual(decision.count, 0)
         yield* Deferred.succeed(read, undefined)

@@ -82,6 +82,8 @@ export interface EncodedBatch {
   /** A single event's data and metadata as JSON; empty for a batch. */
   readonly data: string
   readonly metadata: string
+  /** The batch's tags, each once. */
+  readonly tags: ReadonlyArray<string>
   /** The keys the batch's events are locked under while appended: `tag:` and each tag. */
   readonly lockKeys: ReadonlyArray<string>
   /** The keys of conditions the events would break: the lock keys, `type:` and each type, and `*`. */
@@ -90,13 +92,14 @@ export interface EncodedBatch {
 
 /** The keys of a batch of events: see {@link EncodedBatch}. */
 export const keysOf = (events: ReadonlyArray<{ readonly type: string; readonly tags?: ReadonlyArray<string> | undefined }>) => {
-  const lockKeys = new Set<string>()
+  const tags = new Set<string>()
   const checkKeys = new Set<string>(["*"])
   for (const event of events) {
     checkKeys.add(`type:${event.type}`)
-    for (const tag of event.tags ?? []) lockKeys.add(`tag:${tag}`)
+    for (const tag of event.tags ?? []) tags.add(tag)
   }
-  return { lockKeys: [...lockKeys], checkKeys: [...lockKeys, ...checkKeys] }
+  const lockKeys = [...tags].map((tag) => `tag:${tag}`)
+  return { tags: [...tags], lockKeys, checkKeys: [...lockKeys, ...checkKeys] }
 }
 
 const encodeEvent = (event: RecordedEvent.UnsavedEvent): EncodedEvent => {

@@ -23,8 +23,6 @@ export interface Log {
   /** The events table's name, qualified. */
   readonly table: string
   readonly events: Statement.Identifier
-  /** The last conditional append on each lock key (see `Migrations`). */
-  readonly conditionHeads: Statement.Identifier
   /** The columns of an `EventRow`, as every read of events selects them. */
   readonly eventColumns: Statement.Fragment
   readonly fromNoStream: Statement.Fragment
@@ -32,10 +30,9 @@ export interface Log {
   readonly streamExists: Statement.Fragment
 }
 
-export const makeLog = (sql: SqlClient.SqlClient, table: string, conditionHeads: string): Log => ({
+export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
   sql,
   table,
-  conditionHeads: sql(conditionHeads),
   events: sql(table),
   eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at, tags`,
   fromNoStream: sql`(SELECT 0 AS version)`,
@@ -117,7 +114,8 @@ export const append = (
       )
     }
     // The check raises a broken condition (see `conditionOutcome`); evaluated once, as an InitPlan.
-    return insert(sql`${ordered} AND (SELECT ${checkCondition(log, batch, appendCondition, inTransaction)})`, textArray(guardsOf(appendCondition.failIfEventsMatch)))
+    const keys = conditionKeys(appendCondition.failIfEventsMatch)
+    return insert(sql`${ordered} AND (SELECT ${checkCondition(log, batch, appendCondition, keys, inTransaction)})`, textArray(keys.guards))
   }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
   if (exact === 0) return write(log.fromNoStream, log.always)
@@ -160,14 +158,11 @@ const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
  * conditions on every event.
  */
 const lockedInOrder = ({ sql, table }: Log, batch: EncodedBatch) =>
-  sql`${sql(`${table}_lock_tags`)}(${textArray(batch.lockKeys)}::text[], ${textArray(batch.checkKeys)}::text[], ${textArray(tagsOf(batch))}::text[])`
-
-/** The tags of a batch's events, from its lock keys (`tag:` and the tag). */
-const tagsOf = (batch: EncodedBatch) => batch.lockKeys.map((key) => key.slice(4))
+  sql`${sql(`${table}_lock_tags`)}(${textArray(batch.lockKeys)}::text[], ${textArray(batch.checkKeys)}::text[], ${textArray(batch.tags)}::text[])`
 
 /** Whether an append in a transaction was refused for a newer conditional append on its keys. */
 export const behindCondition = ({ sql, table }: Log, batch: EncodedBatch) =>
-  sql`${sql(`${table}_behind`)}(${textArray(batch.checkKeys)}::text[], ${textArray(tagsOf(batch))}::text[])`
+  sql`${sql(`${table}_behind`)}(${textArray(batch.checkKeys)}::text[], ${textArray(batch.tags)}::text[])`
 
 /**
  * What a failed conditional append raised: the first conflicting event (FC001), or "retry" for
@@ -183,29 +178,24 @@ export const conditionOutcome = (error: SqlError.SqlError): ConflictRow | "retry
 /**
  * What a condition locks: one tag of each item with tags, exclusively (an event that matches
  * carries them all); for an item without tags (types only, or every event), the table against
- * appends. `heads` are the keys of the untagged items, which it records itself on for older
- * transactions to check; the tags it guards are written on its first event (`guardsOf`).
+ * appends. Those first tags are its `guards`, written on its first event for older transactions
+ * to check; `heads` are the keys of the untagged items, which it records in the heads table.
  */
 const conditionKeys = (query: EventQuery.EventQuery) => {
-  const exclusive = new Set<string>()
+  const guards = new Set<string>()
   const heads = new Set<string>()
   let lockTable = false
   for (const item of query.items) {
     if (item.tags !== undefined && item.tags.length > 0) {
-      exclusive.add(`tag:${item.tags[0]!}`)
+      guards.add(item.tags[0]!)
     } else {
       lockTable = true
       if (item.types !== undefined && item.types.length > 0) for (const type of item.types) heads.add(`type:${type}`)
       else heads.add("*")
     }
   }
-  return { exclusive: [...exclusive], heads: [...heads], lockTable }
+  return { guards: [...guards], exclusive: [...guards].map((tag) => `tag:${tag}`), heads: [...heads], lockTable }
 }
-
-/** The first tag of each tagged item: an event matching the item carries it. */
-const guardsOf = (query: EventQuery.EventQuery) => [
-  ...new Set(query.items.flatMap((item) => item.tags !== undefined && item.tags.length > 0 ? [item.tags[0]!] : []))
-]
 
 /**
  * With every item tagged, one tag of each: the index of tagged events then narrows a search to
@@ -214,14 +204,19 @@ const guardsOf = (query: EventQuery.EventQuery) => [
 const someTagsOf = (query: EventQuery.EventQuery) =>
   query.items.every((item) => item.tags !== undefined && item.tags.length > 0) ? query.items.map((item) => item.tags![0]!) : undefined
 
-const checkCondition = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, inTransaction: boolean) => {
+const checkCondition = (
+  log: Log,
+  batch: EncodedBatch,
+  condition: EventStore.AppendCondition,
+  { exclusive, heads, lockTable }: ReturnType<typeof conditionKeys>,
+  inTransaction: boolean
+) => {
   const { sql } = log
-  const { exclusive, heads, lockTable } = conditionKeys(condition.failIfEventsMatch)
   const after = condition.after ?? EventStore.start
   const [first, ...items] = condition.failIfEventsMatch.items
   const firstItem = first === undefined ? sql`NULL::text[], NULL::text[]` : sql`${textArray(first.types ?? [])}::text[], ${textArray(first.tags ?? [])}::text[]`
   return sql`${sql(`${log.table}_check`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
-    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? tagsOf(batch) : [])}::text[],
+    ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? batch.tags : [])}::text[],
     ${firstItem}, ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
     ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 }
