@@ -352,6 +352,50 @@ const guardConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
 })
 
 /**
+ * The usual condition in a check of its own: a query of one item with tags, appended outside a
+ * transaction (`_check` serves every other shape). It takes six values instead of twelve and
+ * skips the branches it cannot need, which was a tenth of a conditional append's time in
+ * Postgres. Its locks are taken in the same order as `_check` takes them.
+ */
+const checkOneItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const events = sql(tables.events)
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
+      exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint
+    ) RETURNS boolean LANGUAGE plpgsql VOLATILE
+    SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+    DECLARE
+      candidate record;
+    BEGIN
+      -- The events' own tags other than the exclusive one, usually none.
+      IF cardinality(shared_keys) = 0 THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(exclusive_key, 0));
+      ELSE
+        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
+        FROM (
+          SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
+          FROM (SELECT exclusive_key AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
+          GROUP BY 1
+        ) AS k
+        ORDER BY k.key;
+      END IF;
+      -- A snapshot taken after the locks (see _check).
+      SELECT e.transaction_id, e.position, e.event_id, e.stream_id, e.version, e.type INTO candidate FROM (
+        SELECT * FROM ${events} AS tagged WHERE tagged.tags @> wanted_tags AND tagged.tags <> '{}' OFFSET 0
+      ) AS e
+      WHERE (e.transaction_id, e.position) > (after_transaction, after_position)
+        AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types))
+      ORDER BY e.transaction_id, e.position LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = jsonb_build_object('event_id', candidate.event_id,
+          'stream_id', candidate.stream_id, 'version', candidate.version, 'type', candidate.type,
+          'transaction', candidate.transaction_id::text, 'position', candidate.position)::text;
+      END IF;
+      RETURN true;
+    END $$`
+})
+
+/**
  * Processor leases that expire unless renewed, with an epoch raised by every take (see
  * `SqlLease`). They replace session advisory locks, which a frozen holder kept indefinitely.
  */
@@ -396,7 +440,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "7_add_tags": addTags(tables),
       "8_plan_conditions": planConditions(tables),
       "9_create_leases": createLeases(tables),
-      "10_guard_conditions": guardConditions(tables)
+      "10_guard_conditions": guardConditions(tables),
+      "11_check_one_item": checkOneItem(tables)
     })
   })
 })

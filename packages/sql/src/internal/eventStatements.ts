@@ -115,7 +115,10 @@ export const append = (
     }
     // The check raises a broken condition (see `conditionOutcome`); evaluated once, as an InitPlan.
     const keys = conditionKeys(appendCondition.failIfEventsMatch)
-    return insert(sql`${ordered} AND (SELECT ${checkCondition(log, batch, appendCondition, keys, inTransaction)})`, textArray(keys.guards))
+    const check = !inTransaction && appendCondition.failIfEventsMatch.items.length === 1 && !keys.lockTable
+      ? checkOneItem(log, batch, appendCondition, keys.exclusive[0]!)
+      : checkCondition(log, batch, appendCondition, keys, inTransaction)
+    return insert(sql`${ordered} AND (SELECT ${check})`, textArray(keys.guards))
   }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
   if (exact === 0) return write(log.fromNoStream, log.always)
@@ -218,6 +221,20 @@ const checkCondition = (
   return sql`${sql(`${log.table}_check`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
     ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? batch.tags : [])}::text[],
     ${firstItem}, ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
+    ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
+}
+
+/**
+ * A query of one item with tags, outside a transaction: the check made for it (see `Migrations`),
+ * with the events' other tags as shared keys.
+ */
+const checkOneItem = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, exclusive: string) => {
+  const { sql } = log
+  const after = condition.after ?? EventStore.start
+  const item = condition.failIfEventsMatch.items[0]!
+  const shared = batch.lockKeys.filter((key) => key !== exclusive)
+  return sql`${sql(`${log.table}_check_item`)}(${exclusive}, ${textArray(shared)}::text[],
+    ${textArray(item.types ?? [])}::text[], ${textArray(item.tags ?? [])}::text[],
     ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
 }
 
