@@ -493,6 +493,14 @@ const follow = <E, R>(running: Runtime<E, R>) =>
           yield* Ref.set(running.lag, behind)
           yield* setStatus(running, { state: behind > 0 ? "held back" : "live", position: checkpoint.position })
           yield* waitForChange
+          // A blue-green switch moves an idle processor's checkpoint to the new generation's
+          // position: read on from there, or the events between would never reach it.
+          const stored = yield* checkpoints.read(name)
+          if (stored.generation !== checkpoint.generation) {
+            checkpoint = stored
+            scanned = stored.position
+            yield* setStatus(running, { position: checkpoint.position })
+          }
           continue
         }
         yield* held.check
@@ -603,17 +611,16 @@ const handleOf = <E, R>(
   // Waits for the head of the log as committed now, not as readers may see it: an event behind
   // another open transaction counts, and is waited for. A segment another instance holds is
   // followed by its checkpoint.
-  const positionOf = (running: Runtime<E, R>, current: Status) =>
-    current.state === "waiting for lease"
-      ? checkpoints.get(running.name).pipe(Effect.catchTag("InvalidInput", Effect.die))
-      : Effect.succeed(current.position)
+  // The stored checkpoint, not the status: a blue-green switch may have moved it back to where
+  // the new generation stands, and a segment held elsewhere has no status here.
+  const positionOf = (running: Runtime<E, R>) => checkpoints.get(running.name).pipe(Effect.catchTag("InvalidInput", Effect.die))
   const segmentCaughtUp = (running: Runtime<E, R>) =>
     Effect.gen(function*() {
       const target = yield* store.head({ types: processor.types, segment: running.segment })
       while (true) {
         const current = yield* Ref.get(running.status)
         if (current.halted !== undefined) return yield* current.halted
-        if (current.state !== "rebuilding" && (yield* positionOf(running, current)) >= target) return
+        if (current.state !== "rebuilding" && (yield* positionOf(running)) >= target) return
         yield* Effect.sleep("10 millis")
       }
     })
@@ -647,10 +654,7 @@ const handleOf = <E, R>(
     segments: statuses,
     lag: Effect.map(
       Effect.forEach(runtimes, (running) =>
-        Ref.get(running.status).pipe(
-          Effect.flatMap((current) => positionOf(running, current)),
-          Effect.flatMap((position) => lagAfter(running, position))
-        )),
+        Effect.flatMap(positionOf(running), (position) => lagAfter(running, position))),
       (lags) => lags.reduce((sum, lag) => sum + lag, 0)
     ),
     whenCaughtUp: Effect.forEach(runtimes, segmentCaughtUp, { discard: true }),
