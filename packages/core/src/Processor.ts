@@ -252,6 +252,9 @@ export interface Handle<E = unknown> {
 export type Requirements = EventStore | CheckpointStore | Transactor | Lease
 
 /** This process, as the status board names it: its pid (where there is one) and a random tag. */
+/** How long an idle processor waits for a wake-up before it looks at its checkpoint again. */
+const idleRecheck = Duration.seconds(1)
+
 const defaultInstance = `${typeof process === "undefined" ? "pid ?" : `pid ${process.pid}`} ${crypto.randomUUID().slice(0, 8)}`
 
 const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")]).pipe(
@@ -492,9 +495,11 @@ const follow = <E, R>(running: Runtime<E, R>) =>
           yield* Metric.update(running.metrics.lag, behind)
           yield* Ref.set(running.lag, behind)
           yield* setStatus(running, { state: behind > 0 ? "held back" : "live", position: checkpoint.position })
-          yield* waitForChange
           // A blue-green switch moves an idle processor's checkpoint to the new generation's
-          // position: read on from there, or the events between would never reach it.
+          // position: read on from there, or the events between would never reach it. The switch
+          // may come with no append to wake the processor (or from another process), so it looks
+          // at least every second.
+          yield* Effect.timeoutOption(waitForChange, idleRecheck)
           const stored = yield* checkpoints.read(name)
           if (stored.generation !== checkpoint.generation) {
             checkpoint = stored

@@ -988,6 +988,55 @@ export const processorConformance = <E>(
         })
       }).pipe(Effect.scoped))
 
+    // A single session: the shadow's held batch would keep the projection from committing.
+    concurrentTest("blue-green: events the projection commits between the shadow's last check and the switch are projected into the new generation", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const live = tallyProjection(unique("late"), events)
+        const name = live.projection.name
+        const stream = unique("late")
+        yield* append(stream, events.added, [1, 2])
+        const processors = yield* Processor.startAll([live.projection])
+        yield* processors.whenCaughtUp
+        // Blue-green reads the projection's checkpoint when it starts, and again once its shadow has
+        // caught up. At that second read a 77 is appended and the projection commits it, while the
+        // shadow cannot commit it: the check has passed, and the switch moves the checkpoint back
+        // to the shadow's position, before the 77.
+        const checkpoints = yield* CheckpointStore
+        const store = yield* EventStore
+        const head = store.head({ types: [events.added] })
+        const gate = yield* Deferred.make<void>()
+        let reads = 0
+        let holdShadow = false
+        const interleaving = CheckpointStore.of({
+          ...checkpoints,
+          read: (processor) =>
+            Effect.gen(function*() {
+              const checkpoint = yield* checkpoints.read(processor)
+              if (processor !== name || ++reads !== 2) return checkpoint
+              holdShadow = true
+              yield* append(stream, events.added, [77]).pipe(Effect.provideService(EventStore, store), Effect.orDie)
+              const after = yield* Effect.orDie(head)
+              while ((yield* checkpoints.get(name)) < after) yield* Effect.sleep("5 millis")
+              return checkpoint
+            }),
+          set: (processor, expected, next, generation) =>
+            Effect.andThen(
+              holdShadow && processor === `${name}#1` ? Deferred.await(gate) : Effect.void,
+              checkpoints.set(processor, expected, next, generation)
+            )
+        })
+        const switched = yield* BlueGreen.rebuild(live.projection).pipe(Effect.provideService(CheckpointStore, interleaving))
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual(switched.generation, 1)
+        assert.strictEqual(reads, 2, "the interleaving ran")
+        assert.isTrue(switched.position < (yield* head), "the switch set the checkpoint before the 77")
+        // With no append to wake it, the projection reads on from the checkpoint the switch set.
+        yield* processors.whenCaughtUp
+        assert.deepStrictEqual(Option.getOrThrow(yield* live.tallies.get(stream)), new Tally({ count: 3, sum: 80, lastVersion: 3 }))
+        assert.deepStrictEqual(yield* checkpoints.read(name), { position: yield* head, generation: 1 })
+      }).pipe(Effect.scoped))
+
     it.effect("blue-green needs the documents a processor writes; without them it fails and changes nothing", () =>
       Effect.gen(function*() {
         const events = counterEvents()

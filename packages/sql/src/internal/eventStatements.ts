@@ -221,7 +221,7 @@ const checkCondition = (
   return sql`${sql(`${log.table}_check`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
     ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? batch.tags : [])}::text[],
     ${firstItem}, ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
-    ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
+    ${logOrderValues(log, after)})`
 }
 
 /**
@@ -235,7 +235,7 @@ const checkOneItem = (log: Log, batch: EncodedBatch, condition: EventStore.Appen
   const shared = batch.lockKeys.filter((key) => key !== exclusive)
   return sql`${sql(`${log.table}_check_item`)}(${exclusive}, ${textArray(shared)}::text[],
     ${textArray(item.types ?? [])}::text[], ${textArray(item.tags ?? [])}::text[],
-    ${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
+    ${logOrderValues(log, after)})`
 }
 
 /** Events matching a query: any of its items. */
@@ -315,9 +315,12 @@ const wantedBy = (log: Log, types: ReadonlyArray<string> | undefined, segment: E
   return bySegment === undefined ? ofTypes(log, types) : log.sql`${ofTypes(log, types)} AND ${bySegment}`
 }
 
+/** A position as the two values the log is ordered by: transaction id, sequence. */
+const logOrderValues = ({ sql }: Log, position: bigint) =>
+  sql`${(position >> sequenceBits).toString()}::text::xid8, ${(position & sequenceMask).toString()}::bigint`
+
 /** The log after a position, in (transaction id, sequence) order. */
-const afterPosition = ({ sql }: Log, after: bigint) =>
-  sql`(transaction_id, position) > (${(after >> sequenceBits).toString()}::text::xid8, ${(after & sequenceMask).toString()}::bigint)`
+const afterPosition = (log: Log, after: bigint) => log.sql`(transaction_id, position) > (${logOrderValues(log, after)})`
 
 const byPosition = (a: { readonly position: bigint }, b: { readonly position: bigint }) =>
   a.position < b.position ? -1 : a.position > b.position ? 1 : 0
