@@ -251,10 +251,10 @@ export interface Handle<E = unknown> {
  */
 export type Requirements = EventStore | CheckpointStore | Transactor | Lease
 
-/** This process, as the status board names it: its pid (where there is one) and a random tag. */
 /** How long an idle processor waits for a wake-up before it looks at its checkpoint again. */
 const idleRecheck = Duration.seconds(1)
 
+/** This process, as the status board names it: its pid (where there is one) and a random tag. */
 const defaultInstance = `${typeof process === "undefined" ? "pid ?" : `pid ${process.pid}`} ${crypto.randomUUID().slice(0, 8)}`
 
 const defaultRetry = Schedule.min([Schedule.exponential("100 millis"), Schedule.spaced("5 seconds")]).pipe(
