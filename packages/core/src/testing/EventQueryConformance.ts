@@ -171,6 +171,33 @@ export const eventQueryConformance = <E>(
         yield* store.appendIf(unique("s"), [{ type: types.subscribed, data: {} }], { failIfEventsMatch: query, after: last.after })
       }))
 
+    it.effect("appendIf names the first conflicting event in log order, whichever item of the query it matches", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const [course, student] = [`course:${unique("course")}`, `student:${unique("student")}`]
+        const byCourse = EventQuery.make({ tags: [course] })
+        const before = yield* decisionRead(EventQuery.make({ tags: [course] }, { tags: [student] }))
+        const subscribe = (tags: ReadonlyArray<string>) => store.append(unique("other-writer"), [{ type: types.subscribed, data: {}, tags }])
+        const firstOfStudent = yield* subscribe([student])
+        const firstOfCourse = yield* subscribe([course])
+        yield* subscribe([course])
+        yield* subscribe([student])
+        const refusal = (query: EventQuery.EventQuery) =>
+          Effect.flip(store.appendIf(unique("decision"), [{ type: types.subscribed, data: {}, tags: [course, student] }], {
+            failIfEventsMatch: query,
+            after: before.after
+          }))
+        const one = yield* refusal(byCourse)
+        assert.instanceOf(one, AppendConditionFailed)
+        assert.strictEqual(one.eventId, firstOfCourse.events[0]!.id)
+        // The course's item comes first in the query, the student's event first in the log.
+        const both = yield* refusal(EventQuery.make({ tags: [course] }, { tags: [student] }))
+        assert.instanceOf(both, AppendConditionFailed)
+        assert.strictEqual(both.eventId, firstOfStudent.events[0]!.id)
+        assert.strictEqual(both.eventPosition, firstOfStudent.events[0]!.position)
+      }))
+
     it.effect("appendIf checks the stream's expected version with the condition; either refusal writes nothing", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
