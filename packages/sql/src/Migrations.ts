@@ -251,7 +251,10 @@ const searchFragments = (sql: SqlClient.SqlClient, tables: Tables.Tables) => ({
       'transaction', e.transaction_id::text, 'position', e.position)`,
   matching: sql`(e.transaction_id, e.position) > (after_transaction, after_position)
           AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types))`,
-  tagged: sql`(SELECT * FROM ${sql(tables.events)} AS tagged WHERE tagged.tags @> wanted_tags AND tagged.tags <> '{}' OFFSET 0)`
+  tagged: sql`(SELECT * FROM ${sql(tables.events)} AS tagged WHERE tagged.tags @> wanted_tags AND tagged.tags <> '{}' OFFSET 0)`,
+  /** The tagged events with only the columns `matching` needs: whether any matches. */
+  taggedKeys: sql`(SELECT tagged.transaction_id, tagged.position, tagged.type FROM ${sql(tables.events)} AS tagged
+    WHERE tagged.tags @> wanted_tags AND tagged.tags <> '{}' OFFSET 0)`
 })
 
 /**
@@ -304,7 +307,7 @@ const guardConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
  */
 const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
-  const { conflict, matching, tagged } = searchFragments(sql, tables)
+  const { conflict, matching, tagged, taggedKeys } = searchFragments(sql, tables)
   const events = sql(tables.events)
   const heads = sql(tables.conditionHeads)
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
@@ -313,6 +316,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
     ) RETURNS boolean LANGUAGE plpgsql VOLATILE
     SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
     DECLARE
+      locked text;
       first_conflict jsonb;
       first_transaction xid8;
       first_position bigint;
@@ -324,7 +328,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
         LOCK TABLE ${events} IN EXCLUSIVE MODE;
       END IF;
       IF cardinality(exclusive_keys) = 1 AND shared_keys <@ exclusive_keys THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(exclusive_keys[1], 0));
+        locked := pg_advisory_xact_lock(hashtextextended(exclusive_keys[1], 0))::text;
       ELSE
         PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
         FROM (
@@ -348,7 +352,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
           wanted_tags := item_tags[i]::text[];
         END IF;
         IF cardinality(wanted_tags) > 0 THEN
-          PERFORM FROM ${tagged} AS e WHERE ${matching} LIMIT 1;
+          PERFORM FROM ${taggedKeys} AS e WHERE ${matching} LIMIT 1;
           IF FOUND THEN
             SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
             ORDER BY e.transaction_id, e.position LIMIT 1;
@@ -382,17 +386,19 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
  */
 const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
-  const { conflict, matching, tagged } = searchFragments(sql, tables)
+  const { conflict, matching, tagged, taggedKeys } = searchFragments(sql, tables)
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
       exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint
     ) RETURNS boolean LANGUAGE plpgsql VOLATILE
     SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
     DECLARE
+      locked text;
       candidate record;
     BEGIN
-      -- The events' own tags other than the exclusive one, usually none.
+      -- The events' own tags other than the exclusive one, usually none. One lock is taken by an
+      -- assignment rather than PERFORM: a simple expression runs without a query's executor.
       IF cardinality(shared_keys) = 0 THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(exclusive_key, 0));
+        locked := pg_advisory_xact_lock(hashtextextended(exclusive_key, 0))::text;
       ELSE
         PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
         FROM (
@@ -403,7 +409,7 @@ const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
         ORDER BY k.key;
       END IF;
       -- A snapshot taken after the locks (see _check); unordered, as there.
-      PERFORM FROM ${tagged} AS e WHERE ${matching} LIMIT 1;
+      PERFORM FROM ${taggedKeys} AS e WHERE ${matching} LIMIT 1;
       IF FOUND THEN
         SELECT ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
         ORDER BY e.transaction_id, e.position LIMIT 1;
