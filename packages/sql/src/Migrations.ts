@@ -303,7 +303,7 @@ const guardConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
 /**
  * The check of a conditional append (see `guardConditions`). A search by tags asks first whether
  * any event matches, unordered, and only a conflict looks for the first one: ordering the search,
- * even of no rows, was a tenth of the throughput of conditional appends at eight writers.
+ * even of no rows, cost conditional appends about 5% of their throughput at eight writers (pgbench).
  */
 const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
@@ -353,10 +353,10 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
         END IF;
         IF cardinality(wanted_tags) > 0 THEN
           PERFORM FROM ${taggedKeys} AS e WHERE ${matching} LIMIT 1;
-          IF FOUND THEN
-            SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
-            ORDER BY e.transaction_id, e.position LIMIT 1;
-          END IF;
+          -- Nothing matches this item: on to the next, before reading a record left unassigned.
+          CONTINUE WHEN NOT FOUND;
+          SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
+          ORDER BY e.transaction_id, e.position LIMIT 1;
         ELSE
           SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${events} AS e WHERE ${matching}
           ORDER BY e.transaction_id, e.position LIMIT 1;

@@ -198,6 +198,26 @@ export const eventQueryConformance = <E>(
         assert.strictEqual(both.eventPosition, firstOfStudent.events[0]!.position)
       }))
 
+    it.effect("appendIf with several items, some matching nothing, accepts when none conflicts and refuses when a later one does", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const [course, student, name] = [`course:${unique("course")}`, `student:${unique("student")}`, `username:${unique("name")}`]
+        const query = EventQuery.make({ tags: [name] }, { types: [types.subscribed], tags: [course] }, { tags: [student] })
+        const before = yield* decisionRead(query)
+        const accepted = yield* store.appendIf(unique("decision"), [{ type: types.subscribed, data: {}, tags: [course, student] }], {
+          failIfEventsMatch: query,
+          after: before.after
+        })
+        assert.strictEqual(accepted.events.length, 1)
+        const again = yield* Effect.flip(store.appendIf(unique("decision"), [{ type: types.other, data: {} }], {
+          failIfEventsMatch: query,
+          after: before.after
+        }))
+        assert.instanceOf(again, AppendConditionFailed)
+        assert.strictEqual(again.eventId, accepted.events[0]!.id)
+      }))
+
     it.effect("appendIf checks the stream's expected version with the condition; either refusal writes nothing", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
