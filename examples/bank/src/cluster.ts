@@ -173,14 +173,25 @@ const program = (url: string) =>
     })
     const completed = settled.filter((view) => view.status === "completed").length
     yield* Console.log(`  ${completed} completed, ${transfers - completed} cancelled (the source had too little)`)
-    const views = yield* bank.query("accounts", {})
-    const total = views.reduce((sum, view) => sum + view.balance, 0)
+    // The account views are a projection of their own, which may still be catching up on the
+    // segments it took over: they are read once each is at its stream's version, or after 30 s.
     const store = yield* EventStore.EventStore
-    const behind: Array<string> = []
-    for (const view of views) {
-      const version = yield* Stream.runCount(store.readStream(BankAccount.streamId(view.accountNumber)))
-      if (view.version !== version) behind.push(`${view.accountNumber}: view at version ${view.version}, stream at ${version}`)
-    }
+    const settledAt = Date.now()
+    const { behind, views } = yield* Effect.gen(function*() {
+      const started = Date.now()
+      while (true) {
+        const views = yield* bank.query("accounts", {})
+        const behind: Array<string> = []
+        for (const view of views) {
+          const version = yield* Stream.runCount(store.readStream(BankAccount.streamId(view.accountNumber)))
+          if (view.version !== version) behind.push(`${view.accountNumber}: view at version ${view.version}, stream at ${version}`)
+        }
+        if (behind.length === 0 || Date.now() - started > 30_000) return { behind, views }
+        yield* Effect.sleep("200 millis")
+      }
+    })
+    if (behind.length === 0) yield* Console.log(`  the account views are at their streams' versions ${Duration.format(Duration.millis(Date.now() - settledAt))} later`)
+    const total = views.reduce((sum, view) => sum + view.balance, 0)
     const conserved = total === accounts * opening
     yield* Console.log(`  ${conserved ? "✓" : "✗"} the balances sum to ${money(total)}; ${money(accounts * opening)} was deposited`)
     yield* Console.log(`  ${behind.length === 0 ? "✓" : "✗"} every account view applied each event of its stream once${behind.length === 0 ? "" : `: ${behind.join("; ")}`}`)
