@@ -242,30 +242,36 @@ const planConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
 })
 
 /**
- * The parts of a check's search: the event it reports, which events match an item (after the
- * position, of its types), and the tagged events, found by the tags index first (OFFSET 0 keeps
- * the planner from scanning the log in order instead, past every other event).
- *
- * The containment is stated three times. Postgres prices a containment of tags it does not know
- * yet (a generic plan's) at 0.5% of the log, and under a LIMIT would rather scan the log until the
- * first match, from a few thousand events on; three of them price the match at one row, so the
- * tags index is taken without `SET enable_seqscan = off` on the function. The index looks each
- * tag up once whatever the count, and a SET clause on the function cost conditional appends about
- * 8% of their throughput at eight writers (pgbench).
+ * The parts of a check's search: the event it reports, the events that match an item without tags
+ * (after the position, of its types), and those that match an item with tags, which the tags index
+ * must find, whatever the size of the log when a session planned the search, and with no planner
+ * settings set on the function (a function with SET clauses switches them on every call, which
+ * cost conditional appends about 8% of their throughput at eight writers by pgbench). Two things
+ * price every other plan out. The containment is stated three times: Postgres prices one of tags
+ * it does not know (a generic plan's) at 0.5% of the log, and under a LIMIT would rather read the
+ * log until the first match, from about 100,000 events on; three price the match at one row, and
+ * the index looks each tag up once. And each event that passes is handed to `<events>_found`,
+ * which is priced as dear as 100 operators: a scan of the log would pay that for every event
+ * (on a log of a few events it would scan otherwise), the index only for the events it finds.
  */
 const searchFragments = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
-  const containsWanted = sql`tagged.tags @> wanted_tags AND tagged.tags @> wanted_tags AND tagged.tags @> wanted_tags AND tagged.tags <> '{}'`
+  const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)
+          AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types))`
   return {
     conflict: sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
       'transaction', e.transaction_id::text, 'position', e.position)`,
-    matching: sql`(e.transaction_id, e.position) > (after_transaction, after_position)
-          AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types))`,
-    tagged: sql`(SELECT * FROM ${sql(tables.events)} AS tagged WHERE ${containsWanted} OFFSET 0)`,
-    /** The tagged events with only the columns `matching` needs: whether any matches. */
-    taggedKeys: sql`(SELECT tagged.transaction_id, tagged.position, tagged.type FROM ${sql(tables.events)} AS tagged
-    WHERE ${containsWanted} OFFSET 0)`
+    matching,
+    taggedMatching: sql`e.tags @> wanted_tags AND e.tags @> wanted_tags AND e.tags @> wanted_tags AND e.tags <> '{}'
+          AND ${matching} AND ${sql(`${tables.events}_found`)}(e.tags)`
   }
 }
+
+/** True, at the price that keeps a search by tags on the tags index (see `searchFragments`). */
+const createFound = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_found`)}(tags text[])
+    RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 100 AS $$ BEGIN RETURN true; END $$`
+})
 
 /**
  * Conditions without a second write: a conditional append no longer records its keys in the
@@ -317,9 +323,10 @@ const guardConditions = Effect.fnUntraced(function*(tables: Tables.Tables) {
  */
 const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
-  const { conflict, matching, tagged, taggedKeys } = searchFragments(sql, tables)
+  const { conflict, matching, taggedMatching } = searchFragments(sql, tables)
   const events = sql(tables.events)
   const heads = sql(tables.conditionHeads)
+  yield* createFound(tables)
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
       exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[], check_tags text[],
       first_types text[], first_tags text[], item_types text[], item_tags text[], after_transaction xid8, after_position bigint
@@ -362,10 +369,10 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
           wanted_tags := item_tags[i]::text[];
         END IF;
         IF cardinality(wanted_tags) > 0 THEN
-          PERFORM FROM ${taggedKeys} AS e WHERE ${matching} LIMIT 1;
+          PERFORM FROM ${events} AS e WHERE ${taggedMatching} LIMIT 1;
           -- Nothing matches this item: on to the next, before reading a record left unassigned.
           CONTINUE WHEN NOT FOUND;
-          SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
+          SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${events} AS e WHERE ${taggedMatching}
           ORDER BY e.transaction_id, e.position LIMIT 1;
         ELSE
           SELECT e.transaction_id, e.position, ${conflict} AS conflict INTO candidate FROM ${events} AS e WHERE ${matching}
@@ -398,7 +405,9 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
  */
 const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
-  const { conflict, matching, tagged, taggedKeys } = searchFragments(sql, tables)
+  const { conflict, taggedMatching } = searchFragments(sql, tables)
+  const events = sql(tables.events)
+  yield* createFound(tables)
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
       exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint
     ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
@@ -420,9 +429,9 @@ const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
         ORDER BY k.key;
       END IF;
       -- A snapshot taken after the locks (see _check); unordered, as there.
-      PERFORM FROM ${taggedKeys} AS e WHERE ${matching} LIMIT 1;
+      PERFORM FROM ${events} AS e WHERE ${taggedMatching} LIMIT 1;
       IF FOUND THEN
-        SELECT ${conflict} AS conflict INTO candidate FROM ${tagged} AS e WHERE ${matching}
+        SELECT ${conflict} AS conflict INTO candidate FROM ${events} AS e WHERE ${taggedMatching}
         ORDER BY e.transaction_id, e.position LIMIT 1;
         RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = candidate.conflict::text;
       END IF;
