@@ -104,6 +104,17 @@ const showPlacement = (nodes: ReadonlyArray<Node>, placed: Map<string, Node>) =>
     return Console.log(`    node ${node.number} (pid ${node.pid}): ${held.length === 0 ? "—" : held.join(", ")}`)
   }, { discard: true })
 
+/** Reads every 200 ms until `done` holds of what it read, or `limitMs` have passed: the last read. */
+const readUntil = <A, E, R>(read: Effect.Effect<A, E, R>, done: (value: A) => boolean, limitMs: number) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (true) {
+      const value = yield* read
+      if (done(value) || Date.now() - started > limitMs) return value
+      yield* Effect.sleep("200 millis")
+    }
+  })
+
 /** Cents as units with two decimals. */
 const money = (cents: number) => (cents / 100).toLocaleString("en", { minimumFractionDigits: 2 })
 
@@ -162,34 +173,28 @@ const program = (url: string) =>
     yield* showPlacement(survivors, moved)
 
     yield* Console.log("\n4. Once every transfer has settled\n")
-    const settled = yield* Effect.gen(function*() {
-      const started = Date.now()
-      while (true) {
-        const views = yield* bank.query("transfers", {})
-        if (views.length === transfers && views.every((view) => view.status === "completed" || view.status === "cancelled")) return views
-        if (Date.now() - started > 60_000) return yield* Effect.die(new Error(`Transfers still open after 60 s: ${views.filter((view) => view.status !== "completed" && view.status !== "cancelled").map((view) => `${view.transferId} ${view.status}`).join(", ")}`))
-        yield* Effect.sleep("200 millis")
-      }
-    })
+    const isSettled = (view: { readonly status: string }) => view.status === "completed" || view.status === "cancelled"
+    const allSettled = (views: ReadonlyArray<{ readonly status: string }>) => views.length === transfers && views.every(isSettled)
+    const settled = yield* readUntil(bank.query("transfers", {}), allSettled, 60_000)
+    if (!allSettled(settled)) {
+      return yield* Effect.die(new Error(`Transfers still open after 60 s: ${settled.filter((view) => !isSettled(view)).map((view) => `${view.transferId} ${view.status}`).join(", ")}`))
+    }
     const completed = settled.filter((view) => view.status === "completed").length
     yield* Console.log(`  ${completed} completed, ${transfers - completed} cancelled (the source had too little)`)
     // The account views are a projection of their own, which may still be catching up on the
     // segments it took over: they are read once each is at its stream's version, or after 30 s.
     const store = yield* EventStore.EventStore
     const settledAt = Date.now()
-    const { behind, views } = yield* Effect.gen(function*() {
-      const started = Date.now()
-      while (true) {
-        const views = yield* bank.query("accounts", {})
-        const behind: Array<string> = []
-        for (const view of views) {
-          const version = yield* Stream.runCount(store.readStream(BankAccount.streamId(view.accountNumber)))
-          if (view.version !== version) behind.push(`${view.accountNumber}: view at version ${view.version}, stream at ${version}`)
-        }
-        if (behind.length === 0 || Date.now() - started > 30_000) return { behind, views }
-        yield* Effect.sleep("200 millis")
+    const accountViews = Effect.gen(function*() {
+      const views = yield* bank.query("accounts", {})
+      const behind: Array<string> = []
+      for (const view of views) {
+        const version = yield* Stream.runCount(store.readStream(BankAccount.streamId(view.accountNumber)))
+        if (view.version !== version) behind.push(`${view.accountNumber}: view at version ${view.version}, stream at ${version}`)
       }
+      return { behind, views }
     })
+    const { behind, views } = yield* readUntil(accountViews, (read) => read.behind.length === 0, 30_000)
     if (behind.length === 0) yield* Console.log(`  the account views are at their streams' versions ${Duration.format(Duration.millis(Date.now() - settledAt))} later`)
     const total = views.reduce((sum, view) => sum + view.balance, 0)
     const conserved = total === accounts * opening
