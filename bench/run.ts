@@ -86,7 +86,7 @@ const baselines: Record<string, string> = {
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
   "9": "the in-place rebuild of the same projection (handle.rebuild, then handle.whenCaughtUp) over the same events, in the same run; " +
     "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
-  "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b), or 8 plain appends to the one course (10c).",
+  "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b, 10d: to the same never-analyzed table), or 8 plain appends to the one course (10c).",
   "11": "the same projection in 8 segments run by 1 OS process, in the same run (11a, 11b); for the takeover (11c), the documented bound: lease duration + retry interval.",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
 }
@@ -149,7 +149,7 @@ const sqlGroups = async (target: Targets.SqlTarget, url?: string): Promise<Array
     progress(`${target.store}: subscription latency (figure 7)`)
     figures.push(...await Subscription.sqlFigures(target, plan))
   }
-  if (wants("10", "10a", "10b", "10c")) {
+  if (wants("10", "10a", "10b", "10c", "10d")) {
     progress(`${target.store}: conditional appends (figure 10)`)
     figures.push(...await Conditions.sqlFigures(target, plan))
   }

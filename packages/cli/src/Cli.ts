@@ -196,9 +196,9 @@ const processorsCommand = (known: ReadonlyArray<Processor.Any>) =>
     }))).pipe(Command.withDescription("The processors' checkpoints, how many events they are behind, and their running instances"))
 
 const gate = Command.make("gate", {}, () =>
-  withStores(Effect.gen(function*() {
-    // Readers read below the oldest transaction id still running: its backend holds the gate.
-    const rows = yield* Gate.holders
+  Effect.flatMap(facta, (root) => withStores(Effect.gen(function*() {
+    // Readers read below the oldest appending transaction still running: its backend holds the gate.
+    const rows = yield* Gate.holders(Option.isSome(root.schema) ? { schema: root.schema.value } : {})
     return {
       table: {
         headers: ["pid", "transaction", "age", "state", "application", "query"],
@@ -207,7 +207,7 @@ const gate = Command.make("gate", {}, () =>
       },
       json: { holders: rows }
     }
-  }))).pipe(Command.withDescription("Which transactions hold the readers' gate (oldest first)"))
+  })))).pipe(Command.withDescription("Which transactions hold the readers' gate (oldest first)"))
 
 const tail = Command.make("tail", {
   types: Flag.String("types").pipe(Flag.withDescription("Only these event types, comma-separated"), Flag.optional),

@@ -25,7 +25,15 @@
  * @since 0.1.0
  */
 import { Effect, Predicate, Schedule, type Schema } from "effect"
-import { type AppendConditionFailed, defaultBatchSize, EventStore, type EventStoreError, type RetryTransaction, start, type WrongExpectedVersion } from "./EventStore.ts"
+import {
+  type AppendConditionFailed,
+  type ConsistencyMarker,
+  defaultBatchSize,
+  EventStore,
+  type EventStoreError,
+  type RetryTransaction,
+  type WrongExpectedVersion
+} from "./EventStore.ts"
 import * as EventQuery from "./EventQuery.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import {
@@ -202,11 +210,12 @@ export const handler = <Command, Event extends Tagged, P extends Record<string, 
     const projections = decision.state(command)
     const query = knownOnly(queryOf(projections), decision.events.knownTypes)
     const read: Array<RecordedEvent<Event>> = []
-    let after = start
+    // The pages of one read, as of its first page's moment: what the condition starts from.
+    let after: ConsistencyMarker | undefined
     while (true) {
       const page = yield* store.readQueryPage(query, { after })
       for (const event of page.events) read.push(...yield* decision.events.decodeAll(event))
-      after = page.next
+      after = page.marker
       if (page.events.length < defaultBatchSize) break
     }
     const state = fold(projections, read)

@@ -115,17 +115,43 @@ export interface AppendOptions {
 }
 
 /**
+ * What a read by query saw (see {@link EventStore}'s `readQueryPage`): every event committed
+ * before the read began, and no other. As the `after` of an append condition, the condition
+ * holds while no matching event the read did not see has been committed; as the `after` of the
+ * next page, that page belongs to the same read.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConsistencyMarker {
+  /** Where the read's next page starts; where a condition starts, on a store without snapshots. */
+  readonly position: bigint
+  /** On SQL, the snapshot the read was made in (`pg_snapshot` text): opaque, the store's own. */
+  readonly snapshot?: string | undefined
+}
+
+/**
  * What `appendIf` appends on: no event matching `failIfEventsMatch` committed after `after` (none
- * at all without `after`). `after` is the `next` of the query read the decision was made on: it
- * covers everything that read could see.
+ * at all without `after`). `after` is the `marker` of the query read the decision was made on
+ * (exact: the condition breaks on a matching event that read did not see, and on no other), or a
+ * position: then on the events after it in log order.
  *
  * @category models
  * @since 0.1.0
  */
 export interface AppendCondition {
   readonly failIfEventsMatch: EventQuery
-  readonly after?: bigint | undefined
+  readonly after?: bigint | ConsistencyMarker | undefined
 }
+
+/**
+ * Where a condition or a read by query starts: the position of `after`, or {@link start}.
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const positionOf = (after: bigint | ConsistencyMarker | undefined): bigint =>
+  after === undefined ? start : typeof after === "bigint" ? after : after.position
 
 /**
  * An event matching the append's condition was committed after the position it named; nothing
@@ -165,7 +191,7 @@ export const conditionFailed = (
   new AppendConditionFailed({
     streamId,
     query: describeQuery(condition.failIfEventsMatch),
-    ...(condition.after === undefined ? {} : { after: condition.after }),
+    ...(condition.after === undefined ? {} : { after: positionOf(condition.after) }),
     eventId: event.id,
     eventStreamId: event.streamId,
     eventVersion: event.version,
@@ -178,8 +204,11 @@ export const conditionFailed = (
  * @since 0.1.0
  */
 export interface ReadQueryOptions {
-  /** Read after this position (exclusive). Default: from the start. */
-  readonly after?: bigint | undefined
+  /**
+   * Read after this position (exclusive), from the start by default; or, with the `marker` of a
+   * full page, the next page of the same read.
+   */
+  readonly after?: bigint | ConsistencyMarker | undefined
   readonly batchSize?: number | undefined
 }
 
@@ -269,6 +298,17 @@ export interface LogPage {
    * store read, past events of other types, so a reader of rare types does not read them again.
    */
   readonly next: bigint
+}
+
+/**
+ * A page of a read by query.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface QueryPage extends LogPage {
+  /** What the read saw: the `after` of a condition decided on it, or of the read's next page. */
+  readonly marker: ConsistencyMarker
 }
 
 /**
@@ -370,12 +410,14 @@ export class EventStore extends Context.Service<EventStore, {
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
   readonly readPage: (options?: ReadAllOptions) => Effect.Effect<LogPage, EventStoreError>
   /**
-   * The events matching a query, in log order, up to what readers can see now: the page's `next`
-   * (for a page that is not full) covers every event a later matching one must come after, which
-   * makes it the `after` of an append condition.
+   * The events matching a query, in log order, as of one moment: every matching event committed
+   * before the read began (the first page's, for the pages of one read), so a read made after an
+   * append returned sees it. The page's `marker` is the `after` of an append condition decided on
+   * it, and of the read's next page. `next` is a position no event can come before any more
+   * (for a full page, its last event's): events of the page may lie after it.
    */
-  readonly readQueryPage: (query: EventQuery, options?: ReadQueryOptions) => Effect.Effect<LogPage, EventStoreError | InvalidInput>
-  /** The events matching a query, in log order, up to the current end of the log. */
+  readonly readQueryPage: (query: EventQuery, options?: ReadQueryOptions) => Effect.Effect<QueryPage, EventStoreError | InvalidInput>
+  /** The events matching a query, in log order, as of one moment (see `readQueryPage`). */
   readonly readQuery: (query: EventQuery, options?: ReadQueryOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /** How many events (of these types) readers can read after a position now. */
   readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
@@ -418,7 +460,7 @@ export interface Primitives {
     events: ReadonlyArray<UnsavedEvent>,
     options: AppendOptions | undefined,
     condition: AppendCondition | undefined
-  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError>
+  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
   /** Up to `limit` events of a stream, from version `from` on. */
   readonly readStreamPage: (
     streamId: string,
@@ -442,8 +484,16 @@ export interface Primitives {
     limit: number,
     segment?: Segment | undefined
   ) => Effect.Effect<LogPage, EventStoreError>
-  /** As `readAllPage`, of the events that match the query. */
-  readonly readQueryPage: (query: EventQuery, after: bigint, limit: number) => Effect.Effect<LogPage, EventStoreError>
+  /**
+   * Up to `limit` events that match the query after `after`, in log order, as of one moment: the
+   * read's own, or the one `snapshot` names (from a marker this store gave).
+   */
+  readonly readQueryPage: (
+    query: EventQuery,
+    after: bigint,
+    limit: number,
+    snapshot: string | undefined
+  ) => Effect.Effect<QueryPage, EventStoreError | InvalidInput>
   /** How many events of these types `readAllPage` would give after `after`, in all. */
   readonly count: (after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment | undefined) => Effect.Effect<number, EventStoreError>
   /** As `count`, counting committed events readers cannot pass yet; `count` when absent (no gate). */
@@ -642,11 +692,20 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     options?: AppendOptions
   ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
 
+  const readQueryPage = (query: EventQuery, after: bigint | ConsistencyMarker | undefined, limit: number) =>
+    primitives.readQueryPage(query, positionOf(after), limit, typeof after === "object" ? after.snapshot : undefined)
+
+  // Every page after the first is read as of the first one's moment.
   const readQuery = (query: EventQuery, options?: ReadQueryOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
     const invalid = checkQuery("the query", query)
     if (invalid !== undefined) return Stream.fail(invalid)
-    return pages(options?.after ?? start, limit, (after) => primitives.readQueryPage(query, after, limit))
+    return Stream.unwrap(Effect.as(
+      writeHeld,
+      Stream.paginate(options?.after, (after) =>
+        Effect.map(readQueryPage(query, after, limit), (page) =>
+          [page.events, page.events.length < limit ? Option.none() : Option.some(page.marker)] as const))
+    ))
   }
 
   return EventStore.of({
@@ -655,7 +714,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readQuery,
     readQueryPage: (query, options) => {
       const invalid = checkQuery("the query", query)
-      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.readQueryPage(query, options?.after ?? start, options?.batchSize ?? defaultBatchSize))
+      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(readQueryPage(query, options?.after, options?.batchSize ?? defaultBatchSize))
     },
     readStream,
     readStreamPage: (streamId, options) => {
@@ -804,7 +863,7 @@ const headOf = ({ log }: MemoryLog, options: HeadOptions | undefined) => {
 
 /** The first event after the condition's position that matches its query: committed, or appended by the transaction. */
 const firstMatch = (current: MemoryLog, journal: Journal | undefined, condition: AppendCondition) => {
-  const after = condition.after ?? start
+  const after = positionOf(condition.after)
   const wanted = (event: RecordedEvent) => event.position > after && matchesQuery(condition.failIfEventsMatch, event)
   return pageWhere(current, after, 1, wanted).events[0] ?? journal?.events?.find(wanted)
 }
@@ -894,8 +953,12 @@ export const makeMemory: Effect.Effect<EventStore["Service"], never, Scope.Scope
 
   const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number, segment?: Segment) =>
     Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit, segment))
+  // Appends land in the log in position order: a position is all a read's moment needs.
   const readQueryPage = (query: EventQuery, after: bigint, limit: number) =>
-    Effect.map(Ref.get(state), (current) => pageWhere(current, after, limit, (event) => matchesQuery(query, event)))
+    Effect.map(Ref.get(state), (current): QueryPage => {
+      const page = pageWhere(current, after, limit, (event) => matchesQuery(query, event))
+      return { ...page, marker: { position: page.next } }
+    })
   const count = (after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment) =>
     Effect.map(Ref.get(state), (current) => countOf(current, after, types, segment))
   const head = (options?: HeadOptions) => Effect.map(Ref.get(state), (current) => headOf(current, options))

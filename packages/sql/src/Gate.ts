@@ -1,13 +1,16 @@
 /**
  * The readers' gate on a Postgres server: readers of the event log read below the oldest
- * transaction still running that holds a transaction id (see `SqlEventStore`), so one long
- * transaction anywhere in the database holds every reader back. `holders` says which backends
- * hold it; `watchdog` logs a warning when one has held it too long.
+ * transaction still running that may append events (see `SqlEventStore`): one that holds a
+ * transaction id and the events table's lock. So a long transaction that appends, or that said
+ * it might (a processor's batch, anything run by the `Transactor`), holds every reader back;
+ * other transactions do not. `holders` says which backends hold it; `watchdog` logs a warning
+ * when one has held it too long.
  *
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import * as Tables from "./Tables.ts"
 
 /**
  * A backend whose open transaction holds the gate.
@@ -26,33 +29,39 @@ export interface Holder {
   /** The start of its current (or last) query. */
   readonly query: string | null
   readonly application: string | null
-  /** Its database: transaction ids are the cluster's, so a transaction elsewhere holds the gate too. */
   readonly database: string | null
 }
 
 /**
- * The backends whose transactions hold a transaction id, oldest first: the first holds the
- * readers' gate. Transaction ids are the cluster's, so backends of other databases count too.
- * (This session's own transaction is left out.)
+ * The backends whose transactions hold a transaction id and may append to the events table (of
+ * `tables`, the default names without), oldest first: the first holds the readers' gate. (This
+ * session's own transaction is left out.)
  *
  * @category inspection
  * @since 0.1.0
  */
-export const holders: Effect.Effect<ReadonlyArray<Holder>, SqlError.SqlError, SqlClient.SqlClient> = Effect.flatMap(
-  SqlClient.SqlClient,
-  (sql) =>
-    sql<Holder>`SELECT pid, backend_xid::text AS transaction, extract(epoch FROM now() - xact_start)::float8 AS "ageSeconds",
-        state, left(query, 80) AS query, application_name AS application, datname AS database
-      FROM pg_stat_activity
-      WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
-      ORDER BY age(backend_xid) DESC LIMIT 10`
-)
+export const holders = (
+  tables?: Tables.TableOptions
+): Effect.Effect<ReadonlyArray<Holder>, SqlError.SqlError | Tables.InvalidTableOptions, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { events } = yield* Tables.make(tables)
+    return yield* sql<Holder>`SELECT a.pid, a.backend_xid::text AS transaction, extract(epoch FROM now() - a.xact_start)::float8 AS "ageSeconds",
+        a.state, left(a.query, 80) AS query, a.application_name AS application, a.datname AS database
+      FROM pg_stat_activity AS a
+      WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid() AND a.pid IN (
+        SELECT l.pid FROM pg_locks AS l
+        WHERE l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' AND l.relation = to_regclass(${events})
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      )
+      ORDER BY age(a.backend_xid) DESC LIMIT 10`
+  })
 
 /**
  * @category models
  * @since 0.1.0
  */
-export interface WatchdogOptions {
+export interface WatchdogOptions extends Tables.TableOptions {
   /** Warn about a transaction that has held the gate this long. Default 10 seconds. */
   readonly threshold?: Duration.Input | undefined
   /** How often to look. Default every 5 seconds. */
@@ -72,7 +81,7 @@ export const watchdog = (options?: WatchdogOptions): Effect.Effect<void, never, 
     const threshold = Duration.toSeconds(Duration.fromInputUnsafe(options?.threshold ?? "10 seconds"))
     const warned = new Set<string>()
     const look = Effect.gen(function*() {
-      const [oldest] = yield* holders
+      const [oldest] = yield* holders(options)
       if (oldest === undefined || oldest.ageSeconds < threshold || warned.has(`${oldest.pid}:${oldest.transaction}`)) return
       warned.add(`${oldest.pid}:${oldest.transaction}`)
       yield* Effect.logWarning(

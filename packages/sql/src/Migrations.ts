@@ -7,6 +7,8 @@
  */
 import { Effect, Layer } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
+import * as ConditionChecks from "./internal/conditionChecks.ts"
+import * as ReadersGate from "./internal/readersGate.ts"
 import * as Tables from "./Tables.ts"
 
 const createTables = Effect.fnUntraced(function*(tables: Tables.Tables) {
@@ -469,6 +471,15 @@ const notifyFromStore = Effect.fnUntraced(function*(tables: Tables.Tables) {
 })
 
 /**
+ * Readers wait only for transactions that can append (see `internal/readersGate`), and conditions
+ * may start from the snapshot of the read they were decided on (see `internal/conditionChecks`).
+ */
+const gateAppenders = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  yield* ReadersGate.create(tables)
+  yield* ConditionChecks.create(tables)
+})
+
+/**
  * Creates the schema when needed and applies the pending migrations.
  *
  * @category utilities
@@ -492,7 +503,8 @@ export const run = Effect.fn("Migrations.run")(function*(options?: Tables.TableO
       "9_create_leases": createLeases(tables),
       "10_guard_conditions": guardConditions(tables),
       "11_check_one_item": createCheckItem(tables),
-      "12_search_unordered": searchUnordered(tables)
+      "12_search_unordered": searchUnordered(tables),
+      "13_gate_appenders": gateAppenders(tables)
     })
   })
 })

@@ -92,7 +92,7 @@ export const stores = (
     SqlSnapshotStore.layer(options),
     SqlParkedEvents.layer(options),
     SqlStatusBoard.layer(options),
-    SqlTransactor.layer(options?.transactions)
+    SqlTransactor.layer(options?.transactions, options)
   ).pipe(Layer.provide(Migrations.layer(options)))
 
 /**
@@ -111,7 +111,7 @@ export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Le
         transactions: { idleInTransactionTimeout: options?.idleInTransactionTimeout, statementTimeout: options?.statementTimeout }
       }),
       SqlLease.layer(options),
-      options?.gateWarning === false ? Layer.empty : Layer.effectDiscard(Gate.watchdog(options?.gateWarning))
+      options?.gateWarning === false ? Layer.empty : Layer.effectDiscard(Gate.watchdog({ ...options?.gateWarning, schema: options?.schema, tablePrefix: options?.tablePrefix }))
     ).pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, pg)))
   ))
 

@@ -9,18 +9,18 @@
  * The global log has no gaps for readers. Sequence numbers are taken in one order and committed
  * in another, so a reader that moved past position p could later miss an event with a smaller
  * position that commits after it read. Each row therefore records its writer's transaction id
- * (`pg_current_xact_id()`), the log is ordered by (transaction id, position), and readers only
- * read rows whose transaction id is below the oldest transaction still running
- * (`pg_snapshot_xmin(pg_current_snapshot())`): every transaction below that line has finished,
- * and every later one gets a larger id. The cost: a reader waits for the oldest open transaction
- * that holds a transaction id, in any table of the database, to end. The position readers see is
- * `transaction id << 64 | sequence`, a bigint that grows in log order.
+ * (`pg_current_xact_id()`), the log is ordered by (transaction id, position), and readers of the
+ * log only read rows whose transaction id is below the oldest running transaction that may still
+ * append (see `internal/readersGate`): every transaction below that line has finished appending,
+ * and every later one gets a larger id. Reads by query wait for no one: they read as of their
+ * snapshot, and a condition on their marker checks exactly what that snapshot did not see. The
+ * position readers see is `transaction id << 64 | sequence`, a bigint that grows in log order.
  *
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { EventStore, type RecordedEvent } from "@facta/core"
+import { EventStore, InvalidInput, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
@@ -60,7 +60,23 @@ const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (err
   )
 }
 
-type AppendError = EventStore.WrongExpectedVersion | EventStore.AppendConditionFailed | EventStore.RetryTransaction | EventStore.EventStoreError
+type AppendError =
+  | EventStore.WrongExpectedVersion
+  | EventStore.AppendConditionFailed
+  | EventStore.RetryTransaction
+  | EventStore.EventStoreError
+  | InvalidInput.InvalidInput
+
+/** A `pg_snapshot` as text: `xmin:xmax:` and the running ids, comma-separated. */
+const snapshotText = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/
+
+/** A marker's snapshot that is not one this store gives, refused before it reaches SQL. */
+const invalidSnapshot = (after: EventStore.AppendCondition["after"]): InvalidInput.InvalidInput | undefined => {
+  if (typeof after !== "object" || after === null || after.snapshot === undefined) return undefined
+  return typeof after.snapshot === "string" && after.snapshot.length <= 100_000 && snapshotText.test(after.snapshot)
+    ? undefined
+    : new InvalidInput.InvalidInput({ subject: "consistency marker", path: "$.snapshot", reason: "is not a snapshot this store gave" })
+}
 
 /**
  * Appends with the statement of `Statements.append`, and turns what it returns into the store's
@@ -102,12 +118,15 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
     return PubSub.publishUnsafe(wakeUps.changes, undefined) ? Effect.succeed(result) : Effect.as(PubSub.publish(wakeUps.changes, undefined), result)
   }
 
-  /** What a conditional append raised: the event that broke its condition, or a run again. */
+  /**
+   * What an append's checks raised: a run again (an append in a transaction too old to append, see
+   * `internal/readersGate`), or the event that broke its condition.
+   */
   const conditionFailure = (streamId: string, condition: EventStore.AppendCondition | undefined, error: SqlError.SqlError) => {
-    if (condition === undefined) return undefined
     const conflict = Statements.conditionOutcome(error)
     if (conflict === undefined) return undefined
     if (conflict === "retry") return new EventStore.RetryTransaction({ streamId })
+    if (condition === undefined) return undefined
     return EventStore.conditionFailed(streamId, condition, {
       id: conflict.event_id,
       streamId: conflict.stream_id,
@@ -124,6 +143,8 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
     condition: EventStore.AppendCondition | undefined
   ): Effect.Effect<EventStore.AppendResult, AppendError> => {
     const expected = appendOptions?.expectedVersion ?? "any"
+    const invalid = condition === undefined ? undefined : invalidSnapshot(condition.after)
+    if (invalid !== undefined) return Effect.fail(invalid)
     if (unsaved.length === 0) return checkOnly(streamId, expected)
     return Effect.withFiber((fiber) => {
       const batch = encodeBatch(unsaved)
@@ -191,7 +212,12 @@ export const make: (
     readCommand: (streamId, commandId) =>
       reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
     readAllPage: (after, types, limit, segment) => reading("Reading the log", Statements.readAllPage(log, after, types, limit, segment)),
-    readQueryPage: (query, after, limit) => reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit)),
+    readQueryPage: (query, after, limit, snapshot) => {
+      const invalid = invalidSnapshot({ position: after, snapshot })
+      return invalid !== undefined
+        ? Effect.fail(invalid)
+        : reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit, snapshot))
+    },
     count: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, true, segment)),
     countCommitted: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, false, segment)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>

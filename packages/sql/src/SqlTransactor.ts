@@ -6,12 +6,15 @@
  * On a server they are bounded, so a frozen or stuck process cannot hold one (and with it the
  * readers' gate and its row locks) for long: Postgres ends the session of a transaction left idle
  * for `idleInTransactionTimeout`, and cancels a statement running longer than `statementTimeout`.
+ * And each says at its start that it may append events, so that it may write anything before it
+ * appends (readers wait for it once it holds a transaction id; see `internal/readersGate`).
  *
  * @since 0.1.0
  */
 import { Cause, Duration, Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import { Transactor } from "@facta/core"
+import * as Tables from "./Tables.ts"
 
 /**
  * @category models
@@ -39,19 +42,24 @@ const millisOf = (input: Duration.Input | false | undefined, fallback: Duration.
   input === false ? undefined : Duration.toMillis(input ?? fallback)
 
 /**
- * Transactions on the `SqlClient` in context; bounded when `bounds` are given (on PGlite, one
- * session, there is nothing to bound).
+ * Transactions on the `SqlClient` in context; bounded, and announced as appenders to the events
+ * table of `tables`, when `bounds` are given (on PGlite, one session, there is nothing to bound and
+ * no reader to keep waiting).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (bounds?: Options) => Effect.map(SqlClient.SqlClient, (sql) => {
+export const make = (bounds?: Options, tables?: Tables.TableOptions) => Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const events = bounds === undefined ? undefined : (yield* Tables.make(tables)).events
   const idle = bounds === undefined ? undefined : millisOf(bounds.idleInTransactionTimeout, "10 seconds")
   const statement = bounds === undefined ? undefined : millisOf(bounds.statementTimeout, "60 seconds")
   // Local to the transaction: the pooled connection goes back unchanged.
-  const bound = idle === undefined && statement === undefined ? Effect.void : Effect.asVoid(sql`SELECT
-    set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(idle ?? 0))}, true),
-    set_config('statement_timeout', ${String(Math.ceil(statement ?? 0))}, true)`)
+  const settings = [
+    ...(idle === undefined ? [] : [sql`set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(idle))}, true)`]),
+    ...(statement === undefined ? [] : [sql`set_config('statement_timeout', ${String(Math.ceil(statement))}, true)`])
+  ]
+  const bound = events === undefined ? Effect.void : Effect.asVoid(sql`SELECT ${sql.csv([...settings, sql`${sql(`${events}_appending`)}()`])}`)
   return Transactor.Transactor.of({
     withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       sql.withTransaction(Effect.andThen(bound, effect)).pipe(
@@ -79,4 +87,4 @@ export const make = (bounds?: Options) => Effect.map(SqlClient.SqlClient, (sql) 
  * @category layers
  * @since 0.1.0
  */
-export const layer = (bounds?: Options) => Layer.effect(Transactor.Transactor, make(bounds))
+export const layer = (bounds?: Options, tables?: Tables.TableOptions) => Layer.effect(Transactor.Transactor, make(bounds, tables))

@@ -1,6 +1,6 @@
 /**
- * The readers' gate on a server: who holds it (Gate.holders), and the watchdog's warning when a
- * transaction has held it too long.
+ * The readers' gate on a server: who holds it (Gate.holders: a transaction that appends), and the
+ * watchdog's warning when a transaction has held it too long.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Documents, EventStore, Processor, Projection, type ProjectionStore } from "@facta/core"
@@ -24,15 +24,17 @@ describe("the readers' gate", () => {
       })
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
+        const store = yield* EventStore.EventStore
         const opened = yield* Deferred.make<{ readonly pid: number; readonly xid: string }>()
-        // A transaction that took an id stays open for a while, in a fiber of its own.
+        // A transaction that appended stays open for a while, in a fiber of its own.
         const transaction = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+          yield* store.append(`gate-${crypto.randomUUID()}`, [{ type: "Held", data: {} }])
           const [row] = yield* sql<{ readonly pid: number; readonly xid: string }>`SELECT pg_backend_pid() AS pid, pg_current_xact_id()::text AS xid`
           yield* Deferred.succeed(opened, row!)
           yield* Effect.sleep("1 second")
         })))
         const held = yield* Deferred.await(opened)
-        const holders = yield* Gate.holders
+        const holders = yield* Gate.holders({ schema: "gate" })
         yield* Fiber.join(transaction)
         assert.isTrue(holders.some((holder) => holder.pid === held.pid && holder.transaction === held.xid && holder.application === "gate-test"))
         const about = warnings.filter((warning) => warning.includes(`backend ${held.pid}`))
@@ -61,9 +63,9 @@ describe("the readers' gate", () => {
         yield* handle.whenCaughtUp
         const opened = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
-        // An older transaction takes an id and stays open; an event committed after it waits behind it.
+        // An older transaction appends and stays open; an event committed after it waits behind it.
         const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
-          yield* sql`SELECT pg_current_xact_id()::text AS xid`
+          yield* store.append(`held-other-${type}`, [{ type: "Other", data: {} }])
           yield* Deferred.succeed(opened, undefined)
           yield* Deferred.await(release)
         })))

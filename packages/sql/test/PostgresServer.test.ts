@@ -73,7 +73,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         assert.deepStrictEqual((yield* collect(type)).map((e) => e.data), [{ n: 2 }])
       }))
 
-    it.effect("whenCaughtUp waits for an event committed behind another open transaction", () =>
+    it.effect("whenCaughtUp waits for an event committed behind another open transaction that appended", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const type = unique("Behind")
@@ -92,7 +92,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
         const opened = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
         const blocker = yield* sql.withTransaction(Effect.gen(function*() {
-          yield* sql`SELECT pg_current_xact_id()::text`
+          yield* EventStore.EventStore.use((store) => store.append(unique("blocker"), [event(unique("Other"), 0)]))
           yield* Deferred.succeed(opened, undefined)
           yield* Deferred.await(release)
         })).pipe(Effect.forkChild)

@@ -7,10 +7,11 @@
  * @since 0.1.0
  */
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, type Layer, Random, Result, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, type Layer, Random, Result, Stream } from "effect"
 import * as EventQuery from "../EventQuery.ts"
-import { AppendConditionFailed, EventStore, WrongExpectedVersion } from "../EventStore.ts"
+import { AppendConditionFailed, type ConsistencyMarker, EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import { InvalidInput } from "../InvalidInput.ts"
+import type { RecordedEvent } from "../RecordedEvent.ts"
 import { Transactor } from "../Transactor.ts"
 
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 12)}`
@@ -43,16 +44,17 @@ const olderTransaction = (types: ReturnType<typeof typesOf>, tag: string, gate: 
     return older
   })
 
-const decisionRead = (query: EventQuery.EventQuery) =>
+/** All the pages of one read by query, as a decision reads: its events and its marker. */
+const decisionRead = (query: EventQuery.EventQuery, batchSize = 100) =>
   Effect.gen(function*() {
     const store = yield* EventStore
-    let after: bigint = 0n
-    let count = 0
+    let after: ConsistencyMarker | undefined
+    const events: Array<RecordedEvent> = []
     while (true) {
-      const page = yield* store.readQueryPage(query, { after, batchSize: 100 })
-      count += page.events.length
-      after = page.next
-      if (page.events.length < 100) return { count, after }
+      const page = yield* store.readQueryPage(query, { after, batchSize })
+      events.push(...page.events)
+      after = page.marker
+      if (page.events.length < batchSize) return { count: events.length, events, after }
     }
   })
 
@@ -169,6 +171,47 @@ export const eventQueryConformance = <E>(
         const last = yield* decisionRead(query)
         yield* store.append(unique("s"), [{ type: types.other, data: {}, tags: [`course:${course}`] }])
         yield* store.appendIf(unique("s"), [{ type: types.subscribed, data: {} }], { failIfEventsMatch: query, after: last.after })
+      }))
+
+    it.effect("a read by query sees what was appended before it; a condition on its marker breaks on exactly the matching events it did not see", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const types = typesOf()
+        const tag = `course:${unique("course")}`
+        const query = EventQuery.make({ tags: [tag] })
+        const subscribed = (n: number) => ({ type: types.subscribed, data: { n }, tags: [tag] })
+        const before = yield* store.append(unique("s"), [subscribed(1), subscribed(2), subscribed(3)])
+        // Three pages of one read, with a matching event appended after the first.
+        const first = yield* store.readQueryPage(query, { batchSize: 1 })
+        assert.deepStrictEqual(first.events.map((event) => event.id), [before.events[0]!.id])
+        const during = yield* store.append(unique("s"), [subscribed(4)])
+        // The rest of the read continues the first page's.
+        const read = [...first.events]
+        let after = first.marker
+        while (true) {
+          const page = yield* store.readQueryPage(query, { after, batchSize: 1 })
+          read.push(...page.events)
+          after = page.marker
+          if (page.events.length < 1) break
+        }
+        const seen = read.map((event) => event.id)
+        assert.deepStrictEqual(seen.slice(0, 3), before.events.map((event) => event.id))
+        const missed = !seen.includes(during.events[0]!.id)
+        // Another tag's event breaks nothing; the event the read did not see, if any, breaks it.
+        yield* store.append(unique("s"), [{ type: types.subscribed, data: {}, tags: [`course:${unique("other")}`] }])
+        const outcome = yield* Effect.exit(store.appendIf(unique("s"), [subscribed(5)], { failIfEventsMatch: query, after }))
+        if (missed) {
+          assert.isTrue(Exit.isFailure(outcome))
+          const failure = yield* Effect.flip(outcome)
+          assert.instanceOf(failure, AppendConditionFailed)
+          assert.strictEqual((failure as AppendConditionFailed).eventId, during.events[0]!.id)
+        } else {
+          assert.isTrue(Exit.isSuccess(outcome), String(outcome))
+        }
+        // A read made now sees all that was appended (the fifth only if its condition held), and a condition on it holds.
+        const now = yield* decisionRead(query)
+        assert.strictEqual(now.count, missed ? 4 : 5)
+        yield* store.appendIf(unique("s"), [subscribed(6)], { failIfEventsMatch: query, after: now.after })
       }))
 
     it.effect("appendIf names the first conflicting event in log order, whichever item of the query it matches", () =>

@@ -23,6 +23,8 @@ export interface Log {
   /** The events table's name, qualified. */
   readonly table: string
   readonly events: Statement.Identifier
+  /** The readers' gate: a log read reads below this transaction id (see `readersGate`). */
+  readonly gate: Statement.Fragment
   /** The columns of an `EventRow`, as every read of events selects them. */
   readonly eventColumns: Statement.Fragment
   readonly fromNoStream: Statement.Fragment
@@ -34,6 +36,8 @@ export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
   sql,
   table,
   events: sql(table),
+  // A subquery, so that it is computed once per statement.
+  gate: sql`(SELECT ${sql(`${table}_gate`)}())`,
   eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at, tags`,
   fromNoStream: sql`(SELECT 0 AS version)`,
   always: sql`true`,
@@ -78,11 +82,13 @@ const insertOne = ({ events, sql }: Log, streamId: string, batch: EncodedBatch, 
  * The log is ordered by transaction id. A transaction that wrote before it appends (a
  * processor's batch) may have an older id than an event of the stream that another transaction
  * committed since: appended, its event would come before that one in the log. Such an append is
- * refused; the transaction runs again with a newer id.
+ * refused; the transaction runs again with a newer id. Without an id yet, the transaction gets
+ * one newer than any (taking one here would make the append's own check, see `readersGate`, take
+ * it for an id taken before the append).
  */
 export const inLogOrder = ({ events, sql }: Log, streamId: string) =>
   sql`coalesce((SELECT transaction_id FROM ${events} WHERE stream_key = md5(${streamId})::uuid ORDER BY version DESC LIMIT 1), '0'::xid8)
-    <= pg_current_xact_id()`
+    <= coalesce(pg_current_xact_id_if_assigned(), '18446744073709551615'::xid8)`
 
 /**
  * One statement per append; no rows back means the expectation (or, in a transaction, the log
@@ -207,6 +213,12 @@ const conditionKeys = (query: EventQuery.EventQuery) => {
 const someTagsOf = (query: EventQuery.EventQuery) =>
   query.items.every((item) => item.tags !== undefined && item.tags.length > 0) ? query.items.map((item) => item.tags![0]!) : undefined
 
+/** The condition's start: a position, and the snapshot of the read it was decided on, if any. */
+const conditionStart = ({ sql }: Log, after: EventStore.AppendCondition["after"]) =>
+  typeof after === "object" && after.snapshot !== undefined
+    ? sql`${logOrderValues(sql, EventStore.start)}, ${after.snapshot}::pg_snapshot`
+    : sql`${logOrderValues(sql, EventStore.positionOf(after))}, NULL::pg_snapshot`
+
 const checkCondition = (
   log: Log,
   batch: EncodedBatch,
@@ -215,13 +227,12 @@ const checkCondition = (
   inTransaction: boolean
 ) => {
   const { sql } = log
-  const after = condition.after ?? EventStore.start
   const [first, ...items] = condition.failIfEventsMatch.items
   const firstItem = first === undefined ? sql`NULL::text[], NULL::text[]` : sql`${textArray(first.types ?? [])}::text[], ${textArray(first.tags ?? [])}::text[]`
   return sql`${sql(`${log.table}_check`)}(${textArray(exclusive)}::text[], ${textArray(batch.lockKeys)}::text[], ${lockTable},
     ${textArray(heads)}::text[], ${textArray(inTransaction ? batch.checkKeys : [])}::text[], ${textArray(inTransaction ? batch.tags : [])}::text[],
     ${firstItem}, ${textArray(items.map((item) => textArray(item.types ?? [])))}::text[], ${textArray(items.map((item) => textArray(item.tags ?? [])))}::text[],
-    ${logOrderValues(log, after)})`
+    ${conditionStart(log, condition.after)})`
 }
 
 /**
@@ -230,12 +241,11 @@ const checkCondition = (
  */
 const checkOneItem = (log: Log, batch: EncodedBatch, condition: EventStore.AppendCondition, exclusive: string) => {
   const { sql } = log
-  const after = condition.after ?? EventStore.start
   const item = condition.failIfEventsMatch.items[0]!
   const shared = batch.lockKeys.filter((key) => key !== exclusive)
   return sql`${sql(`${log.table}_check_item`)}(${exclusive}, ${textArray(shared)}::text[],
     ${textArray(item.types ?? [])}::text[], ${textArray(item.tags ?? [])}::text[],
-    ${logOrderValues(log, after)})`
+    ${conditionStart(log, condition.after)})`
 }
 
 /** Events matching a query: any of its items. */
@@ -316,14 +326,22 @@ const wantedBy = (log: Log, types: ReadonlyArray<string> | undefined, segment: E
 }
 
 /** A position as the two values the log is ordered by: transaction id, sequence. */
-const logOrderValues = ({ sql }: Log, position: bigint) =>
+const logOrderValues = (sql: SqlClient.SqlClient, position: bigint) =>
   sql`${(position >> sequenceBits).toString()}::text::xid8, ${(position & sequenceMask).toString()}::bigint`
 
 /** The log after a position, in (transaction id, sequence) order. */
-const afterPosition = (log: Log, after: bigint) => log.sql`(transaction_id, position) > (${logOrderValues(log, after)})`
+const afterPosition = (log: Log, after: bigint) => log.sql`(transaction_id, position) > (${logOrderValues(log.sql, after)})`
 
 const byPosition = (a: { readonly position: bigint }, b: { readonly position: bigint }) =>
   a.position < b.position ? -1 : a.position > b.position ? 1 : 0
+
+/** A page ordered by its lateral read; an outer ORDER BY would cost a sort of the whole page. */
+const inOrder = (page: Array<RecordedEvent.RecordedEvent>) => {
+  for (let i = 1; i < page.length; i++) {
+    if (page[i - 1]!.position > page[i]!.position) return page.sort(byPosition)
+  }
+  return page
+}
 
 /**
  * A page of all types: a page that is not full has read everything visible, so the next read
@@ -334,7 +352,7 @@ const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
     log.sql<EventRow>`SELECT ${log.eventColumns}
       FROM ${log.events}
       WHERE ${afterPosition(log, after)}
-        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND transaction_id < ${log.gate}
       ORDER BY transaction_id, position LIMIT ${limit}`,
     (rows): EventStore.LogPage => {
       const page = rows.map(toRecorded)
@@ -344,18 +362,52 @@ const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
 
 
 /**
- * A page of the events matching a query, read up to the horizon as a page of some types is. When
- * every item has a tag, the tagged events are found by the tags index first: a tag is selective,
- * and a scan of the log in order would pass over every other event.
+ * A page of the events matching a query, as of one moment: the statement's snapshot, or the
+ * snapshot of the read's first page (`snapshot`), in which case only what it saw is read. No gate:
+ * the read sees every event committed before it. Its `next`, for a page that is not full, is the
+ * last event below the snapshot's oldest running transaction, a position no event can come before
+ * any more. When every item has a tag, the tagged events are found by the tags index first: a tag
+ * is selective, and a scan of the log in order would pass over every other event.
  */
-export const readQueryPage = (log: Log, query: EventQuery.EventQuery, after: bigint, limit: number) => {
+export const readQueryPage = (
+  log: Log,
+  query: EventQuery.EventQuery,
+  after: bigint,
+  limit: number,
+  snapshot: string | undefined
+): Effect.Effect<EventStore.QueryPage, SqlError.SqlError> => {
   const someTags = someTagsOf(query)
   const { sql } = log
   const source: Statement.Fragment | Statement.Identifier = someTags === undefined ? log.events : sql`(
     SELECT * FROM ${log.events} WHERE tags && ${textArray(someTags)}::text[] AND tags <> '{}' AND ${afterPosition(log, after)}
     OFFSET 0
   )`
-  return readPageWhere(log, after, matchingQuery(log, query), limit, source)
+  return Effect.map(
+    sql<HorizonRow & Partial<EventRow> & { readonly snapshot: string }>`WITH read AS MATERIALIZED (
+        SELECT ${snapshot === undefined ? sql`pg_current_snapshot()` : sql`${snapshot}::pg_snapshot`} AS snapshot
+      ), horizon AS MATERIALIZED (
+        SELECT transaction_id, position FROM ${log.events}
+        WHERE transaction_id < (SELECT pg_snapshot_xmin(snapshot) FROM read)
+        ORDER BY transaction_id DESC, position DESC LIMIT 1
+      )
+      SELECT read.snapshot::text AS snapshot, horizon.transaction_id::text AS horizon_transaction, horizon.position AS horizon_position,
+        page.position, page.transaction, page.stream_id, page.version, page.event_id, page.type, page.data, page.metadata, page.recorded_at,
+        page.tags
+      FROM read LEFT JOIN horizon ON true LEFT JOIN LATERAL (
+        SELECT ${log.eventColumns}
+        FROM ${source} AS e
+        WHERE ${afterPosition(log, after)} AND ${matchingQuery(log, query)}
+          ${snapshot === undefined ? sql`` : sql`AND pg_visible_in_snapshot(transaction_id, read.snapshot)`}
+        ORDER BY transaction_id, position LIMIT ${limit}
+      ) AS page ON true`,
+    (rows): EventStore.QueryPage => {
+      const page = rows[0]?.event_id == null ? [] : rows.map((row) => toRecorded(row as EventRow))
+      const first = rows[0]
+      const horizon = first?.horizon_transaction == null ? EventStore.start : toPosition(first.horizon_transaction, first.horizon_position)
+      const next = page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after
+      return { events: inOrder(page), next, marker: { position: next, snapshot: first?.snapshot ?? snapshot } }
+    }
+  )
 }
 
 /**
@@ -367,7 +419,7 @@ const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limi
   Effect.map(
     log.sql<HorizonRow & Partial<EventRow>>`WITH horizon AS MATERIALIZED (
         SELECT transaction_id, position FROM ${log.events}
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        WHERE transaction_id < ${log.gate}
         ORDER BY transaction_id DESC, position DESC LIMIT 1
       )
       SELECT horizon.transaction_id::text AS horizon_transaction, horizon.position AS horizon_position,
@@ -383,15 +435,8 @@ const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limi
       ) AS page ON true`,
     (rows): EventStore.LogPage => {
       const page = rows[0]?.event_id == null ? [] : rows.map((row) => toRecorded(row as EventRow))
-      // Ordered by the lateral read; an outer ORDER BY would cost a sort of the whole page.
-      for (let i = 1; i < page.length; i++) {
-        if (page[i - 1]!.position > page[i]!.position) {
-          page.sort(byPosition)
-          break
-        }
-      }
       const horizon = rows.length === 0 ? EventStore.start : toPosition(rows[0]!.horizon_transaction, rows[0]!.horizon_position)
-      return { events: page, next: page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after }
+      return { events: inOrder(page), next: page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after }
     }
   )
 
@@ -417,7 +462,7 @@ export const count = (
   return Effect.map(
     log.sql<{ readonly count: bigint | string | number }>`SELECT count(*) AS count FROM ${log.events}
       WHERE ${afterPosition(log, after)}
-        ${gated ? log.sql`AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())` : log.sql``}
+        ${gated ? log.sql`AND transaction_id < ${log.gate}` : log.sql``}
         ${wanted === undefined ? log.sql`` : log.sql`AND ${wanted}`}`,
     (rows) => Number(rows[0]?.count ?? 0)
   )

@@ -1,0 +1,203 @@
+/**
+ * The checks of conditional appends as migration 13 makes them (the earlier ones stay, frozen, for
+ * processes of the previous release during an upgrade). Two things are new:
+ *
+ * - A condition may start from the snapshot its read was made in (`after_snapshot`): a matching
+ *   event conflicts when its transaction is not visible in that snapshot, so a decision read
+ *   without the readers' gate (everything committed before it) conflicts exactly with what it did
+ *   not see. Without a snapshot, the condition starts after a position, as before.
+ * - The events after the condition's start are looked at first, by the log's index, up to
+ *   {@link recentLimit}: usually they are few (those appended since the decision's read) and the
+ *   check is done without the tags index, whose search costs in proportion to the events carrying
+ *   the tag, whatever the planner knows of the table. Only when there are more, or the condition
+ *   starts at the beginning of the log, is the tags index searched (see `Migrations`'
+ *   `searchFragments` for why its plan holds).
+ */
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import type * as Tables from "../Tables.ts"
+
+/** Events after the condition's start looked at by the log's index before the tags index is searched. */
+export const recentLimit = 32
+
+const fragments = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
+  const unseen = sql`(after_snapshot IS NULL OR NOT pg_visible_in_snapshot(e.transaction_id, after_snapshot))`
+  const matching = sql`(e.transaction_id, e.position) > (after_transaction, after_position)
+          AND (cardinality(wanted_types) = 0 OR e.type = ANY (wanted_types)) AND ${unseen}`
+  return {
+    conflict: sql`jsonb_build_object('event_id', e.event_id, 'stream_id', e.stream_id, 'version', e.version, 'type', e.type,
+      'transaction', e.transaction_id::text, 'position', e.position)`,
+    matching,
+    taggedMatching: sql`e.tags @> wanted_tags AND e.tags @> wanted_tags AND e.tags @> wanted_tags AND e.tags <> '{}'
+          AND ${matching} AND ${sql(`${tables.events}_found`)}(e.tags)`,
+    // A snapshot's own start: every transaction from its oldest running one on may be unseen.
+    fromSnapshot: sql`IF after_snapshot IS NOT NULL THEN
+        after_transaction := pg_snapshot_xmin(after_snapshot);
+        after_position := -1;
+      END IF`,
+    recent: sql`SELECT e.transaction_id, e.position, e.type, e.tags FROM ${sql(tables.events)} AS e
+        WHERE (e.transaction_id, e.position) > (after_transaction, after_position)
+        ORDER BY e.transaction_id, e.position LIMIT ${sql.literal(String(recentLimit))}`,
+    candidateUnseen: sql`(after_snapshot IS NULL OR NOT pg_visible_in_snapshot(candidate.transaction_id, after_snapshot))`,
+    fromStart: sql`after_transaction = '0'::xid8 AND after_position = 0`
+  }
+}
+
+/** The general check (any query; in a transaction or not). */
+const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const { candidateUnseen, conflict, fromSnapshot, fromStart, matching, recent, taggedMatching } = fragments(sql, tables)
+  const events = sql(tables.events)
+  const heads = sql(tables.conditionHeads)
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
+      exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[], check_tags text[],
+      first_types text[], first_tags text[], item_types text[], item_tags text[], after_transaction xid8, after_position bigint,
+      after_snapshot pg_snapshot
+    ) RETURNS boolean LANGUAGE plpgsql VOLATILE
+    SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+    DECLARE
+      locked text;
+      first_conflict jsonb;
+      first_transaction xid8;
+      first_position bigint;
+      candidate record;
+      wanted_types text[];
+      wanted_tags text[];
+      looked integer := 0;
+    BEGIN
+      -- Only an append in a transaction checks keys: it checks itself first (see readersGate).
+      IF cardinality(check_keys) > 0 THEN
+        PERFORM ${sql(`${tables.events}_appending`)}();
+      END IF;
+      IF lock_table THEN
+        LOCK TABLE ${events} IN EXCLUSIVE MODE;
+      END IF;
+      IF cardinality(exclusive_keys) = 1 AND shared_keys <@ exclusive_keys THEN
+        locked := pg_advisory_xact_lock(hashtextextended(exclusive_keys[1], 0))::text;
+      ELSE
+        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
+        FROM (
+          SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
+          FROM (SELECT unnest(exclusive_keys) AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
+          GROUP BY 1
+        ) AS k
+        ORDER BY k.key;
+      END IF;
+      IF cardinality(check_keys) > 0 AND ${sql(`${tables.events}_behind`)}(check_keys, check_tags) THEN
+        RAISE EXCEPTION 'behind a newer conditional append' USING ERRCODE = 'FC002';
+      END IF;
+      ${fromSnapshot};
+      -- The events since the start, in log order: the first that matches an item is the conflict.
+      IF NOT (${fromStart}) THEN
+        FOR candidate IN ${recent} LOOP
+          looked := looked + 1;
+          CONTINUE WHEN NOT ${candidateUnseen};
+          FOR i IN CASE WHEN first_tags IS NULL THEN 1 ELSE 0 END .. coalesce(cardinality(item_tags), 0) LOOP
+            IF i = 0 THEN
+              wanted_types := first_types;
+              wanted_tags := first_tags;
+            ELSE
+              wanted_types := item_types[i]::text[];
+              wanted_tags := item_tags[i]::text[];
+            END IF;
+            IF (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types)) AND candidate.tags @> wanted_tags THEN
+              first_transaction := candidate.transaction_id;
+              first_position := candidate.position;
+              EXIT;
+            END IF;
+          END LOOP;
+          EXIT WHEN first_transaction IS NOT NULL;
+        END LOOP;
+      END IF;
+      IF first_transaction IS NULL AND (${fromStart} OR looked >= ${sql.literal(String(recentLimit))}) THEN
+        FOR i IN CASE WHEN first_tags IS NULL THEN 1 ELSE 0 END .. coalesce(cardinality(item_tags), 0) LOOP
+          IF i = 0 THEN
+            wanted_types := first_types;
+            wanted_tags := first_tags;
+          ELSE
+            wanted_types := item_types[i]::text[];
+            wanted_tags := item_tags[i]::text[];
+          END IF;
+          IF cardinality(wanted_tags) > 0 THEN
+            PERFORM FROM ${events} AS e WHERE ${taggedMatching} LIMIT 1;
+            CONTINUE WHEN NOT FOUND;
+            SELECT e.transaction_id, e.position INTO candidate FROM ${events} AS e WHERE ${taggedMatching}
+            ORDER BY e.transaction_id, e.position LIMIT 1;
+          ELSE
+            SELECT e.transaction_id, e.position INTO candidate FROM ${events} AS e WHERE ${matching}
+            ORDER BY e.transaction_id, e.position LIMIT 1;
+            CONTINUE WHEN NOT FOUND;
+          END IF;
+          IF first_transaction IS NULL OR (candidate.transaction_id, candidate.position) < (first_transaction, first_position) THEN
+            first_transaction := candidate.transaction_id;
+            first_position := candidate.position;
+          END IF;
+        END LOOP;
+      END IF;
+      IF first_transaction IS NOT NULL THEN
+        SELECT ${conflict} INTO first_conflict FROM ${events} AS e WHERE e.transaction_id = first_transaction AND e.position = first_position;
+        RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = first_conflict::text;
+      END IF;
+      IF cardinality(head_keys) > 0 THEN
+        INSERT INTO ${heads} (key, transaction_id) SELECT DISTINCT unnest(head_keys), pg_current_xact_id()
+        ON CONFLICT (key) DO UPDATE SET transaction_id = excluded.transaction_id;
+      END IF;
+      RETURN true;
+    END $$`
+})
+
+/** The usual condition: a query of one item with tags, outside a transaction. */
+const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const { candidateUnseen, conflict, fromSnapshot, fromStart, recent, taggedMatching } = fragments(sql, tables)
+  const events = sql(tables.events)
+  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
+      exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint,
+      after_snapshot pg_snapshot
+    ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+      locked text;
+      candidate record;
+      hit record;
+      looked integer := 0;
+    BEGIN
+      IF cardinality(shared_keys) = 0 THEN
+        locked := pg_advisory_xact_lock(hashtextextended(exclusive_key, 0))::text;
+      ELSE
+        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
+        FROM (
+          SELECT hashtextextended(keys.key, 0) AS key, bool_or(keys.exclusive) AS exclusive
+          FROM (SELECT exclusive_key AS key, true AS exclusive UNION ALL SELECT unnest(shared_keys), false) AS keys
+          GROUP BY 1
+        ) AS k
+        ORDER BY k.key;
+      END IF;
+      ${fromSnapshot};
+      IF NOT (${fromStart}) THEN
+        FOR candidate IN ${recent} LOOP
+          looked := looked + 1;
+          IF ${candidateUnseen} AND candidate.tags @> wanted_tags AND (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types)) THEN
+            SELECT ${conflict} AS conflict INTO hit FROM ${events} AS e
+            WHERE e.transaction_id = candidate.transaction_id AND e.position = candidate.position;
+            RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = hit.conflict::text;
+          END IF;
+        END LOOP;
+        IF looked < ${sql.literal(String(recentLimit))} THEN
+          RETURN true;
+        END IF;
+      END IF;
+      PERFORM FROM ${events} AS e WHERE ${taggedMatching} LIMIT 1;
+      IF FOUND THEN
+        SELECT ${conflict} AS conflict INTO hit FROM ${events} AS e WHERE ${taggedMatching}
+        ORDER BY e.transaction_id, e.position LIMIT 1;
+        RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = hit.conflict::text;
+      END IF;
+      RETURN true;
+    END $$`
+})
+
+/** Migration 13's checks. */
+export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  yield* createCheck(tables)
+  yield* createCheckItem(tables)
+})
