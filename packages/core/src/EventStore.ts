@@ -404,11 +404,11 @@ export class EventStore extends Context.Service<EventStore, {
    */
   readonly readCommand: (streamId: string, commandId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
   /** The committed streams, a page at a time, ordered by id (by UTF-8 bytes on SQL). For operators. */
-  readonly listStreams: (options?: ListStreamsOptions) => Effect.Effect<StreamsPage, EventStoreError>
+  readonly listStreams: (options?: ListStreamsOptions) => Effect.Effect<StreamsPage, EventStoreError | InvalidInput>
   /** The global log from a position up to its current end, in batches. */
-  readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  readonly readAll: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /** One page of the global log after a position: at most `batchSize` events, and where to read on. */
-  readonly readPage: (options?: ReadAllOptions) => Effect.Effect<LogPage, EventStoreError>
+  readonly readPage: (options?: ReadAllOptions) => Effect.Effect<LogPage, EventStoreError | InvalidInput>
   /**
    * The events matching a query, in log order, as of one moment: every matching event committed
    * before the read began (the first page's, for the pages of one read), so a read made after an
@@ -420,15 +420,15 @@ export class EventStore extends Context.Service<EventStore, {
   /** The events matching a query, in log order, as of one moment (see `readQueryPage`). */
   readonly readQuery: (query: EventQuery, options?: ReadQueryOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /** How many events (of these types) readers can read after a position now. */
-  readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
+  readonly count: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError | InvalidInput>
   /**
    * How many events (of these types) are committed after a position, counting those readers
    * cannot pass yet because an older transaction is still open (on SQL, behind the readers'
    * gate). More than `count` gives means readers are held back.
    */
-  readonly countCommitted: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError>
+  readonly countCommitted: (options?: Omit<ReadAllOptions, "batchSize">) => Effect.Effect<number, EventStoreError | InvalidInput>
   /** The global log from a position, then every event committed later, each exactly once. Never ends. */
-  readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError>
+  readonly subscribe: (options?: ReadAllOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /**
    * Starts listening for appends. The effect it returns waits until the log may have changed
    * since listening started or since it last returned: a wake-up, to read again after.
@@ -439,7 +439,7 @@ export class EventStore extends Context.Service<EventStore, {
    * because an older transaction is still open; {@link start} for an empty log. A reader that
    * has reached it has seen everything committed before the call.
    */
-  readonly head: (options?: HeadOptions) => Effect.Effect<bigint, EventStoreError>
+  readonly head: (options?: HeadOptions) => Effect.Effect<bigint, EventStoreError | InvalidInput>
   /**
    * A number for gauges and dashboards that grows with the position. Positions are opaque
    * `bigint`s that may not fit a number; the store knows how to read one.
@@ -514,13 +514,18 @@ const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/** The index of the first of the ids that is refused, or -1. */
+const firstRefused = (ids: ReadonlyArray<unknown>, maxLength: number): number => {
+  for (let i = 0; i < ids.length; i++) {
+    if (checkId("", ids[i], maxLength) !== undefined) return i
+  }
+  return -1
+}
+
 /** The first of the ids that is refused, or undefined; `subject` names the id at an index. */
 const checkIds = (ids: ReadonlyArray<unknown>, subject: (index: number) => string, maxLength: number): InvalidInput | undefined => {
-  for (let i = 0; i < ids.length; i++) {
-    const invalid = checkId(() => subject(i), ids[i], maxLength)
-    if (invalid !== undefined) return invalid
-  }
-  return undefined
+  const refused = firstRefused(ids, maxLength)
+  return refused < 0 ? undefined : checkId(subject(refused), ids[refused], maxLength)
 }
 
 const checkTags = (which: () => string, tags: ReadonlyArray<string> | undefined): InvalidInput | undefined => {
@@ -532,15 +537,140 @@ const checkTags = (which: () => string, tags: ReadonlyArray<string> | undefined)
   return checkIds(tags, (i) => `tag ${i + 1} of ${which()}`, limits.keyLength)
 }
 
-/** The first thing wrong with a query's types and tags, or undefined. */
-const checkQuery = (subject: string, query: EventQuery): InvalidInput | undefined => {
-  for (let i = 0; i < query.items.length; i++) {
-    const item = query.items[i]!
-    const invalid = checkIds(item.types ?? [], () => `type in item ${i + 1} of ${subject}`, limits.streamIdLength) ??
-      checkIds(item.tags ?? [], () => `tag in item ${i + 1} of ${subject}`, limits.keyLength)
-    if (invalid !== undefined) return invalid
+/** What a value is, for a message: `null`, `a string`, `an array`. */
+const kindOf = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value === "undefined" ? "undefined" : `a ${typeof value}`
+
+const refuse = (subject: string, path: string, reason: string) => new InvalidInput({ subject, path, reason })
+
+/** Why a number is refused: not an integer from `min` to `max`; undefined when it is one. */
+const integerProblem = (value: unknown, min: number, max: number): string | undefined =>
+  typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : `must be an integer from ${min} to ${max}, not ${typeof value === "number" ? value : kindOf(value)}`
+
+/** Why a position to read after (or a query read's marker) is refused, or undefined (for none too). */
+const afterProblem = (after: unknown, markers = false): string | undefined => {
+  if (after === undefined) return undefined
+  if (markers && typeof after === "object" && after !== null) {
+    const { position, snapshot } = after as { readonly position?: unknown; readonly snapshot?: unknown }
+    if (snapshot !== undefined && typeof snapshot !== "string") return `has a snapshot that is ${kindOf(snapshot)}, not a string`
+    return typeof position === "bigint" && position >= start ? undefined : `is not a consistency marker: its position must be a bigint from 0`
+  }
+  if (typeof after !== "bigint") return `must be a bigint (a position)${markers ? " or a consistency marker" : ""}, not ${kindOf(after)}`
+  return after < start ? `is ${after}; positions start at 0` : undefined
+}
+
+/** Why a list of types or tags is refused (not an array, longer than `max`), or undefined. */
+const listProblem = (list: unknown, what: "types" | "tags", max: number): string | undefined => {
+  if (!Array.isArray(list)) return `must be an array of strings, not ${kindOf(list)}`
+  if (list.length <= max) return undefined
+  return `has ${list.length} ${what}; at most ${max} are allowed${what === "tags" ? " (no event carries more)" : ""}`
+}
+
+/**
+ * The first thing wrong with a query (its shape, its size, then each type and tag), or undefined.
+ * `name` is what the query is to the caller ("query", "append condition"); `root` is where it is
+ * in what the caller gave. The sizes are checked before any SQL is built: a statement cannot bind
+ * more than 32,767 values, and thousands of items overflow the stack building it.
+ */
+const checkQuery = (name: string, root: string, query: unknown): InvalidInput | undefined => {
+  if (typeof query !== "object" || query === null) return refuse(name, root, `must be an object with items, not ${kindOf(query)}`)
+  const given: unknown = (query as { readonly items?: unknown }).items
+  if (!Array.isArray(given)) return refuse(name, `${root}.items`, `must be an array of query items, not ${kindOf(given)}`)
+  const items = given as ReadonlyArray<unknown>
+  if (items.length > limits.queryItems) return refuse(name, `${root}.items`, `has ${items.length} items; at most ${limits.queryItems} are allowed`)
+  let size = 0
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      return refuse(`item ${i + 1} of the ${name}`, "$", `must be an object with types and tags, not ${kindOf(item)}`)
+    }
+    const { tags, types } = item as { readonly types?: unknown; readonly tags?: unknown }
+    const typesProblem = types === undefined ? undefined : listProblem(types, "types", limits.typesPerRead)
+    if (typesProblem !== undefined) return refuse(`item ${i + 1} of the ${name}`, "$.types", typesProblem)
+    const tagsProblem = tags === undefined ? undefined : listProblem(tags, "tags", limits.tagsPerEvent)
+    if (tagsProblem !== undefined) return refuse(`item ${i + 1} of the ${name}`, "$.tags", tagsProblem)
+    size += (types as ReadonlyArray<unknown> | undefined)?.length ?? 0
+    size += (tags as ReadonlyArray<unknown> | undefined)?.length ?? 0
+  }
+  if (size > limits.querySize) return refuse(name, `${root}.items`, `has ${size} types and tags in all; at most ${limits.querySize} are allowed`)
+  for (let i = 0; i < items.length; i++) {
+    // Arrays or absent: checked above.
+    const { tags, types } = items[i] as { readonly types?: ReadonlyArray<unknown>; readonly tags?: ReadonlyArray<unknown> }
+    if (types !== undefined) {
+      const type = firstRefused(types, limits.streamIdLength)
+      if (type >= 0) return checkId(`type ${type + 1} of item ${i + 1} of the ${name}`, types[type], limits.streamIdLength)
+    }
+    if (tags !== undefined) {
+      const tag = firstRefused(tags, limits.keyLength)
+      if (tag >= 0) return checkId(`tag ${tag + 1} of item ${i + 1} of the ${name}`, tags[tag], limits.keyLength)
+    }
   }
   return undefined
+}
+
+/** The first thing wrong with an append condition, or undefined. */
+const checkCondition = (condition: unknown): InvalidInput | undefined => {
+  const name = "append condition"
+  if (typeof condition !== "object" || condition === null) return refuse(name, "$", `must be an object with failIfEventsMatch, not ${kindOf(condition)}`)
+  const { after, failIfEventsMatch } = condition as { readonly after?: unknown; readonly failIfEventsMatch?: unknown }
+  const problem = afterProblem(after, true)
+  return problem !== undefined ? refuse(name, "$.after", problem) : checkQuery(name, "$.failIfEventsMatch", failIfEventsMatch)
+}
+
+/**
+ * Checks the options of a read (see `InvalidInput` for what every store accepts): `after`, `from`,
+ * `batchSize`, `types` and `segment`, those that are given. `name` is what they are to the
+ * caller, for the error: "read options" for the store's reads. With `markers`, `after` may be a
+ * {@link ConsistencyMarker} (a read by query).
+ *
+ * @category validation
+ * @since 0.1.0
+ */
+export const checkReadOptions = (name: string, options: unknown, markers = false): InvalidInput | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return refuse(name, "$", `must be an object, not ${kindOf(options)}`)
+  const { after, batchSize, from, segment, types } = options as {
+    readonly after?: unknown
+    readonly from?: unknown
+    readonly batchSize?: unknown
+    readonly types?: unknown
+    readonly segment?: unknown
+  }
+  const problem = afterProblem(after, markers)
+  if (problem !== undefined) return refuse(name, "$.after", problem)
+  const fromProblem = from === undefined ? undefined : integerProblem(from, 1, Number.MAX_SAFE_INTEGER)
+  if (fromProblem !== undefined) return refuse(name, "$.from", fromProblem)
+  const batchProblem = batchSize === undefined ? undefined : integerProblem(batchSize, 1, limits.batchSize)
+  if (batchProblem !== undefined) return refuse(name, "$.batchSize", batchProblem)
+  if (segment !== undefined) {
+    if (typeof segment !== "object" || segment === null) return refuse(name, "$.segment", `must be an object with index and count, not ${kindOf(segment)}`)
+    const { count, index } = segment as { readonly index?: unknown; readonly count?: unknown }
+    const countProblem = integerProblem(count, 1, limits.segments)
+    if (countProblem !== undefined) return refuse(name, "$.segment.count", countProblem)
+    const indexProblem = integerProblem(index, 0, Number(count) - 1)
+    if (indexProblem !== undefined) return refuse(name, "$.segment.index", indexProblem)
+  }
+  if (types === undefined) return undefined
+  const typesProblem = listProblem(types, "types", limits.typesPerRead)
+  if (typesProblem !== undefined) return refuse(name, "$.types", typesProblem)
+  return checkIds(types as ReadonlyArray<unknown>, (i) => `type ${i + 1} of the ${name}`, limits.streamIdLength)
+}
+
+/** The first thing wrong with `listStreams`' options, or undefined. */
+const checkListOptions = (options: unknown): InvalidInput | undefined => {
+  const name = "list options"
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return refuse(name, "$", `must be an object, not ${kindOf(options)}`)
+  const { after, limit, prefix } = options as { readonly prefix?: unknown; readonly after?: unknown; readonly limit?: unknown }
+  const limitProblem = limit === undefined ? undefined : integerProblem(limit, 1, limits.batchSize)
+  if (limitProblem !== undefined) return refuse(name, "$.limit", limitProblem)
+  // Stream ids that sort or start the listing; empty ones are no bound at all.
+  const invalidPrefix = prefix === undefined || prefix === "" ? undefined : checkId(name, prefix, limits.streamIdLength)
+  if (invalidPrefix !== undefined) return refuse(name, "$.prefix", invalidPrefix.reason)
+  const invalidAfter = after === undefined || after === "" ? undefined : checkId(name, after, limits.streamIdLength)
+  return invalidAfter === undefined ? undefined : refuse(name, "$.after", invalidAfter.reason)
 }
 
 /** The first thing wrong with an append's input (see `InvalidInput`), or undefined. */
@@ -587,7 +717,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   const readStream = (streamId: string, options?: ReadStreamOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
-    const invalid = checkId("stream id", streamId, limits.streamIdLength)
+    const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
     if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.paginate(options?.from ?? 1, (from) =>
       Effect.map(readStreamPage(streamId, from, limit), (page) =>
@@ -599,8 +729,11 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     batch?.holdsAppends() === true ? Effect.orDie(batch.flushAppends) : Effect.void)
   const afterHeld = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.andThen(writeHeld, effect)
 
-  const readPage = (options?: ReadAllOptions) =>
-    afterHeld(primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment))
+  const readPage = (options?: ReadAllOptions) => {
+    const invalid = checkReadOptions("read options", options)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return afterHeld(primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment))
+  }
 
   /** The pages `read` gives from `after` on, up to the first one that is not full. */
   const pages = <E>(after: bigint, limit: number, read: (after: bigint) => Effect.Effect<LogPage, E>) =>
@@ -612,11 +745,15 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
+    const invalid = checkReadOptions("read options", options)
+    if (invalid !== undefined) return Stream.fail(invalid)
     return pages(options?.after ?? start, limit, (after) => primitives.readAllPage(after, options?.types, limit, options?.segment))
   }
 
   const subscribe = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
+    const invalid = checkReadOptions("read options", options)
+    if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.unwrap(Effect.map(primitives.listen, (waitForChange) =>
       // Listening starts before the first read, so an append that lands after any read wakes us.
       Stream.paginate({ after: options?.after ?? start, caughtUp: false }, (cursor) =>
@@ -676,7 +813,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   const appendIf: EventStore["Service"]["appendIf"] = (streamId, events, condition, options) =>
     Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
-      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkQuery("the append condition", condition.failIfEventsMatch))
+      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkCondition(condition))
       if (invalid !== undefined) return Effect.fail(invalid)
       const batch = fiber.getRef(Batch.CurrentBatch)
       if (batch === undefined || !batch.holdsAppends()) return measured(streamId, events, options, condition)
@@ -698,7 +835,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   // Every page after the first is read as of the first one's moment.
   const readQuery = (query: EventQuery, options?: ReadQueryOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
-    const invalid = checkQuery("the query", query)
+    const invalid = checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
     if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.unwrap(Effect.as(
       writeHeld,
@@ -713,12 +850,12 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     appendIf,
     readQuery,
     readQueryPage: (query, options) => {
-      const invalid = checkQuery("the query", query)
+      const invalid = checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
       return invalid !== undefined ? Effect.fail(invalid) : afterHeld(readQueryPage(query, options?.after, options?.batchSize ?? defaultBatchSize))
     },
     readStream,
     readStreamPage: (streamId, options) => {
-      const invalid = checkId("stream id", streamId, limits.streamIdLength)
+      const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
       return invalid !== undefined ? Effect.fail(invalid) : readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
     },
     readCommand: (streamId, commandId) => {
@@ -729,6 +866,8 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     },
     listStreams: (options) => {
       const limit = options?.limit ?? 100
+      const invalid = checkListOptions(options)
+      if (invalid !== undefined) return Effect.fail(invalid)
       return Effect.map(afterHeld(primitives.listStreams(options?.prefix ?? "", options?.after, limit)), (streams) => ({
         streams,
         next: streams.length === limit ? streams[limit - 1]!.streamId : undefined
@@ -736,11 +875,21 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     },
     readAll,
     readPage,
-    count: (options) => afterHeld(primitives.count(options?.after ?? start, options?.types, options?.segment)),
-    countCommitted: (options) => afterHeld((primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment)),
+    count: (options) => {
+      const invalid = checkReadOptions("read options", options)
+      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.count(options?.after ?? start, options?.types, options?.segment))
+    },
+    countCommitted: (options) => {
+      const invalid = checkReadOptions("read options", options)
+      if (invalid !== undefined) return Effect.fail(invalid)
+      return afterHeld((primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment))
+    },
     subscribe,
     listen: primitives.listen,
-    head: (options) => afterHeld(primitives.head(options)),
+    head: (options) => {
+      const invalid = checkReadOptions("read options", options)
+      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.head(options))
+    },
     gaugeOf: primitives.gaugeOf ?? Number
   })
 }

@@ -13,10 +13,23 @@
  *   {@link limits}`.jsonLength` characters of JSON text. Values with `toJSON` (a `Date`) are stored
  *   as what it returns; object properties that are `undefined` are left out, as `JSON.stringify`
  *   does.
+ * - **Queries** (`readQuery`, `readQueryPage`, an append condition): an object whose `items` is an
+ *   array of at most {@link limits}`.queryItems` objects; an item's `types` and `tags`, when given,
+ *   are arrays of ids, at most {@link limits}`.typesPerRead` types and {@link limits}`.tagsPerEvent`
+ *   tags (no event carries more), and the whole query names at most {@link limits}`.querySize`
+ *   types and tags in all. A decision's items of any type name every event type it knows, so a
+ *   decision may know up to {@link limits}`.typesPerRead` types.
+ * - **Read options**: `types` as in a query item (a processor's types too, checked when it
+ *   starts); `after` a `bigint` of at least 0; `batchSize` (and `listStreams`' `limit`) an integer
+ *   from 1 to {@link limits}`.batchSize`; `from` a safe integer from 1; a `segment`'s `count` an
+ *   integer from 1 to {@link limits}`.segments` and its `index` one from 0 to `count - 1`;
+ *   `listStreams`' `prefix` and `after` stream ids, or empty.
  *
- * Anything else fails with {@link InvalidInput}, naming what was refused and the JSON path.
- * Postgres would otherwise refuse NUL with a bare "query failed", and store a lone surrogate as
- * U+FFFD, so two distinct ids would land in one stream.
+ * Anything else fails with {@link InvalidInput}, naming what was refused and the path to it,
+ * before the store is asked: a query too large for a statement would otherwise fail as a store
+ * error on one store and not on another, or overflow the stack building it. Postgres would refuse
+ * NUL with a bare "query failed", and store a lone surrogate as U+FFFD, so two distinct ids would
+ * land in one stream.
  *
  * @since 0.1.0
  */
@@ -35,8 +48,24 @@ export const limits = {
   jsonDepth: 100,
   /** Characters of JSON text in one value (strings counted by their length, plus quotes). */
   jsonLength: 4 * 1024 * 1024,
-  /** Tags on one event (each a key: at most `keyLength` characters). */
-  tagsPerEvent: 64
+  /**
+   * Tags on one event (each a key: at most `keyLength` characters), and so in one query item:
+   * no event could match more.
+   */
+  tagsPerEvent: 64,
+  /** Items in one query. */
+  queryItems: 100,
+  /**
+   * Event types one read names: a query item's `types`, or the `types` of `readAll`, `readPage`,
+   * `count`, `countCommitted`, `subscribe` and `head` (a processor's event types).
+   */
+  typesPerRead: 1_000,
+  /** Types and tags of all the items of one query, together. */
+  querySize: 10_000,
+  /** Events in one page of a read (its `batchSize`), or streams in one page of `listStreams`. */
+  batchSize: 100_000,
+  /** Segments a log is read in: a segment's `count`. */
+  segments: 1_024
 } as const
 
 /**
@@ -87,12 +116,17 @@ const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slic
  * @since 0.1.0
  */
 export const checkId = (subject: Subject, id: unknown, maxLength: number): InvalidInput | undefined => {
-  const refuse = (reason: string) => new InvalidInput({ subject: subjectOf(subject), path: "$", reason })
-  if (typeof id !== "string") return refuse(`must be a string, not ${id === null ? "null" : typeof id}`)
-  if (id.length === 0) return refuse("is empty")
-  if (id.length > maxLength) return refuse(`is ${id.length} characters long; at most ${maxLength} are allowed`)
+  const problem = idProblem(id, maxLength)
+  return problem === undefined ? undefined : new InvalidInput({ subject: subjectOf(subject), path: "$", reason: problem })
+}
+
+/** Why an id is refused, or undefined; allocates nothing for one that is accepted (most are). */
+const idProblem = (id: unknown, maxLength: number): string | undefined => {
+  if (typeof id !== "string") return `must be a string, not ${id === null ? "null" : typeof id}`
+  if (id.length === 0) return "is empty"
+  if (id.length > maxLength) return `is ${id.length} characters long; at most ${maxLength} are allowed`
   const problem = stringProblem(id)
-  return problem === undefined ? undefined : refuse(`${show(id)} ${problem}`)
+  return problem === undefined ? undefined : `${show(id)} ${problem}`
 }
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/

@@ -18,7 +18,7 @@
  */
 import { Cause, Context, Duration, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
 import { type Checkpoint, type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
-import { EventStore, type EventStoreError, type Segment, start as origin } from "./EventStore.ts"
+import { checkReadOptions, EventStore, type EventStoreError, type Segment, start as origin } from "./EventStore.ts"
 import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
@@ -322,8 +322,11 @@ const report = (running: Runtime<any, any>, state?: string): Effect.Effect<void>
 }
 
 // Events committed behind an open transaction count: readers wait for them, so they are lag.
+// The processor's types were checked when it started (see `start`): a refusal is a defect.
 const lagAfter = (running: Runtime<any, any>, position: bigint) =>
-  running.store.countCommitted({ after: position, types: running.processor.types, segment: running.segment })
+  running.store.countCommitted({ after: position, types: running.processor.types, segment: running.segment }).pipe(
+    Effect.catchTag("InvalidInput", Effect.die)
+  )
 
 const committed = (running: Runtime<any, any>, events: number, checkpoint: Checkpoint) =>
   Effect.as(
@@ -486,12 +489,14 @@ const follow = <E, R>(running: Runtime<E, R>) =>
     let narrow = false
     const loop = Effect.gen(function*() {
       while (true) {
-        const page = yield* store.readPage({ after: scanned, types: processor.types, segment, batchSize: narrow ? 1 : batchSize })
+        const page = yield* store.readPage({ after: scanned, types: processor.types, segment, batchSize: narrow ? 1 : batchSize }).pipe(
+          Effect.catchTag("InvalidInput", Effect.die)
+        )
         if (page.events.length === 0) {
           scanned = page.next
           // Caught up with what readers can see; events committed behind an open transaction
           // are lag all the same, and the processor is held back, not live.
-          const behind = yield* store.countCommitted({ after: scanned, types: processor.types, segment })
+          const behind = yield* lagAfter(running, scanned)
           yield* Metric.update(running.metrics.lag, behind)
           yield* Ref.set(running.lag, behind)
           yield* setStatus(running, { state: behind > 0 ? "held back" : "live", position: checkpoint.position })
@@ -621,7 +626,7 @@ const handleOf = <E, R>(
   const positionOf = (running: Runtime<E, R>) => checkpoints.get(running.name).pipe(Effect.catchTag("InvalidInput", Effect.die))
   const segmentCaughtUp = (running: Runtime<E, R>) =>
     Effect.gen(function*() {
-      const target = yield* store.head({ types: processor.types, segment: running.segment })
+      const target = yield* store.head({ types: processor.types, segment: running.segment }).pipe(Effect.catchTag("InvalidInput", Effect.die))
       while (true) {
         const current = yield* Ref.get(running.status)
         if (current.halted !== undefined) return yield* current.halted
@@ -680,13 +685,16 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   processor: Processor<E, R>,
   options?: Options
 ): Effect.fn.Return<Handle<E>, never, Scope.Scope | Requirements | R> {
-  // A processor's name and segments are code, not input: ones no store can keep are a defect.
+  // A processor's name, segments, event types and batch size are code, not input: ones no store
+  // can keep or read by are a defect, found here rather than on every read.
   const count = processor.segments ?? 1
-  if (!Number.isInteger(count) || count < 1 || count > 1024) {
-    return yield* Effect.die(new Error(`Processor "${processor.name}": segments must be an integer from 1 to 1024, not ${count}`))
+  if (!Number.isInteger(count) || count < 1 || count > limits.segments) {
+    return yield* Effect.die(new Error(`Processor "${processor.name}": segments must be an integer from 1 to ${limits.segments}, not ${count}`))
   }
   const invalidName = checkId("processor name", segmentName(processor.name, { index: count - 1, count }), limits.keyLength)
   if (invalidName !== undefined) return yield* Effect.die(invalidName)
+  const invalidReads = checkReadOptions(`processor ${JSON.stringify(processor.name)}`, { types: processor.types, batchSize: options?.batchSize })
+  if (invalidReads !== undefined) return yield* Effect.die(invalidReads)
   const context = yield* Effect.context<R>()
   const checkpoints = yield* CheckpointStore
   const transactor = yield* Transactor
