@@ -81,20 +81,31 @@ const subscribe = (types: ReturnType<typeof typesOf>, course: string, student: s
 /**
  * Rounds of `deciders` racing for the last place of a course, a course of their own each round:
  * fails unless exactly one wins every round. With `typesOnlyItem`, their query also has an item of
- * types only. The suite runs it; a store's own tests may run it too, to check what the store did
- * meanwhile (a server's count of deadlocks).
+ * types only; with `inTransactions`, each decider reads and appends in a transaction of its own,
+ * the append its first write (as a processor's batch that decides before it emits). The suite runs
+ * it; a store's own tests may run it too, to check what the store did meanwhile (a server's count
+ * of deadlocks).
  *
  * @since 0.1.0
  */
-export const raceForLastPlace = (options: { readonly deciders: number; readonly rounds: number; readonly typesOnlyItem?: boolean | undefined }) =>
+export const raceForLastPlace = (options: {
+  readonly deciders: number
+  readonly rounds: number
+  readonly typesOnlyItem?: boolean | undefined
+  readonly inTransactions?: boolean | undefined
+}) =>
   Effect.gen(function*() {
     const { deciders, rounds } = options
+    const transactor = yield* Transactor
     const types = typesOf()
     for (let round = 0; round < rounds; round++) {
       const course = unique("course")
       const outcomes = yield* Effect.forEach(
         Array.from({ length: deciders }, (_, i) => i),
-        (i) => subscribe(types, course, `s${i}`, 1, options.typesOnlyItem),
+        (i) => {
+          const decide = subscribe(types, course, `s${i}`, 1, options.typesOnlyItem)
+          return options.inTransactions === true ? transactor.withTransaction(decide) : decide
+        },
         { concurrency: "unbounded" }
       ).pipe(Random.withSeed(`${deciders}-${round}`))
       const winners = outcomes.filter((outcome) => outcome === "subscribed").length
