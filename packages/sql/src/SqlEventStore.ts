@@ -153,9 +153,19 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
       // savepoint keeps the conflict to this statement. The notification is sent by Postgres
       // when that transaction commits.
       const inTransaction = Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
+      // A condition that locks the table takes that lock before its insert (see
+      // `Statements.tableLock`). Outside a transaction it runs in one of its own, which has no
+      // transaction id until the insert: the insert is checked as one outside a transaction. A
+      // transaction that appended before already holds the insert's lock, so two of them can
+      // still deadlock; Postgres then fails one, and its owner runs it again.
+      const locksTable = condition !== undefined && Statements.locksTable(condition.failIfEventsMatch)
+      const write = (checkedInTransaction: boolean) => {
+        const insert = Statements.append(log, streamId, batch, expected, checkedInTransaction, condition)
+        return locksTable ? Effect.andThen(Statements.tableLock(log), insert) : insert
+      }
       const statement = inTransaction
-        ? sql.withTransaction(Effect.tap(Statements.append(log, streamId, batch, expected, true, condition), () => wakeUps.notify))
-        : retry(Statements.append(log, streamId, batch, expected, false, condition))
+        ? sql.withTransaction(Effect.tap(write(true), () => wakeUps.notify))
+        : retry(locksTable ? sql.withTransaction(write(false)) : write(false))
       const attempt = Effect.matchEffect(statement, {
         // A concurrent writer took one of the versions: a conflict for an exact expectation;
         // "any" and "streamExists" try again with the new version.

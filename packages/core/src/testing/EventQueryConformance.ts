@@ -16,10 +16,10 @@ import { Transactor } from "../Transactor.ts"
 
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 12)}`
 
-/** Types of their own per test: `Defined`, `Subscribed`, `Other`. */
+/** Types of their own per test: `Defined`, `Subscribed`, `Other`, `Closed`. */
 const typesOf = () => {
   const id = crypto.randomUUID().slice(0, 8)
-  return { defined: `CourseDefined_${id}`, subscribed: `Subscribed_${id}`, other: `Other_${id}` }
+  return { defined: `CourseDefined_${id}`, subscribed: `Subscribed_${id}`, other: `Other_${id}`, closed: `EnrolmentClosed_${id}` }
 }
 
 const readAll = (query: EventQuery.EventQuery) => EventStore.use((store) => Stream.runCollect(store.readQuery(query)))
@@ -60,12 +60,14 @@ const decisionRead = (query: EventQuery.EventQuery, batchSize = 100) =>
 
 /**
  * One decider for the last place of a course: reads the course's subscriptions and, if there is
- * room, subscribes on the condition that none was added since.
+ * room, subscribes on the condition that none was added since. With `typesOnlyItem`, enrolment
+ * closed for every course (an item of types only, which no tag can lock) also refuses it.
  */
-const subscribe = (types: ReturnType<typeof typesOf>, course: string, student: string, capacity: number) =>
+const subscribe = (types: ReturnType<typeof typesOf>, course: string, student: string, capacity: number, typesOnlyItem = false) =>
   Effect.gen(function*() {
     const store = yield* EventStore
-    const query = EventQuery.make({ types: [types.subscribed], tags: [`course:${course}`] })
+    const subscriptions = { types: [types.subscribed], tags: [`course:${course}`] }
+    const query = typesOnlyItem ? EventQuery.make(subscriptions, { types: [types.closed] }) : EventQuery.make(subscriptions)
     const { after, count } = yield* decisionRead(query)
     if (count >= capacity) return "full" as const
     // A pause of 0 to 2 ms between the read and the append, drawn from the round's seed, varies
@@ -76,6 +78,42 @@ const subscribe = (types: ReturnType<typeof typesOf>, course: string, student: s
       [{ type: types.subscribed, data: { course, student }, tags: [`course:${course}`, `student:${student}`] }],
       { failIfEventsMatch: query, after }
     ).pipe(Effect.as("subscribed" as const), Effect.catchTag("AppendConditionFailed", () => Effect.succeed("conflict" as const)))
+  })
+
+/**
+ * Rounds of `deciders` racing for the last place of a course, a course of their own each round:
+ * fails unless exactly one wins every round. With `typesOnlyItem`, their query also has an item of
+ * types only; with `inTransactions`, each decider reads and appends in a transaction of its own,
+ * the append its first write (as a processor's batch that decides before it emits). The suite runs
+ * it; a store's own tests may run it too, to check what the store did meanwhile (a server's count
+ * of deadlocks).
+ *
+ * @since 0.1.0
+ */
+export const raceForLastPlace = (options: {
+  readonly deciders: number
+  readonly rounds: number
+  readonly typesOnlyItem?: boolean | undefined
+  readonly inTransactions?: boolean | undefined
+}) =>
+  Effect.gen(function*() {
+    const { deciders, rounds } = options
+    const transactor = yield* Transactor
+    const types = typesOf()
+    for (let round = 0; round < rounds; round++) {
+      const course = unique("course")
+      const outcomes = yield* Effect.forEach(
+        Array.from({ length: deciders }, (_, i) => i),
+        (i) => {
+          const decide = subscribe(types, course, `s${i}`, 1, options.typesOnlyItem)
+          return options.inTransactions === true ? transactor.withTransaction(decide) : decide
+        },
+        { concurrency: "unbounded" }
+      ).pipe(Random.withSeed(`${deciders}-${round}`))
+      const winners = outcomes.filter((outcome) => outcome === "subscribed").length
+      assert.strictEqual(winners, 1, `round ${round}: ${winners} of ${deciders} deciders subscribed (${outcomes.join(", ")})`)
+      assert.strictEqual((yield* readAll(EventQuery.make({ tags: [`course:${course}`] }))).length, 1)
+    }
   })
 
 /**
@@ -308,20 +346,12 @@ export const eventQueryConformance = <E>(
 
     for (const deciders of [8, 16, 64]) {
       it.effect(`${deciders} deciders racing for the last place of a course: exactly one wins, round after round (${rounds} seeded rounds)`, () =>
-        Effect.gen(function*() {
-          const types = typesOf()
-          for (let round = 0; round < rounds; round++) {
-            const course = unique("course")
-            const outcomes = yield* Effect.forEach(
-              Array.from({ length: deciders }, (_, i) => i),
-              (i) => subscribe(types, course, `s${i}`, 1),
-              { concurrency: "unbounded" }
-            ).pipe(Random.withSeed(`${deciders}-${round}`))
-            const winners = outcomes.filter((outcome) => outcome === "subscribed").length
-            assert.strictEqual(winners, 1, `round ${round}: ${winners} of ${deciders} deciders subscribed (${outcomes.join(", ")})`)
-            assert.strictEqual((yield* readAll(EventQuery.make({ tags: [`course:${course}`] }))).length, 1)
-          }
-        }))
+        raceForLastPlace({ deciders, rounds }))
+    }
+
+    for (const deciders of [8, 16, 64]) {
+      it.effect(`${deciders} deciders racing for the last place of a course unless enrolment closed (an item of types only): exactly one wins, round after round (${rounds} seeded rounds)`, () =>
+        raceForLastPlace({ deciders, rounds, typesOnlyItem: true }))
     }
 
     it.effect("deciders on disjoint tags never conflict and all win", () =>

@@ -184,19 +184,35 @@ export const conditionOutcome = (error: SqlError.SqlError): ConflictRow | "retry
   return JSON.parse(cause.detail) as ConflictRow
 }
 
+/** The tag a condition locks for an item; none for an item of types only, or of every event. */
+const firstTag = (item: EventQuery.QueryItem): string | undefined => item.tags?.[0]
+
+/** Whether a condition locks the events table against appends (see `conditionKeys`). */
+export const locksTable = (query: EventQuery.EventQuery) => query.items.some((item) => firstTag(item) === undefined)
+
+/**
+ * The table lock of a condition that has an item without tags, taken before its insert: the
+ * insert holds the table's row-exclusive lock until the transaction ends, and two appends that
+ * each held it while asking for this one would wait for each other. The check then finds it
+ * taken.
+ */
+export const tableLock = ({ events, sql }: Log) => sql`LOCK TABLE ${events} IN EXCLUSIVE MODE`
+
 /**
  * What a condition locks: one tag of each item with tags, exclusively (an event that matches
- * carries them all); for an item without tags (types only, or every event), the table against
- * appends. Those first tags are its `guards`, written on its first event for older transactions
- * to check; `heads` are the keys of the untagged items, which it records in the heads table.
+ * carries them all); for an item without tags, the table against appends (taken first: see
+ * `tableLock`). Those first tags are its `guards`, written on its first event for older
+ * transactions to check; `heads` are the keys of the untagged items, which it records in the
+ * heads table.
  */
 const conditionKeys = (query: EventQuery.EventQuery) => {
   const guards = new Set<string>()
   const heads = new Set<string>()
   let lockTable = false
   for (const item of query.items) {
-    if (item.tags !== undefined && item.tags.length > 0) {
-      guards.add(item.tags[0]!)
+    const tag = firstTag(item)
+    if (tag !== undefined) {
+      guards.add(tag)
     } else {
       lockTable = true
       if (item.types !== undefined && item.types.length > 0) for (const type of item.types) heads.add(`type:${type}`)
