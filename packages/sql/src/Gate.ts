@@ -1,15 +1,16 @@
 /**
  * The readers' gate on a Postgres server: readers of the event log read below the oldest
  * transaction still running that may append events (see `SqlEventStore`): one that holds a
- * transaction id and the events table's lock. So a long transaction that appends, or that said
- * it might (a processor's batch, anything run by the `Transactor`), holds every reader back;
- * other transactions do not. `holders` says which backends hold it; `watchdog` logs a warning
+ * transaction id and has appended, or said it might (a processor's batch, anything run by the
+ * `Transactor`). Such a transaction, left open, holds every reader back; other transactions do
+ * not. `holders` says which backends hold it; `watchdog` logs a warning
  * when one has held it too long.
  *
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import * as ReadersGate from "./internal/readersGate.ts"
 import * as Tables from "./Tables.ts"
 
 /**
@@ -45,14 +46,16 @@ export const holders = (
 ): Effect.Effect<ReadonlyArray<Holder>, SqlError.SqlError | Tables.InvalidTableOptions, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { events } = yield* Tables.make(tables)
+    const names = yield* Tables.make(tables)
+    const [lockClass, lockObject] = ReadersGate.appendingLock(names)
     return yield* sql<Holder>`SELECT a.pid, a.backend_xid::text AS transaction, extract(epoch FROM now() - a.xact_start)::float8 AS "ageSeconds",
         a.state, left(a.query, 80) AS query, a.application_name AS application, a.datname AS database
       FROM pg_stat_activity AS a
       WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid() AND a.pid IN (
         SELECT l.pid FROM pg_locks AS l
-        WHERE l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' AND l.relation = to_regclass(${events})
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND (
+          (l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' AND l.relation = to_regclass(${names.events}))
+          OR (l.locktype = 'advisory' AND l.classid = ${lockClass}::oid AND l.objid = ${lockObject}::oid AND l.objsubid = 2))
       )
       ORDER BY age(a.backend_xid) DESC LIMIT 10`
   })

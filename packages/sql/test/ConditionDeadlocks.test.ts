@@ -61,6 +61,12 @@ layer(PgClient.layer({ url: Redacted.make(url) }), { excludeTestServices: true, 
       assert.strictEqual(deadlocks, 0, "deadlocks the server broke during the race")
     }))
 
+  it.effect(`${deciders} deciders racing for the last place of a course (tags only) deadlock nowhere on a server (${rounds} rounds)`, () =>
+    Effect.gen(function*() {
+      const deadlocks = yield* deadlocksDuring(EventQueryConformance.raceForLastPlace({ deciders, rounds }))
+      assert.strictEqual(deadlocks, 0, "deadlocks the server broke during the race")
+    }))
+
   it.effect(`${deciders} deciders racing so, each in a transaction of its own whose first write is the append, deadlock nowhere on a server (${rounds} rounds)`, () =>
     Effect.gen(function*() {
       const deadlocks = yield* deadlocksDuring(EventQueryConformance.raceForLastPlace({ deciders, rounds, typesOnlyItem: true, inTransactions: true }))

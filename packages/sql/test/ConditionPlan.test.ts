@@ -31,14 +31,23 @@ type Check = (tag: string) => Effect.Effect<unknown, unknown, SqlClient.SqlClien
 const checkItem = (events: string): Check => (tag) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    return yield* sql`SELECT ${sql(`${events}_check_item`)}(${`tag:${tag}`}, '{}'::text[], '{}'::text[], ${`{"${tag}"}`}::text[], '0'::xid8, 0::bigint)`
+    return yield* sql`SELECT ${sql(`${events}_check_item`)}(${`tag:${tag}`}, '{}'::text[], '{}'::text[], ${`{"${tag}"}`}::text[], '0'::xid8, 0::bigint,
+      NULL::pg_snapshot)`
+  })
+
+/** The check from the log's last event on: the events after it are looked at by the log's index. */
+const checkItemRecent = (events: string): Check => (tag) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql`SELECT ${sql(`${events}_check_item`)}(${`tag:${tag}`}, '{}'::text[], '{}'::text[], ${`{"${tag}"}`}::text[], last.transaction_id, last.position,
+      NULL::pg_snapshot) FROM (SELECT transaction_id, position FROM ${sql(events)} ORDER BY transaction_id DESC, position DESC LIMIT 1) AS last`
   })
 
 const check = (events: string): Check => (tag) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     return yield* sql`SELECT ${sql(`${events}_check`)}(${`{"tag:${tag}"}`}::text[], '{}'::text[], false, '{}'::text[], '{}'::text[], '{}'::text[],
-      '{}'::text[], ${`{"${tag}"}`}::text[], '{}'::text[], '{}'::text[], '0'::xid8, 0::bigint)`
+      '{}'::text[], ${`{"${tag}"}`}::text[], '{}'::text[], '{}'::text[], '0'::xid8, 0::bigint, NULL::pg_snapshot)`
   })
 
 const calling = (check: Check, times: number) =>
@@ -59,7 +68,7 @@ const scansOf = (events: string) =>
         SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relid = ${events}::regclass`,
       (rows) => ({ seq: Number(rows[0]?.seq_scan ?? 0), index: Number(rows[0]?.idx_scan ?? 0) })
     )
-    for (const [which, call] of [["_check_item", checkItem(events)], ["_check", check(events)]] as const) {
+    for (const [which, call] of [["_check_item", checkItem(events)], ["_check", check(events)], ["_check_item after the last event", checkItemRecent(events)]] as const) {
       const before = yield* counts
       yield* calling(call, calls)
       const after = yield* counts

@@ -138,6 +138,13 @@ const badAfter: ReadonlyArray<readonly [options: unknown, path: string, reason: 
   [{ after: 5 }, "$.after", "must be a bigint (a position), not a number"],
   [{ after: -1n }, "$.after", "is -1; positions start at 0"]
 ]
+/** Where a query read's marker may stand too: a read by query, an append condition. */
+const badMarkers: ReadonlyArray<readonly [options: unknown, path: string, reason: string]> = [
+  [{ after: 5 }, "$.after", "must be a bigint (a position) or a consistency marker, not a number"],
+  [{ after: -1n }, "$.after", "is -1; positions start at 0"],
+  [{ after: { position: 1 } }, "$.after", "is not a consistency marker: its position must be a bigint from 0"],
+  [{ after: { position: 1n, snapshot: 7 } }, "$.after", "has a snapshot that is a number, not a string"]
+]
 const badBatchSizes: ReadonlyArray<readonly [options: unknown, path: string, reason: string]> = [0, -1, Number.NaN, 1.5, 1e12, Number.POSITIVE_INFINITY, "10"]
   .map((batchSize) => [{ batchSize }, "$.batchSize", `must be an integer from 1 to ${limits.batchSize}, not ${typeof batchSize === "string" ? "a string" : batchSize}`] as const)
 const badFrom: ReadonlyArray<readonly [options: unknown, path: string, reason: string]> = [0, -5, 1.5, Number.NaN, "1"]
@@ -289,7 +296,7 @@ export const hostileInputConformance = <E>(name: string, storeLayer: Layer.Layer
         }
         const append = (condition: unknown) => store.appendIf(streamId, [{ type: "Hostile", data: {} }], condition as never)
         assert.deepStrictEqual(yield* refusalOf(append(null)), ["append condition", "$", "must be an object with failIfEventsMatch, not null"])
-        for (const [options, path, reason] of badAfter) {
+        for (const [options, path, reason] of badMarkers) {
           const condition = { failIfEventsMatch: query({ tags: [unique("t")] }), ...(options as object) }
           assert.deepStrictEqual(yield* refusalOf(append(condition)), ["append condition", path, reason])
         }
@@ -317,7 +324,7 @@ export const hostileInputConformance = <E>(name: string, storeLayer: Layer.Layer
           }
           assert.deepStrictEqual(yield* refusalOf(read({ types: ["A", ""] } as never)), ["type 2 of the read options", "$", "is empty"], name)
         }
-        for (const [options, path, reason] of [...badAfter, ...badBatchSizes]) {
+        for (const [options, path, reason] of [...badMarkers, ...badBatchSizes]) {
           assert.deepStrictEqual(yield* refusalOf(store.readQueryPage(query({}), options as never)), ["read options", path, reason])
           assert.deepStrictEqual(yield* refusalOf(Stream.runDrain(store.readQuery(query({}), options as never))), ["read options", path, reason])
         }

@@ -5,9 +5,10 @@
  * The log is ordered by the writers' transaction ids, which are taken in one order and committed
  * in another. A reader therefore stops below the oldest transaction that may still append events.
  * Which ones may: every transaction that holds the events table's RowExclusiveLock (an INSERT
- * takes it first, and keeps it to the end of its transaction), as `pg_locks` shows them. Any
- * other transaction of the cluster (autovacuum, another database, a read-only or unrelated one)
- * is passed by.
+ * takes it first, and keeps it to the end of its transaction) or has said it may append (a shared
+ * advisory lock of the table's, which conflicts with nothing), as `pg_locks` shows them. Any other
+ * transaction of the cluster (autovacuum, another database, a read-only or unrelated one) is
+ * passed by.
  *
  * One case needs the appender's help: a transaction that took its id before it appends (it wrote
  * elsewhere first), and was passed by a reader meanwhile. Its first append (or `announce`, which
@@ -30,6 +31,20 @@ export const appendingFunction = (tables: Tables.Tables) => `${tables.events}_ap
 const appendingSetting = (tables: Tables.Tables) => `facta.${tables.events.replace(".", "__")}_appending`
 
 /**
+ * The advisory lock (two int4 keys: `pg_locks` shows them as classid, objid, objsubid 2) a
+ * transaction takes, shared, to say it may append to the table: "Fact", and the table's name
+ * hashed (FNV-1a).
+ */
+export const appendingLock = (tables: Tables.Tables): readonly [number, number] => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < tables.events.length; i++) {
+    hash ^= tables.events.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return [0x46616374, (hash >>> 0) & 0x7fffffff]
+}
+
+/**
  * The gate and the appenders' check (migration 13).
  *
  * The gate, in the caller's snapshot S: S's upper bound (`xmax`) when nothing runs; otherwise the oldest transaction running in S, leaving
@@ -42,18 +57,21 @@ export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const events = sql(tables.events)
   const table = sql.literal(`'${tables.events.replace(/'/g, "''")}'`)
   const setting = sql.literal(`'${appendingSetting(tables)}'`)
+  const [lockClass, lockObject] = appendingLock(tables).map((key) => sql.literal(String(key)))
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(gateFunction(tables))}() RETURNS xid8 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN pg_snapshot_xmin(s.snapshot) = pg_snapshot_xmax(s.snapshot) THEN pg_snapshot_xmax(s.snapshot) ELSE coalesce((
       WITH locks AS MATERIALIZED (
-        SELECT locktype, database, relation, transactionid, virtualtransaction, mode FROM pg_locks WHERE locktype IN ('relation', 'transactionid')
+        SELECT locktype, database, relation, classid, objid, objsubid, transactionid, virtualtransaction, mode FROM pg_locks
+        WHERE locktype IN ('relation', 'transactionid', 'advisory')
       )
       SELECT min(running) FROM pg_snapshot_xip(s.snapshot) AS running
       WHERE xid(running) NOT IN (
         SELECT idle.transactionid FROM locks AS idle
         WHERE idle.locktype = 'transactionid' AND idle.transactionid IS NOT NULL AND idle.virtualtransaction NOT IN (
           SELECT appending.virtualtransaction FROM locks AS appending
-          WHERE appending.locktype = 'relation' AND appending.mode = 'RowExclusiveLock' AND appending.relation = ${table}::regclass
-            AND appending.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          WHERE appending.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND (
+            (appending.locktype = 'relation' AND appending.mode = 'RowExclusiveLock' AND appending.relation = ${table}::regclass)
+            OR (appending.locktype = 'advisory' AND appending.classid = ${lockClass} AND appending.objid = ${lockObject} AND appending.objsubid = 2))
         )
       )
     ), pg_snapshot_xmax(s.snapshot)) END
@@ -66,8 +84,9 @@ export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
       IF current_setting(${setting}, true) = 'on' THEN
         RETURN true;
       END IF;
-      -- Held from here to the end of the transaction: readers wait for it from now on.
-      LOCK TABLE ${events} IN ROW EXCLUSIVE MODE;
+      -- Held from here to the end of the transaction: readers wait for it from now on. (Not the
+      -- table's lock: a condition that locks the table takes it before its insert.)
+      PERFORM pg_advisory_xact_lock_shared(${lockClass}, ${lockObject});
       mine := pg_current_xact_id_if_assigned();
       -- A query of a volatile function sees what committed before it, after the lock.
       IF mine IS NOT NULL AND EXISTS (SELECT 1 FROM ${events} WHERE transaction_id > mine) THEN
