@@ -40,7 +40,7 @@ const contended = (prefix: string, durationMs: number, conflicts: { count: numbe
     const query = EventQuery.make({ tags: [tag] })
     const decide = (i: number): Effect.Effect<unknown, unknown> =>
       store.readQueryPage(query, { batchSize: 100_000 }).pipe(
-        Effect.flatMap((page) => store.appendIf(`${prefix}-${i}`, [event(tag)], { failIfEventsMatch: query, after: page.next })),
+        Effect.flatMap((page) => store.appendIf(`${prefix}-${i}`, [event(tag)], { failIfEventsMatch: query, after: page.marker })),
         Effect.catchTag("AppendConditionFailed", () => Effect.suspend(() => (conflicts.count++, decide(i))))
       )
     return forDuration(durationMs, 8, decide)
@@ -56,15 +56,22 @@ const neverAnalyzed = (tablePrefix: string): Effect.Effect<EventStore.EventStore
   })
 
 /** Each writer on its own course; each append expects no event of the course after the writer's last. */
-const growing = (store: EventStore.EventStore["Service"], durationMs: number, last: Map<number, bigint>, conditional: boolean) =>
-  forDuration(durationMs, 8, (i) => {
-    const writer = i % 8
-    const tag = `course:${conditional ? "grown" : "plain"}-${writer}`
-    const append = conditional
-      ? store.appendIf(`grown-${writer}-${i}`, [event(tag)], { failIfEventsMatch: EventQuery.make({ tags: [tag] }), after: last.get(writer) })
-      : store.append(`plain-${writer}-${i}`, [event(tag)])
-    return Effect.map(append, (result) => last.set(writer, result.events[0]!.position))
-  })
+const growing = (store: EventStore.EventStore["Service"], durationMs: number, last: Map<number, bigint>, conditional: boolean) => {
+  // Each of the 8 concurrent operations is one writer's: it takes a writer that is free.
+  const free = [0, 1, 2, 3, 4, 5, 6, 7]
+  return forDuration(durationMs, 8, (i) =>
+    Effect.suspend(() => {
+      const writer = free.pop()!
+      const tag = `course:${conditional ? "grown" : "plain"}-${writer}`
+      const append = conditional
+        ? store.appendIf(`grown-${writer}-${i}`, [event(tag)], { failIfEventsMatch: EventQuery.make({ tags: [tag] }), after: last.get(writer) })
+        : store.append(`plain-${writer}-${i}`, [event(tag)])
+      return append.pipe(
+        Effect.map((result) => last.set(writer, result.events[0]!.position)),
+        Effect.ensuring(Effect.sync(() => free.push(writer)))
+      )
+    }))
+}
 
 const figure = (id: string, title: string, store: Figure["store"], result: Interleaved, extra: { target?: number; note?: string }): Figure =>
   eventsPerSecond({ id, title, store, ...extra }, result)
