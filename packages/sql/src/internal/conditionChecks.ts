@@ -49,6 +49,16 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const { candidateUnseen, conflict, fromSnapshot, fromStart, matching, recent, taggedMatching } = fragments(sql, tables)
   const events = sql(tables.events)
   const heads = sql(tables.conditionHeads)
+  // The first item comes as arrays of its own (null for a query of no item), the others as array
+  // literals, one per item.
+  const eachItem = sql`FOR i IN CASE WHEN first_tags IS NULL THEN 1 ELSE 0 END .. coalesce(cardinality(item_tags), 0) LOOP
+            IF i = 0 THEN
+              wanted_types := first_types;
+              wanted_tags := first_tags;
+            ELSE
+              wanted_types := item_types[i]::text[];
+              wanted_tags := item_tags[i]::text[];
+            END IF;`
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
       exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[], check_tags text[],
       first_types text[], first_tags text[], item_types text[], item_tags text[], after_transaction xid8, after_position bigint,
@@ -92,14 +102,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
         FOR candidate IN ${recent} LOOP
           looked := looked + 1;
           CONTINUE WHEN NOT ${candidateUnseen};
-          FOR i IN CASE WHEN first_tags IS NULL THEN 1 ELSE 0 END .. coalesce(cardinality(item_tags), 0) LOOP
-            IF i = 0 THEN
-              wanted_types := first_types;
-              wanted_tags := first_tags;
-            ELSE
-              wanted_types := item_types[i]::text[];
-              wanted_tags := item_tags[i]::text[];
-            END IF;
+          ${eachItem}
             IF (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types)) AND candidate.tags @> wanted_tags THEN
               first_transaction := candidate.transaction_id;
               first_position := candidate.position;
@@ -110,14 +113,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
         END LOOP;
       END IF;
       IF first_transaction IS NULL AND (${fromStart} OR looked >= ${sql.literal(String(recentLimit))}) THEN
-        FOR i IN CASE WHEN first_tags IS NULL THEN 1 ELSE 0 END .. coalesce(cardinality(item_tags), 0) LOOP
-          IF i = 0 THEN
-            wanted_types := first_types;
-            wanted_tags := first_tags;
-          ELSE
-            wanted_types := item_types[i]::text[];
-            wanted_tags := item_tags[i]::text[];
-          END IF;
+        ${eachItem}
           IF cardinality(wanted_tags) > 0 THEN
             PERFORM FROM ${events} AS e WHERE ${taggedMatching} LIMIT 1;
             CONTINUE WHEN NOT FOUND;
