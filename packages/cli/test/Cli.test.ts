@@ -221,10 +221,12 @@ describe("facta, wrong", () => {
       const url = inject("databaseUrl")
       const held = yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        // A transaction that took an id and stays open while the command runs.
+        const store = yield* EventStore.EventStore
+        // A transaction that appended and stays open while the command runs.
         return yield* sql.withTransaction(Effect.gen(function*() {
+          yield* store.append(`gate-${crypto.randomUUID()}`, [{ type: "Held", data: {} }])
           const [row] = yield* sql<{ readonly pid: number; readonly xid: string }>`SELECT pg_backend_pid() AS pid, pg_current_xact_id()::text AS xid`
-          const gate = yield* facta(["--url", url, "--json", "gate"])
+          const gate = yield* facta(["--url", url, "--schema", "cli", "--json", "gate"])
           return { row: row!, gate }
         }))
       }).pipe(Effect.provide(Postgres.layer({ url: Redacted.make(url), schema: "cli" })))
