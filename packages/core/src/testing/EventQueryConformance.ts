@@ -144,6 +144,8 @@ export const eventQueryConformance = <E>(
     const concurrentTest = options?.singleSession === true ? it.effect.skip : it.effect
     const rounds = options?.rounds ?? 30
     const interleavedTest = options?.transactionsBlockWriters === true ? it.effect.skip : concurrentTest
+    // A round of 64 deciders on one session (PGlite) takes a few tenths of a second.
+    const raceTimeout = Math.max(60_000, rounds * 1_000)
 
     it.effect("keeps tags and reads by query: items are or'd, types or'd, tags and'd", () =>
       Effect.gen(function*() {
@@ -346,12 +348,12 @@ export const eventQueryConformance = <E>(
 
     for (const deciders of [8, 16, 64]) {
       it.effect(`${deciders} deciders racing for the last place of a course: exactly one wins, round after round (${rounds} seeded rounds)`, () =>
-        raceForLastPlace({ deciders, rounds }))
+        raceForLastPlace({ deciders, rounds }), raceTimeout)
     }
 
     for (const deciders of [8, 16, 64]) {
       it.effect(`${deciders} deciders racing for the last place of a course unless enrolment closed (an item of types only): exactly one wins, round after round (${rounds} seeded rounds)`, () =>
-        raceForLastPlace({ deciders, rounds, typesOnlyItem: true }))
+        raceForLastPlace({ deciders, rounds, typesOnlyItem: true }), raceTimeout)
     }
 
     it.effect("deciders on disjoint tags never conflict and all win", () =>
