@@ -17,6 +17,7 @@ const url = inject("databaseUrl")
 // 10 here, more with FACTA_RACE_ROUNDS (npm run test:races).
 const rounds = Number(process.env["FACTA_RACE_ROUNDS"] ?? 10)
 const deciders = 64
+const timeout = Math.max(60_000, rounds * 1_000)
 
 /**
  * The deadlocks the server broke in `database`, counted in full: backends report theirs lazily
@@ -59,17 +60,17 @@ layer(PgClient.layer({ url: Redacted.make(url) }), { excludeTestServices: true, 
     Effect.gen(function*() {
       const deadlocks = yield* deadlocksDuring(EventQueryConformance.raceForLastPlace({ deciders, rounds, typesOnlyItem: true }))
       assert.strictEqual(deadlocks, 0, "deadlocks the server broke during the race")
-    }))
+    }), timeout)
 
   it.effect(`${deciders} deciders racing for the last place of a course (tags only) deadlock nowhere on a server (${rounds} rounds)`, () =>
     Effect.gen(function*() {
       const deadlocks = yield* deadlocksDuring(EventQueryConformance.raceForLastPlace({ deciders, rounds }))
       assert.strictEqual(deadlocks, 0, "deadlocks the server broke during the race")
-    }))
+    }), timeout)
 
   it.effect(`${deciders} deciders racing so, each in a transaction of its own whose first write is the append, deadlock nowhere on a server (${rounds} rounds)`, () =>
     Effect.gen(function*() {
       const deadlocks = yield* deadlocksDuring(EventQueryConformance.raceForLastPlace({ deciders, rounds, typesOnlyItem: true, inTransactions: true }))
       assert.strictEqual(deadlocks, 0, "deadlocks the server broke during the race")
-    }))
+    }), timeout)
 })
