@@ -147,15 +147,16 @@ const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
   const { candidateUnseen, conflict, fromSnapshot, fromStart, recent, taggedMatching } = fragments(sql, tables)
   const events = sql(tables.events)
+  const recentMatch = sql`${candidateUnseen} AND candidate.tags @> wanted_tags AND (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types))`
   yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
       exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint,
       after_snapshot pg_snapshot
     ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
       locked text;
-      candidate record;
       hit record;
       looked integer := 0;
+      matched boolean;
     BEGIN
       IF cardinality(shared_keys) = 0 THEN
         locked := pg_advisory_xact_lock(hashtextextended(exclusive_key, 0))::text;
@@ -170,14 +171,15 @@ const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
       END IF;
       ${fromSnapshot};
       IF NOT (${fromStart}) THEN
-        FOR candidate IN ${recent} LOOP
-          looked := looked + 1;
-          IF ${candidateUnseen} AND candidate.tags @> wanted_tags AND (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types)) THEN
-            SELECT ${conflict} AS conflict INTO hit FROM ${events} AS e
-            WHERE e.transaction_id = candidate.transaction_id AND e.position = candidate.position;
-            RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = hit.conflict::text;
-          END IF;
-        END LOOP;
+        -- One query: most calls find fewer than the limit and no match, and stop here.
+        SELECT count(*), coalesce(bool_or(${recentMatch}), false) INTO looked, matched FROM (${recent}) AS candidate;
+        IF matched THEN
+          SELECT ${conflict} AS conflict INTO hit FROM (${recent}) AS candidate
+          JOIN ${events} AS e ON e.transaction_id = candidate.transaction_id AND e.position = candidate.position
+          WHERE ${recentMatch}
+          ORDER BY candidate.transaction_id, candidate.position LIMIT 1;
+          RAISE EXCEPTION 'append condition failed' USING ERRCODE = 'FC001', DETAIL = hit.conflict::text;
+        END IF;
         IF looked < ${sql.literal(String(recentLimit))} THEN
           RETURN true;
         END IF;
