@@ -208,6 +208,8 @@ const defaultTransientRetry: Schedule.Schedule<unknown, unknown> = Schedule.min(
 
 const isTransient = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient !== undefined
 
+const isInDoubt = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient === "inDoubt"
+
 /**
  * The result a command with this id had, from its recorded events: the state is folded from the
  * stream's start up to its last event (a repeated command is rare; its cost does not matter).
@@ -272,7 +274,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
 
   /** load -> decide -> append -> fold; the snapshot follows in the background when due. */
-  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata, tried: { appended: boolean }) {
+  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata, doubt: { inDoubt: boolean }) {
     const { start, state, version } = yield* loadFrom(streamId)
     // After the load: whatever it saw, this read sees too. A command committed later is after
     // `version`, and the append below conflicts with it.
@@ -283,8 +285,14 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     const decided = yield* aggregate.decide(command, state)
     if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
     const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
-    tried.appended = true
-    const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
+    const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version })).pipe(
+      // Only a connection lost during the commit may have written; a conflict or a refusal did not.
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (isInDoubt(error)) doubt.inDoubt = true
+        })
+      )
+    )
     const next = Aggregate.fold(aggregate, decided, state)
     yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
     return {
@@ -307,14 +315,14 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       }
       let attempts = 0
       let appended = false
-      // A repeated command found after this call's own append was tried (and its outcome was in
-      // doubt) is this call's: its inline handlers run. Found otherwise, another call handled it.
-      const tried = { appended: false }
-      const attempt = retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata, tried))), retry)
+      // A repeated command found after this call's own append failed in doubt is this call's: its
+      // inline handlers run. Found otherwise (after a conflict, say), another call handled it.
+      const doubt = { inDoubt: false }
+      const attempt = retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata, doubt))), retry)
       return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: transientRetry })).pipe(
         Effect.map(({ repeated, ...result }) => {
           appended = result.events.length > 0
-          return { result, repeated: repeated && !tried.appended }
+          return { result, repeated: repeated && !doubt.inDoubt }
         }),
         Effect.tap(({ repeated, result }) =>
           Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1, repeated })),
