@@ -115,6 +115,30 @@ describe("CommandHandler", () => {
       assert.strictEqual(version, 6)
     }).pipe(Effect.provide(interleavingStore)))
 
+  it.effect("refuses an expected version that is no version with InvalidInput, and decides nothing", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      // What a careless parse of an HTTP If-Match header gives.
+      for (const expectedVersion of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, "latest"]) {
+        const error = yield* Effect.flip(
+          accounts.handle("account-1", { _tag: "Deposit", amount: 1 }, { expectedVersion: expectedVersion as EventStore.ExpectedVersion })
+        )
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.include(error.message, `expected version of a command of Account on stream "account-1"`)
+      }
+      assert.strictEqual((yield* storedEvents("account-1")).length, 1)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.live("a command pinned to a version is not run again after a conflict, whatever the retry schedule", () =>
+    Effect.gen(function*() {
+      const patient = CommandHandler.make(Account, { retry: Schedule.recurs(5) })
+      const pinned = yield* Effect.flip(patient.handle("account-1", { _tag: "Open", owner: "Ada" }, { expectedVersion: 0 }))
+      assert.deepStrictEqual(pinned, new EventStore.WrongExpectedVersion({ streamId: "account-1", expected: 0, actual: 99 }))
+      assert.strictEqual((yield* storedEvents("account-1")).length, 0)
+      // Unpinned, the same conflict is retried.
+      assert.strictEqual((yield* patient.handle("account-1", { _tag: "Open", owner: "Ada" })).version, 1)
+    }).pipe(Effect.provide(conflictingStore(1))))
+
   it.live("retries the whole cycle on a version conflict, then gives up with WrongExpectedVersion", () =>
     Effect.gen(function*() {
       const quick = CommandHandler.make(Account, { retry: Schedule.recurs(2) })
