@@ -1,6 +1,7 @@
 /**
  * Handles commands for an aggregate as one Effect program:
- * `decode -> load -> fold -> decide -> append -> inline handlers`.
+ * `decode -> load -> fold -> decide -> append -> inline handlers`. The events are appended with
+ * the aggregate's `tags`, when it has them.
  *
  * The append expects the version that was read, so a concurrent writer makes it fail with
  * {@link WrongExpectedVersion}; the whole cycle (load, decide, append) then runs again on the
@@ -307,6 +308,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const handlers = options?.handlers ?? []
   const snapshots = Snapshotting.make(aggregate, options?.snapshot)
   const countCommand = commandCounter(aggregate.name)
+  const tagsOf = aggregate.tags
 
   const loadFrom = (streamId: string) => loadStream(aggregate, snapshots, streamId)
   const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
@@ -330,7 +332,10 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)
     if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
-    const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
+    const unsaved = yield* Effect.forEach(decided, (event) =>
+      tagsOf === undefined
+        ? aggregate.events.encode(event, metadata)
+        : Effect.map(aggregate.events.encode(event, metadata), (encoded) => ({ ...encoded, tags: tagsOf(event, streamId) })))
     // What was decided on `version` holds only at `version`; a pinned expectation is named as given.
     const expectedVersion = isPinned(expected) ? expected : version
     const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion })).pipe(

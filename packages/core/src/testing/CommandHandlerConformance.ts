@@ -1,8 +1,9 @@
 /**
  * What a command handler gives on every store: commands pinned to the version their caller saw
- * (`expectedVersion`), alone, with a `commandId`, with snapshots and in a race, as a Vitest suite
- * that takes the stores' Layer. Tests use fresh stream ids, so they can share one database with
- * other tests.
+ * (`expectedVersion`), alone, with a `commandId`, with snapshots and in a race; events tagged by
+ * their aggregate, which a `Decision` reads and conditions on. A Vitest suite that takes the
+ * stores' Layer. Tests use fresh stream ids and tags, so they can share one database with other
+ * tests.
  *
  * @since 0.1.0
  */
@@ -10,7 +11,9 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, type Layer, Option, Ref, Result, Schedule, Schema, Stream } from "effect"
 import * as Aggregate from "../Aggregate.ts"
 import * as CommandHandler from "../CommandHandler.ts"
-import { EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
+import * as Decision from "../Decision.ts"
+import * as EventQuery from "../EventQuery.ts"
+import { AppendConditionFailed, EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
 import { SnapshotStore } from "../SnapshotStore.ts"
 
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
@@ -45,6 +48,41 @@ const counter = (options?: {
   })
   return { handler, decisions: () => decisions }
 }
+
+class Enrol extends Schema.TaggedClass<Enrol>()("Enrol", { student: Schema.String }) {}
+class Enrolled extends Schema.TaggedClass<Enrolled>()("Enrolled", { student: Schema.String }) {}
+
+/** A course, one stream each; its enrolments are tagged with the course's stream and the student. */
+const courses = CommandHandler.make(Aggregate.make({
+  name: "Course",
+  command: Enrol,
+  event: Enrolled,
+  initialState: 0,
+  decide: (command: Enrol) => Effect.succeed([new Enrolled({ student: command.student })]),
+  evolve: (enrolled: number) => enrolled + 1,
+  tags: (event: Enrolled, streamId: string) => [`course:${streamId}`, `student:${event.student}`]
+}))
+
+const studentsEnrolments = (student: string) => EventQuery.make({ types: ["Enrolled"], tags: [`student:${student}`] })
+
+class EnrolWithinLimit extends Schema.TaggedClass<EnrolWithinLimit>()("EnrolWithinLimit", { course: Schema.String, student: Schema.String }) {}
+class TooManyCourses extends Schema.TaggedError<TooManyCourses>()("TooManyCourses", { student: Schema.String, courses: Schema.Number }) {}
+
+/** A rule across courses, which the aggregate cannot keep: a student takes at most two. */
+const withinLimit = Decision.handler(Decision.make({
+  name: "EnrolWithinLimit",
+  command: EnrolWithinLimit,
+  event: Enrolled,
+  state: (command: EnrolWithinLimit) => ({
+    courses: Decision.projection({ query: studentsEnrolments(command.student), initial: 0, evolve: (count: number) => count + 1 })
+  }),
+  decide: (command, { courses }) =>
+    courses >= 2
+      ? Effect.fail(new TooManyCourses({ student: command.student, courses }))
+      : Effect.succeed([new Enrolled({ student: command.student })]),
+  tags: (event) => [`student:${event.student}`],
+  streamId: (command) => command.course
+}))
 
 /** An effect that waits until `parties` fibers have run it. */
 const barrier = (parties: number) =>
@@ -181,5 +219,40 @@ export const commandHandlerConformance = <E>(name: string, storesLayer: Layer.La
         const fromSnapshot = yield* handler.execute(streamId, new Add({ amount: 5 }), { expectedVersion: 4 })
         assert.deepStrictEqual([fromSnapshot.version, fromSnapshot.state], [5, 15])
         yield* expectRefused(handler.execute(streamId, new Add({ amount: 6 }), { expectedVersion: 4 }), streamId, 4, 5)
+      }))
+
+    it.effect("an aggregate's events are stored with its tags; a Decision reads them, and its condition breaks on one appended after its read", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const student = unique("student")
+        const [first, second, third] = [unique("course"), unique("course"), unique("course")]
+        const enrolled = yield* courses.execute(first, new Enrol({ student }))
+        assert.deepStrictEqual(enrolled.events.map((event) => event.tags), [[`course:${first}`, `student:${student}`]])
+        assert.deepStrictEqual((yield* stored(first)).map((event) => event.tags), [[`course:${first}`, `student:${student}`]])
+        // The decision counts the enrolment the aggregate made, and its own.
+        const decided = yield* withinLimit.execute(new EnrolWithinLimit({ course: second, student }))
+        assert.strictEqual(decided.state.courses, 1)
+        assert.deepStrictEqual(
+          yield* Effect.flip(withinLimit.execute(new EnrolWithinLimit({ course: third, student }))),
+          new TooManyCourses({ student, courses: 2 })
+        )
+        // A decision's read, then the aggregate appends an event its query matches: the condition breaks on it.
+        const read = yield* store.readQueryPage(studentsEnrolments(student))
+        assert.strictEqual(read.events.length, 2)
+        const meanwhile = yield* courses.execute(third, new Enrol({ student }))
+        const refused = yield* Effect.flip(store.appendIf(unique("course"), [{ type: "Enrolled", data: { student }, tags: [`student:${student}`] }], {
+          failIfEventsMatch: studentsEnrolments(student),
+          after: read.marker
+        }))
+        assert.instanceOf(refused, AppendConditionFailed)
+        assert.strictEqual((refused as AppendConditionFailed).eventId, meanwhile.events[0]!.id)
+        // An enrolment of another student breaks nothing.
+        const now = yield* store.readQueryPage(studentsEnrolments(student))
+        yield* courses.execute(third, new Enrol({ student: unique("student") }))
+        const accepted = yield* store.appendIf(unique("course"), [{ type: "Enrolled", data: { student }, tags: [`student:${student}`] }], {
+          failIfEventsMatch: studentsEnrolments(student),
+          after: now.marker
+        })
+        assert.strictEqual(accepted.events.length, 1)
       }))
   })
