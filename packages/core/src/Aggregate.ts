@@ -2,7 +2,7 @@
  * An aggregate is data and two pure functions: Schemas for its commands, events and (optionally)
  * state, `decide` which turns a command and the current state into new events or a domain error,
  * and `evolve` which folds one event into the state. It needs no services, so it is tested with
- * plain values.
+ * plain values. Its events may carry tags (`tags`), so that a `Decision` can read them by query.
  *
  * @since 0.1.0
  */
@@ -29,6 +29,12 @@ export interface Definition<Command, Event extends RecordedEvent.Tagged, State, 
   readonly evolve: (state: State, event: Event) => State
   /** Rewrites stored events of old types (renamed or split) before they are decoded. */
   readonly upcasters?: RecordedEvent.Upcasters | undefined
+  /**
+   * Pure: the tags an event is stored with, from the event and its stream's id. They are what
+   * a `Decision`'s query finds the aggregate's events by (`student:${event.studentId}`), and its
+   * condition breaks when the aggregate appends one it matches. Without it, events have no tags.
+   */
+  readonly tags?: ((event: Event, streamId: string) => ReadonlyArray<string>) | undefined
 }
 
 /**

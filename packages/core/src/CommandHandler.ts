@@ -1,17 +1,28 @@
 /**
  * Handles commands for an aggregate as one Effect program:
- * `decode -> load -> fold -> decide -> append -> inline handlers`.
+ * `decode -> load -> fold -> decide -> append -> inline handlers`. The events are appended with
+ * the aggregate's `tags`, when it has them.
  *
  * The append expects the version that was read, so a concurrent writer makes it fail with
  * {@link WrongExpectedVersion}; the whole cycle (load, decide, append) then runs again on the
- * fresh state, as a retry `Schedule` allows. A rejected command or a failed append stores nothing.
+ * fresh state, as a retry `Schedule` allows. A command pinned to the version its caller saw
+ * (`expectedVersion`) is decided on that version or not at all, and never runs again. A rejected
+ * command or a failed append stores nothing.
  *
  * @since 0.1.0
  */
 import { Effect, Metric, Predicate, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { defaultBatchSize, EventStore, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
-import type { InvalidInput } from "./InvalidInput.ts"
+import {
+  defaultBatchSize,
+  EventStore,
+  type EventStoreError,
+  ExpectedVersion,
+  isExpected,
+  type RetryTransaction,
+  WrongExpectedVersion
+} from "./EventStore.ts"
+import { InvalidInput } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
 import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
@@ -97,6 +108,21 @@ export interface HandleOptions {
    * the commit) is retried too.
    */
   readonly commandId?: string | undefined
+  /**
+   * What the caller saw of the stream (an HTTP `If-Match`): a version `n` decides the command
+   * only if the stream is at exactly `n` when it is loaded, and appends only if it still is, in
+   * the same atomic step. Otherwise the command fails with `WrongExpectedVersion` (the stream, `n`
+   * and the actual version) and is not run again: a decision on what the caller saw cannot be
+   * made again on something newer. `"noStream"` is `0` (create only, refused once the stream
+   * has events); `"streamExists"` refuses a command on a stream without events, and conflicts
+   * are retried as usual; `"any"`, the default, checks nothing.
+   *
+   * With a `commandId`, a command already handled returns its first result whatever the
+   * stream's version now: a caller trying a request again after its first answer was lost finds
+   * the version moved on by its own first attempt. A concurrent handling of the same command
+   * that loses the race looks for it once more, and answers its result too.
+   */
+  readonly expectedVersion?: ExpectedVersion | undefined
 }
 
 /**
@@ -182,6 +208,19 @@ const outcomeOf = (error: unknown, appended: boolean): Outcome => {
 
 const isConflict = (error: unknown): error is WrongExpectedVersion => Predicate.isTagged(error, "WrongExpectedVersion")
 
+const isExpectedVersion = Schema.is(ExpectedVersion)
+
+/** A caller's expected version that is none (`NaN` from a careless parse of an `If-Match`, say). */
+const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
+  new InvalidInput({
+    subject: `expected version of a command of ${aggregate} on stream ${JSON.stringify(streamId)}`,
+    path: "$",
+    reason: `${typeof expected === "string" ? JSON.stringify(expected) : String(expected)} is not a version (an integer from 0), "noStream", "streamExists" or "any"`
+  })
+
+/** An expectation the stream's version alone answers: what was decided on it cannot be decided again. */
+const isPinned = (expected: ExpectedVersion) => typeof expected === "number" || expected === "noStream"
+
 /** Runs `attempt` again after a conflict, as `retry` allows; the schedule still sees the first conflict. */
 const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedule.Schedule<unknown, unknown>) =>
   // The retry is set up after a first conflict only: most commands never conflict.
@@ -207,6 +246,8 @@ const defaultTransientRetry: Schedule.Schedule<unknown, unknown> = Schedule.min(
 ]).pipe(Schedule.upTo({ times: 12 }))
 
 const isTransient = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient !== undefined
+
+const isInDoubt = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient === "inDoubt"
 
 /**
  * The result a command with this id had, from its recorded events: the state is folded from the
@@ -267,12 +308,19 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const handlers = options?.handlers ?? []
   const snapshots = Snapshotting.make(aggregate, options?.snapshot)
   const countCommand = commandCounter(aggregate.name)
+  const tagsOf = aggregate.tags
 
   const loadFrom = (streamId: string) => loadStream(aggregate, snapshots, streamId)
   const load = (streamId: string) => Effect.map(loadFrom(streamId), ({ state, version }): Loaded<State> => ({ state, version }))
 
   /** load -> decide -> append -> fold; the snapshot follows in the background when due. */
-  const cycle = Effect.fnUntraced(function*(streamId: string, command: Command, metadata: EventMetadata, tried: { appended: boolean }) {
+  const cycle = Effect.fnUntraced(function*(
+    streamId: string,
+    command: Command,
+    metadata: EventMetadata,
+    expected: ExpectedVersion,
+    doubt: { inDoubt: boolean }
+  ) {
     const { start, state, version } = yield* loadFrom(streamId)
     // After the load: whatever it saw, this read sees too. A command committed later is after
     // `version`, and the append below conflicts with it.
@@ -280,11 +328,24 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       const handled = yield* EventStore.use((store) => store.readCommand(streamId, metadata.commandId!))
       if (handled.length > 0) return { ...yield* repeated(aggregate, streamId, handled), repeated: true }
     }
+    // Returned rather than failed: the conflict retry must not run a refused command again.
+    if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)
     if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
-    const unsaved = yield* Effect.forEach(decided, (event) => aggregate.events.encode(event, metadata))
-    tried.appended = true
-    const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion: version }))
+    const unsaved = yield* Effect.forEach(decided, (event) =>
+      tagsOf === undefined
+        ? aggregate.events.encode(event, metadata)
+        : Effect.map(aggregate.events.encode(event, metadata), (encoded) => ({ ...encoded, tags: tagsOf(event, streamId) })))
+    // What was decided on `version` holds only at `version`; a pinned expectation is named as given.
+    const expectedVersion = isPinned(expected) ? expected : version
+    const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion })).pipe(
+      // Only a connection lost during the commit may have written; a conflict or a refusal did not.
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (isInDoubt(error)) doubt.inDoubt = true
+        })
+      )
+    )
     const next = Aggregate.fold(aggregate, decided, state)
     yield* snapshots.saveIfDue(streamId, start, next, version, appended.version)
     return {
@@ -300,6 +361,8 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   const execute = (streamId: string, command: Command, handleOptions?: HandleOptions) =>
     Effect.suspend(() => {
       const commandId = handleOptions?.commandId
+      const expected = handleOptions?.expectedVersion ?? "any"
+      if (!isExpectedVersion(expected)) return Effect.andThen(countCommand("invalid"), Effect.fail(notAVersion(aggregate.name, streamId, expected)))
       const metadata: EventMetadata = {
         ...handleOptions?.metadata,
         correlationId: handleOptions?.metadata?.correlationId ?? crypto.randomUUID(),
@@ -307,14 +370,22 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
       }
       let attempts = 0
       let appended = false
-      // A repeated command found after this call's own append was tried (and its outcome was in
-      // doubt) is this call's: its inline handlers run. Found otherwise, another call handled it.
-      const tried = { appended: false }
-      const attempt = retryConflicts(Effect.suspend(() => (attempts++, cycle(streamId, command, metadata, tried))), retry)
+      // A repeated command found after this call's own append failed in doubt is this call's: its
+      // inline handlers run. Found otherwise (after a conflict, say), another call handled it.
+      const doubt = { inDoubt: false }
+      const once = Effect.suspend(() => (attempts++, cycle(streamId, command, metadata, expected, doubt)))
+      // A pinned command runs again after a conflict only to find a concurrent handling of the
+      // same command id: the version has moved on, so that run answers its result or refuses.
+      const attempt = !isPinned(expected)
+        ? retryConflicts(once, retry)
+        : commandId === undefined
+        ? once
+        : retryConflicts(once, Schedule.recurs(1))
       return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: transientRetry })).pipe(
+        Effect.flatMap((outcome) => outcome instanceof WrongExpectedVersion ? Effect.fail(outcome) : Effect.succeed(outcome)),
         Effect.map(({ repeated, ...result }) => {
           appended = result.events.length > 0
-          return { result, repeated: repeated && !tried.appended }
+          return { result, repeated: repeated && !doubt.inDoubt }
         }),
         Effect.tap(({ repeated, result }) =>
           Effect.annotateCurrentSpan({ version: result.version, events: result.events.length, retries: attempts - 1, repeated })),

@@ -245,6 +245,10 @@ export interface Dispatcher<
    * Validates the input, routes it and handles the command, returning its `CommandResult`:
    * `{ streamId, events, state, version }`, with the state after the command. Invalid input and
    * refused commands store nothing.
+   *
+   * `options` are the command handler's, for this call: `metadata`, a `commandId`, and the
+   * `expectedVersion` of the routed stream that the caller saw (an HTTP `If-Match`), which
+   * refuses the command with `WrongExpectedVersion` if the stream is at another version.
    */
   readonly dispatch: {
     <Name extends keyof Commands & string>(

@@ -10,6 +10,8 @@ export * as AggregateTest from "./testing/AggregateTest.ts"
 /** @since 0.1.0 */
 export * as CheckpointStoreConformance from "./testing/CheckpointStoreConformance.ts"
 /** @since 0.1.0 */
+export * as CommandHandlerConformance from "./testing/CommandHandlerConformance.ts"
+/** @since 0.1.0 */
 export * as DecisionTest from "./testing/DecisionTest.ts"
 /** @since 0.1.0 */
 export * as EventQueryConformance from "./testing/EventQueryConformance.ts"

@@ -44,6 +44,19 @@ describe("Aggregate", () => {
         .thenFails((error) => error instanceof InsufficientFunds && error.balance === 10 && error.requested === 11)
     }))
 
+  it.effect("the given/when/then helper gives the tags the decided events are stored with on a stream", () =>
+    Effect.gen(function*() {
+      const Tagged = Aggregate.make({
+        ...Account,
+        tags: (event, streamId) => event._tag === "Opened" ? [`account:${streamId}`, `owner:${event.owner}`] : [`account:${streamId}`]
+      })
+      assert.deepStrictEqual(yield* AggregateTest.given(Tagged).when(new Open({ owner: "Ada" })).tags("account-1"), [["account:account-1", "owner:Ada"]])
+      const deposit = AggregateTest.given(Tagged, new Opened({ owner: "Ada" })).when(new Deposit({ amount: 3 }))
+      assert.deepStrictEqual(yield* deposit.tags("account-2"), [["account:account-2"]])
+      assert.deepStrictEqual(yield* AggregateTest.given(Account).when(new Open({ owner: "Ada" })).tags("account-1"), [[]])
+      assert.deepStrictEqual(yield* Effect.flip(AggregateTest.given(Tagged).when(new Deposit({ amount: 3 })).tags("account-1")), new AccountNotOpen())
+    }))
+
   it.effect("the given/when/then helper reports a wrong expectation", () =>
     Effect.gen(function*() {
       const scenario = AggregateTest.given(Account, new Opened({ owner: "Ada" })).when(new Deposit({ amount: 3 }))

@@ -42,6 +42,22 @@ const interleavingStore = Layer.effect(
     }))
 )
 
+/** A memory store whose first append commits, then fails as if the connection was lost during the commit. */
+const inDoubtStore = Layer.effect(
+  EventStore.EventStore,
+  Effect.gen(function*() {
+    const store = yield* EventStore.makeMemory
+    const lost = yield* Ref.make(false)
+    return EventStore.EventStore.of({
+      ...store,
+      append: (streamId, events, options) =>
+        Effect.flatMap(store.append(streamId, events, options), (result) =>
+          Effect.flatMap(Ref.getAndSet(lost, true), (already) =>
+            already ? Effect.succeed(result) : Effect.fail(new EventStore.EventStoreError({ message: "connection lost", transient: "inDoubt" }))))
+    })
+  })
+)
+
 describe("CommandHandler", () => {
   it.effect("handles a command: decodes, decides, appends and returns events, state and version", () =>
     Effect.gen(function*() {
@@ -98,6 +114,30 @@ describe("CommandHandler", () => {
       assert.strictEqual(state.balance, 4)
       assert.strictEqual(version, 6)
     }).pipe(Effect.provide(interleavingStore)))
+
+  it.effect("refuses an expected version that is no version with InvalidInput, and decides nothing", () =>
+    Effect.gen(function*() {
+      yield* accounts.handle("account-1", { _tag: "Open", owner: "Ada" })
+      // What a careless parse of an HTTP If-Match header gives.
+      for (const expectedVersion of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, "latest"]) {
+        const error = yield* Effect.flip(
+          accounts.handle("account-1", { _tag: "Deposit", amount: 1 }, { expectedVersion: expectedVersion as EventStore.ExpectedVersion })
+        )
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.include(error.message, `expected version of a command of Account on stream "account-1"`)
+      }
+      assert.strictEqual((yield* storedEvents("account-1")).length, 1)
+    }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.live("a command pinned to a version is not run again after a conflict, whatever the retry schedule", () =>
+    Effect.gen(function*() {
+      const patient = CommandHandler.make(Account, { retry: Schedule.recurs(5) })
+      const pinned = yield* Effect.flip(patient.handle("account-1", { _tag: "Open", owner: "Ada" }, { expectedVersion: 0 }))
+      assert.deepStrictEqual(pinned, new EventStore.WrongExpectedVersion({ streamId: "account-1", expected: 0, actual: 99 }))
+      assert.strictEqual((yield* storedEvents("account-1")).length, 0)
+      // Unpinned, the same conflict is retried.
+      assert.strictEqual((yield* patient.handle("account-1", { _tag: "Open", owner: "Ada" })).version, 1)
+    }).pipe(Effect.provide(conflictingStore(1))))
 
   it.live("retries the whole cycle on a version conflict, then gives up with WrongExpectedVersion", () =>
     Effect.gen(function*() {
@@ -185,6 +225,33 @@ describe("CommandHandler", () => {
       yield* Effect.flip(audited.handle("account-1", { _tag: "Withdraw", amount: 50 }))
       assert.deepStrictEqual(yield* Ref.get(seen), ["account-1@1:0", "account-1@2:5"])
     }).pipe(Effect.provide(EventStore.layerMemory)))
+
+  it.live("of concurrent handlings of one commandId, only the one that appended runs the inline handlers", () =>
+    Effect.gen(function*() {
+      const runs = yield* Ref.make(0)
+      const audited = CommandHandler.make(Account, { handlers: [() => Ref.update(runs, (n) => n + 1)] })
+      const results = yield* Effect.forEach(
+        [1, 2, 3, 4],
+        () => audited.handle("account-1", { _tag: "Open", owner: "Ada" }, { commandId: "open-1" }),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(results.map((result) => result.version), [1, 1, 1, 1])
+      assert.strictEqual((yield* storedEvents("account-1")).length, 1)
+      assert.strictEqual(yield* Ref.get(runs), 1)
+    }).pipe(Effect.provide(interleavingStore)))
+
+  it.effect("a command whose append failed in doubt, found stored when tried again, runs its inline handlers once", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<Array<number>>([])
+      const audited = CommandHandler.make(Account, {
+        handlers: [(result) => Ref.update(seen, (log) => [...log, result.version])],
+        transientRetry: Schedule.recurs(1)
+      })
+      const result = yield* audited.handle("account-1", { _tag: "Open", owner: "Ada" }, { commandId: "open-1" })
+      assert.strictEqual(result.version, 1)
+      assert.strictEqual((yield* storedEvents("account-1")).length, 1)
+      assert.deepStrictEqual(yield* Ref.get(seen), [1])
+    }).pipe(Effect.provide(inDoubtStore)))
 
   it.effect("a failing inline handler fails the command with its error", () =>
     Effect.gen(function*() {

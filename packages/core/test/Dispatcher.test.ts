@@ -81,6 +81,22 @@ describe("Dispatcher", () => {
       assert.strictEqual((yield* storedEvents("account-1")).length, 2)
     }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
 
+  it.effect("dispatch pins a command to the version its caller saw, per call: at another version it is refused with WrongExpectedVersion", () =>
+    Effect.gen(function*() {
+      const bank = yield* makeBank
+      yield* bank.dispatch("open", { accountNumber: "1", owner: "Ada" }, { expectedVersion: "noStream" })
+      const seen = yield* accounts.load("account-1")
+      yield* bank.dispatch("deposit", { accountNumber: "1", amount: 40 }, { expectedVersion: seen.version })
+      const stale = yield* bank.dispatch("withdraw", { accountNumber: "1", amount: 10 }, { expectedVersion: seen.version }).pipe(
+        Effect.map(() => "accepted"),
+        Effect.catchTag("WrongExpectedVersion", (error) => Effect.succeed(error))
+      )
+      assert.deepStrictEqual(stale, new EventStore.WrongExpectedVersion({ streamId: "account-1", expected: 1, actual: 2 }))
+      // The next call without the option is not pinned.
+      assert.strictEqual((yield* bank.dispatch("withdraw", { accountNumber: "1", amount: 10 })).version, 3)
+      assert.deepStrictEqual((yield* storedEvents("account-1")).map((event) => event.type), ["Opened", "Deposited", "Withdrawn"])
+    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+
   it.effect("dispatch rejects invalid input with the field paths and the command's name, and stores nothing", () =>
     Effect.gen(function*() {
       const bank = yield* makeBank

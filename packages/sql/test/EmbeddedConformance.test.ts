@@ -1,4 +1,4 @@
-import { CheckpointStoreConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, CommandHandlerConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Embedded } from "@facta/sql"
 
 // Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
@@ -7,6 +7,7 @@ const rounds = Number(process.env["FACTA_RACE_ROUNDS"] ?? 30)
 const stores = Embedded.layer()
 
 EventStoreConformance.eventStoreConformance("embedded PGlite", stores)
+CommandHandlerConformance.commandHandlerConformance("embedded PGlite", stores)
 EventQueryConformance.eventQueryConformance("embedded PGlite", stores, { singleSession: true, rounds })
 ProjectionStoreConformance.projectionStoreConformance("embedded PGlite", stores)
 CheckpointStoreConformance.checkpointStoreConformance("embedded PGlite", stores)

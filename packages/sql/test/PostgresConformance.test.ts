@@ -1,6 +1,6 @@
 import { Redacted } from "effect"
 import { inject } from "vitest"
-import { CheckpointStoreConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, CommandHandlerConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Postgres } from "@facta/sql"
 
 // Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
@@ -9,6 +9,7 @@ const rounds = Number(process.env["FACTA_RACE_ROUNDS"] ?? 30)
 const stores = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "conformance" })
 
 EventStoreConformance.eventStoreConformance("Postgres server", stores)
+CommandHandlerConformance.commandHandlerConformance("Postgres server", stores)
 EventQueryConformance.eventQueryConformance("Postgres server", stores, { rounds })
 ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
 CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)

@@ -1,6 +1,7 @@
 /**
  * Given/when/then for aggregates: given past events, when a command is decided, then expect the
- * new events or a domain error. Runs `decide` and `evolve` only; no store is involved.
+ * new events or a domain error, and the tags they would be stored with. Runs `decide`, `evolve`
+ * and `tags` only; no store is involved.
  *
  * ```ts
  * yield* AggregateTest.given(Account, opened, deposited(100))
@@ -22,6 +23,11 @@ import { expectEvents, expectFailure } from "./internal/outcome.ts"
 export interface When<Event, State, DomainError> {
   /** The events decided, or the domain error. */
   readonly result: Effect.Effect<ReadonlyArray<Event>, DomainError>
+  /**
+   * The tags each event decided is stored with on stream `streamId`, in order (none for an
+   * aggregate without `tags`), or the domain error.
+   */
+  readonly tags: (streamId: string) => Effect.Effect<ReadonlyArray<ReadonlyArray<string>>, DomainError>
   /** Asserts that the command is accepted with exactly these events, and returns the state after them. */
   readonly thenEvents: (...expected: ReadonlyArray<Event>) => Effect.Effect<State>
   /** Asserts that the command is rejected with this error (compared by value) or one matching the predicate. */
@@ -55,6 +61,7 @@ export const given = <Command, Event extends Tagged, State, DomainError>(
       const result = aggregate.decide(command, state)
       return {
         result,
+        tags: (streamId) => Effect.map(result, (decided) => decided.map((event) => aggregate.tags?.(event, streamId) ?? [])),
         thenEvents: (...expected) => Effect.map(expectEvents(result, expected), (decided) => Aggregate.fold(aggregate, decided, state)),
         thenFails: (expected) => expectFailure(result, expected)
       }
