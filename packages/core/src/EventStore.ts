@@ -90,9 +90,11 @@ export type Transient = NonNullable<EventStoreError["transient"]>
 
 /**
  * Nothing is wrong with the append but the moment: it was made inside a transaction older than
- * an event of the stream committed meanwhile, so its event would come before that one in the
- * log. Nothing was written; the whole transaction should run again, as a newer one. Processors
- * rerun such a batch at once. Only SQL stores, inside a transaction, fail this way.
+ * an event committed meanwhile (one of the stream, or any event, for a transaction that wrote
+ * elsewhere before its first append without saying it might append, as the SQL `Transactor`
+ * does), so its event would come before one that readers may already have passed. Nothing was
+ * written; the whole transaction should run again, as a newer one. Processors rerun such a batch
+ * at once. Only SQL stores, inside a transaction, fail this way.
  *
  * @category errors
  * @since 0.1.0
@@ -101,7 +103,7 @@ export class RetryTransaction extends Schema.TaggedError<RetryTransaction>()("Re
   streamId: Schema.String
 }) {
   override get message() {
-    return `Append to "${this.streamId}" refused: an event of the stream was committed by a transaction newer than this one, ` +
+    return `Append to "${this.streamId}" refused: an event was committed by a transaction newer than this one, ` +
       "so this event would come before it in the log; run the transaction again"
   }
 }

@@ -11,21 +11,22 @@
  * passed by.
  *
  * One case needs the appender's help: a transaction that took its id before it appends (it wrote
- * elsewhere first), and was passed by a reader meanwhile. Its first append (or `announce`, which
- * a transaction may call first) looks for an event committed with a newer id than its own; if
+ * elsewhere first), and was passed by a reader meanwhile. Its first append (or a first call of
+ * `<events>_appending()`, which the `Transactor` makes at the start of each of its transactions on
+ * a server) looks for an event committed with a newer id than its own; if
  * there is one, a reader may have passed it, and the append is refused with a "run again"
  * (FC002, `RetryTransaction`). Otherwise it marks its transaction as appending (a setting local
- * to the transaction), keeps the lock, and is waited for from then on.
+ * to the transaction), takes the advisory lock of `appendingLock`, and is waited for from then on.
  */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type * as Tables from "../Tables.ts"
 
 /** The function that gives the gate: readers read the log below the transaction id it returns. */
-export const gateFunction = (tables: Tables.Tables) => `${tables.events}_gate`
+const gateFunction = (tables: Tables.Tables) => `${tables.events}_gate`
 
-/** The function an append in a transaction calls (see the module's doc). */
-export const appendingFunction = (tables: Tables.Tables) => `${tables.events}_appending`
+/** The function an append in a transaction calls first (see the module's doc). */
+const appendingFunction = (tables: Tables.Tables) => `${tables.events}_appending`
 
 /** The transaction-local setting that says the transaction appends to this table. */
 const appendingSetting = (tables: Tables.Tables) => `facta.${tables.events.replace(".", "__")}_appending`
@@ -47,8 +48,9 @@ export const appendingLock = (tables: Tables.Tables): readonly [number, number] 
 /**
  * The gate and the appenders' check (migration 13).
  *
- * The gate, in the caller's snapshot S: S's upper bound (`xmax`) when nothing runs; otherwise the oldest transaction running in S, leaving
- * out those that `pg_locks` shows still running without the events table's lock. A transaction
+ * The gate, in the caller's snapshot S: S's upper bound (`xmax`) when nothing runs; otherwise the
+ * oldest transaction running in S, leaving out those that `pg_locks` shows still running without
+ * the events table's lock or the advisory lock of `appendingLock`. A transaction
  * that S saw running but that has ended since is kept in (its events are not in S): the next read
  * passes it. The lock table is read only when some transaction runs.
  */
