@@ -23,6 +23,7 @@ import {
   WrongExpectedVersion
 } from "./EventStore.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import * as LiveClock from "./LiveClock.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
 import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
@@ -228,7 +229,7 @@ const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedul
     let first = true
     return Effect.retry(
       Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
-      { schedule: retry, while: isConflict }
+      { schedule: LiveClock.schedule(retry), while: isConflict }
     )
   })
 
@@ -381,7 +382,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
         : commandId === undefined
         ? once
         : retryConflicts(once, Schedule.recurs(1))
-      return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: transientRetry })).pipe(
+      return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: LiveClock.schedule(transientRetry) })).pipe(
         Effect.flatMap((outcome) => outcome instanceof WrongExpectedVersion ? Effect.fail(outcome) : Effect.succeed(outcome)),
         Effect.map(({ repeated, ...result }) => {
           appended = result.events.length > 0

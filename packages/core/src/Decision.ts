@@ -36,6 +36,7 @@ import {
 } from "./EventStore.ts"
 import * as EventQuery from "./EventQuery.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
+import * as LiveClock from "./LiveClock.ts"
 import {
   codec,
   type EventCodec,
@@ -232,7 +233,7 @@ export const handler = <Command, Event extends Tagged, P extends Record<string, 
       let attempts = 0
       const withCorrelation: EventMetadata = { ...metadata, correlationId: metadata?.correlationId ?? crypto.randomUUID() }
       return Effect.suspend(() => (attempts++, cycle(command, withCorrelation))).pipe(
-        Effect.retry({ schedule: options?.retry ?? defaultRetry, while: isConflict }),
+        Effect.retry({ schedule: LiveClock.schedule(options?.retry ?? defaultRetry), while: isConflict }),
         Effect.map((result) => ({ ...result, attempts })),
         Effect.withSpan("Decision.execute", { attributes: { decision: decision.name } }, { captureStackTrace: false })
       )

@@ -59,3 +59,13 @@ export const processorEvents = Metric.counter("facta_processor_events_total", {
   description: "Events handled by each processor",
   incremental: true
 })
+
+/**
+ * 1 while a `processor` (a segment, of a split one) is halted in this process, 0 once it is
+ * rebuilt: alert on it, since a halted processor handles nothing more.
+ *
+ * @since 0.1.0
+ */
+export const processorHalted = Metric.gauge("facta_processor_halted", {
+  description: "1 while a processor is halted"
+})

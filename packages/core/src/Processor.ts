@@ -16,13 +16,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Duration, Effect, FiberHandle, Layer, Metric, Option, Predicate, Ref, Schedule, Schema, type Scope } from "effect"
+import { Cause, Context, Duration, Effect, FiberHandle, Layer, Metric, Option, Predicate, PubSub, Ref, Schedule, Schema, type Scope } from "effect"
 import { type Checkpoint, type CheckpointConflict, CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { checkReadOptions, EventStore, type EventStoreError, type Segment, start as origin } from "./EventStore.ts"
 import { CurrentGeneration } from "./internal/batch.ts"
 import * as Runner from "./internal/runner.ts"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 import { type Held, Lease, type LeaseLost } from "./Lease.ts"
+import * as LiveClock from "./LiveClock.ts"
 import * as Placement from "./Placement.ts"
 import * as Metrics from "./Metrics.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
@@ -207,7 +208,29 @@ export interface Status {
   readonly state: "waiting for lease" | "catching up" | "live" | "held back" | "halted" | "rebuilding"
   /** The checkpoint: the last event handled (of a split processor, the lowest of its segments'). */
   readonly position: bigint
-  readonly halted?: ProcessorHalted | SegmentsChanged | undefined
+  readonly halted?: Halt | undefined
+}
+
+/**
+ * Why a processor stopped and stays stopped until it is rebuilt.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type Halt = ProcessorHalted | SegmentsChanged
+
+/**
+ * How processors running together are: healthy while none of them is halted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Health {
+  readonly healthy: boolean
+  /** Each processor's status (of a split one, the summary of its segments). */
+  readonly processors: ReadonlyArray<Status>
+  /** Why each halted processor halted. */
+  readonly halted: ReadonlyArray<Halt>
 }
 
 /**
@@ -239,6 +262,11 @@ export interface Handle<E = unknown> {
   readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | SegmentsChanged | EventStoreError | CheckpointStoreError>
   /** The status of each segment, in order (one for a processor that is not split). */
   readonly segments: Effect.Effect<ReadonlyArray<Status>>
+  /**
+   * Waits until the processor (any of its segments here) halts, and returns why: at once if it
+   * is halted already. A rebuild clears the halt.
+   */
+  readonly whenHalted: Effect.Effect<Halt>
   /** Resets the checkpoint and what the processor built, then replays the log. Others keep running. */
   readonly rebuild: Effect.Effect<void, E | RebuildError>
 }
@@ -283,21 +311,30 @@ interface Runtime<E, R> {
   readonly instance: string
   /** The lag last measured. */
   readonly lag: Ref.Ref<number>
+  /** Told of every halt of the processor's segments in this process. */
+  readonly halts: PubSub.PubSub<Halt>
 }
 
 /** The processor's metrics, tagged with its name once. */
 const metricsOf = (processor: string) => ({
   eventsHandled: Metric.withAttributes(Metrics.processorEvents, { processor }),
   position: Metric.withAttributes(Metrics.processorPosition, { processor }),
-  lag: Metric.withAttributes(Metrics.processorLag, { processor })
+  lag: Metric.withAttributes(Metrics.processorLag, { processor }),
+  halted: Metric.withAttributes(Metrics.processorHalted, { processor })
 })
 
 /** Updates the status; a change of state is reported to the status board at once. */
 const setStatus = (running: Runtime<any, any>, patch: Partial<Status>) =>
   Ref.modify(running.status, (current) => {
     const next = { ...current, ...patch }
-    return [next.state !== current.state || next.halted !== current.halted, next] as const
-  }).pipe(Effect.flatMap((changed) => changed ? report(running) : Effect.void))
+    return [{ changed: next.state !== current.state || next.halted !== current.halted, halt: next.halted !== current.halted ? next.halted : undefined, cleared: current.halted !== undefined && next.halted === undefined }, next] as const
+  }).pipe(Effect.flatMap(({ changed, cleared, halt }) =>
+    Effect.all([
+      halt === undefined ? Effect.void : Effect.andThen(Metric.update(running.metrics.halted, 1), PubSub.publish(running.halts, halt)),
+      cleared ? Metric.update(running.metrics.halted, 0) : Effect.void,
+      changed ? report(running) : Effect.void
+    ], { discard: true })
+  ))
 
 /**
  * Tells the status board how the processor is (`state` overrides its own, for "stopped"); a
@@ -538,7 +575,7 @@ const supervise = (running: Runtime<any, any>): Effect.Effect<void> =>
       Predicate.isTagged(error, "ProcessorHalted") || Predicate.isTagged(error, "SegmentsChanged")
         ? Effect.andThen(
           Effect.logError(error.message).pipe(Effect.annotateLogs({ processor: running.name })),
-          setStatus(running, { state: "halted", halted: error as ProcessorHalted | SegmentsChanged })
+          setStatus(running, { state: "halted", halted: error as Halt })
         )
         : Effect.logWarning(`Processor "${running.name}" stopped; restarting`, error).pipe(
           Effect.andThen(setStatus(running, { state: "waiting for lease" })),
@@ -658,8 +695,15 @@ const handleOf = <E, R>(
       if (local.here.has(i)) yield* FiberHandle.run(fibers[i]!, supervise(runtimes[i]!))
     }
   }).pipe(Effect.ensuring(Effect.sync(() => void (local.rebuilding = false))))
+  // Subscribed before the statuses are looked at, so a halt in between is not missed.
+  const whenHalted = Effect.scoped(Effect.gen(function*() {
+    const halts = yield* PubSub.subscribe(runtimes[0]!.halts)
+    const already = (yield* statuses).find((status) => status.halted !== undefined)?.halted
+    return already ?? (yield* PubSub.take(halts))
+  }))
   return {
     name: processor.name,
+    whenHalted,
     status: runtimes.length === 1 ? Ref.get(runtimes[0]!.status) : Effect.map(statuses, (all) => summary(processor.name, all)),
     segments: statuses,
     lag: Effect.map(
@@ -667,8 +711,8 @@ const handleOf = <E, R>(
         Effect.flatMap(positionOf(running), (position) => lagAfter(running, position))),
       (lags) => lags.reduce((sum, lag) => sum + lag, 0)
     ),
-    whenCaughtUp: Effect.forEach(runtimes, segmentCaughtUp, { discard: true }),
-    rebuild
+    whenCaughtUp: LiveClock.provide(Effect.forEach(runtimes, segmentCaughtUp, { discard: true })),
+    rebuild: LiveClock.provide(rebuild)
   }
 }
 
@@ -695,7 +739,18 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   if (invalidName !== undefined) return yield* Effect.die(invalidName)
   const invalidReads = checkReadOptions(`processor ${JSON.stringify(processor.name)}`, { types: processor.types, batchSize: options?.batchSize })
   if (invalidReads !== undefined) return yield* Effect.die(invalidReads)
+  // The handlers run in the caller's context, with its clock; the runtime runs on the live one.
   const context = yield* Effect.context<R>()
+  return yield* LiveClock.provide(launch(processor, options, context))
+})
+
+/** Starts the segments' runs of a processor whose handlers run in `context`. */
+const launch = Effect.fnUntraced(function*<E, R>(
+  processor: Processor<E, R>,
+  options: Options | undefined,
+  context: Context.Context<R>
+): Effect.fn.Return<Handle<E>, never, Scope.Scope | Requirements> {
+  const count = processor.segments ?? 1
   const checkpoints = yield* CheckpointStore
   const transactor = yield* Transactor
   const store = yield* EventStore
@@ -706,6 +761,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
   const shares = count === 1 || placed !== undefined ? undefined : yield* leaseSharesOf(processor.name, count, lease)
   const maxBatchDuration = Duration.fromInputUnsafe(options?.maxBatchDuration ?? "500 millis")
   const runtimes: Array<Runtime<E, R>> = []
+  const halts = yield* PubSub.unbounded<Halt>()
   for (const { name, segment } of segmentsOf(processor)) {
     runtimes.push({
       processor,
@@ -731,9 +787,11 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
       metrics: metricsOf(name),
       board,
       instance: options?.instance ?? defaultInstance,
-      lag: yield* Ref.make(0)
+      lag: yield* Ref.make(0),
+      halts
     })
   }
+  for (const running of runtimes) yield* Metric.update(running.metrics.halted, 0)
   // Registered first, so they run last: once the processor has stopped, the board says so.
   for (const running of runtimes) yield* Effect.addFinalizer(() => report(running, "stopped"))
   const fibers: Array<FiberHandle.FiberHandle<void, never>> = []
@@ -749,7 +807,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
     }
     yield* placed.place(
       running.name,
-      Effect.acquireRelease(
+      LiveClock.provide(Effect.acquireRelease(
         // Placed while a rebuild holds the leases: it starts the segment when it is done.
         Effect.andThen(Effect.sync(() => local.here.add(index)), Effect.suspend(() => local.rebuilding ? Effect.void : FiberHandle.run(fiber, supervise(running)))),
         () =>
@@ -757,7 +815,7 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
             Effect.andThen(FiberHandle.clear(fiber)),
             Effect.andThen(setStatus(running, { state: "waiting for lease" }))
           )
-      ).pipe(Effect.andThen(Effect.never))
+      ).pipe(Effect.andThen(Effect.never)))
     )
   }
   if (shares !== undefined) yield* rebalance(shares, runtimes, fibers)
@@ -773,8 +831,17 @@ export const start = Effect.fn("Processor.start")(function*<E, R>(
 export interface Running<E = unknown> {
   readonly handles: ReadonlyArray<Handle<E>>
   readonly get: (name: string) => Option.Option<Handle<E>>
-  /** Waits until every processor has caught up. */
-  readonly whenCaughtUp: Effect.Effect<void, ProcessorHalted | SegmentsChanged | EventStoreError | CheckpointStoreError>
+  /**
+   * Waits until every processor has handled every event appended before the call, and every
+   * event the processors appended meanwhile (a process manager's commands, a reactor's events),
+   * and so on until none of them has anything more to do: the processors have settled. Fails
+   * with the halt of a processor that halts meanwhile.
+   */
+  readonly whenCaughtUp: Effect.Effect<void, Halt | EventStoreError | CheckpointStoreError>
+  /** How the processors are now; `healthy` while none is halted (a readiness check). */
+  readonly health: Effect.Effect<Health>
+  /** Waits until any of the processors halts, and returns why (at once if one is halted). */
+  readonly whenHalted: Effect.Effect<Halt>
 }
 
 /**
@@ -806,6 +873,11 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
     return {
       handles,
       get: (name) => Option.fromUndefinedOr(handles.find((handle) => handle.name === name)),
+      health: Effect.map(Effect.forEach(handles, (handle) => handle.status), (processors) => {
+        const halted = processors.flatMap((status) => status.halted === undefined ? [] : [status.halted])
+        return { healthy: halted.length === 0, processors, halted }
+      }),
+      whenHalted: handles.length === 0 ? Effect.never : Effect.raceAll(handles.map((handle) => handle.whenHalted)),
       // Processors feed each other (a process manager's commands make events a projection
       // reads): wait until a pass over all of them in which none of them committed. The head of
       // the log cannot tell: a batch's appends may come before it in the log (a transaction's
@@ -821,8 +893,23 @@ export const startAll = <const P extends ReadonlyArray<Any>>(
   })
 
 /**
+ * Runs the processors until one of them halts, and fails with why, stopping the others: an app
+ * whose main effect this is (or races it, as `Effect.raceFirst(server, Processor.run(...))`)
+ * fails when a processor halts rather than go on serving stale read models.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = <const P extends ReadonlyArray<Any>>(
+  processors: P,
+  options?: Options
+): Effect.Effect<never, Halt, Requirements | ContextOf<P[number]>> =>
+  Effect.scoped(Effect.flatMap(startAll(processors, options), (running) => Effect.flatMap(running.whenHalted, Effect.fail)))
+
+/**
  * Runs the processors for as long as the layer lives; they stop, rolling back the batches in
- * flight, when it is released.
+ * flight, when it is released. The app reads their health from the `Processors` service
+ * (`health`, `whenHalted`); to fail the app when one halts, run them with {@link run} instead.
  *
  * @category layers
  * @since 0.1.0

@@ -42,6 +42,8 @@ export * as InvalidInput from "./InvalidInput.ts"
 /** @since 0.1.0 */
 export * as Lease from "./Lease.ts"
 /** @since 0.1.0 */
+export * as LiveClock from "./LiveClock.ts"
+/** @since 0.1.0 */
 export * as Metrics from "./Metrics.ts"
 /** @since 0.1.0 */
 export * as ParkedEvents from "./ParkedEvents.ts"

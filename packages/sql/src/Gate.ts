@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule, type Scope } from "effect"
+import { LiveClock } from "@facta/core"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as ReadersGate from "./internal/readersGate.ts"
 import * as Tables from "./Tables.ts"
@@ -92,5 +93,5 @@ export const watchdog = (options?: WatchdogOptions): Effect.Effect<void, never, 
           `has been open ${oldest.ageSeconds.toFixed(1)} s: readers of the event log wait for it to end. Its query: ${oldest.query ?? ""}`
       ).pipe(Effect.annotateLogs({ pid: oldest.pid, transaction: oldest.transaction, application: oldest.application ?? "" }))
     }).pipe(Effect.catchCause((cause) => Effect.logDebug("Could not look at the readers' gate", cause)))
-    yield* look.pipe(Effect.repeat(Schedule.spaced(options?.interval ?? "5 seconds")), Effect.forkScoped)
+    yield* look.pipe(Effect.repeat(Schedule.spaced(options?.interval ?? "5 seconds")), LiveClock.provide, Effect.forkScoped)
   })

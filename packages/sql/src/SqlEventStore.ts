@@ -20,7 +20,7 @@
  */
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { EventStore, InvalidInput, type RecordedEvent } from "@facta/core"
+import { EventStore, InvalidInput, LiveClock, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
@@ -42,7 +42,7 @@ export interface Options extends Tables.TableOptions, Tables.RetryOptions {
 }
 
 /** "any" and "streamExists" appends that lost a race for a version try again at once. */
-const raceRetry = Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 }))
+const raceRetry = LiveClock.schedule(Schedule.exponential("1 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 100 })))
 
 /**
  * `Effect.retry(attempt, ...)` for an attempt that has just failed with `error`: the retries are
@@ -210,7 +210,8 @@ export const make: (
   const tables = yield* Tables.make(options)
   const log = Statements.makeLog(sql, tables.events)
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
-  const wakeUps = yield* WakeUps.make(sql, tables.channel, options?.listen)
+  // The store's own fibers (announcing appends, listening) wait on the live clock.
+  const wakeUps = yield* LiveClock.provide(WakeUps.make(sql, tables.channel, options?.listen))
   const schedule = options?.retry ?? defaultSchedule
   const retry = retrying(sql, schedule)
   const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retry, Effect.mapError(storeError(what)))
@@ -231,7 +232,7 @@ export const make: (
     count: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, true, segment)),
     countCommitted: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, false, segment)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
-      PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid)),
+      PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid, LiveClock.provide)),
     head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions)),
     gaugeOf: sequenceOf
   })

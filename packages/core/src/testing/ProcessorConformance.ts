@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, FiberMap, Layer, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
+import { assert, describe, it as plain, layer } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, FiberMap, Layer, Metric, Option, Random, Ref, Schedule, Schema, Scope, Stream } from "effect"
 import { TestRunner } from "effect/cluster"
 import * as Aggregate from "../Aggregate.ts"
 import * as BlueGreen from "../BlueGreen.ts"
@@ -15,7 +15,9 @@ import { CheckpointStore } from "../CheckpointStore.ts"
 import * as CommandHandler from "../CommandHandler.ts"
 import { EventStore, WrongExpectedVersion } from "../EventStore.ts"
 import type { Lease } from "../Lease.ts"
+import * as Metrics from "../Metrics.ts"
 import * as Placement from "../Placement.ts"
+import * as ProcessManager from "../ProcessManager.ts"
 import * as ParkedEvents from "../ParkedEvents.ts"
 import * as Processor from "../Processor.ts"
 import * as Projection from "../Projection.ts"
@@ -176,7 +178,8 @@ export const processorConformance = <E>(
      */
     readonly singleSession?: boolean
   }
-): void =>
+): void => {
+  onTestClock(name, storeLayer, options)
   layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`Processor conformance: ${name}`, (it) => {
     const concurrentTest = options?.singleSession === true ? it.effect.skip : it.effect
     it.effect("appends inside a transaction are read back by it, and commit or roll back with it", () =>
@@ -310,6 +313,51 @@ export const processorConformance = <E>(
         assert.isTrue(status.position < poison.events[0]!.position)
         // The events before the poison one are applied; the one after is not.
         assert.deepStrictEqual(Option.getOrThrow(yield* tallies.get("p")), new Tally({ count: 2, sum: 3, lastVersion: 2 }))
+      }).pipe(Effect.scoped))
+
+    it.effect("a halt is visible to the app: health names it, whenHalted returns it, the halted gauge reads 1; a rebuild once fixed clears them", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const healthy = tallyProjection(unique("healthy"), events)
+        // Fails on the poisoned event until the fix.
+        const fixed = yield* Ref.make(false)
+        const poisoned = Projection.make({
+          name: unique("unhealthy"),
+          event: events.Event,
+          handlers: {
+            [events.added]: () => Effect.void,
+            [events.poisoned]: () => Effect.flatMap(Ref.get(fixed), (ok) => ok ? Effect.void : Effect.fail("cannot handle this event" as const))
+          } as Projection.Handlers<typeof events.Event.Type>,
+          reset: Effect.void
+        })
+        const gauge = Effect.map(Metric.value(Metric.withAttributes(Metrics.processorHalted, { processor: poisoned.name })), (state) => state.value)
+        const processors = yield* Processor.startAll([healthy.projection, poisoned], { retry: quickRetry })
+        assert.isTrue((yield* processors.health).healthy)
+        assert.strictEqual(yield* gauge, 0)
+        // Waiting before the halt: it returns once the processor halts.
+        const waiting = yield* Effect.forkScoped(processors.whenHalted)
+        const poison = yield* EventStore.use((store) => store.append(unique("p"), [{ type: events.poisoned, data: {} }]))
+        const why = yield* Fiber.join(waiting)
+        assert.strictEqual(why._tag, "ProcessorHalted")
+        assert.strictEqual((why as Processor.ProcessorHalted).eventId, poison.events[0]!.id)
+        const health = yield* processors.health
+        assert.isFalse(health.healthy)
+        assert.deepStrictEqual(health.halted, [why])
+        assert.deepStrictEqual(health.processors.map((status) => status.name), [healthy.projection.name, poisoned.name])
+        assert.strictEqual(health.processors[1]!.state, "halted")
+        assert.strictEqual(yield* gauge, 1)
+        // Asked after the halt: at once.
+        assert.strictEqual(yield* processors.whenHalted, why)
+        // Processor.run fails with the halt, so an app that runs it fails too.
+        const ran = yield* Effect.flip(Processor.run([{ ...poisoned, name: unique("run") }], { retry: quickRetry }))
+        assert.strictEqual(ran._tag, "ProcessorHalted")
+        assert.strictEqual((ran as Processor.ProcessorHalted).eventId, poison.events[0]!.id)
+        // Fixed and rebuilt, the processor is healthy again.
+        yield* Ref.set(fixed, true)
+        yield* Option.getOrThrow(processors.get(poisoned.name)).rebuild
+        yield* processors.whenCaughtUp
+        assert.isTrue((yield* processors.health).healthy)
+        assert.strictEqual(yield* gauge, 0)
       }).pipe(Effect.scoped))
 
     it.effect("a handler that fails and then succeeds is retried, and applies its event once", () =>
@@ -1047,4 +1095,79 @@ export const processorConformance = <E>(
         assert.include(error.message, undeclared.name)
         assert.deepStrictEqual(yield* (yield* CheckpointStore).read(undeclared.name), { position: 0n, generation: 0 })
       }))
+  })
+}
+
+/**
+ * Written as a user writes them: plain `it.effect`, on its `TestClock`, which moves only when a
+ * test adjusts it. Processors and command handlers wait on the live clock, so their retries do
+ * not stall the test.
+ */
+const onTestClock = <E>(name: string, storeLayer: Layer.Layer<Services, E>, options: { readonly singleSession?: boolean } | undefined) =>
+  describe(`Processors on the test clock: ${name}`, () => {
+    plain.effect("a handler that fails once is retried after the default delay, and whenCaughtUp returns", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const attempts = yield* Ref.make(0)
+        const tallies = Documents.make(unique("once"), Tally)
+        const projection = Projection.make({
+          name: tallies.name,
+          event: events.Added,
+          handlers: {
+            [events.added]: (event: { readonly streamId: string; readonly data: { readonly amount: number } }) =>
+              Effect.gen(function*() {
+                if ((yield* Ref.updateAndGet(attempts, (n) => n + 1)) === 1) return yield* Effect.fail("flaky" as const)
+                yield* tallies.upsert(event.streamId, new Tally({ count: 1, sum: event.data.amount, lastVersion: 1 }))
+              })
+          }
+        })
+        const processors = yield* Processor.startAll([projection])
+        yield* append("once", events.added, [7])
+        yield* processors.whenCaughtUp
+        assert.strictEqual(yield* Ref.get(attempts), 2)
+        assert.strictEqual(Option.getOrThrow(yield* tallies.get("once")).sum, 7)
+      }).pipe(Effect.scoped, Effect.provide(storeLayer)), 30_000)
+
+    // A process manager's batch holds the only session of a single-session store while its
+    // command waits for the test's: they cannot meet there.
+    const concurrentTest = options?.singleSession === true ? plain.effect.skip : plain.effect
+    concurrentTest("a process manager's command and the test's conflict on one stream: both are retried, and whenCaughtUp sees both", () =>
+      Effect.gen(function*() {
+        const events = counterEvents()
+        const stream = unique("bumped")
+        // The first two decisions wait for each other, so both decide on the same version.
+        const arrived = yield* Ref.make(0)
+        const both = yield* Deferred.make<void>()
+        const meet = Effect.gen(function*() {
+          const n = yield* Ref.updateAndGet(arrived, (n) => n + 1)
+          if (n === 2) yield* Deferred.succeed(both, undefined)
+          if (n <= 2) yield* Deferred.await(both)
+        })
+        const bumped = unique("Bumped")
+        const Bumped = Schema.TaggedStruct(bumped, {})
+        const counter = CommandHandler.make(Aggregate.make({
+          name: "Counter",
+          command: Schema.Struct({ by: Schema.String }),
+          event: Bumped,
+          initialState: 0,
+          decide: () => Effect.as(meet, [Bumped.make({})]),
+          evolve: (count: number) => count + 1
+        }))
+        const bumps = ProcessManager.make({
+          name: unique("bumps"),
+          event: events.Added,
+          state: Schema.Struct({ done: Schema.Boolean }),
+          initialState: { done: false },
+          processId: (event) => event.streamId,
+          handlers: {
+            [events.added]: () => Effect.as(counter.execute(stream, { by: "process manager" }), { done: true })
+          }
+        })
+        const processors = yield* Processor.startAll([bumps])
+        yield* append(unique("trigger"), events.added, [1])
+        yield* counter.handle(stream, { by: "test" })
+        yield* processors.whenCaughtUp
+        assert.strictEqual((yield* counter.load(stream)).version, 2)
+        assert.isTrue((yield* Ref.get(arrived)) >= 3, "one of the two decided again")
+      }).pipe(Effect.scoped, Effect.provide(storeLayer)), 30_000)
   })

@@ -2,7 +2,7 @@
  * Transient failures of the SQL stores: which `SqlError`s may pass by themselves, and retrying
  * them by a `Schedule` where that cannot apply a write twice. See `EventStore.Transient`.
  */
-import type { EventStore } from "@facta/core"
+import { type EventStore, LiveClock } from "@facta/core"
 import { Context, Effect, Schedule } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 
@@ -47,6 +47,6 @@ export const retrying = (
           const transient = transientOf(error)
           return transient !== undefined && safe(transient)
         },
-        schedule
+        schedule: LiveClock.schedule(schedule)
       })
   )
