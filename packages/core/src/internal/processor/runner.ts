@@ -4,11 +4,11 @@
  * {@link Outcome}. What to do next (read on, read from the checkpoint, halt) is the caller's.
  */
 import { Cause, type Context, Data, Duration, Effect, Exit, Option, Predicate, type Schedule } from "effect"
-import type { Checkpoint, CheckpointStore } from "../CheckpointStore.ts"
-import type { Held, LeaseLost } from "../Lease.ts"
-import type { RecordedEvent } from "../RecordedEvent.ts"
-import type { Transactor } from "../Transactor.ts"
-import * as Batch from "./batch.ts"
+import type { Checkpoint, CheckpointStore } from "../../CheckpointStore.ts"
+import type { Held, LeaseLost } from "../../Lease.ts"
+import type { RecordedEvent } from "../../RecordedEvent.ts"
+import type { Transactor } from "../../Transactor.ts"
+import * as Batch from "../batch.ts"
 
 /** What came of a batch. */
 export type Outcome = Data.TaggedEnum<{
