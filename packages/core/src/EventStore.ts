@@ -10,10 +10,11 @@
  */
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, PubSub, Ref, Schema, type Scope, Semaphore, Stream, Tracer } from "effect"
 import { describe as describeQuery, type EventQuery, matches as matchesQuery } from "./EventQuery.ts"
-import * as Batch from "./internal/batch.ts"
+import * as Checks from "./internal/eventChecks.ts"
+import { recordedOf } from "./internal/recording.ts"
 import { currentJournal, type Journal } from "./internal/journal.ts"
 import { byBytes } from "./internal/order.ts"
-import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
+import { checkId, InvalidInput, limits } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
 import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 
@@ -400,6 +401,8 @@ export class EventStore extends Context.Service<EventStore, {
     streamId: string,
     options?: ReadStreamOptions
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
+  /** The stream's version: how many events it holds (0 for none), as the current transaction sees it. */
+  readonly streamVersion: (streamId: string) => Effect.Effect<number, EventStoreError | InvalidInput>
   /**
    * The events of the stream that the command with this id produced (their metadata's
    * `commandId`), in version order; none if it has not been handled on this stream.
@@ -514,113 +517,6 @@ export interface Primitives {
 
 const lastOf = <A>(items: ReadonlyArray<A>): A => items[items.length - 1]!
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** The index of the first of the ids that is refused, or -1. */
-const firstRefused = (ids: ReadonlyArray<unknown>, maxLength: number): number => {
-  for (let i = 0; i < ids.length; i++) {
-    if (checkId("", ids[i], maxLength) !== undefined) return i
-  }
-  return -1
-}
-
-/** The first of the ids that is refused, or undefined; `subject` names the id at an index. */
-const checkIds = (ids: ReadonlyArray<unknown>, subject: (index: number) => string, maxLength: number): InvalidInput | undefined => {
-  const refused = firstRefused(ids, maxLength)
-  return refused < 0 ? undefined : checkId(subject(refused), ids[refused], maxLength)
-}
-
-const checkTags = (which: () => string, tags: ReadonlyArray<string> | undefined): InvalidInput | undefined => {
-  if (tags === undefined) return undefined
-  if (!Array.isArray(tags)) return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: "must be an array of strings" })
-  if (tags.length > limits.tagsPerEvent) {
-    return new InvalidInput({ subject: `tags of ${which()}`, path: "$", reason: `${tags.length} tags; at most ${limits.tagsPerEvent} are allowed` })
-  }
-  return checkIds(tags, (i) => `tag ${i + 1} of ${which()}`, limits.keyLength)
-}
-
-/** What a value is, for a message: `null`, `a string`, `an array`. */
-const kindOf = (value: unknown): string =>
-  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value === "undefined" ? "undefined" : `a ${typeof value}`
-
-const refuse = (subject: string, path: string, reason: string) => new InvalidInput({ subject, path, reason })
-
-/** Why a number is refused: not an integer from `min` to `max`; undefined when it is one. */
-const integerProblem = (value: unknown, min: number, max: number): string | undefined =>
-  typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
-    ? undefined
-    : `must be an integer from ${min} to ${max}, not ${typeof value === "number" ? value : kindOf(value)}`
-
-/** Why a position to read after (or a query read's marker) is refused, or undefined (for none too). */
-const afterProblem = (after: unknown, markers = false): string | undefined => {
-  if (after === undefined) return undefined
-  if (markers && typeof after === "object" && after !== null) {
-    const { position, snapshot } = after as { readonly position?: unknown; readonly snapshot?: unknown }
-    if (snapshot !== undefined && typeof snapshot !== "string") return `has a snapshot that is ${kindOf(snapshot)}, not a string`
-    return typeof position === "bigint" && position >= start ? undefined : `is not a consistency marker: its position must be a bigint from 0`
-  }
-  if (typeof after !== "bigint") return `must be a bigint (a position)${markers ? " or a consistency marker" : ""}, not ${kindOf(after)}`
-  return after < start ? `is ${after}; positions start at 0` : undefined
-}
-
-/** Why a list of types or tags is refused (not an array, longer than `max`), or undefined. */
-const listProblem = (list: unknown, what: "types" | "tags", max: number): string | undefined => {
-  if (!Array.isArray(list)) return `must be an array of strings, not ${kindOf(list)}`
-  if (list.length <= max) return undefined
-  return `has ${list.length} ${what}; at most ${max} are allowed${what === "tags" ? " (no event carries more)" : ""}`
-}
-
-/**
- * The first thing wrong with a query (its shape, its size, then each type and tag), or undefined.
- * `name` is what the query is to the caller ("query", "append condition"); `root` is where it is
- * in what the caller gave. The sizes are checked before any SQL is built: a statement cannot bind
- * more than 32,767 values, and thousands of items overflow the stack building it.
- */
-const checkQuery = (name: string, root: string, query: unknown): InvalidInput | undefined => {
-  if (typeof query !== "object" || query === null) return refuse(name, root, `must be an object with items, not ${kindOf(query)}`)
-  const given: unknown = (query as { readonly items?: unknown }).items
-  if (!Array.isArray(given)) return refuse(name, `${root}.items`, `must be an array of query items, not ${kindOf(given)}`)
-  const items = given as ReadonlyArray<unknown>
-  if (items.length > limits.queryItems) return refuse(name, `${root}.items`, `has ${items.length} items; at most ${limits.queryItems} are allowed`)
-  let size = 0
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]
-    if (typeof item !== "object" || item === null || Array.isArray(item)) {
-      return refuse(`item ${i + 1} of the ${name}`, "$", `must be an object with types and tags, not ${kindOf(item)}`)
-    }
-    const { tags, types } = item as { readonly types?: unknown; readonly tags?: unknown }
-    const typesProblem = types === undefined ? undefined : listProblem(types, "types", limits.typesPerRead)
-    if (typesProblem !== undefined) return refuse(`item ${i + 1} of the ${name}`, "$.types", typesProblem)
-    const tagsProblem = tags === undefined ? undefined : listProblem(tags, "tags", limits.tagsPerEvent)
-    if (tagsProblem !== undefined) return refuse(`item ${i + 1} of the ${name}`, "$.tags", tagsProblem)
-    size += (types as ReadonlyArray<unknown> | undefined)?.length ?? 0
-    size += (tags as ReadonlyArray<unknown> | undefined)?.length ?? 0
-  }
-  if (size > limits.querySize) return refuse(name, `${root}.items`, `has ${size} types and tags in all; at most ${limits.querySize} are allowed`)
-  for (let i = 0; i < items.length; i++) {
-    // Arrays or absent: checked above.
-    const { tags, types } = items[i] as { readonly types?: ReadonlyArray<unknown>; readonly tags?: ReadonlyArray<unknown> }
-    if (types !== undefined) {
-      const type = firstRefused(types, limits.streamIdLength)
-      if (type >= 0) return checkId(`type ${type + 1} of item ${i + 1} of the ${name}`, types[type], limits.streamIdLength)
-    }
-    if (tags !== undefined) {
-      const tag = firstRefused(tags, limits.keyLength)
-      if (tag >= 0) return checkId(`tag ${tag + 1} of item ${i + 1} of the ${name}`, tags[tag], limits.keyLength)
-    }
-  }
-  return undefined
-}
-
-/** The first thing wrong with an append condition, or undefined. */
-const checkCondition = (condition: unknown): InvalidInput | undefined => {
-  const name = "append condition"
-  if (typeof condition !== "object" || condition === null) return refuse(name, "$", `must be an object with failIfEventsMatch, not ${kindOf(condition)}`)
-  const { after, failIfEventsMatch } = condition as { readonly after?: unknown; readonly failIfEventsMatch?: unknown }
-  const problem = afterProblem(after, true)
-  return problem !== undefined ? refuse(name, "$.after", problem) : checkQuery(name, "$.failIfEventsMatch", failIfEventsMatch)
-}
-
 /**
  * Checks the options of a read (see `InvalidInput` for what every store accepts): `after`, `from`,
  * `batchSize`, `types` and `segment`, those that are given. `name` is what they are to the
@@ -630,72 +526,7 @@ const checkCondition = (condition: unknown): InvalidInput | undefined => {
  * @category validation
  * @since 0.1.0
  */
-export const checkReadOptions = (name: string, options: unknown, markers = false): InvalidInput | undefined => {
-  if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) return refuse(name, "$", `must be an object, not ${kindOf(options)}`)
-  const { after, batchSize, from, segment, types } = options as {
-    readonly after?: unknown
-    readonly from?: unknown
-    readonly batchSize?: unknown
-    readonly types?: unknown
-    readonly segment?: unknown
-  }
-  const problem = afterProblem(after, markers)
-  if (problem !== undefined) return refuse(name, "$.after", problem)
-  const fromProblem = from === undefined ? undefined : integerProblem(from, 1, Number.MAX_SAFE_INTEGER)
-  if (fromProblem !== undefined) return refuse(name, "$.from", fromProblem)
-  const batchProblem = batchSize === undefined ? undefined : integerProblem(batchSize, 1, limits.batchSize)
-  if (batchProblem !== undefined) return refuse(name, "$.batchSize", batchProblem)
-  if (segment !== undefined) {
-    if (typeof segment !== "object" || segment === null) return refuse(name, "$.segment", `must be an object with index and count, not ${kindOf(segment)}`)
-    const { count, index } = segment as { readonly index?: unknown; readonly count?: unknown }
-    const countProblem = integerProblem(count, 1, limits.segments)
-    if (countProblem !== undefined) return refuse(name, "$.segment.count", countProblem)
-    const indexProblem = integerProblem(index, 0, Number(count) - 1)
-    if (indexProblem !== undefined) return refuse(name, "$.segment.index", indexProblem)
-  }
-  if (types === undefined) return undefined
-  const typesProblem = listProblem(types, "types", limits.typesPerRead)
-  if (typesProblem !== undefined) return refuse(name, "$.types", typesProblem)
-  return checkIds(types as ReadonlyArray<unknown>, (i) => `type ${i + 1} of the ${name}`, limits.streamIdLength)
-}
-
-/** The first thing wrong with `listStreams`' options, or undefined. */
-const checkListOptions = (options: unknown): InvalidInput | undefined => {
-  const name = "list options"
-  if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) return refuse(name, "$", `must be an object, not ${kindOf(options)}`)
-  const { after, limit, prefix } = options as { readonly prefix?: unknown; readonly after?: unknown; readonly limit?: unknown }
-  const limitProblem = limit === undefined ? undefined : integerProblem(limit, 1, limits.batchSize)
-  if (limitProblem !== undefined) return refuse(name, "$.limit", limitProblem)
-  // Stream ids that sort or start the listing; empty ones are no bound at all.
-  const invalidPrefix = prefix === undefined || prefix === "" ? undefined : checkId(name, prefix, limits.streamIdLength)
-  if (invalidPrefix !== undefined) return refuse(name, "$.prefix", invalidPrefix.reason)
-  const invalidAfter = after === undefined || after === "" ? undefined : checkId(name, after, limits.streamIdLength)
-  return invalidAfter === undefined ? undefined : refuse(name, "$.after", invalidAfter.reason)
-}
-
-/** The first thing wrong with an append's input (see `InvalidInput`), or undefined. */
-const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): InvalidInput | undefined => {
-  const invalidId = checkId("stream id", streamId, limits.streamIdLength)
-  if (invalidId !== undefined) return invalidId
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!
-    // The subjects are made only for an error: most events pass.
-    const which = () => `event ${i + 1} of ${events.length} for stream ${JSON.stringify(streamId)}`
-    const invalidType = checkId(() => `type of ${which()}`, event.type, limits.streamIdLength)
-    if (invalidType !== undefined) return invalidType
-    if (event.id != null && (typeof event.id !== "string" || !uuid.test(event.id))) {
-      return new InvalidInput({ subject: `id of ${which()}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
-    }
-    const invalidTags = checkTags(which, event.tags)
-    if (invalidTags !== undefined) return invalidTags
-    const invalid = checkJson(() => `data of ${which()} (${JSON.stringify(event.type)})`, event.data) ??
-      (event.metadata === undefined ? undefined : checkJson(() => `metadata of ${which()} (${JSON.stringify(event.type)})`, event.metadata))
-    if (invalid !== undefined) return invalid
-  }
-  return undefined
-}
+export const checkReadOptions: (name: string, options: unknown, markers?: boolean) => InvalidInput | undefined = Checks.checkReadOptions
 
 /**
  * Builds an {@link EventStore} from a store's primitives.
@@ -704,52 +535,28 @@ const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent>): Inv
  * @since 0.1.0
  */
 export const make = (primitives: Primitives): EventStore["Service"] => {
-  /** The events the current batch holds for a stream (none outside a batch). */
-  const heldFor = (streamId: string) =>
-    Effect.map(Batch.CurrentBatch, (batch) => batch?.holdsAppends() === true ? batch.heldOf(streamId) : [])
-
-  /** A stream's page as the current batch sees it: the stored events, then those it holds. */
-  const readStreamPage = (streamId: string, from: number, limit: number) =>
-    Effect.flatMap(primitives.readStreamPage(streamId, from, limit), (page) =>
-      Effect.map(heldFor(streamId), (held) => {
-        if (held.length === 0 || page.length >= limit) return page
-        const after = Math.max(from - 1, page.length === 0 ? 0 : lastOf(page).version)
-        return [...page, ...held.filter((event) => event.version > after)].slice(0, limit)
-      }))
-
   const readStream = (streamId: string, options?: ReadStreamOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
     const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
     if (invalid !== undefined) return Stream.fail(invalid)
     return Stream.paginate(options?.from ?? 1, (from) =>
-      Effect.map(readStreamPage(streamId, from, limit), (page) =>
+      Effect.map(primitives.readStreamPage(streamId, from, limit), (page) =>
         [page, page.length < limit ? Option.none() : Option.some(lastOf(page).version + 1)] as const))
   }
-
-  /** Writes the current batch's held appends, so a read of the log (or a condition) sees them. */
-  const writeHeld = Effect.flatMap(Batch.CurrentBatch, (batch) =>
-    batch?.holdsAppends() === true ? Effect.orDie(batch.flushAppends) : Effect.void)
-  const afterHeld = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.andThen(writeHeld, effect)
 
   const readPage = (options?: ReadAllOptions) => {
     const invalid = checkReadOptions("read options", options)
     if (invalid !== undefined) return Effect.fail(invalid)
-    return afterHeld(primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment))
+    return primitives.readAllPage(options?.after ?? start, options?.types, options?.batchSize ?? defaultBatchSize, options?.segment)
   }
-
-  /** The pages `read` gives from `after` on, up to the first one that is not full. */
-  const pages = <E>(after: bigint, limit: number, read: (after: bigint) => Effect.Effect<LogPage, E>) =>
-    Stream.unwrap(Effect.as(
-      writeHeld,
-      Stream.paginate(after, (after) =>
-        Effect.map(read(after), (page) => [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
-    ))
 
   const readAll = (options?: ReadAllOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
     const invalid = checkReadOptions("read options", options)
     if (invalid !== undefined) return Stream.fail(invalid)
-    return pages(options?.after ?? start, limit, (after) => primitives.readAllPage(after, options?.types, limit, options?.segment))
+    return Stream.paginate(options?.after ?? start, (after) =>
+      Effect.map(primitives.readAllPage(after, options?.types, limit, options?.segment), (page) =>
+        [page.events, page.events.length < limit ? Option.none() : Option.some(page.next)] as const))
   }
 
   const subscribe = (options?: ReadAllOptions) => {
@@ -768,12 +575,14 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
 
   // Every append passes here: the metrics are updated in place rather than as effects of their
   // own, and the span is only made when a tracing backend is installed to see it.
-  const measured = (streamId: string, events: ReadonlyArray<UnsavedEvent>, options: AppendOptions | undefined, condition: AppendCondition | undefined) =>
+  const appendWith = (streamId: string, events: ReadonlyArray<UnsavedEvent>, condition: AppendCondition | undefined, options?: AppendOptions) =>
     Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
+      const invalid = Checks.checkAppend(streamId, events) ?? (condition === undefined ? undefined : Checks.checkCondition(condition))
+      if (invalid !== undefined) return Effect.fail(invalid)
       const clock = fiber.getRef(Clock.Clock)
-      const start = clock.monotonicTimeNanosUnsafe()
+      const began = clock.monotonicTimeNanosUnsafe()
       const appended = Effect.map(primitives.append(streamId, events, options, condition), (result) => {
-        Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - start), fiber.context)
+        Metrics.appendDuration.updateUnsafe(Duration.nanos(clock.monotonicTimeNanosUnsafe() - began), fiber.context)
         Metrics.eventsAppended.updateUnsafe(result.events.length, fiber.context)
         return result
       })
@@ -788,89 +597,47 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
   const versionOf = primitives.streamVersion ?? ((streamId: string) =>
     Effect.map(primitives.listStreams(streamId, undefined, 1), (streams) => streams[0]?.streamId === streamId ? streams[0].version : 0))
 
-  /**
-   * In a processor's batch, an append is held until the batch commits (see `internal/batch`): it
-   * is checked against the stream's version now, and its events are what it returns and what the
-   * batch's reads of the stream see; they are written, expecting the same version, just before
-   * the checkpoint moves. Their positions are not known until then: they are 0 in the result.
-   */
-  const hold = (batch: Batch.Batch, streamId: string, events: ReadonlyArray<UnsavedEvent>, options: AppendOptions | undefined) =>
-    Effect.gen(function*() {
-      const expected = options?.expectedVersion ?? "any"
-      const held = batch.heldOf(streamId)
-      // A number is checked when the append is written: the stream was just read by whoever expects it.
-      const actual = held.length > 0
-        ? lastOf(held).version
-        : typeof expected === "number" ? expected : expected === "noStream" ? 0 : yield* versionOf(streamId)
-      if (!isExpected(expected, actual)) return yield* new WrongExpectedVersion({ streamId, expected, actual })
-      const withIds = events.map((event) => event.id === undefined ? { ...event, id: crypto.randomUUID() } : event)
-      const recordedAt = yield* DateTime.now
-      const recorded = recordedOf(yield* prepare(withIds), streamId, actual, () => 0n, recordedAt)
-      if (recorded.length > 0) batch.hold({ streamId, events: recorded, write: measured(streamId, withIds, { expectedVersion: actual }, undefined).pipe(
-          // Without a condition there is nothing to refuse it for.
-          Effect.catchTag("AppendConditionFailed", Effect.die)
-        ) })
-      return { streamId, version: actual + recorded.length, events: recorded } satisfies AppendResult
-    })
-
-  const appendIf: EventStore["Service"]["appendIf"] = (streamId, events, condition, options) =>
-    Effect.withFiber((fiber): ReturnType<EventStore["Service"]["appendIf"]> => {
-      const invalid = checkAppend(streamId, events) ?? (condition === undefined ? undefined : checkCondition(condition))
-      if (invalid !== undefined) return Effect.fail(invalid)
-      const batch = fiber.getRef(Batch.CurrentBatch)
-      if (batch === undefined || !batch.holdsAppends()) return measured(streamId, events, options, condition)
-      // A condition reads the log: the batch's held appends are written first, for it to see them.
-      return condition === undefined ? hold(batch, streamId, events, options) : afterHeld(measured(streamId, events, options, condition))
-    })
-
-  // Without a condition there is nothing to refuse it for.
-  const append = appendIf as (
-    streamId: string,
-    events: ReadonlyArray<UnsavedEvent>,
-    condition: AppendCondition | undefined,
-    options?: AppendOptions
-  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
-
   const readQueryPage = (query: EventQuery, after: bigint | ConsistencyMarker | undefined, limit: number) =>
     primitives.readQueryPage(query, positionOf(after), limit, typeof after === "object" ? after.snapshot : undefined)
 
   // Every page after the first is read as of the first one's moment.
   const readQuery = (query: EventQuery, options?: ReadQueryOptions) => {
     const limit = options?.batchSize ?? defaultBatchSize
-    const invalid = checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
+    const invalid = Checks.checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
     if (invalid !== undefined) return Stream.fail(invalid)
-    return Stream.unwrap(Effect.as(
-      writeHeld,
-      Stream.paginate(options?.after, (after) =>
-        Effect.map(readQueryPage(query, after, limit), (page) =>
-          [page.events, page.events.length < limit ? Option.none() : Option.some(page.marker)] as const))
-    ))
+    return Stream.paginate(options?.after, (after) =>
+      Effect.map(readQueryPage(query, after, limit), (page) =>
+        [page.events, page.events.length < limit ? Option.none() : Option.some(page.marker)] as const))
   }
 
   return EventStore.of({
-    append: (streamId, events, options) => append(streamId, events, undefined, options),
-    appendIf,
+    // Without a condition there is nothing to refuse it for.
+    append: (streamId, events, options) =>
+      appendWith(streamId, events, undefined, options) as ReturnType<EventStore["Service"]["append"]>,
+    appendIf: appendWith,
     readQuery,
     readQueryPage: (query, options) => {
-      const invalid = checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
-      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(readQueryPage(query, options?.after, options?.batchSize ?? defaultBatchSize))
+      const invalid = Checks.checkQuery("query", "$", query) ?? checkReadOptions("read options", options, true)
+      return invalid !== undefined ? Effect.fail(invalid) : readQueryPage(query, options?.after, options?.batchSize ?? defaultBatchSize)
     },
     readStream,
     readStreamPage: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
-      return invalid !== undefined ? Effect.fail(invalid) : readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+    },
+    streamVersion: (streamId) => {
+      const invalid = checkId("stream id", streamId, limits.streamIdLength)
+      return invalid !== undefined ? Effect.fail(invalid) : versionOf(streamId)
     },
     readCommand: (streamId, commandId) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkId("command id", commandId, limits.keyLength)
-      if (invalid !== undefined) return Effect.fail(invalid)
-      return Effect.flatMap(primitives.readCommand(streamId, commandId), (stored) =>
-        Effect.map(heldFor(streamId), (held) => [...stored, ...held.filter((event) => event.metadata.commandId === commandId)]))
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.readCommand(streamId, commandId)
     },
     listStreams: (options) => {
       const limit = options?.limit ?? 100
-      const invalid = checkListOptions(options)
+      const invalid = Checks.checkListOptions(options)
       if (invalid !== undefined) return Effect.fail(invalid)
-      return Effect.map(afterHeld(primitives.listStreams(options?.prefix ?? "", options?.after, limit)), (streams) => ({
+      return Effect.map(primitives.listStreams(options?.prefix ?? "", options?.after, limit), (streams) => ({
         streams,
         next: streams.length === limit ? streams[limit - 1]!.streamId : undefined
       }))
@@ -879,18 +646,18 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
     readPage,
     count: (options) => {
       const invalid = checkReadOptions("read options", options)
-      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.count(options?.after ?? start, options?.types, options?.segment))
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.count(options?.after ?? start, options?.types, options?.segment)
     },
     countCommitted: (options) => {
       const invalid = checkReadOptions("read options", options)
       if (invalid !== undefined) return Effect.fail(invalid)
-      return afterHeld((primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment))
+      return (primitives.countCommitted ?? primitives.count)(options?.after ?? start, options?.types, options?.segment)
     },
     subscribe,
     listen: primitives.listen,
     head: (options) => {
       const invalid = checkReadOptions("read options", options)
-      return invalid !== undefined ? Effect.fail(invalid) : afterHeld(primitives.head(options))
+      return invalid !== undefined ? Effect.fail(invalid) : primitives.head(options)
     },
     gaugeOf: primitives.gaugeOf ?? Number
   })
@@ -954,25 +721,6 @@ const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
       metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
     }).pipe(Effect.map((json) => ({ event, ...json }))))
 
-/** Prepared events as stored after `version`, the `index`th at `positionOf(index)`. */
-const recordedOf = (
-  prepared: ReadonlyArray<{ readonly event: UnsavedEvent; readonly data: unknown; readonly metadata: unknown }>,
-  streamId: string,
-  version: number,
-  positionOf: (index: number) => bigint,
-  recordedAt: DateTime.Utc
-) =>
-  prepared.map(({ data, event, metadata }, index): RecordedEvent => ({
-    id: event.id ?? crypto.randomUUID(),
-    streamId,
-    version: version + index + 1,
-    position: positionOf(index),
-    type: event.type,
-    data,
-    metadata: metadata as RecordedEvent["metadata"],
-    recordedAt,
-    ...(event.tags === undefined || event.tags.length === 0 ? {} : { tags: [...event.tags] })
-  }))
 
 // Positions are 1-based indexes into the log.
 /** Whether an event is of the types (all when none) and in the segment (all when none). */

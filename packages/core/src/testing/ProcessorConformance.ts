@@ -562,8 +562,10 @@ export const processorConformance = <E>(
             [requested]: (event: { readonly data: { readonly n: number } }, context: Reactor.Context<typeof Noted.Type>) =>
               Effect.gen(function*() {
                 const result = yield* context.emit(journal, [{ _tag: noted, n: event.data.n } as typeof Noted.Type])
-                // The stream as this batch sees it: what is stored, then what the batch holds.
-                const versions = (yield* Stream.runCollect(store.readStream(journal))).map((recorded) => recorded.version)
+                // The stream as this batch sees it, through the store the handler is given: what
+                // is stored, then what the batch holds.
+                const inBatch = yield* EventStore
+                const versions = (yield* Stream.runCollect(inBatch.readStream(journal))).map((recorded) => recorded.version)
                 seen.push({ versions, position: result.events[0]!.position, id: result.events[0]!.id })
                 // The first attempt fails after its appends: nothing of it may remain.
                 if (event.data.n === 3 && failOnce) {

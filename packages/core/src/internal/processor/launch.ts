@@ -54,6 +54,7 @@ export const launch = Effect.fnUntraced(function*<E, R>(
       lease,
       status: yield* Ref.make<Status>({ name, state: "waiting for lease", position: origin }),
       runner: Runner.make({
+        store,
         processor: { name, handle: processor.handle },
         context,
         checkpoints,

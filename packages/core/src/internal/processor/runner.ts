@@ -8,7 +8,9 @@ import type { Checkpoint, CheckpointStore } from "../../CheckpointStore.ts"
 import type { Held, LeaseLost } from "../../Lease.ts"
 import type { RecordedEvent } from "../../RecordedEvent.ts"
 import type { Transactor } from "../../Transactor.ts"
+import { EventStore } from "../../EventStore.ts"
 import * as Batch from "../batch.ts"
+import * as HeldAppends from "./heldAppends.ts"
 
 /** What came of a batch. */
 export type Outcome = Data.TaggedEnum<{
@@ -63,6 +65,8 @@ export interface RunnerOptions<E, R> {
   readonly processor: { readonly name: string; readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R> }
   readonly context: Context.Context<R>
   readonly checkpoints: CheckpointStore["Service"]
+  /** The store the handlers append to, whose appends a batch holds. */
+  readonly store: EventStore["Service"]
   readonly transactor: Transactor["Service"]
   readonly retry: Schedule.Schedule<unknown, unknown>
   readonly onError: ((failure: Failure) => Effect.Effect<void>) | undefined
@@ -78,7 +82,7 @@ const settled = (error: unknown): Outcome | undefined => {
   return undefined
 }
 
-export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, processor, retry, transactor }: RunnerOptions<E, R>): Runner => {
+export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, processor, retry, store, transactor }: RunnerOptions<E, R>): Runner => {
   const name = processor.name
   const limit = BigInt(Math.round(Duration.toMillis(maxBatchDuration) * 1_000_000))
 
@@ -111,7 +115,10 @@ export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, pr
       yield* held.fence
       yield* checkpoints.set(name, from.position, events[handled - 1]!.position, from.generation)
     })
-    const exit = yield* transactor.withTransaction(buffered ? Effect.provideService(handleAll, Batch.CurrentBatch, batch) : handleAll).pipe(
+    const inBatch = buffered
+      ? handleAll.pipe(Effect.provideService(Batch.CurrentBatch, batch), Effect.provideService(EventStore, HeldAppends.holding(store, batch)))
+      : handleAll
+    const exit = yield* transactor.withTransaction(inBatch).pipe(
       Effect.provideService(Batch.CurrentGeneration, from.generation),
       Effect.ensuring(batch.close),
       Effect.provideContext(context),
