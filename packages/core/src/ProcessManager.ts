@@ -15,7 +15,7 @@ import type { ProjectionStore } from "./ProjectionStore.ts"
 import * as Documents from "./Documents.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
-import type { Processor } from "./Processor.ts"
+import type { Processor } from "./internal/processor/model.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
 
 /**

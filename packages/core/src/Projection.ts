@@ -19,7 +19,7 @@
  */
 import { Effect, type Schema } from "effect"
 import type { DocumentError, Documents } from "./Documents.ts"
-import type { Processor } from "./Processor.ts"
+import type { Processor } from "./internal/processor/model.ts"
 import type { ProjectionStore } from "./ProjectionStore.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"

@@ -10,7 +10,7 @@ import { EventStore, type AppendOptions, type AppendResult, type EventStoreError
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
-import type { Processor } from "./Processor.ts"
+import type { Processor } from "./internal/processor/model.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**

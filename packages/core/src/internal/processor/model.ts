@@ -2,7 +2,7 @@
  * The public model of processors, re-exported by `Processor`: what a processor is, its options,
  * status, handle and errors. Apart from the runtime so the runtime can use it without a cycle.
  */
-import type { Duration, Effect, Schedule } from "effect"
+import type { Cause, Duration, Effect, Schedule } from "effect"
 import { Schema } from "effect"
 import type { CheckpointConflict, CheckpointStore, CheckpointStoreError } from "../../CheckpointStore.ts"
 import type { EventStore, EventStoreError, Segment } from "../../EventStore.ts"
@@ -10,7 +10,6 @@ import type { InvalidInput } from "../../InvalidInput.ts"
 import type { Lease, LeaseLost } from "../../Lease.ts"
 import type { RecordedEvent } from "../../RecordedEvent.ts"
 import type { TransactionError, Transactor } from "../../Transactor.ts"
-import type * as Runner from "./runner.ts"
 
 /**
  * What `Projection.make`, `Reactor.make` and `ProcessManager.make` build.
@@ -117,7 +116,13 @@ export type ErrorOf<P> = P extends Processor<infer E, any> ? E : never
  * @category models
  * @since 0.1.0
  */
-export type Failure = Runner.Failure
+export interface Failure {
+  readonly processor: string
+  readonly event: RecordedEvent
+  /** Which attempt at the batch failed: 1 for the first. */
+  readonly attempt: number
+  readonly cause: Cause.Cause<unknown>
+}
 
 /**
  * @category models

@@ -11,6 +11,7 @@ import type { Transactor } from "../../Transactor.ts"
 import { EventStore } from "../../EventStore.ts"
 import * as Batch from "../batch.ts"
 import * as HeldAppends from "./heldAppends.ts"
+import type { Failure } from "./model.ts"
 
 /** What came of a batch. */
 export type Outcome = Data.TaggedEnum<{
@@ -53,13 +54,6 @@ export interface Runner {
   readonly attempt: (events: ReadonlyArray<RecordedEvent>, from: Checkpoint, held: Held) => Effect.Effect<Outcome, BatchFailed | LeaseLost>
 }
 
-/** A failed attempt, as `Processor.Options.onError` is told of it. */
-export interface Failure {
-  readonly processor: string
-  readonly event: RecordedEvent
-  readonly attempt: number
-  readonly cause: Cause.Cause<unknown>
-}
 
 export interface RunnerOptions<E, R> {
   readonly processor: { readonly name: string; readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R> }
