@@ -229,7 +229,7 @@ const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedul
     let first = true
     return Effect.retry(
       Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
-      { schedule: LiveClock.schedule(retry), while: isConflict }
+      { schedule: retry, while: isConflict }
     )
   })
 
@@ -304,8 +304,9 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
   options?: Options<Event, State, E, R>
 ): CommandHandler<Command, Event, State, DomainError, E, R> => {
   const decodeCommand = decoder(aggregate.command, `command of ${aggregate.name}`)
-  const retry = options?.retry ?? defaultRetry
-  const transientRetry = options?.transientRetry ?? defaultTransientRetry
+  // Their delays are infrastructure time: on the live clock, even under a test's clock.
+  const retry = LiveClock.schedule(options?.retry ?? defaultRetry)
+  const transientRetry = LiveClock.schedule(options?.transientRetry ?? defaultTransientRetry)
   const handlers = options?.handlers ?? []
   const snapshots = Snapshotting.make(aggregate, options?.snapshot)
   const countCommand = commandCounter(aggregate.name)
@@ -382,7 +383,7 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
         : commandId === undefined
         ? once
         : retryConflicts(once, Schedule.recurs(1))
-      return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: LiveClock.schedule(transientRetry) })).pipe(
+      return (commandId === undefined ? attempt : Effect.retry(attempt, { while: isTransient, schedule: transientRetry })).pipe(
         Effect.flatMap((outcome) => outcome instanceof WrongExpectedVersion ? Effect.fail(outcome) : Effect.succeed(outcome)),
         Effect.map(({ repeated, ...result }) => {
           appended = result.events.length > 0

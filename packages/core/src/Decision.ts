@@ -206,6 +206,8 @@ export const handler = <Command, Event extends Tagged, P extends Record<string, 
   options?: { readonly retry?: Schedule.Schedule<unknown, unknown> | undefined }
 ): Handler<Command, Event, P, DomainError> => {
   const decodeCommand = decoder(decision.command, `command of ${decision.name}`)
+  // Its delays are infrastructure time: on the live clock, even under a test's clock.
+  const retry = LiveClock.schedule(options?.retry ?? defaultRetry)
   const cycle = Effect.fnUntraced(function*(command: Command, metadata: EventMetadata) {
     const store = yield* EventStore
     const projections = decision.state(command)
@@ -233,7 +235,7 @@ export const handler = <Command, Event extends Tagged, P extends Record<string, 
       let attempts = 0
       const withCorrelation: EventMetadata = { ...metadata, correlationId: metadata?.correlationId ?? crypto.randomUUID() }
       return Effect.suspend(() => (attempts++, cycle(command, withCorrelation))).pipe(
-        Effect.retry({ schedule: LiveClock.schedule(options?.retry ?? defaultRetry), while: isConflict }),
+        Effect.retry({ schedule: retry, while: isConflict }),
         Effect.map((result) => ({ ...result, attempts })),
         Effect.withSpan("Decision.execute", { attributes: { decision: decision.name } }, { captureStackTrace: false })
       )
