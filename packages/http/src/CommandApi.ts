@@ -212,6 +212,16 @@ const answerFailure = (error: unknown, request: CommandRequest, declared: Readon
 }
 
 /**
+ * The middleware (and what it needs) of the endpoints of group `Name`: the routes are built with it.
+ *
+ * @category utility types
+ * @since 0.1.0
+ */
+export type MiddlewareOf<Groups extends HttpApiGroup.Constraint, Name extends string> =
+  | HttpApiEndpoint.Middleware<HttpApiGroup.Endpoints<HttpApiGroup.WithIdentifier<Groups, Name>>>
+  | HttpApiEndpoint.MiddlewareServices<HttpApiGroup.Endpoints<HttpApiGroup.WithIdentifier<Groups, Name>>>
+
+/**
  * Serves the group `group` of `api`, whose endpoints were all made by {@link endpoint} for the
  * aggregate of `handler`. Each request runs its command with the path's stream, `If-Match` as the
  * expected version and `Idempotency-Key` as the command id.
@@ -233,7 +243,7 @@ export const layer = <
   api: HttpApi.HttpApi<ApiId, Groups>,
   group: Name,
   handler: CommandHandler.CommandHandler<Command, Event, State, DomainError, E, R>
-): Layer.Layer<HttpApiGroup.Service<ApiId, Name>, never, EventStore.EventStore | Exclude<R, EventStore.EventStore>> =>
+): Layer.Layer<HttpApiGroup.Service<ApiId, Name>, never, EventStore.EventStore | Exclude<R, EventStore.EventStore> | MiddlewareOf<Groups, Name>> =>
   // The endpoints are only known at run time here; `endpoint` typed each of them.
   HttpApiBuilder.group(api, group, (handlers) =>
     Effect.gen(function*() {
@@ -268,4 +278,4 @@ export const layer = <
           ))
       }
       return all as unknown as HttpApiBuilder.Handlers<never>
-    })) as unknown as Layer.Layer<HttpApiGroup.Service<ApiId, Name>, never, EventStore.EventStore | Exclude<R, EventStore.EventStore>>
+    })) as unknown as Layer.Layer<HttpApiGroup.Service<ApiId, Name>, never, EventStore.EventStore | Exclude<R, EventStore.EventStore> | MiddlewareOf<Groups, Name>>

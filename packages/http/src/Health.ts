@@ -10,6 +10,7 @@
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { EventStore, LiveClock, Processor } from "@facta/core"
+import type { MiddlewareOf } from "./CommandApi.ts"
 import * as Problems from "./Problems.ts"
 
 /**
@@ -85,7 +86,7 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
     /** How long the event store may take to answer before the service is not ready. Default 2 seconds. */
     readonly timeout?: Duration.Input | undefined
   }
-): Layer.Layer<HttpApiGroup.Service<ApiId, "health">, never, EventStore.EventStore> =>
+): Layer.Layer<HttpApiGroup.Service<ApiId, "health">, never, EventStore.EventStore | MiddlewareOf<Groups, "health">> =>
   HttpApiBuilder.group(api as unknown as HttpApi.HttpApi<ApiId, typeof HealthGroup>, "health", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore

@@ -137,10 +137,10 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) => {
 
       it.effect("conflicts that outlast the retries, and a broken append condition, are 409 problems", () =>
         Effect.gen(function*() {
-          const contended = yield* open(fresh("busy-contended"))
+          const contended = yield* open(`${fresh("busy")}-contended`)
           assertProblem(contended, 409)
           assert.include(contended.body.detail, "try again")
-          const id = fresh("ledger-conditioned")
+          const id = `${fresh("ledger")}-conditioned`
           const conditioned = yield* open(id)
           assertProblem(conditioned, 409)
           assert.strictEqual(conditioned.body.streamId, `${streamId(id)}-ledger`)

@@ -107,9 +107,10 @@ export const handler = CommandHandler.make(Account, { handlers: [conditioned] })
 export const routes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([
     CommandApi.layer(Api, "accounts", handler).pipe(Layer.provide(contended)),
-    Health.layer(Api, { timeout: "1 second" }),
-    HttpApiMiddleware.layerProblemDetails({ includeDetails: true })
-  ])
+    Health.layer(Api, { timeout: "1 second" })
+  ]),
+  // Request failures as problems naming each field; the routes are built with it.
+  Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true }))
 )
 
 /** A real server on a free port of the loopback interface. */
