@@ -93,13 +93,13 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
       const processors = yield* Effect.serviceOption(Processor.Processors)
       const timeout = options?.timeout ?? "2 seconds"
       return handlers
-      .handle("live", () => Effect.succeed({ status: "live" as const }))
-      .handle("ready", () =>
-        Effect.flatMap(notReadyReasons(store, processors, timeout), ({ processors, reasons }) =>
-          reasons.length > 0
-            ? Effect.fail(new Problems.NotReady({ detail: reasons.join("; "), reasons }))
-            : Effect.succeed({
-              status: "ready" as const,
-              processors: processors.map(({ name, position, state }) => ({ name, state, position: position.toString() }))
-            })))
+        .handle("live", () => Effect.succeed({ status: "live" as const }))
+        .handle("ready", () =>
+          Effect.flatMap(notReadyReasons(store, processors, timeout), ({ processors, reasons }) =>
+            reasons.length > 0
+              ? Effect.fail(new Problems.NotReady({ detail: reasons.join("; "), reasons }))
+              : Effect.succeed({
+                status: "ready" as const,
+                processors: processors.map(({ name, position, state }) => ({ name, state, position: position.toString() }))
+              })))
     }))

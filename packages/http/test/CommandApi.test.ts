@@ -233,4 +233,26 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) => {
 }
 
 suite("memory", InMemory.layer)
+
+/** The store as the health checks see it: it cannot be reached. */
+const unreachable = Layer.effect(
+  EventStore.EventStore,
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    return { ...store, head: () => Effect.fail(new EventStore.EventStoreError({ message: "connection refused" })) }
+  })
+)
+
+layer(server.pipe(Layer.provide(unreachable), Layer.provideMerge(InMemory.layer)), { excludeTestServices: true })(
+  "@facta/http with the event store out of reach",
+  (it) => {
+    it.effect("ready answers 503 naming the store, live still 200", () =>
+      Effect.gen(function*() {
+        const ready = yield* request("GET", "/health/ready")
+        assertProblem(ready, 503)
+        assert.deepStrictEqual(ready.body.reasons, ["event store unreachable: connection refused"])
+        assert.strictEqual((yield* request("GET", "/health/live")).status, 200)
+      }))
+  }
+)
 suite("a Postgres server", Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "http_commands" }))
