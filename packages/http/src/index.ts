@@ -1,0 +1,23 @@
+/**
+ * `@facta/http`: Facta over HTTP with `effect/http-api`. An aggregate's commands become typed
+ * endpoints (`CommandApi`), failures RFC 9457 problems (`Problems`), and the service's liveness
+ * and readiness two more endpoints (`Health`); the `HttpApi` they are part of gives the OpenAPI
+ * document and a typed `HttpApiClient`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as CommandApi from "./CommandApi.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Health from "./Health.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Problems from "./Problems.ts"
