@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { Decision, EventQuery } from "@facta/core"
+import { Decision, DecisionHandler, EventQuery } from "@facta/core"
 
 // -------------------------------------------------------------------------------------
 // values
@@ -333,8 +333,8 @@ export const isRefusal = (error: unknown): error is Refusal =>
  * @since 0.1.0
  */
 export const handlers = {
-  defineCourse: Decision.handler(defineCourse),
-  changeCapacity: Decision.handler(changeCapacity),
-  registerStudent: Decision.handler(registerStudent),
-  subscribe: Decision.handler(subscribe)
+  defineCourse: DecisionHandler.make(defineCourse),
+  changeCapacity: DecisionHandler.make(changeCapacity),
+  registerStudent: DecisionHandler.make(registerStudent),
+  subscribe: DecisionHandler.make(subscribe)
 }

@@ -19,7 +19,7 @@ import { Layer, Schema } from "effect"
 import {
   type CheckpointStore,
   CommandHandler,
-  Decision,
+  DecisionHandler,
   type EventStore,
   type Lease,
   Processor,
@@ -36,7 +36,7 @@ import * as StockLevels from "./StockLevels.ts"
 // -------------------------------------------------------------------------------------
 
 const products = CommandHandler.make(Product.Product)
-const orders = Decision.handler(Order.placeOrder, { retry: Order.retry })
+const orders = DecisionHandler.make(Order.placeOrder, { retry: Order.retry })
 
 /**
  * @since 0.1.0

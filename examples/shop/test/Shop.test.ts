@@ -6,7 +6,7 @@
  * built.
  */
 import { assert, layer } from "@effect/vitest"
-import { Decision, EventQuery, EventStore, InMemory, Processor } from "@facta/core"
+import { DecisionHandler, EventQuery, EventStore, InMemory, Processor } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import type {} from "@facta/sql/testing/globalSetup"
 import { Effect, type Layer, Option, Random, Redacted, Result, Stream } from "effect"
@@ -31,7 +31,7 @@ const raceTimeout = Math.max(60_000, rounds * 1_000)
  * from the round's seed: without it, the in-memory store would run each decision from read to
  * append without letting another in, and nothing would race.
  */
-const racingOrders = Decision.handler({
+const racingOrders = DecisionHandler.make({
   ...Order.placeOrder,
   decide: (command, state) => Effect.andThen(Effect.flatMap(Random.nextIntBetween(0, 3), (pause) => Effect.sleep(`${pause} millis`)), Order.placeOrder.decide(command, state))
 }, { retry: Order.retry })

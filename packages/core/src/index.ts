@@ -16,6 +16,8 @@ export * as CommandHandler from "./CommandHandler.ts"
 /** @since 0.1.0 */
 export * as Decision from "./Decision.ts"
 /** @since 0.1.0 */
+export * as DecisionHandler from "./DecisionHandler.ts"
+/** @since 0.1.0 */
 export * as Dispatcher from "./Dispatcher.ts"
 /** @since 0.1.0 */
 export * as Documents from "./Documents.ts"

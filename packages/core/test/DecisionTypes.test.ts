@@ -1,13 +1,13 @@
 /**
  * Type tests: what users rely on the compiler to infer for decisions, written without
  * annotations: the command and event types, the states of the projections `decide` sees, its
- * domain errors, what `Decision.handler`'s `handle` and `execute` succeed and fail with, and the
+ * domain errors, what `DecisionHandler.make`'s `handle` and `execute` succeed and fail with, and the
  * given/when/then helper. They are checked by the type check that `npm test` runs first (a wrong
  * inference fails it); at run time each test also checks the decision it built.
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Decision, EventQuery, EventStore, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
+import { Decision, DecisionHandler, EventQuery, EventStore, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
 import { DecisionTest } from "@facta/core/testing"
 
 class DefineCourse extends Schema.TaggedClass<DefineCourse>()("DefineCourse", { courseId: Schema.String, capacity: Schema.Int }) {}
@@ -24,7 +24,7 @@ class Rang extends Schema.TaggedClass<Rang>()("Rang", {}) {}
 /** What the initial states' literals widen to. */
 type Course = { defined: boolean; capacity: number; students: number }
 type SubscribeError = CourseNotFound | CourseFull
-/** Spelled out rather than `Decision.HandleError`, so that a new error fails this test. */
+/** Spelled out rather than `DecisionHandler.HandleError`, so that a new error fails this test. */
 type StoreError =
   | EventStore.AppendConditionFailed
   | EventStore.WrongExpectedVersion
@@ -107,19 +107,19 @@ describe("decision types", () => {
 
   it.effect("a handler succeeds with the events, the states decided on and the attempts; handle fails with a validation error, the domain's or the store's, execute with no validation error", () =>
     Effect.gen(function*() {
-      const subscriptions = Decision.handler(subscribe)
+      const subscriptions = DecisionHandler.make(subscribe)
       const handled = subscriptions.handle({ _tag: "Subscribe", courseId: "c1", studentId: "s1" })
       expectTypeOf(subscriptions.handle).parameter(0).toBeUnknown()
       expectTypeOf<Effect.Success<typeof handled>>().toEqualTypeOf<
-        Decision.Decided<CourseEvent, { readonly course: Course; readonly subscribed: boolean }>
+        DecisionHandler.Decided<CourseEvent, { readonly course: Course; readonly subscribed: boolean }>
       >()
       expectTypeOf<Effect.Success<typeof handled>["events"]>().toEqualTypeOf<ReadonlyArray<RecordedEvent.RecordedEvent<CourseEvent>>>()
       expectTypeOf<Effect.Error<typeof handled>>().toEqualTypeOf<ValidationError.ValidationError | SubscribeError | StoreError>()
-      expectTypeOf<Decision.HandleError>().toEqualTypeOf<StoreError>()
+      expectTypeOf<DecisionHandler.HandleError>().toEqualTypeOf<StoreError>()
       expectTypeOf<Effect.Services<typeof handled>>().toEqualTypeOf<EventStore.EventStore>()
       expectTypeOf(subscriptions.execute).parameter(0).toEqualTypeOf<Subscribe>()
       expectTypeOf<Effect.Error<ReturnType<typeof subscriptions.execute>>>().toEqualTypeOf<SubscribeError | StoreError>()
-      const definitions = Decision.handler(defineCourse)
+      const definitions = DecisionHandler.make(defineCourse)
       expectTypeOf<Effect.Error<ReturnType<typeof definitions.execute>>>().toEqualTypeOf<StoreError>()
       // @ts-expect-error: execute takes a command of the decision
       subscriptions.execute(new DefineCourse({ courseId: "c1", capacity: 1 }))

@@ -5,7 +5,7 @@
  * appends is still open.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Decision, Documents, EventQuery, EventStore, Processor, Projection, type ProjectionStore, Transactor } from "@facta/core"
+import { Decision, DecisionHandler, Documents, EventQuery, EventStore, Processor, Projection, type ProjectionStore, Transactor } from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Deferred, Effect, Exit, Fiber, type Layer, Option, Redacted, Schema, Stream } from "effect"
@@ -65,7 +65,7 @@ const tagsOf = (event: CourseEvent) =>
 
 const exists = (tag: string) => Decision.projection({ query: EventQuery.make({ tags: [tag] }), initial: false, evolve: () => true })
 
-const define = Decision.handler(Decision.make({
+const define = DecisionHandler.make(Decision.make({
   name: "define",
   command: Schema.Struct({ courseId: Schema.String }),
   event: CourseEvent,
@@ -75,7 +75,7 @@ const define = Decision.handler(Decision.make({
   streamId: (command) => `course-${command.courseId}`
 }))
 
-const register = Decision.handler(Decision.make({
+const register = DecisionHandler.make(Decision.make({
   name: "register",
   command: Schema.Struct({ studentId: Schema.String }),
   event: CourseEvent,
@@ -85,7 +85,7 @@ const register = Decision.handler(Decision.make({
   streamId: (command) => `student-${command.studentId}`
 }))
 
-const subscribe = Decision.handler(Decision.make({
+const subscribe = DecisionHandler.make(Decision.make({
   name: "subscribe",
   command: Schema.Struct({ courseId: Schema.String, studentId: Schema.String }),
   event: CourseEvent,

@@ -12,6 +12,7 @@ import { Deferred, Effect, type Layer, Option, Ref, Result, Schedule, Schema, St
 import * as Aggregate from "../Aggregate.ts"
 import * as CommandHandler from "../CommandHandler.ts"
 import * as Decision from "../Decision.ts"
+import * as DecisionHandler from "../DecisionHandler.ts"
 import * as EventQuery from "../EventQuery.ts"
 import { AppendConditionFailed, EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
 import { SnapshotStore } from "../SnapshotStore.ts"
@@ -69,7 +70,7 @@ class EnrolWithinLimit extends Schema.TaggedClass<EnrolWithinLimit>()("EnrolWith
 class TooManyCourses extends Schema.TaggedError<TooManyCourses>()("TooManyCourses", { student: Schema.String, courses: Schema.Number }) {}
 
 /** A rule across courses, which the aggregate cannot keep: a student takes at most two. */
-const withinLimit = Decision.handler(Decision.make({
+const withinLimit = DecisionHandler.make(Decision.make({
   name: "EnrolWithinLimit",
   command: EnrolWithinLimit,
   event: Enrolled,
