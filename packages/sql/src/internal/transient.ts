@@ -37,16 +37,17 @@ export const retrying = (
   sql: SqlClient.SqlClient,
   schedule: Schedule.Schedule<unknown, unknown>,
   safe: (transient: EventStore.Transient) => boolean = () => true
-) =>
-<A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>): Effect.Effect<A, SqlError.SqlError, R> =>
-  Effect.withFiber((fiber) =>
-    Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
-      ? effect
-      : Effect.retry(effect, {
-        while: (error: SqlError.SqlError) => {
-          const transient = transientOf(error)
-          return transient !== undefined && safe(transient)
-        },
-        schedule: LiveClock.schedule(schedule)
-      })
-  )
+) => {
+  // Its delays are infrastructure time: on the live clock, even under a test's clock.
+  const live = LiveClock.schedule(schedule)
+  const retryable = (error: SqlError.SqlError) => {
+    const transient = transientOf(error)
+    return transient !== undefined && safe(transient)
+  }
+  return <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>): Effect.Effect<A, SqlError.SqlError, R> =>
+    Effect.withFiber((fiber) =>
+      Context.getOrUndefined(fiber.context, sql.transactionService) !== undefined
+        ? effect
+        : Effect.retry(effect, { while: retryable, schedule: live })
+    )
+}
