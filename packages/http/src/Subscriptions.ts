@@ -196,13 +196,8 @@ export const group = <const Path extends `/${string}` = "/events">(options?: Gro
     })
   ) as unknown as Group<Path>
 
-/**
- * The client read too slowly: its buffer filled.
- *
- * @category errors
- * @since 0.1.0
- */
-export class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
+/** The client read too slowly: its buffer filled. */
+class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
   bufferSize: Schema.Int
 }) {}
 
