@@ -1,8 +1,9 @@
 /**
  * `@facta/http`: Facta over HTTP with `effect/http-api`. An aggregate's commands become typed
  * endpoints (`CommandApi`), failures RFC 9457 problems (`Problems`), and the service's liveness
- * and readiness two more endpoints (`Health`); the `HttpApi` they are part of gives the OpenAPI
- * document and a typed `HttpApiClient`.
+ * and readiness two more endpoints (`Health`), and the event log a live Server-Sent Events stream
+ * that clients resume exactly where they left off (`Subscriptions`); the `HttpApi` they are part
+ * of gives the OpenAPI document and a typed `HttpApiClient`.
  *
  * @since 0.1.0
  */
@@ -21,3 +22,8 @@ export * as Health from "./Health.ts"
  * @since 0.1.0
  */
 export * as Problems from "./Problems.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Subscriptions from "./Subscriptions.ts"
