@@ -403,7 +403,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         yield* Effect.sleep("50 millis")
         yield* store.append(unique("other"), events(type, 1, 6))
         yield* store.append(streamId, events(type, 2, 7))
-        const seen = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"))
+        const seen = yield* Fiber.join(fiber).pipe(Effect.timeout("30 seconds"))
         assert.deepStrictEqual(dataOf(seen), Array.from({ length: 8 }, (_, i) => ({ n: i + 1 })))
         // Nothing is delivered twice: a ninth event never arrives while nothing more is appended.
         const more = yield* store.subscribe({ types: [type], after: seen[7]!.position }).pipe(
@@ -422,7 +422,7 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
         const seen = yield* store.subscribe({ types: [type], after: written.events[1]!.position }).pipe(
           Stream.take(3),
           Stream.runCollect,
-          Effect.timeout("10 seconds")
+          Effect.timeout("30 seconds")
         )
         assert.deepStrictEqual(dataOf(seen), [{ n: 3 }, { n: 4 }, { n: 5 }])
       }))
@@ -431,8 +431,15 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
       Effect.gen(function*() {
         const store = yield* EventStore
         const type = unique("Fanout")
-        const subscribers = yield* Effect.forEach([1, 2, 3], () =>
-          store.subscribe({ types: [type] }).pipe(Stream.take(40), Stream.runCollect, Effect.forkChild))
+        // Each subscriber's events so far, so a timeout says how far each got.
+        const received: Array<Array<RecordedEvent>> = [[], [], []]
+        const subscribers = yield* Effect.forEach(received, (into) =>
+          store.subscribe({ types: [type] }).pipe(
+            Stream.take(40),
+            Stream.runForEach((event) => Effect.sync(() => into.push(event))),
+            Effect.as(into),
+            Effect.forkChild
+          ))
         yield* Effect.forEach(
           Array.from({ length: 8 }, (_, writer) => writer),
           (writer) =>
@@ -440,7 +447,12 @@ export const eventStoreConformance = <E>(name: string, storeLayer: Layer.Layer<E
           { concurrency: "unbounded", discard: true }
         )
         for (const subscriber of subscribers) {
-          const seen = yield* Fiber.join(subscriber).pipe(Effect.timeout("10 seconds"))
+          const seen = yield* Fiber.join(subscriber).pipe(
+            Effect.timeoutOrElse({
+              duration: "30 seconds",
+              orElse: () => Effect.die(new Error(`subscribers still waiting after 30 s; they had ${received.map((events) => events.length).join(", ")} of 40 events`))
+            })
+          )
           assert.strictEqual(new Set(seen.map((event) => event.id)).size, 40)
           for (let i = 1; i < seen.length; i++) assert.isTrue(seen[i]!.position > seen[i - 1]!.position)
         }
