@@ -23,6 +23,7 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, InvalidInput, LiveClock, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
+import * as Reads from "./internal/readStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
 import * as Tables from "./Tables.ts"
@@ -88,7 +89,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
   // An append in doubt may have committed: only one that surely wrote nothing runs again.
   const retry = retrying(sql, schedule, (transient) => transient !== "inDoubt")
   const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
-    Effect.flatMap(Statements.actualVersion(log, streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
+    Effect.flatMap(Reads.streamVersion(log, streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
 
   /**
    * Why an append inside a transaction wrote nothing: out of log order (behind a newer append to
@@ -103,7 +104,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
 
   const checkOnly = (streamId: string, expected: EventStore.ExpectedVersion) =>
     Effect.flatMap(
-      Effect.mapError(Statements.actualVersion(log, streamId), storeError(`Reading stream "${streamId}"`)),
+      Effect.mapError(Reads.streamVersion(log, streamId), storeError(`Reading stream "${streamId}"`)),
       (actual): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion> =>
         EventStore.isExpected(expected, actual)
           ? Effect.succeed({ streamId, version: actual, events: [] })
@@ -217,23 +218,23 @@ export const make: (
   const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retry, Effect.mapError(storeError(what)))
   return EventStore.make({
     append: appender(log, wakeUps, schedule),
-    readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Statements.readStreamPage(log, streamId, from, limit)),
-    listStreams: (prefix, after, limit) => reading("Listing streams", Statements.listStreams(log, prefix, after, limit)),
-    streamVersion: (streamId) => reading(`Reading the version of stream "${streamId}"`, Statements.streamVersion(log, streamId)),
+    readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Reads.readStreamPage(log, streamId, from, limit)),
+    listStreams: (prefix, after, limit) => reading("Listing streams", Reads.listStreams(log, prefix, after, limit)),
+    streamVersion: (streamId) => reading(`Reading the version of stream "${streamId}"`, Reads.streamVersion(log, streamId)),
     readCommand: (streamId, commandId) =>
-      reading(`Reading command "${commandId}" of stream "${streamId}"`, Statements.readCommand(log, streamId, commandId)),
-    readAllPage: (after, types, limit, segment) => reading("Reading the log", Statements.readAllPage(log, after, types, limit, segment)),
+      reading(`Reading command "${commandId}" of stream "${streamId}"`, Reads.readCommand(log, streamId, commandId)),
+    readAllPage: (after, types, limit, segment) => reading("Reading the log", Reads.readAllPage(log, after, types, limit, segment)),
     readQueryPage: (query, after, limit, snapshot) => {
       const invalid = invalidSnapshot({ position: after, snapshot })
       return invalid !== undefined
         ? Effect.fail(invalid)
-        : reading("Reading the log by a query", Statements.readQueryPage(log, query, after, limit, snapshot))
+        : reading("Reading the log by a query", Reads.readQueryPage(log, query, after, limit, snapshot))
     },
-    count: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, true, segment)),
-    countCommitted: (after, types, segment) => reading("Counting the log", Statements.count(log, after, types, false, segment)),
+    count: (after, types, segment) => reading("Counting the log", Reads.count(log, after, types, true, segment)),
+    countCommitted: (after, types, segment) => reading("Counting the log", Reads.count(log, after, types, false, segment)),
     listen: Effect.map(PubSub.subscribe(wakeUps.changes), (subscription) =>
       PubSub.takeAll(subscription).pipe(Effect.timeoutOption(pollInterval), Effect.asVoid, LiveClock.provide)),
-    head: (headOptions) => reading("Reading the head of the log", Statements.head(log, headOptions)),
+    head: (headOptions) => reading("Reading the head of the log", Reads.head(log, headOptions)),
     gaugeOf: sequenceOf
   })
 })

@@ -51,6 +51,8 @@ export interface Tables {
   /** Processor leases: owner, epoch and expiry (see `SqlLease`). */
   readonly leases: string
   readonly migrations: string
+  /** The SQL functions' definitions as last applied (see `Migrations`). */
+  readonly functions: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
 }
@@ -94,6 +96,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       conditionHeads: name("condition_heads"),
       leases: name("leases"),
       migrations: name("migrations"),
+      functions: name("functions"),
       channel: name("events")
     }
   })

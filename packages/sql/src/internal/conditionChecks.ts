@@ -1,21 +1,31 @@
 /**
- * The checks of conditional appends as migration 13 makes them (the earlier ones stay, frozen, for
- * processes of the previous release during an upgrade). Two things are new:
+ * The checks of conditional appends, as SQL functions (see `sqlFunctions`); `eventStatements`
+ * calls them from the append's insert. A check takes the condition's locks, then looks, with a
+ * snapshot taken after them, for an event matching the query after the condition's start, and
+ * raises FC001 (a conflict, the first such event as its detail) or FC002 (run the transaction
+ * again).
  *
  * - A condition may start from the snapshot its read was made in (`after_snapshot`): a matching
  *   event conflicts when its transaction is not visible in that snapshot, so a decision read
  *   without the readers' gate (everything committed before it) conflicts exactly with what it did
- *   not see. Without a snapshot, the condition starts after a position, as before.
+ *   not see. Without a snapshot, the condition starts after a position.
  * - The events after the condition's start are looked at first, by the log's index, up to
  *   {@link recentLimit}: usually they are few (those appended since the decision's read) and the
  *   check is done without the tags index, whose search costs in proportion to the events carrying
- *   the tag, whatever the planner knows of the table. Only when there are more, or the condition
- *   starts at the beginning of the log, is the tags index searched (see `Migrations`'
- *   `searchFragments` for why its plan holds).
+ *   the tag. Only when there are more, or the condition starts at the beginning of the log, is
+ *   the tags index searched.
+ * - That search must keep to the tags index whatever the size of the log when a session planned
+ *   it, with no planner settings on `_check_item` (a function with SET clauses switches them on
+ *   every call, about 8% of a conditional append's throughput at eight writers). Two things price
+ *   every other plan out: the containment is stated three times (Postgres prices one of tags it
+ *   does not know, a generic plan's, at 0.5% of the log, and under a LIMIT would rather read the
+ *   log until the first match), and each event that passes is handed to `<events>_found`, priced
+ *   as dear as 100 operators, which a scan of the log would pay for every event.
  */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type * as Tables from "../Tables.ts"
+import type { SqlFunction } from "./sqlFunctions.ts"
 
 /** Events after the condition's start looked at by the log's index before the tags index is searched. */
 export const recentLimit = 32
@@ -44,8 +54,7 @@ const fragments = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
 }
 
 /** The general check (any query; in a transaction or not). */
-const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
-  const sql = yield* SqlClient.SqlClient
+const check = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
   const { candidateUnseen, conflict, fromSnapshot, fromStart, matching, recent, taggedMatching } = fragments(sql, tables)
   const events = sql(tables.events)
   const heads = sql(tables.conditionHeads)
@@ -59,7 +68,7 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
               wanted_types := item_types[i]::text[];
               wanted_tags := item_tags[i]::text[];
             END IF;`
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
+  return sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check`)}(
       exclusive_keys text[], shared_keys text[], lock_table boolean, head_keys text[], check_keys text[], check_tags text[],
       first_types text[], first_tags text[], item_types text[], item_tags text[], after_transaction xid8, after_position bigint,
       after_snapshot pg_snapshot
@@ -140,15 +149,14 @@ const createCheck = Effect.fnUntraced(function*(tables: Tables.Tables) {
       END IF;
       RETURN true;
     END $$`
-})
+}
 
 /** The usual condition: a query of one item with tags, outside a transaction. */
-const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
-  const sql = yield* SqlClient.SqlClient
+const checkItem = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
   const { candidateUnseen, conflict, fromSnapshot, fromStart, recent, taggedMatching } = fragments(sql, tables)
   const events = sql(tables.events)
   const recentMatch = sql`${candidateUnseen} AND candidate.tags @> wanted_tags AND (cardinality(wanted_types) = 0 OR candidate.type = ANY (wanted_types))`
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
+  return sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_check_item`)}(
       exclusive_key text, shared_keys text[], wanted_types text[], wanted_tags text[], after_transaction xid8, after_position bigint,
       after_snapshot pg_snapshot
     ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
@@ -192,10 +200,40 @@ const createCheckItem = Effect.fnUntraced(function*(tables: Tables.Tables) {
       END IF;
       RETURN true;
     END $$`
-})
+}
 
-/** Migration 13's checks. */
-export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
-  yield* createCheck(tables)
-  yield* createCheckItem(tables)
+/** True, at the price that keeps a search by tags on the tags index (see `fragments`). */
+const found = (sql: SqlClient.SqlClient, tables: Tables.Tables) =>
+  sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_found`)}(tags text[])
+    RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 100 AS $$ BEGIN RETURN true; END $$`
+
+/**
+ * Whether a conditional append on one of these keys (a query of types only records its keys as
+ * condition heads) or guarding one of these tags (on its first event's `guards`) committed with a
+ * newer transaction id: it decided without this transaction's events, which would come before it.
+ */
+const behind = (sql: SqlClient.SqlClient, tables: Tables.Tables) => {
+  const events = sql(tables.events)
+  return sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_behind`)}(check_keys text[], check_tags text[])
+    RETURNS boolean LANGUAGE plpgsql VOLATILE SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+    BEGIN
+      RETURN EXISTS (SELECT 1 FROM ${sql(tables.conditionHeads)} AS h WHERE h.key = ANY (check_keys) AND h.transaction_id > pg_current_xact_id())
+        OR (cardinality(check_tags) > 0 AND (
+          EXISTS (SELECT 1 FROM (SELECT * FROM ${events} AS tagged WHERE tagged.tags && check_tags AND tagged.tags <> '{}' OFFSET 0) AS e
+            WHERE e.guards && check_tags AND e.transaction_id > pg_current_xact_id())
+          OR EXISTS (SELECT 1 FROM (SELECT * FROM ${events} AS guarded WHERE guarded.guards && check_tags AND guarded.guards <> '{}'
+              AND NOT (guarded.guards <@ guarded.tags) OFFSET 0) AS e
+            WHERE e.transaction_id > pg_current_xact_id())));
+    END $$`
+}
+
+/** The checks' functions (see `sqlFunctions`). */
+export const functions = Effect.fnUntraced(function*(tables: Tables.Tables): Effect.fn.Return<ReadonlyArray<SqlFunction>, never, SqlClient.SqlClient> {
+  const sql = yield* SqlClient.SqlClient
+  return [
+    { name: `${tables.events}_found`, definition: found(sql, tables) },
+    { name: `${tables.events}_behind`, definition: behind(sql, tables) },
+    { name: `${tables.events}_check`, definition: check(sql, tables) },
+    { name: `${tables.events}_check_item`, definition: checkItem(sql, tables) }
+  ]
 })

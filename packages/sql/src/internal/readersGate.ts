@@ -20,6 +20,7 @@
  */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import type { SqlFunction } from "./sqlFunctions.ts"
 import type * as Tables from "../Tables.ts"
 
 /** The function that gives the gate: readers read the log below the transaction id it returns. */
@@ -46,7 +47,7 @@ export const appendingLock = (tables: Tables.Tables): readonly [number, number] 
 }
 
 /**
- * The gate and the appenders' check (migration 13).
+ * The gate and the appenders' check, as SQL functions (see `sqlFunctions`).
  *
  * The gate, in the caller's snapshot S: S's upper bound (`xmax`) when nothing runs; otherwise the
  * oldest transaction running in S, leaving out those that `pg_locks` shows still running without
@@ -54,13 +55,13 @@ export const appendingLock = (tables: Tables.Tables): readonly [number, number] 
  * that S saw running but that has ended since is kept in (its events are not in S): the next read
  * passes it. The lock table is read only when some transaction runs.
  */
-export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
+export const functions = Effect.fnUntraced(function*(tables: Tables.Tables): Effect.fn.Return<ReadonlyArray<SqlFunction>, never, SqlClient.SqlClient> {
   const sql = yield* SqlClient.SqlClient
   const events = sql(tables.events)
   const table = sql.literal(`'${tables.events.replace(/'/g, "''")}'`)
   const setting = sql.literal(`'${appendingSetting(tables)}'`)
   const [lockClass, lockObject] = appendingLock(tables).map((key) => sql.literal(String(key)))
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(gateFunction(tables))}() RETURNS xid8 LANGUAGE sql STABLE AS $$
+  const gate = sql`CREATE OR REPLACE FUNCTION ${sql(gateFunction(tables))}() RETURNS xid8 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN pg_snapshot_xmin(s.snapshot) = pg_snapshot_xmax(s.snapshot) THEN pg_snapshot_xmax(s.snapshot) ELSE coalesce((
       WITH locks AS MATERIALIZED (
         SELECT locktype, database, relation, classid, objid, objsubid, transactionid, virtualtransaction, mode FROM pg_locks
@@ -79,7 +80,7 @@ export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
     ), pg_snapshot_xmax(s.snapshot)) END
     FROM (SELECT pg_current_snapshot() AS snapshot) AS s
   $$`
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(appendingFunction(tables))}() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+  const appending = sql`CREATE OR REPLACE FUNCTION ${sql(appendingFunction(tables))}() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
       mine xid8;
     BEGIN
@@ -97,8 +98,8 @@ export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
       PERFORM set_config(${setting}, 'on', true);
       RETURN true;
     END $$`
-  // An append in a transaction takes its locks here (migration 10): it checks itself first.
-  yield* sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_lock_tags`)}(shared_keys text[], check_keys text[], check_tags text[])
+  // An append in a transaction takes its locks here: it checks itself first.
+  const lockTags = sql`CREATE OR REPLACE FUNCTION ${sql(`${tables.events}_lock_tags`)}(shared_keys text[], check_keys text[], check_tags text[])
     RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
       PERFORM ${sql(appendingFunction(tables))}();
@@ -107,4 +108,9 @@ export const create = Effect.fnUntraced(function*(tables: Tables.Tables) {
       ORDER BY k.key;
       RETURN NOT ${sql(`${tables.events}_behind`)}(check_keys, check_tags);
     END $$`
+  return [
+    { name: gateFunction(tables), definition: gate },
+    { name: appendingFunction(tables), definition: appending },
+    { name: `${tables.events}_lock_tags`, definition: lockTags }
+  ]
 })
