@@ -19,6 +19,7 @@ import { PostgresServer } from "@facta/sql/testing"
 import * as Append from "./append.ts"
 import * as Commands from "./commands.ts"
 import * as Conditions from "./conditions.ts"
+import * as Http from "./http.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
 import * as Projection from "./projection.ts"
@@ -206,6 +207,10 @@ const measureAll = async (): Promise<Array<Figure>> => {
     if (wants("8")) {
       progress("memory: commands and heap (figure 8)")
       figures.push(...await Memory.figures(target, plan))
+    }
+    if (wants("12", "12a", "12b")) {
+      progress("memory: a command over HTTP (figure 12)")
+      figures.push(...await Http.figures(plan))
     }
     await cleanup()
   }

@@ -1,6 +1,6 @@
 // The consumer test: Facta as an application installs it. Builds and packs @facta/core,
-// @facta/sql and @facta/cli, installs the tarballs into fresh npm projects outside the workspace,
-// once with the lowest effect the packages' peer range allows and once with the newest effect
+// @facta/sql, @facta/cli and @facta/http, installs the tarballs into fresh npm projects outside
+// the workspace, once with the lowest effect the packages' peer range allows and once with the newest effect
 // published, and in each checks that npm ls --all finds a valid tree, type-checks a small app
 // (NodeNext and Bundler, with strict flags Facta itself does not use) and runs it on plain Node:
 // the lowest Node the packages' engines declare (installed from npm as the package node@x.y.z)
@@ -17,7 +17,7 @@ import { delimiter, join, resolve } from "node:path"
 import { findBinaries } from "../packages/sql/src/testing/PostgresServer.ts"
 
 const root = resolve(import.meta.dirname, "..")
-const packages = ["packages/core", "packages/sql", "packages/cli"] as const
+const packages = ["packages/core", "packages/sql", "packages/cli", "packages/http"] as const
 
 interface PackedFile {
   readonly path: string
@@ -198,7 +198,7 @@ const consumerManifest = (tarballs: Record<string, string>, effect: string) => (
   name: "facta-consumer",
   private: true,
   type: "module",
-  dependencies: { ...tarballs, effect },
+  dependencies: { ...tarballs, effect, "@effect/platform-node": installedVersion("@effect/platform-node") },
   devDependencies: {
     "@effect/vitest": installedVersion("@effect/vitest"),
     "@types/node": installedVersion("@types/node"),

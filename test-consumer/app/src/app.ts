@@ -1,10 +1,11 @@
 // A small application on the installed packages: commands on the memory store and on embedded
-// Postgres, and a projection. It exits non-zero when anything is not as expected.
+// Postgres, a projection, and the commands and the log over HTTP (http.ts). It exits non-zero when anything is not as expected.
 import { Config, ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { CommandHandler, Documents, EventStore, InMemory, Processor, Projection } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import { SqlCluster } from "@facta/sql/cluster"
 import { Account, AccountEvent } from "./Account.js"
+import { overHttp, server } from "./http.js"
 
 class AccountView extends Schema.Class<AccountView>("AccountView")({ owner: Schema.String, balance: Schema.Int }) {}
 
@@ -74,6 +75,8 @@ export const placed = Processor.layer([accountsProjection]).pipe(
 const main = Effect.gen(function*() {
   yield* program("memory").pipe(Effect.provide(InMemory.layer))
   yield* program("embedded").pipe(Effect.provide(embedded))
+  yield* overHttp("memory").pipe(Effect.provide(server.pipe(Layer.provideMerge(InMemory.layer))))
+  yield* overHttp("embedded").pipe(Effect.provide(server.pipe(Layer.provideMerge(embedded))))
   yield* Effect.log(`all ok on Node ${process.version}`)
 })
 
