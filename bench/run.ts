@@ -89,6 +89,7 @@ const baselines: Record<string, string> = {
     "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
   "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b, 10d: to the same never-analyzed table), or 8 plain appends to the one course (10c).",
   "11": "the same projection in 8 segments run by 1 OS process, in the same run (11a, 11b); for the takeover (11c), the documented bound: lease duration + retry interval.",
+  "12": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (12a) and 8 (12b) requests in flight.",
   "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
 }
 
