@@ -29,7 +29,7 @@
 import { Context, Duration, Effect, type Layer, Option, Schema, SchemaTransformation } from "effect"
 import { type HttpRouter, HttpServerResponse } from "effect/http"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, type HttpApiGroup, HttpApiSchema } from "effect/http-api"
-import { type CheckpointStore, type Documents, type EventStore, type InvalidInput, LiveClock, Processor, type ProjectionStore } from "@facta/core"
+import { type CheckpointStore, type Documents, type EventStore, InvalidInput, LiveClock, Processor, type ProjectionStore } from "@facta/core"
 import type { MiddlewareOf } from "./CommandApi.ts"
 import { Position } from "./internal/position.ts"
 import { DocumentNotFound, ProjectionBehind } from "./Problems.ts"
@@ -135,10 +135,10 @@ export const Page = <A>(document: Schema.Codec<A, unknown>) =>
 
 /** What `layer` needs to serve an endpoint, carried by the endpoint itself. */
 class ReadModelRoute extends Context.Service<ReadModelRoute, {
-  readonly kind: "get" | "list"
   readonly documents: Documents.Documents<unknown>
   readonly projection: Writer
-  readonly defaultLimit: number
+  /** Of a list: the page size of a query without `limit`. */
+  readonly defaultLimit?: number | undefined
 }>()("@facta/http/ReadModelApi/ReadModelRoute") {}
 
 const makeGet = <const Name extends string, const Path extends HttpRouter.PathInput, A>(
@@ -194,10 +194,8 @@ export const get = <const Name extends string, const Path extends HttpRouter.Pat
   options: RouteOptions<Path>
 ): GetEndpoint<Name, Path, A> =>
   makeGet(name, documents, options).annotate(ReadModelRoute, {
-    kind: "get",
     documents: documents as Documents.Documents<unknown>,
-    projection: options.projection,
-    defaultLimit: 0
+    projection: options.projection
   }) as GetEndpoint<Name, Path, A>
 
 /**
@@ -217,13 +215,18 @@ export const list = <const Name extends string, const Path extends HttpRouter.Pa
 ): ListEndpoint<Name, Path, A> => {
   const maxLimit = options.maxLimit ?? 500
   const defaultLimit = Math.min(options.defaultLimit ?? 50, maxLimit)
+  // Page sizes are code, not input: one no store reads by is a defect, found here.
+  if (!isPageSize(maxLimit) || !isPageSize(defaultLimit)) {
+    throw new Error(`ReadModelApi.list "${name}": maxLimit and defaultLimit must be integers from 1 to ${InvalidInput.limits.batchSize}, not ${maxLimit} and ${defaultLimit}`)
+  }
   return makeList(name, documents, options.path, maxLimit).annotate(ReadModelRoute, {
-    kind: "list",
     documents: documents as Documents.Documents<unknown>,
     projection: options.projection,
     defaultLimit
   }) as ListEndpoint<Name, Path, A>
 }
+
+const isPageSize = (size: number) => Number.isInteger(size) && size >= 1 && size <= InvalidInput.limits.batchSize
 
 /** A strong entity tag of a document: a hash of its JSON, quoted. */
 const entityTagOf = (json: string) =>
@@ -305,12 +308,12 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
         if (route._tag === "None") {
           return yield* Effect.die(new Error(`Endpoint "${endpoint.identifier}" of group "${group}" was not made by ReadModelApi.get or ReadModelApi.list`))
         }
-        const { defaultLimit, documents, kind, projection } = route.value
+        const { defaultLimit, documents, projection } = route.value
         const encode = Schema.encodeEffect(Schema.toCodecJson(documents.schema))
         all = all.handle(endpoint.identifier, (request) =>
           Effect.gen(function*() {
             yield* waitFor(projection, request.query.position, timeout)
-            if (kind === "list") {
+            if (defaultLimit !== undefined) {
               const page = yield* documents.page({ after: request.query.after, limit: request.query.limit ?? defaultLimit }).pipe(
                 Effect.catchTag("InvalidInput", refused(["query", "after"]))
               )
