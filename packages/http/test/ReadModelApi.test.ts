@@ -136,12 +136,17 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
           assert.strictEqual(other.status, 200)
         }))
 
-      it.effect("an id with no document is a 404 problem naming it", () =>
+      it.effect("an id with no document is a 404 problem naming it; one with a NUL a 400 naming params.id", () =>
         Effect.gen(function*() {
           const id = fresh("nobody")
           const missing = yield* request("GET", `/views/accounts/${id}`)
           assertProblem(missing, 404)
           assert.include(missing.body, { projection: views.name, id })
+          // An id no store keeps is the request's fault, named.
+          const nul = yield* request("GET", "/views/accounts/a%00b")
+          assertProblem(nul, 400)
+          assert.deepStrictEqual(nul.body.errors[0].path, ["params", "id"])
+          assert.include(nul.body.errors[0].message, "NUL")
         }))
     })
 
