@@ -13,7 +13,14 @@ import { Effect, Option, Schema } from "effect"
 import * as Batch from "./internal/batch.ts"
 import { describeIssue } from "./internal/issue.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
-import { DocumentSchemaError, ProjectionStore, type ProjectionStoreError, type StoredDocument } from "./ProjectionStore.ts"
+import {
+  type DocumentPage,
+  DocumentSchemaError,
+  type PageOptions,
+  ProjectionStore,
+  type ProjectionStoreError,
+  type StoredDocument
+} from "./ProjectionStore.ts"
 
 /**
  * What reading or writing documents can fail with.
@@ -36,8 +43,15 @@ export type DocumentError = ProjectionStoreError | DocumentSchemaError | Invalid
  */
 export interface Documents<A> {
   readonly name: string
+  /** The Schema of a document, as `make` was given it. */
+  readonly schema: Schema.Codec<A, unknown>
   readonly get: (id: string) => Effect.Effect<Option.Option<A>, DocumentError, ProjectionStore>
   readonly list: Effect.Effect<ReadonlyArray<StoredDocument<A>>, DocumentError, ProjectionStore>
+  /**
+   * A page of the documents, ordered by id (by UTF-8 bytes), and the id the next page starts
+   * after (undefined on the last page): pass it as `after` to read on.
+   */
+  readonly page: (options: PageOptions) => Effect.Effect<DocumentPage<A>, DocumentError, ProjectionStore>
   readonly upsert: (id: string, document: A) => Effect.Effect<void, DocumentError, ProjectionStore>
   /**
    * Writes `f` of the current document (none if there is none). Inside a processor's batch the
@@ -170,6 +184,7 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
 
   return {
     name,
+    schema,
     get,
     list: Effect.gen(function*() {
       // Writes held in the batch go to the store first, so the list includes them.
@@ -178,6 +193,15 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
       const stored = yield* withStore((store, generation) => store.list(name, generation))
       return yield* Effect.forEach(stored, ({ document, id }) => Effect.map(documents.decodeDocument(id, document), (document) => ({ id, document })))
     }),
+    page: (options) =>
+      Effect.gen(function*() {
+        const batch = yield* Batch.CurrentBatch
+        if (batch !== undefined) yield* batch.flush(name)
+        const stored = yield* withStore((store, generation) => store.listPage(name, options, generation))
+        const decoded = yield* Effect.forEach(stored.documents, ({ document, id }) =>
+          Effect.map(documents.decodeDocument(id, document), (document) => ({ id, document })))
+        return { documents: decoded, next: stored.next }
+      }),
     upsert,
     update,
     delete: (id) => write(id, { _tag: "Known", document: Option.none(), dirty: true }, withStore((store, generation) => store.delete(name, id, generation))),

@@ -18,7 +18,7 @@
  */
 import { Context, Effect, Layer, Option, type Scope } from "effect"
 import { CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
-import { checkReadOptions, type EventStoreError } from "./EventStore.ts"
+import { checkReadOptions, EventStore, type EventStoreError } from "./EventStore.ts"
 import { CurrentGeneration } from "./internal/batch.ts"
 import { launch } from "./internal/processor/launch.ts"
 import type { Any, ContextOf, ErrorOf, Halt, Handle, Health, Options, Processor, Requirements } from "./internal/processor/model.ts"
@@ -170,6 +170,40 @@ export const run = <const P extends ReadonlyArray<Any>>(
  */
 export const layer = <const P extends ReadonlyArray<Any>>(processors: P, options?: Options) =>
   Layer.effect(Processors, startAll(processors, options))
+
+/**
+ * Whether the processor has handled every event of its types up to and including `position`, in
+ * every segment: what a reader who saw a command append its events at `position` waits for before
+ * reading the processor's read model ("read your writes"). It reads only the store and the
+ * checkpoints, so it answers for a processor that runs in another process too.
+ *
+ * Exact, not by the log's head: every event is in one segment, and a segment whose checkpoint is
+ * before `position` has handled it only when none of the processor's events lies between the two.
+ * An event still behind an older open transaction counts as not handled, as readers cannot pass it.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const hasHandled = (
+  processor: { readonly name: string; readonly types: ReadonlyArray<string>; readonly segments?: number | undefined },
+  position: bigint
+): Effect.Effect<boolean, EventStoreError | CheckpointStoreError, EventStore | CheckpointStore> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const checkpoints = yield* CheckpointStore
+    for (const { name, segment } of segmentsOf(processor)) {
+      // A processor's name and types are code, not input (see `start`): a refusal is a defect.
+      const checkpoint = yield* checkpoints.get(name).pipe(Effect.catchTag("InvalidInput", Effect.die))
+      if (checkpoint >= position) continue
+      // The first of its events after the checkpoint that readers can read, and how far they can read.
+      const next = yield* store.readPage({ after: checkpoint, types: processor.types, segment, batchSize: 1 }).pipe(
+        Effect.catchTag("InvalidInput", Effect.die)
+      )
+      const first = next.events[0]
+      if (first === undefined ? next.next < position : first.position <= position) return false
+    }
+    return true
+  })
 
 /**
  * Handles a processor's parked events again, after the cause is fixed: each in a transaction of

@@ -7,7 +7,8 @@
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { currentJournal, type Journal, makeJournal } from "./internal/journal.ts"
-import { checkId, checkJson, type InvalidInput, limits } from "./InvalidInput.ts"
+import { byBytes } from "./internal/order.ts"
+import { checkId, checkJson, InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
  * The store failed; nothing of the failed call was written.
@@ -46,6 +47,30 @@ export interface StoredDocument<A = unknown> {
 }
 
 /**
+ * One page of a projection's documents, ordered by id (by UTF-8 bytes), and the id the next page
+ * starts after: undefined on the last page.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DocumentPage<A = unknown> {
+  readonly documents: ReadonlyArray<StoredDocument<A>>
+  readonly next: string | undefined
+}
+
+/**
+ * Where a page of documents starts and how many it holds: from 1 to `limits.batchSize`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PageOptions {
+  /** The id the page starts after; the first page without one. */
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+/**
  * @category services
  * @since 0.1.0
  */
@@ -55,6 +80,8 @@ export class ProjectionStore extends Context.Service<ProjectionStore, {
   readonly getMany: (projection: string, ids: ReadonlyArray<string>, generation?: number) => Effect.Effect<ReadonlyMap<string, unknown>, ProjectionStoreError | InvalidInput>
   /** Every document of the projection, ordered by id. */
   readonly list: (projection: string, generation?: number) => Effect.Effect<ReadonlyArray<StoredDocument>, ProjectionStoreError | InvalidInput>
+  /** A page of the projection's documents, ordered by id (by UTF-8 bytes), as `list` orders them. */
+  readonly listPage: (projection: string, options: PageOptions, generation?: number) => Effect.Effect<DocumentPage, ProjectionStoreError | InvalidInput>
   readonly upsert: (projection: string, id: string, document: unknown, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
   /** Writes the documents at once; of two with the same id, the later wins. */
   readonly upsertMany: (projection: string, documents: ReadonlyArray<StoredDocument>, generation?: number) => Effect.Effect<void, ProjectionStoreError | InvalidInput>
@@ -77,6 +104,22 @@ const checkDocumentId = (projection: string, id: string) =>
   checkName(projection) ?? checkId(() => `id of a document of projection ${JSON.stringify(projection)}`, id, limits.keyLength)
 const checkDocument = (projection: string, id: string, document: unknown) =>
   checkDocumentId(projection, id) ?? checkJson(() => `document ${JSON.stringify(id)} of projection ${JSON.stringify(projection)}`, document)
+const checkPage = (projection: string, options: PageOptions): InvalidInput | undefined => {
+  const invalidName = checkName(projection)
+  if (invalidName !== undefined) return invalidName
+  const { after, limit } = options
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > limits.batchSize) {
+    return new InvalidInput({
+      subject: `page options of projection ${JSON.stringify(projection)}`,
+      path: "$.limit",
+      reason: `must be an integer from 1 to ${limits.batchSize}, not ${String(limit)}`
+    })
+  }
+  const invalidAfter = after === undefined ? undefined : checkDocumentId(projection, after)
+  return invalidAfter === undefined
+    ? undefined
+    : new InvalidInput({ subject: `page options of projection ${JSON.stringify(projection)}`, path: "$.after", reason: invalidAfter.reason })
+}
 const first = <A>(items: ReadonlyArray<A>, check: (item: A) => InvalidInput | undefined) => {
   for (const item of items) {
     const invalid = check(item)
@@ -104,6 +147,7 @@ export const make = (store: ProjectionStore["Service"]): ProjectionStore["Servic
     getMany: (projection, ids, generation) =>
       checked(checkName(projection) ?? first(ids, (id) => checkDocumentId(projection, id)), () => store.getMany(projection, ids, generation)),
     list: (projection, generation) => checked(checkName(projection), () => store.list(projection, generation)),
+    listPage: (projection, options, generation) => checked(checkPage(projection, options), () => store.listPage(projection, options, generation)),
     upsert: (projection, id, document, generation) =>
       checked(checkDocument(projection, id, document), () => store.upsert(projection, id, document, generation)),
     upsertMany: (projection, documents, generation) =>
@@ -181,7 +225,13 @@ export const makeMemory: Effect.Effect<ProjectionStore["Service"]> = Effect.sync
       }),
     list: (projection, generation) =>
       Effect.map(texts(keyOf(projection, generation)), (documents) =>
-        [...documents.keys()].sort().map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))),
+        [...documents.keys()].sort(byBytes).map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))),
+    listPage: (projection, { after, limit }, generation) =>
+      Effect.map(texts(keyOf(projection, generation)), (documents): DocumentPage => {
+        const ids = [...documents.keys()].filter((id) => after === undefined || byBytes(id, after) > 0).sort(byBytes)
+        const page = ids.slice(0, limit).map((id) => ({ id, document: JSON.parse(documents.get(id)!) as unknown }))
+        return { documents: page, next: ids.length > limit ? page[page.length - 1]!.id : undefined }
+      }),
     upsert: (projection, id, document, generation) =>
       Effect.flatMap(toText(projection, id, document), (text) => write(keyOf(projection, generation), id, text)),
     // Every document is encoded before any is written.

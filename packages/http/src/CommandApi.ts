@@ -7,7 +7,7 @@
  *
  * | Outcome                                                     | Status                              |
  * | ----------------------------------------------------------- | ----------------------------------- |
- * | handled                                                     | 200, or the endpoint's `status`; `ETag: "<version>"` |
+ * | handled                                                     | 200, or the endpoint's `status`; `ETag: "<version>"`; the body's `position` is the log position of its last event |
  * | a payload, path or header that fails its Schema             | 400 problem, `errors` lists each field path |
  * | `ValidationError`, `InvalidInput` (a NUL, a lone surrogate) | 400 problem, `errors` lists the path |
  * | `If-Match` names another version than the stream's          | 412 problem                         |
@@ -23,6 +23,7 @@ import { Context, Effect, Layer, Predicate, Schema, SchemaAST, SchemaTransformat
 import type { HttpRouter } from "effect/http"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, type HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import type { Aggregate, CommandHandler, EventStore, RecordedEvent } from "@facta/core"
+import { Position } from "./internal/position.ts"
 import { badRequest, Conflict, PreconditionFailed } from "./Problems.ts"
 
 /**
@@ -101,7 +102,10 @@ const withDefaultStatus = <S extends Schema.Top>(schema: S): S =>
     : schema
 
 /**
- * What a handled command answers: its stream, the version after it, and the events it appended.
+ * What a handled command answers: its stream, the version after it, the events it appended, and
+ * the log position of the last of them (a decimal string; `null` when it appended none). A client
+ * passes the position to a read model's query (`ReadModelApi`'s `?position=`) to read its own
+ * write.
  *
  * @category schemas
  * @since 0.1.0
@@ -110,10 +114,11 @@ export type ResultBody<Event> = Schema.Struct<{
   readonly streamId: Schema.String
   readonly version: Schema.Int
   readonly events: Schema.$Array<Schema.Codec<Event, unknown>>
+  readonly position: Schema.NullOr<typeof Position>
 }>
 
 const resultBody = <Event>(event: Schema.Codec<Event, unknown>): ResultBody<Event> =>
-  Schema.Struct({ streamId: Schema.String, version: Schema.Int, events: Schema.Array(event) })
+  Schema.Struct({ streamId: Schema.String, version: Schema.Int, events: Schema.Array(event), position: Schema.NullOr(Position) })
 
 /**
  * The headers a command's endpoint reads: `If-Match` (the version the client saw) and
@@ -269,7 +274,12 @@ export const layer = <
               ...(commandId === undefined ? {} : { commandId })
             })
             return HttpApiSchema.withHeaders({
-              body: { streamId: result.streamId, version: result.version, events: result.events.map((event) => event.data) },
+              body: {
+                streamId: result.streamId,
+                version: result.version,
+                events: result.events.map((event) => event.data),
+                position: result.events.at(-1)?.position ?? null
+              },
               headers: { etag: result.version }
             })
           }).pipe(

@@ -11,6 +11,7 @@ import { Schema } from "effect"
 import { ProblemDetails } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import { EventStore, type InvalidInput, type ValidationError } from "@facta/core"
+import { Position } from "./internal/position.ts"
 
 /**
  * The stream is not at the version the request's `If-Match` named: someone wrote to it since the
@@ -57,6 +58,38 @@ export class NotReady extends HttpApiError.Problem<NotReady>()("NotReady", {
   title: "Service Unavailable"
 }, {
   reasons: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * No document of the read model has the id the path names.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class DocumentNotFound extends HttpApiError.Problem<DocumentNotFound>()("DocumentNotFound", {
+  type: ProblemDetails.blankType,
+  status: 404,
+  title: "Not Found"
+}, {
+  projection: Schema.String,
+  id: Schema.String
+}) {}
+
+/**
+ * The query asked to read after a log position (`?position=`), and the projection had not
+ * handled every event up to it before the server stopped waiting: the read model is behind (a
+ * slow or halted projection). Nothing was read; asking again later may succeed.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ProjectionBehind extends HttpApiError.Problem<ProjectionBehind>()("ProjectionBehind", {
+  type: ProblemDetails.blankType,
+  status: 503,
+  title: "Service Unavailable"
+}, {
+  projection: Schema.String,
+  position: Position
 }) {}
 
 const segment = /\.([A-Za-z_$][A-Za-z0-9_$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g

@@ -2,8 +2,10 @@
  * `@facta/http`: Facta over HTTP with `effect/http-api`. An aggregate's commands become typed
  * endpoints (`CommandApi`), failures RFC 9457 problems (`Problems`), and the service's liveness
  * and readiness two more endpoints (`Health`), and the event log a live Server-Sent Events stream
- * that clients resume exactly where they left off (`Subscriptions`); the `HttpApi` they are part
- * of gives the OpenAPI document and a typed `HttpApiClient`.
+ * that clients resume exactly where they left off (`Subscriptions`); a projection's documents are
+ * read by id (with an `ETag`) or a page at a time, after a command's log position if asked
+ * (`ReadModelApi`); the `HttpApi` they are part of gives the OpenAPI document and a typed
+ * `HttpApiClient`.
  *
  * @since 0.1.0
  */
@@ -27,3 +29,8 @@ export * as Problems from "./Problems.ts"
  * @since 0.1.0
  */
 export * as Subscriptions from "./Subscriptions.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as ReadModelApi from "./ReadModelApi.ts"

@@ -80,11 +80,19 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) => {
           const opened = yield* open(id)
           assert.strictEqual(opened.status, 201, JSON.stringify(opened.body))
           assert.strictEqual(opened.headers.get("etag"), "\"1\"")
-          assert.deepStrictEqual(opened.body, { streamId: streamId(id), version: 1, events: [{ _tag: "AccountOpened", owner: "Ada" }] })
+          const stored = yield* eventsOf(id)
+          // The position of its last event, as a decimal string: what a read model's query waits for.
+          assert.deepStrictEqual(opened.body, {
+            streamId: streamId(id),
+            version: 1,
+            events: [{ _tag: "AccountOpened", owner: "Ada" }],
+            position: stored[0]!.position.toString()
+          })
           const deposited = yield* deposit(id, 30)
           assert.strictEqual(deposited.status, 200)
           assert.strictEqual(deposited.headers.get("etag"), "\"2\"")
           assert.deepStrictEqual(deposited.body.events, [{ _tag: "Deposited", amount: 30, balance: 30 }])
+          assert.strictEqual(deposited.body.position, (yield* eventsOf(id))[1]!.position.toString())
         }))
 
       it.effect("a payload that fails the command's Schema is a 400 problem naming each field, and nothing is stored", () =>

@@ -56,6 +56,19 @@ export const make: (
         retry,
         Effect.mapError(storeError(`Listing "${projection}"`))
       ),
+    // One row more than the page, to know whether another page follows.
+    listPage: (projection, { after, limit }, generation) =>
+      sql<{ readonly id: string; readonly document: unknown }>`SELECT id, document FROM ${projections}
+        WHERE projection = ${projection} AND generation = ${gen(projection, generation)}
+          ${after === undefined ? sql`` : sql`AND id COLLATE "C" > ${after}`}
+        ORDER BY id COLLATE "C" LIMIT ${limit + 1}`.pipe(
+        Effect.map((rows) => {
+          const documents = rows.slice(0, limit)
+          return { documents, next: rows.length > limit ? documents[documents.length - 1]!.id : undefined }
+        }),
+        retry,
+        Effect.mapError(storeError(`Listing a page of "${projection}"`))
+      ),
     upsert: (projection, id, document, generation) =>
       Effect.try({
         try: () => JSON.stringify(document ?? null),

@@ -5,7 +5,18 @@
  * appends is still open.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Decision, DecisionHandler, Documents, EventQuery, EventStore, Processor, Projection, type ProjectionStore, Transactor } from "@facta/core"
+import {
+  CheckpointStore,
+  Decision,
+  DecisionHandler,
+  Documents,
+  EventQuery,
+  EventStore,
+  Processor,
+  Projection,
+  type ProjectionStore,
+  Transactor
+} from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Deferred, Effect, Exit, Fiber, type Layer, Option, Redacted, Schema, Stream } from "effect"
@@ -286,5 +297,35 @@ describe("read your writes on a server", () => {
       const rest = yield* store.readPage({ after: first.next, types: [type] })
       assert.strictEqual(first.events.length, 0, "the reader waits for the older transaction")
       assert.strictEqual(rest.events.length, 2)
+    }).pipe(Effect.provide(stores())), { timeout: 60_000 })
+
+  it.live("hasHandled waits for an older transaction still open: its events may come before the position, and do", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const checkpoints = yield* CheckpointStore.CheckpointStore
+      const transactor = yield* Transactor.Transactor
+      const type = `Awaited_${crypto.randomUUID().slice(0, 8)}`
+      const processor = { name: unique("awaiting"), types: [type] }
+      yield* checkpoints.replace(processor.name, { position: yield* store.head(), generation: 0 })
+      const opened = yield* Deferred.make<bigint>()
+      const release = yield* Deferred.make<void>()
+      // An appender of the processor's type, older than the command, still open when it answers.
+      const older = yield* Effect.forkChild(transactor.withTransaction(Effect.gen(function*() {
+        const appended = yield* store.append(unique("older"), [{ type, data: {} }])
+        yield* Deferred.succeed(opened, appended.events[0]!.position)
+        yield* Deferred.await(release)
+      })))
+      const olderPosition = yield* Deferred.await(opened)
+      // The command's event is of another type: nothing of the processor's is committed up to it.
+      const command = yield* store.append(unique("command"), [{ type: "Unrelated", data: {} }])
+      const position = command.events[0]!.position
+      const whileOpen = yield* Processor.hasHandled(processor, position)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(older)
+      assert.isFalse(whileOpen, "the open transaction may still add the processor's events before the position")
+      assert.isTrue(olderPosition < position, "the older transaction's event comes first in the log")
+      assert.isFalse(yield* Processor.hasHandled(processor, position), "its event is before the position and not handled")
+      yield* checkpoints.replace(processor.name, { position: olderPosition, generation: 0 })
+      assert.isTrue(yield* Processor.hasHandled(processor, position))
     }).pipe(Effect.provide(stores())), { timeout: 60_000 })
 })

@@ -5,7 +5,7 @@
  * of a rare type does not reread the events of other types on every wake-up.
  */
 import { assert, type Vitest } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Option, Random, Schedule, Schema, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Random, Schedule, Schema, Scope, Stream } from "effect"
 import { CheckpointStore } from "../../CheckpointStore.ts"
 import * as Documents from "../../Documents.ts"
 import { EventStore } from "../../EventStore.ts"
@@ -142,4 +142,42 @@ export const catchUp = (it: Vitest.MethodsNonLive<Services>, concurrentTest: Con
       assert.strictEqual(entry?.lag, 0, "lag")
       assert.strictEqual(entry?.position, position, "position")
     }).pipe(Effect.scoped))
+
+  it.effect("hasHandled is exact per segment: a position is handled once every segment is past its events up to it", () =>
+    Effect.gen(function*() {
+      const events = counterEvents()
+      const other = unique("Other")
+      const processor = { name: unique("handled"), types: [events.added], segments: 2 }
+      const store = yield* EventStore
+      const checkpoints = yield* CheckpointStore
+      for (let i = 0; i < 16; i++) yield* append(`s${i}-${events.added}`, events.added, [i])
+      const positions = yield* Effect.forEach([0, 1], (index) =>
+        Effect.map(
+          Stream.runCollect(store.readAll({ types: [events.added], segment: { index, count: 2 } })),
+          (read) => Array.from(read, (event) => event.position)
+        ))
+      const [zero, one] = positions as [Array<bigint>, Array<bigint>]
+      assert.isTrue(zero.length > 0 && one.length > 0, "both segments have events")
+      const all = [...zero, ...one].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+      const setCheckpoint = (index: number, position: bigint) =>
+        checkpoints.replace(Processor.segmentName(processor.name, { index, count: 2 }), { position, generation: 0 })
+      const handled = (position: bigint) => Processor.hasHandled(processor, position)
+      // Nothing handled: only a position before every event is.
+      assert.isTrue(yield* handled(all[0]! - 1n))
+      assert.isFalse(yield* handled(all[0]!))
+      // Segment 0 has handled all of its events, segment 1 none: handled exactly up to before segment 1's first.
+      yield* setCheckpoint(0, zero[zero.length - 1]!)
+      for (const position of all) assert.strictEqual(yield* handled(position), position < one[0]!, `position ${position}`)
+      // Segment 1 at its first event: handled up to before its second.
+      yield* setCheckpoint(1, one[0]!)
+      const second = one[1] ?? all[all.length - 1]! + 1n
+      for (const position of all) assert.strictEqual(yield* handled(position), position < second, `position ${position}`)
+      // Both done; an event of a type the processor does not handle needs nothing of it.
+      yield* setCheckpoint(1, one[one.length - 1]!)
+      const unrelated = yield* store.append(`x-${other}`, [{ type: other, data: {} }])
+      assert.isTrue(yield* handled(unrelated.events[0]!.position))
+      // One more of its own events is not handled until its segment's checkpoint passes it.
+      const more = yield* append(`s0-${events.added}`, events.added, [99])
+      assert.isFalse(yield* handled(more.events[0]!.position))
+    }))
 }
