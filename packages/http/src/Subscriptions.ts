@@ -1,7 +1,8 @@
 /**
  * The event log live over Server-Sent Events. {@link group} makes a `GET /events` endpoint (an
  * `effect/http-api` streaming endpoint, so the OpenAPI document shows it) and {@link layer} serves
- * it: every event after a position, of the types asked for, as it is appended, gap-free.
+ * it: every event after a position that passes the client's filter (a stream or a category, event
+ * types, tags: see {@link Filter}), as it is appended, gap-free.
  *
  * Each message is one recorded event: `id:` its position, `event:` its type, `data:` its JSON
  * ({@link EventJson}). A client resumes exactly after the last id it got with the `Last-Event-ID`
@@ -20,7 +21,7 @@ import { Cause, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Schema, S
 import { Sse } from "effect/encoding"
 import { HttpClient } from "effect/http"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema } from "effect/http-api"
-import { EventStore, type InvalidInput, type RecordedEvent } from "@facta/core"
+import { EventQuery, EventStore, InvalidInput, type RecordedEvent } from "@facta/core"
 import type { MiddlewareOf } from "./CommandApi.ts"
 
 /**
@@ -51,6 +52,71 @@ export const Types = Schema.String.check(
     encode: (types: ReadonlyArray<string>) => types.join(",")
   })
 ))
+
+/**
+ * Tags as a query parameter: tags separated by commas, `account:a,region:eu`. An event must
+ * carry every one.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Tags = Schema.String.check(
+  Schema.isPattern(/^[^,]+(,[^,]+)*$/, { expected: "tags separated by commas, such as \"account:a,region:eu\"" })
+).pipe(Schema.decodeTo(
+  Schema.Array(Schema.String),
+  SchemaTransformation.transform({
+    decode: (tags: string): ReadonlyArray<string> => tags.split(","),
+    encode: (tags: ReadonlyArray<string>) => tags.join(",")
+  })
+))
+
+/**
+ * A stream id, or a category, as a query parameter: not empty, and no longer than a stream id.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const StreamName = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(InvalidInput.limits.streamIdLength))
+
+/**
+ * Which events a client is sent: each given part must hold (they combine with "and"). `stream`
+ * is one stream; `category` the streams whose id is `<category>-<id>` (the convention the
+ * project's stream ids follow), that is, starts with `category` and a hyphen; `types` and `tags`
+ * are one `EventQuery` item: an event of one of the types (any type without `types`) that carries
+ * every tag.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Filter {
+  readonly stream?: string | undefined
+  readonly category?: string | undefined
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly tags?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The `EventQuery` of a filter's `types` and `tags`: one item.
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const queryOf = (filter: Filter): EventQuery.EventQuery => EventQuery.make({ types: filter.types, tags: filter.tags })
+
+/**
+ * Whether an event passes a filter.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const matches = (filter: Filter): (event: RecordedEvent.RecordedEvent) => boolean => {
+  const query = queryOf(filter)
+  const prefix = filter.category === undefined ? undefined : `${filter.category}-`
+  return (event) =>
+    (filter.stream === undefined || event.streamId === filter.stream) &&
+    (prefix === undefined || event.streamId.startsWith(prefix)) &&
+    EventQuery.matches(query, event)
+}
 
 /**
  * A recorded event as the `data:` of its message: its position a decimal string, its time ISO 8601.
@@ -124,13 +190,17 @@ export const Message = Schema.Union([EventMessage, OverflowMessage])
 export type Message = typeof Message.Type
 
 /**
- * The query of the endpoint: `types` (comma-separated) and `after` (a position).
+ * The query of the endpoint: the {@link Filter} (`stream` or `category`, `types` and `tags`
+ * comma-separated) and `after` (a position).
  *
  * @category schemas
  * @since 0.1.0
  */
 export const Query = Schema.Struct({
+  stream: Schema.optional(StreamName),
+  category: Schema.optional(StreamName),
   types: Schema.optional(Types),
+  tags: Schema.optional(Tags),
   after: Schema.optional(Position)
 })
 
@@ -202,16 +272,15 @@ class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
 }) {}
 
 /**
- * What one client is sent: every event after `after` of `types`, live. The log is read into a
+ * What one client is sent: every event after `after` that passes the filter, live. The log is read into a
  * buffer of `bufferSize` events that the connection drains; when it is full the stream ends with
  * an overflow message rather than hold more.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const messages = (options: {
+export const messages = (options: Filter & {
   readonly after?: bigint | undefined
-  readonly types?: ReadonlyArray<string> | undefined
   readonly bufferSize: number
 }): Stream.Stream<Message, EventStore.EventStoreError | InvalidInput.InvalidInput, EventStore.EventStore> =>
   Stream.unwrap(Effect.gen(function*() {
@@ -220,9 +289,11 @@ export const messages = (options: {
       options.bufferSize
     )
     // The reader never waits on the client: a full buffer ends the stream instead.
+    const wanted = matches(options)
+    // The store filters by type; stream, category and tags are checked here.
     yield* store.subscribe({ after: options.after, types: options.types }).pipe(
       Stream.runForEachArray((events) =>
-        Queue.offerAllUnsafe(buffer, events).length === 0 ? Effect.void : Effect.fail(new BufferFull({ bufferSize: options.bufferSize }))
+        Queue.offerAllUnsafe(buffer, events.filter(wanted)).length === 0 ? Effect.void : Effect.fail(new BufferFull({ bufferSize: options.bufferSize }))
       ),
       Effect.onExit((exit) => exit._tag === "Success" ? Queue.end(buffer) : Queue.failCause(buffer, exit.cause)),
       Effect.forkScoped
@@ -246,6 +317,10 @@ export const messages = (options: {
     )
   }))
 
+/** A query parameter the endpoint refuses, as the problem a malformed one is. */
+const refused = (parameter: string, message: string) =>
+  new HttpApiError.BadRequestProblem({ detail: `query.${parameter}: ${message}`, errors: [{ path: ["query", parameter], message }] })
+
 /**
  * Serves the `subscriptions` group of `api`, made by {@link group}.
  *
@@ -264,8 +339,10 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
       const store = yield* EventStore.EventStore
       const bufferSize = Math.max(1, options?.bufferSize ?? 1000)
       return handlers.handle("events", ({ headers, query }) =>
-        Effect.succeed(
-          messages({ after: headers["last-event-id"] ?? query.after, types: query.types, bufferSize }).pipe(
+        query.stream !== undefined && query.category !== undefined
+          ? Effect.fail(refused("category", "give a stream or a category, not both: a stream is in one category"))
+          : Effect.succeed(
+          messages({ ...query, after: headers["last-event-id"] ?? query.after, bufferSize }).pipe(
             // A store failure mid-stream ends the response; the client resumes from its last id.
             Stream.orDie,
             Stream.provideService(EventStore.EventStore, store)
@@ -274,7 +351,7 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
     })) as unknown as Layer.Layer<HttpApiGroup.Service<ApiId, "subscriptions">, never, EventStore.EventStore | MiddlewareOf<Groups, "subscriptions">>
 
 /**
- * The server refused the subscription (a 4xx: a malformed position or types); following again
+ * The server refused the subscription (a 4xx: a malformed position or filter); following again
  * would be refused too.
  *
  * @category errors
@@ -291,11 +368,9 @@ export class SubscriptionRefused extends Schema.TaggedError<SubscriptionRefused>
  * @category models
  * @since 0.1.0
  */
-export interface FollowOptions {
+export interface FollowOptions extends Filter {
   /** Start after this position; default the start of the log. */
   readonly after?: bigint | undefined
-  /** Only these event types. */
-  readonly types?: ReadonlyArray<string> | undefined
   /** When to reconnect after a dropped connection; the first event received resets it. Default every second. */
   readonly reconnect?: Schedule.Schedule<unknown, unknown> | undefined
 }
@@ -315,12 +390,20 @@ export const follow = (url: string, options?: FollowOptions): Stream.Stream<Reco
   Stream.unwrap(Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const last = yield* Ref.make(Option.fromUndefinedOr(options?.after))
-    const types = options?.types === undefined || options.types.length === 0 ? {} : { types: options.types.join(",") }
+    const listed = (values: ReadonlyArray<string> | undefined) => values === undefined || values.length === 0 ? undefined : values.join(",")
+    const urlParams = Object.fromEntries(
+      Object.entries({
+        stream: options?.stream,
+        category: options?.category,
+        types: listed(options?.types),
+        tags: listed(options?.tags)
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined)
+    )
     const reconnect: Schedule.Schedule<unknown, Reconnect | SubscriptionRefused> = options?.reconnect ?? Schedule.spaced("1 second")
     const connection = Stream.unwrap(Effect.gen(function*() {
       const after = yield* Ref.get(last)
       const response = yield* client.get(url, {
-        urlParams: types,
+        urlParams,
         headers: Option.isSome(after) ? { "last-event-id": after.value.toString() } : {}
       })
       if (response.status >= 400 && response.status < 500) {

@@ -228,6 +228,101 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
           }))
       })
 
+      describe("filters", () => {
+        it.effect("?stream=, ?category=, ?tags= and ?types= send exactly their events, before and after connecting, and resume mid-stream exactly", () =>
+          Effect.gen(function*() {
+            const [type, other] = [fresh("Filtered"), fresh("Unwanted")]
+            const [tagA, tagB] = [fresh("a:"), fresh("b:")]
+            const category = fresh("cat")
+            const [one, two] = [`${category}-1`, `${category}-2`]
+            // Not in the category: another prefix, and the category's name alone.
+            const [outside, bare] = [`${category}x-1`, category]
+            const batch = (n: number) =>
+              Effect.gen(function*() {
+                yield* append(one, [{ type, data: { n }, tags: [tagA, tagB] }, { type: other, data: { n }, tags: [tagA] }])
+                yield* append(two, [{ type, data: { n }, tags: [tagA] }, { type: other, data: { n } }])
+                yield* append(outside, [{ type, data: { n }, tags: [tagA, tagB] }])
+                yield* append(bare, [{ type, data: { n }, tags: [tagB] }])
+              })
+            const has = (event: RecordedEvent.RecordedEvent, ...tags: Array<string>) => tags.every((tag) => event.tags?.includes(tag) ?? false)
+            const cases: ReadonlyArray<readonly [string, (event: RecordedEvent.RecordedEvent) => boolean]> = [
+              [`?stream=${one}`, (event) => event.streamId === one],
+              [`?stream=${two}&types=${other}`, (event) => event.streamId === two && event.type === other],
+              [`?category=${category}`, (event) => event.streamId === one || event.streamId === two],
+              [`?category=${category}&types=${type}`, (event) => (event.streamId === one || event.streamId === two) && event.type === type],
+              [`?tags=${tagA},${tagB}`, (event) => has(event, tagA, tagB)],
+              [`?tags=${tagA}&types=${other}`, (event) => has(event, tagA) && event.type === other],
+              [`?category=${category}&tags=${tagA}`, (event) => (event.streamId === one || event.streamId === two) && has(event, tagA)]
+            ]
+            yield* batch(0)
+            const connections = yield* Effect.forEach(cases, ([query]) => connect(query))
+            const expectedNow = (wanted: (event: RecordedEvent.RecordedEvent) => boolean) =>
+              Effect.map(logOf([type, other]), (log) => log.filter(wanted))
+            for (const [i, [, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              yield* until(() => connections[i]!.events.length >= expected.length)
+            }
+            yield* batch(1)
+            yield* batch(2)
+            for (const [i, [, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              assert.isAtLeast(expected.length, 3, cases[i]![0])
+              yield* until(() => connections[i]!.events.length >= expected.length)
+            }
+            // Time for a message that should not come.
+            yield* Effect.sleep("100 millis")
+            yield* Effect.promise(() => Promise.all(connections.map((connection) => connection.close())))
+            for (const [i, [query, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              assertSameEvents(connections[i]!.events, expected)
+              // Resuming after an event mid-stream sends exactly the rest.
+              const middle = Math.floor(expected.length / 2)
+              const resumed = yield* connect(query, { "last-event-id": expected[middle]!.position.toString() })
+              yield* until(() => resumed.events.length >= expected.length - middle - 1)
+              yield* Effect.sleep("100 millis")
+              yield* Effect.promise(() => resumed.close())
+              assertSameEvents(resumed.events, expected.slice(middle + 1))
+            }
+          }))
+
+        it.effect("a stream with a category, or an empty or malformed stream, category or tags, is a 400 problem naming the parameter", () =>
+          Effect.gen(function*() {
+            const url = yield* baseUrl
+            for (const [query, parameter] of [
+              ["?stream=account-1&category=account", "category"],
+              ["?stream=", "stream"],
+              ["?category=", "category"],
+              ["?tags=a,,b", "tags"],
+              ["?tags=", "tags"]
+            ] as const) {
+              const reply = yield* Effect.promise(async () => {
+                const response = await fetch(`${url}/events${query}`)
+                return { status: response.status, contentType: response.headers.get("content-type"), body: await response.json() as { errors: Array<{ path: unknown }> } }
+              })
+              assert.strictEqual(reply.status, 400, `${query}: ${JSON.stringify(reply.body)}`)
+              assert.strictEqual(reply.contentType, "application/problem+json")
+              assert.deepStrictEqual(reply.body.errors[0].path, ["query", parameter], query)
+            }
+          }))
+
+        it.effect("Subscriptions.follow passes its filter", () =>
+          Effect.gen(function*() {
+            const type = fresh("Followed")
+            const category = fresh("follow")
+            const tag = fresh("t:")
+            yield* append(`${category}-1`, [{ type, data: { i: 0 }, tags: [tag] }, { type, data: { i: 1 } }])
+            yield* append(`${category}x-1`, [{ type, data: { i: 2 }, tags: [tag] }])
+            yield* append(`${category}-2`, [{ type, data: { i: 3 }, tags: [tag] }])
+            const followed = yield* Subscriptions.follow(`${yield* baseUrl}/events`, { category, tags: [tag] }).pipe(
+              Stream.take(2),
+              Stream.runCollect,
+              Effect.provide(FetchHttpClient.layer),
+              Effect.timeout("10 seconds")
+            )
+            assert.deepStrictEqual(followed.map((event) => event.data), [{ i: 0 }, { i: 3 }])
+          }))
+      })
+
       describe("exactness", () => {
         it.effect("a client cut off at random points many times, resuming with its last id, gets each event once, in order", () =>
           Effect.gen(function*() {
