@@ -8,6 +8,8 @@
  * ({@link EventJson}). A client resumes exactly after the last id it got with the `Last-Event-ID`
  * header (what a browser's `EventSource` sends when it reconnects) or `?after=<position>`. A
  * `: keepalive` comment line is written every `heartbeat` so proxies keep an idle connection.
+ * The server reads the log once for all its clients ({@link LogFeed}); a client resuming from an
+ * older position reads its backlog from the store first, then joins the shared reader.
  * Each client has a buffer of `bufferSize` events between the log and its connection: when a
  * client reads too slowly for it to drain, the server ends the stream with an `overflow` message
  * ({@link OverflowJson}) rather than hold more, and the client resumes from its last id.
@@ -17,12 +19,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpClient } from "effect/http"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { EventQuery, EventStore, InvalidInput, type RecordedEvent } from "@facta/core"
 import type { MiddlewareOf } from "./CommandApi.ts"
+import * as LogFeed from "./LogFeed.ts"
 
 /**
  * A position in the log as the wire carries it: a decimal string, such as `"42"`.
@@ -266,40 +269,42 @@ export const group = <const Path extends `/${string}` = "/events">(options?: Gro
     })
   ) as unknown as Group<Path>
 
-/** The client read too slowly: its buffer filled. */
-class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
-  bufferSize: Schema.Int
-}) {}
-
 /**
- * What one client is sent: every event after `after` that passes the filter, live. The log is read into a
- * buffer of `bufferSize` events that the connection drains; when it is full the stream ends with
- * an overflow message rather than hold more.
+ * The store's read of a filter's backlog: by query when it names tags, the stream's own read for
+ * one stream, else the log by type. It may give events the filter does not want; never miss one.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const messages = (options: Filter & {
+export const backlog = (store: EventStore.EventStore["Service"], filter: Filter) =>
+(after: bigint): Stream.Stream<RecordedEvent.RecordedEvent, EventStore.EventStoreError | InvalidInput.InvalidInput> =>
+  filter.tags !== undefined && filter.tags.length > 0
+    ? store.readQuery(queryOf(filter), { after })
+    : filter.stream !== undefined
+    ? store.readStream(filter.stream).pipe(Stream.filter((event) => event.position > after))
+    : store.readAll({ after, types: filter.types })
+
+/**
+ * What one client is sent: every event after `after` that passes the filter, live, through the
+ * shared reader `feed` (see {@link LogFeed}): a buffer of `bufferSize` events between the log and
+ * the connection; when it is full the stream ends with an overflow message rather than hold more.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const messages = (feed: LogFeed.LogFeed, options: Filter & {
   readonly after?: bigint | undefined
   readonly bufferSize: number
 }): Stream.Stream<Message, EventStore.EventStoreError | InvalidInput.InvalidInput, EventStore.EventStore> =>
   Stream.unwrap(Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const buffer = yield* Queue.bounded<RecordedEvent.RecordedEvent, EventStore.EventStoreError | InvalidInput.InvalidInput | BufferFull | Cause.Done>(
-      options.bufferSize
-    )
-    // The reader never waits on the client: a full buffer ends the stream instead.
-    const wanted = matches(options)
-    // The store filters by type; stream, category and tags are checked here.
-    yield* store.subscribe({ after: options.after, types: options.types }).pipe(
-      Stream.runForEachArray((events) =>
-        Queue.offerAllUnsafe(buffer, events.filter(wanted)).length === 0 ? Effect.void : Effect.fail(new BufferFull({ bufferSize: options.bufferSize }))
-      ),
-      Effect.onExit((exit) => exit._tag === "Success" ? Queue.end(buffer) : Queue.failCause(buffer, exit.cause)),
-      Effect.forkScoped
-    )
     let lastSent = options.after ?? EventStore.start
-    return Stream.fromQueue(buffer).pipe(
+    return feed.subscribe({
+      after: lastSent,
+      wanted: matches(options),
+      backlog: backlog(store, options),
+      bufferSize: options.bufferSize
+    }).pipe(
       Stream.map((event): Message => {
         lastSent = event.position
         // The store keeps JSON data and metadata only.
@@ -317,9 +322,9 @@ export const messages = (options: Filter & {
     )
   }))
 
-/** A query parameter the endpoint refuses, as the problem a malformed one is. */
-const refused = (parameter: string, message: string) =>
-  new HttpApiError.BadRequestProblem({ detail: `query.${parameter}: ${message}`, errors: [{ path: ["query", parameter], message }] })
+/** A parameter the endpoint refuses, as the problem a malformed one is. */
+const refused = (path: ReadonlyArray<string>, message: string) =>
+  new HttpApiError.BadRequestProblem({ detail: `${path.join(".")}: ${message}`, errors: [{ path, message }] })
 
 /**
  * Serves the `subscriptions` group of `api`, made by {@link group}.
@@ -337,17 +342,26 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
   HttpApiBuilder.group(api as unknown as HttpApi.HttpApi<ApiId, Group<string>>, "subscriptions", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
+      // One reader of the log for every client of this server.
+      const feed = yield* LogFeed.make
       const bufferSize = Math.max(1, options?.bufferSize ?? 1000)
       return handlers.handle("events", ({ headers, query }) =>
-        query.stream !== undefined && query.category !== undefined
-          ? Effect.fail(refused("category", "give a stream or a category, not both: a stream is in one category"))
-          : Effect.succeed(
-          messages({ ...query, after: headers["last-event-id"] ?? query.after, bufferSize }).pipe(
+        Effect.gen(function*() {
+          if (query.stream !== undefined && query.category !== undefined) {
+            return yield* refused(["query", "category"], "give a stream or a category, not both: a stream is in one category")
+          }
+          const after = headers["last-event-id"] ?? query.after
+          // A position the log has not reached was not sent by this store: starting there would skip what comes before it.
+          if (after !== undefined && after > EventStore.start && after > (yield* Effect.orDie(store.head()))) {
+            const parameter = headers["last-event-id"] !== undefined ? ["headers", "last-event-id"] : ["query", "after"]
+            return yield* refused(parameter, `position ${after} is beyond the end of the log`)
+          }
+          return messages(feed, { ...query, after, bufferSize }).pipe(
             // A store failure mid-stream ends the response; the client resumes from its last id.
             Stream.orDie,
             Stream.provideService(EventStore.EventStore, store)
           )
-        ))
+        }))
     })) as unknown as Layer.Layer<HttpApiGroup.Service<ApiId, "subscriptions">, never, EventStore.EventStore | MiddlewareOf<Groups, "subscriptions">>
 
 /**

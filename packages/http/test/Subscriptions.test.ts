@@ -323,6 +323,107 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
           }))
       })
 
+      describe("the shared reader", () => {
+        it.effect("50 clients with random filters and resume points, connecting while writers append, each get exactly their events, in order, once", () =>
+          Effect.gen(function*() {
+            const [type, other] = [fresh("Shared"), fresh("Other")]
+            const tag = fresh("t:")
+            const streamOf = (writer: number) => `shared-${type}-${writer}`
+            const write = (writers: number, each: number) =>
+              Effect.forEach(Array.from({ length: writers }, (_, writer) => writer), (writer) =>
+                Effect.forEach(Array.from({ length: each }, (_, i) => i), (i) =>
+                  append(streamOf(writer), [{ type: i % 3 === 2 ? other : type, data: { writer, i }, ...(i % 2 === 0 ? { tags: [tag] } : {}) }]).pipe(
+                    Effect.andThen(Effect.sleep(`${Math.floor(Math.random() * 10)} millis`))
+                  ), { discard: true }), { concurrency: "unbounded", discard: true })
+            const filters: ReadonlyArray<readonly [string, (event: RecordedEvent.RecordedEvent) => boolean]> = [
+              [`?types=${type}`, (event) => event.type === type],
+              [`?stream=${streamOf(1)}`, (event) => event.streamId === streamOf(1)],
+              [`?category=shared-${type}&types=${other}`, (event) => event.type === other],
+              [`?tags=${tag}`, (event) => event.tags?.includes(tag) ?? false],
+              [`?tags=${tag}&types=${type}`, (event) => event.type === type && (event.tags?.includes(tag) ?? false)],
+              [`?category=shared-${type}`, () => true]
+            ]
+            yield* write(4, 15)
+            const writing = yield* Effect.forkChild(write(5, 60))
+            /** A client that reconnects after an overflow with its last id, keeping every message. */
+            const client = (query: string, after: string | undefined) => {
+              const received: Array<Sse.Event> = []
+              let current: Connection | undefined
+              let stopped = false
+              const running = Effect.gen(function*() {
+                while (!stopped) {
+                  const last = received.at(-1)?.id ?? after
+                  current = yield* connect(query, last === undefined ? {} : { "last-event-id": last })
+                  const connection = current
+                  yield* Effect.promise(() => connection.ended)
+                  received.push(...connection.events)
+                  current = undefined
+                }
+              })
+              return {
+                running,
+                count: () => received.length + (current?.events.length ?? 0),
+                // The loop keeps the closed connection's messages and stops.
+                stop: (fiber: Fiber.Fiber<void>) =>
+                  Effect.promise(async () => {
+                    stopped = true
+                    await current?.close()
+                  }).pipe(Effect.andThen(Fiber.join(fiber)), Effect.as(received))
+              }
+            }
+            const clients: Array<{
+              readonly filter: number
+              readonly after: bigint | undefined
+              readonly client: ReturnType<typeof client>
+              readonly fiber: Fiber.Fiber<void>
+            }> = []
+            for (let i = 0; i < 50; i++) {
+              const log = yield* logOf([type, other])
+              const filter = Math.floor(Math.random() * filters.length)
+              // From the start, or after an event already written (a resuming client).
+              const at = Math.floor(Math.random() * (log.length + 1)) - 1
+              const after = at < 0 ? undefined : log[at]!.position
+              const one = client(filters[filter]![0], after?.toString())
+              const fiber = yield* Effect.forkChild(one.running)
+              clients.push({ filter, after, client: one, fiber })
+              yield* Effect.sleep(`${Math.floor(Math.random() * 20)} millis`)
+            }
+            yield* Fiber.join(writing)
+            const log = yield* logOf([type, other])
+            assert.strictEqual(log.length, 4 * 15 + 5 * 60)
+            const expectedOf = ({ filter, after }: typeof clients[number]) =>
+              log.filter((event) => (after === undefined || event.position > after) && filters[filter]![1](event))
+            for (const one of clients) {
+              const expected = expectedOf(one)
+              yield* until(() => one.client.count() >= expected.length, "30 seconds")
+            }
+            // Time for a message that should not come.
+            yield* Effect.sleep("100 millis")
+            for (const one of clients) {
+              const received = yield* one.client.stop(one.fiber)
+              assertSameEvents(received, expectedOf(one))
+            }
+          }), { timeout: 90_000 })
+
+        it.effect("a position beyond the end of the log is a 400 problem naming where it came from", () =>
+          Effect.gen(function*() {
+            const url = yield* baseUrl
+            const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head())
+            const beyond = (head + 1000n).toString()
+            for (const [query, headers, field] of [
+              [`?after=${beyond}`, {}, ["query", "after"]],
+              ["", { "last-event-id": beyond }, ["headers", "last-event-id"]]
+            ] as const) {
+              const reply = yield* Effect.promise(async () => {
+                const response = await fetch(`${url}/events${query}`, { headers })
+                return { status: response.status, body: await response.json() as { errors: Array<{ path: unknown }> } }
+              })
+              assert.strictEqual(reply.status, 400, JSON.stringify(reply.body))
+              assert.deepStrictEqual(reply.body.errors[0].path, field)
+            }
+          }))
+      })
+
       describe("exactness", () => {
         it.effect("a client cut off at random points many times, resuming with its last id, gets each event once, in order", () =>
           Effect.gen(function*() {
