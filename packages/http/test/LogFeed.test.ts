@@ -8,19 +8,26 @@ import { Context, Deferred, Effect, Exit, Fiber, Layer, Schedule, Stream } from 
 import { EventStore, InMemory } from "@facta/core"
 import { LogFeed } from "../src/index.ts"
 
-/** An in-memory store for the scope, counting how many times the log is subscribed to. */
-const counting = Effect.gen(function*() {
-  const store = Context.get(yield* Layer.build(InMemory.layer), EventStore.EventStore)
-  let subscribes = 0
-  const counted = EventStore.EventStore.of({
-    ...store,
-    subscribe: (options) => {
-      subscribes++
-      return store.subscribe(options)
-    }
+/**
+ * An in-memory store for the scope, counting how many times the log is subscribed to; with
+ * `failing`, its first subscription fails after that many events.
+ */
+const counting = (failing?: number) =>
+  Effect.gen(function*() {
+    const store = Context.get(yield* Layer.build(InMemory.layer), EventStore.EventStore)
+    let subscribes = 0
+    const counted = EventStore.EventStore.of({
+      ...store,
+      subscribe: (options) => {
+        subscribes++
+        return failing === undefined || subscribes > 1 ? store.subscribe(options) : store.subscribe(options).pipe(
+          Stream.take(failing),
+          Stream.concat(Stream.fail(new EventStore.EventStoreError({ message: "connection lost" })))
+        )
+      }
+    })
+    return { store: counted, subscribes: () => subscribes }
   })
-  return { store: counted, subscribes: () => subscribes }
-})
 
 const appendMany = (store: EventStore.EventStore["Service"], count: number) =>
   Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => store.append(`feed-${i % 3}`, [{ type: "Ticked", data: { i } }]), {
@@ -45,7 +52,7 @@ const until = (done: Effect.Effect<boolean>) =>
 describe("LogFeed", () => {
   it.live("one read of the log serves every subscriber, each from its own position, each event once; it stops with the last and starts with the next", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, subscribes } = yield* counting
+      const { store, subscribes } = yield* counting()
       const feed = yield* LogFeed.make.pipe(Effect.provideService(EventStore.EventStore, store))
       yield* appendMany(store, 10)
       // The first starts the reader at 5; the others join it behind (a backlog) or ahead of it.
@@ -66,9 +73,29 @@ describe("LogFeed", () => {
       assert.strictEqual(subscribes(), 2)
     })))
 
+  it.live("when the shared read fails every subscriber fails with its error, and the next subscriber starts a new read", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { store, subscribes } = yield* counting(3)
+      const feed = yield* LogFeed.make.pipe(Effect.provideService(EventStore.EventStore, store))
+      const fibers = yield* Effect.forEach([0n, 0n, 0n], (after) =>
+        feed.subscribe(everything(store, after)).pipe(Stream.runCollect, Effect.exit, Effect.forkChild))
+      yield* until(Effect.map(feed.subscribers, (n) => n === 3))
+      yield* appendMany(store, 5)
+      for (const fiber of fibers) {
+        const exit = yield* Fiber.join(fiber)
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(JSON.stringify(exit), "connection lost")
+      }
+      assert.strictEqual(yield* feed.subscribers, 0)
+      // A new read, from the subscriber's own position: the backlog and what comes next.
+      const next = yield* feed.subscribe(everything(store, 2n)).pipe(Stream.take(3), Stream.runCollect)
+      assert.deepStrictEqual(next.map((event) => Number(event.position)), [3, 4, 5])
+      assert.strictEqual(subscribes(), 2)
+    })))
+
   it.live("a subscriber whose buffer fills fails with BufferFull after what it holds; the others go on", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store } = yield* counting
+      const { store } = yield* counting()
       const feed = yield* LogFeed.make.pipe(Effect.provideService(EventStore.EventStore, store))
       const gate = yield* Deferred.make<void>()
       const received: Array<bigint> = []
