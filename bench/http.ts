@@ -1,5 +1,5 @@
 /**
- * Figure 12: a command over HTTP.
+ * Figure 13: a command over HTTP.
  *
  * Facta: the account's `Open` command as a `@facta/http` endpoint (`CommandApi.endpoint` in an
  * `HttpApi`, served by `HttpApiBuilder` with the problem-details middleware): the payload decoded
@@ -77,7 +77,7 @@ export const figures = async (plan: Plan): Promise<Array<Figure>> => {
   try {
     const urls = { facta: await servers.facta.url, handWritten: await servers.handWritten.url }
     const result: Array<Figure> = []
-    for (const [id, clients] of [["12a", 1], ["12b", 8]] as const) {
+    for (const [id, clients] of [["13a", 1], ["13b", 8]] as const) {
       const side = (url: string, prefix: string) => (round: number) =>
         Effect.runPromise(forDuration(durationOf(plan, round), clients, (i) => open(url, `${prefix}-${round}-${i}`)))
       const rounds = await interleave(plan.rounds, side(urls.facta, `f${id}`), side(urls.handWritten, `h${id}`))

@@ -19,6 +19,7 @@ import { PostgresServer } from "@facta/sql/testing"
 import * as Append from "./append.ts"
 import * as Commands from "./commands.ts"
 import * as Conditions from "./conditions.ts"
+import * as Fanout from "./fanout.ts"
 import * as Http from "./http.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
@@ -89,8 +90,11 @@ const baselines: Record<string, string> = {
     "longest query: the longest a reader's document query took during each rebuild (queries every ~1 ms).",
   "10": "Facta's plain EventStore.append of the same tagged event in the same run (10a, 10b, 10d: to the same never-analyzed table), or 8 plain appends to the one course (10c).",
   "11": "the same projection in 8 segments run by 1 OS process, in the same run (11a, 11b); for the takeover (11c), the documented bound: lease duration + retry interval.",
-  "12": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (12a) and 8 (12b) requests in flight.",
-  "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process."
+  "8": "commands: the same command over PlainLog in plain JS; heap: PlainLog holding the same envelope fields, each side in its own `node --expose-gc` child process.",
+  "12": "the same writers and events delivered to 1,000 in-process EventStore.subscribe streams on the in-memory store (no HTTP), in a `node --expose-gc` child process of its own; " +
+    "Facta: 1,000 fetch stream readers in the bench process connected over HTTP to GET /events (Subscriptions, one shared LogFeed) served by a child process, whose heap is measured " +
+    "(after a full collection, every client connected and idle, against before the first connection). Latency: from just before append is called to the message parsed by the client, over every (event, client) pair.",
+  "13": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (13a) and 8 (13b) requests in flight."
 }
 
 // -- Running ------------------------------------------------------------------------------------
@@ -209,8 +213,12 @@ const measureAll = async (): Promise<Array<Figure>> => {
       progress("memory: commands and heap (figure 8)")
       figures.push(...await Memory.figures(target, plan))
     }
-    if (wants("12", "12a", "12b")) {
-      progress("memory: a command over HTTP (figure 12)")
+    if (wants("12")) {
+      progress("memory: SSE fan-out to 1,000 clients (figure 12)")
+      figures.push(...await Fanout.figures(plan))
+    }
+    if (wants("13", "13a", "13b")) {
+      progress("memory: a command over HTTP (figure 13)")
       figures.push(...await Http.figures(plan))
     }
     await cleanup()

@@ -1,12 +1,15 @@
 /**
  * The event log live over Server-Sent Events. {@link group} makes a `GET /events` endpoint (an
  * `effect/http-api` streaming endpoint, so the OpenAPI document shows it) and {@link layer} serves
- * it: every event after a position, of the types asked for, as it is appended, gap-free.
+ * it: every event after a position that passes the client's filter (a stream or a category, event
+ * types, tags: see {@link Filter}), as it is appended, gap-free.
  *
  * Each message is one recorded event: `id:` its position, `event:` its type, `data:` its JSON
  * ({@link EventJson}). A client resumes exactly after the last id it got with the `Last-Event-ID`
  * header (what a browser's `EventSource` sends when it reconnects) or `?after=<position>`. A
  * `: keepalive` comment line is written every `heartbeat` so proxies keep an idle connection.
+ * The server reads the log once for all its clients ({@link LogFeed}); a client resuming from an
+ * older position reads its backlog from the store first, then joins the shared reader.
  * Each client has a buffer of `bufferSize` events between the log and its connection: when a
  * client reads too slowly for it to drain, the server ends the stream with an `overflow` message
  * ({@link OverflowJson}) rather than hold more, and the client resumes from its last id.
@@ -16,12 +19,14 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpClient } from "effect/http"
 import { type HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema } from "effect/http-api"
-import { EventStore, type InvalidInput, type RecordedEvent } from "@facta/core"
+import { EventQuery, EventStore, InvalidInput, type RecordedEvent } from "@facta/core"
 import type { MiddlewareOf } from "./CommandApi.ts"
+import { Position as WirePosition } from "./internal/position.ts"
+import * as LogFeed from "./LogFeed.ts"
 
 /**
  * A position in the log as the wire carries it: a decimal string, such as `"42"`.
@@ -29,12 +34,7 @@ import type { MiddlewareOf } from "./CommandApi.ts"
  * @category schemas
  * @since 0.1.0
  */
-export const Position = Schema.String.check(
-  Schema.isPattern(/^(0|[1-9][0-9]{0,39})$/, { expected: "a position in the log: a decimal integer, such as \"42\"" })
-).pipe(Schema.decodeTo(
-  Schema.BigInt,
-  SchemaTransformation.transform({ decode: (position: string) => BigInt(position), encode: (position: bigint) => position.toString() })
-))
+export const Position = WirePosition
 
 /**
  * Event types as a query parameter: names separated by commas, `AccountOpened,Deposited`.
@@ -51,6 +51,71 @@ export const Types = Schema.String.check(
     encode: (types: ReadonlyArray<string>) => types.join(",")
   })
 ))
+
+/**
+ * Tags as a query parameter: tags separated by commas, `account:a,region:eu`. An event must
+ * carry every one.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Tags = Schema.String.check(
+  Schema.isPattern(/^[^,]+(,[^,]+)*$/, { expected: "tags separated by commas, such as \"account:a,region:eu\"" })
+).pipe(Schema.decodeTo(
+  Schema.Array(Schema.String),
+  SchemaTransformation.transform({
+    decode: (tags: string): ReadonlyArray<string> => tags.split(","),
+    encode: (tags: ReadonlyArray<string>) => tags.join(",")
+  })
+))
+
+/**
+ * A stream id, or a category, as a query parameter: not empty, and no longer than a stream id.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const StreamName = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(InvalidInput.limits.streamIdLength))
+
+/**
+ * Which events a client is sent: each given part must hold (they combine with "and"). `stream`
+ * is one stream; `category` the streams whose id is `<category>-<id>` (the convention the
+ * project's stream ids follow), that is, starts with `category` and a hyphen; `types` and `tags`
+ * are one `EventQuery` item: an event of one of the types (any type without `types`) that carries
+ * every tag.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Filter {
+  readonly stream?: string | undefined
+  readonly category?: string | undefined
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly tags?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The `EventQuery` of a filter's `types` and `tags`: one item.
+ *
+ * @category utilities
+ * @since 0.1.0
+ */
+export const queryOf = (filter: Filter): EventQuery.EventQuery => EventQuery.make({ types: filter.types, tags: filter.tags })
+
+/**
+ * Whether an event passes a filter.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const matches = (filter: Filter): (event: RecordedEvent.RecordedEvent) => boolean => {
+  const query = queryOf(filter)
+  const prefix = filter.category === undefined ? undefined : `${filter.category}-`
+  return (event) =>
+    (filter.stream === undefined || event.streamId === filter.stream) &&
+    (prefix === undefined || event.streamId.startsWith(prefix)) &&
+    EventQuery.matches(query, event)
+}
 
 /**
  * A recorded event as the `data:` of its message: its position a decimal string, its time ISO 8601.
@@ -124,13 +189,17 @@ export const Message = Schema.Union([EventMessage, OverflowMessage])
 export type Message = typeof Message.Type
 
 /**
- * The query of the endpoint: `types` (comma-separated) and `after` (a position).
+ * The query of the endpoint: the {@link Filter} (`stream` or `category`, `types` and `tags`
+ * comma-separated) and `after` (a position).
  *
  * @category schemas
  * @since 0.1.0
  */
 export const Query = Schema.Struct({
+  stream: Schema.optional(StreamName),
+  category: Schema.optional(StreamName),
   types: Schema.optional(Types),
+  tags: Schema.optional(Tags),
   after: Schema.optional(Position)
 })
 
@@ -196,39 +265,42 @@ export const group = <const Path extends `/${string}` = "/events">(options?: Gro
     })
   ) as unknown as Group<Path>
 
-/** The client read too slowly: its buffer filled. */
-class BufferFull extends Schema.TaggedError<BufferFull>()("BufferFull", {
-  bufferSize: Schema.Int
-}) {}
-
 /**
- * What one client is sent: every event after `after` of `types`, live. The log is read into a
- * buffer of `bufferSize` events that the connection drains; when it is full the stream ends with
- * an overflow message rather than hold more.
+ * The store's read of a filter's backlog: by query when it names tags, the stream's own read for
+ * one stream, else the log by type. It may give events the filter does not want; never miss one.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const messages = (options: {
+export const backlog = (store: EventStore.EventStore["Service"], filter: Filter) =>
+(after: bigint): Stream.Stream<RecordedEvent.RecordedEvent, EventStore.EventStoreError | InvalidInput.InvalidInput> =>
+  filter.tags !== undefined && filter.tags.length > 0
+    ? store.readQuery(queryOf(filter), { after })
+    : filter.stream !== undefined
+    ? store.readStream(filter.stream).pipe(Stream.filter((event) => event.position > after))
+    : store.readAll({ after, types: filter.types })
+
+/**
+ * What one client is sent: every event after `after` that passes the filter, live, through the
+ * shared reader `feed` (see {@link LogFeed}): a buffer of `bufferSize` events between the log and
+ * the connection; when it is full the stream ends with an overflow message rather than hold more.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const messages = (feed: LogFeed.LogFeed, options: Filter & {
   readonly after?: bigint | undefined
-  readonly types?: ReadonlyArray<string> | undefined
   readonly bufferSize: number
 }): Stream.Stream<Message, EventStore.EventStoreError | InvalidInput.InvalidInput, EventStore.EventStore> =>
   Stream.unwrap(Effect.gen(function*() {
     const store = yield* EventStore.EventStore
-    const buffer = yield* Queue.bounded<RecordedEvent.RecordedEvent, EventStore.EventStoreError | InvalidInput.InvalidInput | BufferFull | Cause.Done>(
-      options.bufferSize
-    )
-    // The reader never waits on the client: a full buffer ends the stream instead.
-    yield* store.subscribe({ after: options.after, types: options.types }).pipe(
-      Stream.runForEachArray((events) =>
-        Queue.offerAllUnsafe(buffer, events).length === 0 ? Effect.void : Effect.fail(new BufferFull({ bufferSize: options.bufferSize }))
-      ),
-      Effect.onExit((exit) => exit._tag === "Success" ? Queue.end(buffer) : Queue.failCause(buffer, exit.cause)),
-      Effect.forkScoped
-    )
     let lastSent = options.after ?? EventStore.start
-    return Stream.fromQueue(buffer).pipe(
+    return feed.subscribe({
+      after: lastSent,
+      wanted: matches(options),
+      backlog: backlog(store, options),
+      bufferSize: options.bufferSize
+    }).pipe(
       Stream.map((event): Message => {
         lastSent = event.position
         // The store keeps JSON data and metadata only.
@@ -246,6 +318,10 @@ export const messages = (options: {
     )
   }))
 
+/** A parameter the endpoint refuses, as the problem a malformed one is. */
+const refused = (path: ReadonlyArray<string>, message: string) =>
+  new HttpApiError.BadRequestProblem({ detail: `${path.join(".")}: ${message}`, errors: [{ path, message }] })
+
 /**
  * Serves the `subscriptions` group of `api`, made by {@link group}.
  *
@@ -262,19 +338,30 @@ export const layer = <ApiId extends string, Groups extends HttpApiGroup.Constrai
   HttpApiBuilder.group(api as unknown as HttpApi.HttpApi<ApiId, Group<string>>, "subscriptions", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
+      // One reader of the log for every client of this server.
+      const feed = yield* LogFeed.make
       const bufferSize = Math.max(1, options?.bufferSize ?? 1000)
       return handlers.handle("events", ({ headers, query }) =>
-        Effect.succeed(
-          messages({ after: headers["last-event-id"] ?? query.after, types: query.types, bufferSize }).pipe(
+        Effect.gen(function*() {
+          if (query.stream !== undefined && query.category !== undefined) {
+            return yield* refused(["query", "category"], "give a stream or a category, not both: a stream is in one category")
+          }
+          const after = headers["last-event-id"] ?? query.after
+          // A position the log has not reached was not sent by this store: starting there would skip what comes before it.
+          if (after !== undefined && after > EventStore.start && after > (yield* Effect.orDie(store.head()))) {
+            const parameter = headers["last-event-id"] !== undefined ? ["headers", "last-event-id"] : ["query", "after"]
+            return yield* refused(parameter, `position ${after} is beyond the end of the log`)
+          }
+          return messages(feed, { ...query, after, bufferSize }).pipe(
             // A store failure mid-stream ends the response; the client resumes from its last id.
             Stream.orDie,
             Stream.provideService(EventStore.EventStore, store)
           )
-        ))
+        }))
     })) as unknown as Layer.Layer<HttpApiGroup.Service<ApiId, "subscriptions">, never, EventStore.EventStore | MiddlewareOf<Groups, "subscriptions">>
 
 /**
- * The server refused the subscription (a 4xx: a malformed position or types); following again
+ * The server refused the subscription (a 4xx: a malformed position or filter); following again
  * would be refused too.
  *
  * @category errors
@@ -291,11 +378,9 @@ export class SubscriptionRefused extends Schema.TaggedError<SubscriptionRefused>
  * @category models
  * @since 0.1.0
  */
-export interface FollowOptions {
+export interface FollowOptions extends Filter {
   /** Start after this position; default the start of the log. */
   readonly after?: bigint | undefined
-  /** Only these event types. */
-  readonly types?: ReadonlyArray<string> | undefined
   /** When to reconnect after a dropped connection; the first event received resets it. Default every second. */
   readonly reconnect?: Schedule.Schedule<unknown, unknown> | undefined
 }
@@ -315,12 +400,20 @@ export const follow = (url: string, options?: FollowOptions): Stream.Stream<Reco
   Stream.unwrap(Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const last = yield* Ref.make(Option.fromUndefinedOr(options?.after))
-    const types = options?.types === undefined || options.types.length === 0 ? {} : { types: options.types.join(",") }
+    const listed = (values: ReadonlyArray<string> | undefined) => values === undefined || values.length === 0 ? undefined : values.join(",")
+    const urlParams = Object.fromEntries(
+      Object.entries({
+        stream: options?.stream,
+        category: options?.category,
+        types: listed(options?.types),
+        tags: listed(options?.tags)
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined)
+    )
     const reconnect: Schedule.Schedule<unknown, Reconnect | SubscriptionRefused> = options?.reconnect ?? Schedule.spaced("1 second")
     const connection = Stream.unwrap(Effect.gen(function*() {
       const after = yield* Ref.get(last)
       const response = yield* client.get(url, {
-        urlParams: types,
+        urlParams,
         headers: Option.isSome(after) ? { "last-event-id": after.value.toString() } : {}
       })
       if (response.status >= 400 && response.status < 500) {

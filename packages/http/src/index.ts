@@ -23,6 +23,11 @@ export * as Health from "./Health.ts"
 /**
  * @since 0.1.0
  */
+export * as LogFeed from "./LogFeed.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Problems from "./Problems.ts"
 
 /**

@@ -228,6 +228,202 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
           }))
       })
 
+      describe("filters", () => {
+        it.effect("?stream=, ?category=, ?tags= and ?types= send exactly their events, before and after connecting, and resume mid-stream exactly", () =>
+          Effect.gen(function*() {
+            const [type, other] = [fresh("Filtered"), fresh("Unwanted")]
+            const [tagA, tagB] = [fresh("a:"), fresh("b:")]
+            const category = fresh("cat")
+            const [one, two] = [`${category}-1`, `${category}-2`]
+            // Not in the category: another prefix, and the category's name alone.
+            const [outside, bare] = [`${category}x-1`, category]
+            const batch = (n: number) =>
+              Effect.gen(function*() {
+                yield* append(one, [{ type, data: { n }, tags: [tagA, tagB] }, { type: other, data: { n }, tags: [tagA] }])
+                yield* append(two, [{ type, data: { n }, tags: [tagA] }, { type: other, data: { n } }])
+                yield* append(outside, [{ type, data: { n }, tags: [tagA, tagB] }])
+                yield* append(bare, [{ type, data: { n }, tags: [tagB] }])
+              })
+            const has = (event: RecordedEvent.RecordedEvent, ...tags: Array<string>) => tags.every((tag) => event.tags?.includes(tag) ?? false)
+            const cases: ReadonlyArray<readonly [string, (event: RecordedEvent.RecordedEvent) => boolean]> = [
+              [`?stream=${one}`, (event) => event.streamId === one],
+              [`?stream=${two}&types=${other}`, (event) => event.streamId === two && event.type === other],
+              [`?category=${category}`, (event) => event.streamId === one || event.streamId === two],
+              [`?category=${category}&types=${type}`, (event) => (event.streamId === one || event.streamId === two) && event.type === type],
+              [`?tags=${tagA},${tagB}`, (event) => has(event, tagA, tagB)],
+              [`?tags=${tagA}&types=${other}`, (event) => has(event, tagA) && event.type === other],
+              [`?category=${category}&tags=${tagA}`, (event) => (event.streamId === one || event.streamId === two) && has(event, tagA)]
+            ]
+            yield* batch(0)
+            const connections = yield* Effect.forEach(cases, ([query]) => connect(query))
+            const expectedNow = (wanted: (event: RecordedEvent.RecordedEvent) => boolean) =>
+              Effect.map(logOf([type, other]), (log) => log.filter(wanted))
+            for (const [i, [, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              yield* until(() => connections[i]!.events.length >= expected.length)
+            }
+            yield* batch(1)
+            yield* batch(2)
+            for (const [i, [, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              assert.isAtLeast(expected.length, 3, cases[i]![0])
+              yield* until(() => connections[i]!.events.length >= expected.length)
+            }
+            // Time for a message that should not come.
+            yield* Effect.sleep("100 millis")
+            yield* Effect.promise(() => Promise.all(connections.map((connection) => connection.close())))
+            for (const [i, [query, wanted]] of cases.entries()) {
+              const expected = yield* expectedNow(wanted)
+              assertSameEvents(connections[i]!.events, expected)
+              // Resuming after an event mid-stream sends exactly the rest.
+              const middle = Math.floor(expected.length / 2)
+              const resumed = yield* connect(query, { "last-event-id": expected[middle]!.position.toString() })
+              yield* until(() => resumed.events.length >= expected.length - middle - 1)
+              yield* Effect.sleep("100 millis")
+              yield* Effect.promise(() => resumed.close())
+              assertSameEvents(resumed.events, expected.slice(middle + 1))
+            }
+          }))
+
+        it.effect("a stream with a category, or an empty or malformed stream, category or tags, is a 400 problem naming the parameter", () =>
+          Effect.gen(function*() {
+            const url = yield* baseUrl
+            for (const [query, parameter] of [
+              ["?stream=account-1&category=account", "category"],
+              ["?stream=", "stream"],
+              ["?category=", "category"],
+              ["?tags=a,,b", "tags"],
+              ["?tags=", "tags"]
+            ] as const) {
+              const reply = yield* Effect.promise(async () => {
+                const response = await fetch(`${url}/events${query}`)
+                return { status: response.status, contentType: response.headers.get("content-type"), body: await response.json() as { errors: Array<{ path: unknown }> } }
+              })
+              assert.strictEqual(reply.status, 400, `${query}: ${JSON.stringify(reply.body)}`)
+              assert.strictEqual(reply.contentType, "application/problem+json")
+              assert.deepStrictEqual(reply.body.errors[0].path, ["query", parameter], query)
+            }
+          }))
+
+        it.effect("Subscriptions.follow passes its filter", () =>
+          Effect.gen(function*() {
+            const type = fresh("Followed")
+            const category = fresh("follow")
+            const tag = fresh("t:")
+            yield* append(`${category}-1`, [{ type, data: { i: 0 }, tags: [tag] }, { type, data: { i: 1 } }])
+            yield* append(`${category}x-1`, [{ type, data: { i: 2 }, tags: [tag] }])
+            yield* append(`${category}-2`, [{ type, data: { i: 3 }, tags: [tag] }])
+            const followed = yield* Subscriptions.follow(`${yield* baseUrl}/events`, { category, tags: [tag] }).pipe(
+              Stream.take(2),
+              Stream.runCollect,
+              Effect.provide(FetchHttpClient.layer),
+              Effect.timeout("10 seconds")
+            )
+            assert.deepStrictEqual(followed.map((event) => event.data), [{ i: 0 }, { i: 3 }])
+          }))
+      })
+
+      describe("the shared reader", () => {
+        it.effect("50 clients with random filters and resume points, connecting while writers append, each get exactly their events, in order, once", () =>
+          Effect.gen(function*() {
+            const [type, other] = [fresh("Shared"), fresh("Other")]
+            const tag = fresh("t:")
+            const streamOf = (writer: number) => `shared-${type}-${writer}`
+            const write = (writers: number, each: number) =>
+              Effect.forEach(Array.from({ length: writers }, (_, writer) => writer), (writer) =>
+                Effect.forEach(Array.from({ length: each }, (_, i) => i), (i) =>
+                  append(streamOf(writer), [{ type: i % 3 === 2 ? other : type, data: { writer, i }, ...(i % 2 === 0 ? { tags: [tag] } : {}) }]).pipe(
+                    Effect.andThen(Effect.sleep(`${Math.floor(Math.random() * 10)} millis`))
+                  ), { discard: true }), { concurrency: "unbounded", discard: true })
+            const filters: ReadonlyArray<readonly [string, (event: RecordedEvent.RecordedEvent) => boolean]> = [
+              [`?types=${type}`, (event) => event.type === type],
+              [`?stream=${streamOf(1)}`, (event) => event.streamId === streamOf(1)],
+              [`?category=shared-${type}&types=${other}`, (event) => event.type === other],
+              [`?tags=${tag}`, (event) => event.tags?.includes(tag) ?? false],
+              [`?tags=${tag}&types=${type}`, (event) => event.type === type && (event.tags?.includes(tag) ?? false)],
+              [`?category=shared-${type}`, () => true]
+            ]
+            yield* write(4, 15)
+            const writing = yield* Effect.forkChild(write(5, 60))
+            /** A client that reconnects after an overflow with its last id, keeping every message. */
+            const client = (query: string, after: string | undefined) => {
+              const received: Array<Sse.Event> = []
+              let current: Connection | undefined
+              let stopped = false
+              const running = Effect.gen(function*() {
+                while (!stopped) {
+                  const last = received.at(-1)?.id ?? after
+                  current = yield* connect(query, last === undefined ? {} : { "last-event-id": last })
+                  const connection = current
+                  yield* Effect.promise(() => connection.ended)
+                  received.push(...connection.events)
+                  current = undefined
+                }
+              })
+              return {
+                running,
+                count: () => received.length + (current?.events.length ?? 0),
+                // The loop keeps the closed connection's messages and stops.
+                stop: (fiber: Fiber.Fiber<void>) =>
+                  Effect.promise(async () => {
+                    stopped = true
+                    await current?.close()
+                  }).pipe(Effect.andThen(Fiber.join(fiber)), Effect.as(received))
+              }
+            }
+            const clients: Array<{
+              readonly filter: number
+              readonly after: bigint | undefined
+              readonly client: ReturnType<typeof client>
+              readonly fiber: Fiber.Fiber<void>
+            }> = []
+            for (let i = 0; i < 50; i++) {
+              const log = yield* logOf([type, other])
+              const filter = Math.floor(Math.random() * filters.length)
+              // From the start, or after an event already written (a resuming client).
+              const at = Math.floor(Math.random() * (log.length + 1)) - 1
+              const after = at < 0 ? undefined : log[at]!.position
+              const one = client(filters[filter]![0], after?.toString())
+              const fiber = yield* Effect.forkChild(one.running)
+              clients.push({ filter, after, client: one, fiber })
+              yield* Effect.sleep(`${Math.floor(Math.random() * 20)} millis`)
+            }
+            yield* Fiber.join(writing)
+            const log = yield* logOf([type, other])
+            assert.strictEqual(log.length, 4 * 15 + 5 * 60)
+            const expectedOf = ({ filter, after }: typeof clients[number]) =>
+              log.filter((event) => (after === undefined || event.position > after) && filters[filter]![1](event))
+            for (const one of clients) {
+              const expected = expectedOf(one)
+              yield* until(() => one.client.count() >= expected.length, "30 seconds")
+            }
+            // Time for a message that should not come.
+            yield* Effect.sleep("100 millis")
+            for (const one of clients) {
+              const received = yield* one.client.stop(one.fiber)
+              assertSameEvents(received, expectedOf(one))
+            }
+          }), { timeout: 90_000 })
+
+        it.effect("a position beyond the end of the log is a 400 problem naming where it came from", () =>
+          Effect.gen(function*() {
+            const url = yield* baseUrl
+            const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head())
+            const beyond = (head + 1000n).toString()
+            for (const [query, headers, field] of [
+              [`?after=${beyond}`, {}, ["query", "after"]],
+              ["", { "last-event-id": beyond }, ["headers", "last-event-id"]]
+            ] as const) {
+              const reply = yield* Effect.promise(async () => {
+                const response = await fetch(`${url}/events${query}`, { headers })
+                return { status: response.status, body: await response.json() as { errors: Array<{ path: unknown }> } }
+              })
+              assert.strictEqual(reply.status, 400, JSON.stringify(reply.body))
+              assert.deepStrictEqual(reply.body.errors[0].path, field)
+            }
+          }))
+      })
+
       describe("exactness", () => {
         it.effect("a client cut off at random points many times, resuming with its last id, gets each event once, in order", () =>
           Effect.gen(function*() {
