@@ -19,10 +19,10 @@ import {
   type EventStoreError,
   ExpectedVersion,
   isExpected,
-  type RetryTransaction,
   WrongExpectedVersion
 } from "./EventStore.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import type { RetryTransaction } from "./Transactor.ts"
 import * as LiveClock from "./LiveClock.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"

@@ -74,7 +74,6 @@ const partOf: Record<string, Part> = {
   "internal/batch.ts": "ports",
   "internal/eventChecks.ts": "ports",
   "internal/recording.ts": "ports",
-  "internal/journal.ts": "ports",
   "internal/order.ts": "ports",
   "CommandHandler.ts": "flows",
   "DecisionHandler.ts": "flows",
@@ -89,6 +88,7 @@ const partOf: Record<string, Part> = {
   "BlueGreen.ts": "runtime",
   "internal/processor/": "runtime",
   "InMemory.ts": "adapters",
+  "internal/memory/": "adapters",
   "index.ts": "adapters",
   "testing.ts": "adapters",
   "testing/": "adapters"

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
-import { Documents, ProjectionStore } from "@facta/core"
+import { Documents, InMemory, ProjectionStore } from "@facta/core"
 
 class AccountView extends Schema.Class<AccountView>("AccountView")({
   owner: Schema.String,
@@ -27,7 +27,7 @@ describe("ProjectionStore", () => {
       yield* accounts.delete("a")
       assert.isTrue(Option.isNone(yield* accounts.get("a")))
       assert.isTrue(Option.isNone(yield* Documents.make("other", AccountView).get("b")))
-    }).pipe(Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.projectionStore)))
 
   it.effect("keeps documents as JSON and reports a stored document that no longer matches the schema", () =>
     Effect.gen(function*() {
@@ -45,5 +45,5 @@ describe("ProjectionStore", () => {
       assert.include(error.message, "balance")
       const listError = yield* Effect.flip(accounts.list)
       assert.strictEqual(listError._tag, "DocumentSchemaError")
-    }).pipe(Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.projectionStore)))
 })
