@@ -82,6 +82,8 @@ const partOf: Record<string, Part> = {
   "Reactor.ts": "flows",
   "ProcessManager.ts": "flows",
   "internal/dispatcher.ts": "flows",
+  "internal/commandOutcomes.ts": "flows",
+  "internal/commandRetries.ts": "flows",
   "internal/snapshotting.ts": "flows",
   "internal/processor/model.ts": "flows",
   "Processor.ts": "runtime",
