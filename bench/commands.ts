@@ -159,7 +159,7 @@ export const sqlFigures = async (target: SqlTarget, plan: Plan): Promise<Array<F
   ]
 }
 
-/** Figure 8a: command handling through `EventStore.layerMemory` against a plain JS log. */
+/** Figure 8a: command handling through `InMemory.eventStore` against a plain JS log. */
 export const memoryFigures = async (target: MemoryTarget, plan: Plan): Promise<Array<Figure>> => {
   const log = new PlainLog()
   const seedPlain = (prefix: string, count: number) => {

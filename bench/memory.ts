@@ -1,6 +1,6 @@
 /**
  * Figure 8: the in-memory store. Command throughput comes from `commands.ts` (the same command as
- * figure 4, through `EventStore.layerMemory`); heap bytes per stored event are measured in child
+ * figure 4, through `InMemory.eventStore`); heap bytes per stored event are measured in child
  * processes (`memoryHeap.ts`) started with `--expose-gc`, one per side, so neither heap holds the
  * other's leftovers or this process's.
  */

@@ -4,12 +4,12 @@
  * in batches of 100 (one stream per batch) and prints one JSON line with the heap used before and
  * after, each measured after a full garbage collection.
  *
- * facta: `EventStore.makeMemory` (what `EventStore.layerMemory` provides).
+ * facta: the event store of `InMemory.eventStore`.
  * baseline: `PlainLog`, the same envelope fields as plain JS objects in one log array plus a
  * per-stream index.
  */
 import { Effect, Stream } from "effect"
-import { EventStore } from "@facta/core"
+import { EventStore, InMemory } from "@facta/core"
 import { PlainLog } from "./plainLog.ts"
 
 const perAppend = 100
@@ -35,8 +35,8 @@ interface Measured {
 }
 
 const facta = (events: number): Promise<Measured> =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const store = yield* EventStore.makeMemory
+  Effect.runPromise(Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
     const before = heapUsed()
     const started = performance.now()
     for (let i = 0; i < events / perAppend; i++) yield* store.append(`stream-${i}`, batch(i))
@@ -45,7 +45,7 @@ const facta = (events: number): Promise<Measured> =>
     // Reading the store after the measurement keeps it reachable until then, and checks it.
     const stored = yield* Stream.runCount(store.readAll({ batchSize: 10_000 }))
     return { before, after, ms, stored }
-  })))
+  }).pipe(Effect.provide(InMemory.eventStore)))
 
 const baseline = (events: number): Measured => {
   const before = heapUsed()

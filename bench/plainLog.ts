@@ -1,6 +1,6 @@
 /**
  * The in-memory baseline: an event log as hand-written plain JS, with the semantics
- * `EventStore.layerMemory` promises (version check, data and metadata copied as JSON, a UUID, a
+ * `InMemory.eventStore` promises (version check, data and metadata copied as JSON, a UUID, a
  * global position and a timestamp per event, a per-stream index) and nothing else: no Effect, no
  * Schema, no PubSub.
  */

@@ -23,7 +23,7 @@
  * `INSERT ... ON CONFLICT`) into a copy of Facta's projections table and moves a checkpoint row by
  * compare-and-set in a copy of Facta's checkpoints table: the same documents and checkpoint,
  * written without Facta. Baseline (memory): the same over `PlainLog`, the documents kept as JSON
- * text like `ProjectionStore.layerMemory` keeps them.
+ * text like `InMemory.projectionStore` keeps them.
  */
 import { Effect, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"

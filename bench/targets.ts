@@ -162,7 +162,7 @@ export const pglite = async (): Promise<SqlTarget> => {
   }
 }
 
-/** `InMemory.layer`: `EventStore.layerMemory` and the other in-memory stores. */
+/** `InMemory.layer`: every store in memory. */
 export const memory = (): MemoryTarget => {
   const runtime = ManagedRuntime.make(InMemory.layer satisfies Layer.Layer<Services>)
   return { kind: "memory", store: "memory", run: (effect) => runtime.runPromise(effect), dispose: () => runtime.dispose() }

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result, Schema, Stream } from "effect"
-import { CommandHandler, EventStore } from "@facta/core"
+import { CommandHandler, EventStore, InMemory } from "@facta/core"
 import { AggregateTest } from "@facta/core/testing"
 import {
   AccountAlreadyOpen,
@@ -98,7 +98,7 @@ describe("BankAccount", () => {
           if (error._tag === "ValidationError") assert.deepStrictEqual(error.issues.map((issue) => issue.path), [["amount"]])
         }
         assert.strictEqual((yield* accounts.load(id)).version, 1)
-      }).pipe(Effect.provide(EventStore.layerMemory)))
+      }).pipe(Effect.provide(InMemory.eventStore)))
   })
 
   describe("transfer legs", () => {
@@ -158,9 +158,9 @@ describe("BankAccount", () => {
     /** A memory store that yields before each append, so concurrent commands interleave between reading and writing. */
     const interleavingStore = Layer.effect(
       EventStore.EventStore,
-      Effect.map(EventStore.makeMemory, (store) =>
+      Effect.map(EventStore.EventStore, (store) =>
         EventStore.EventStore.of({ ...store, append: (id, events, options) => Effect.andThen(Effect.yieldNow, store.append(id, events, options)) }))
-    )
+    ).pipe(Layer.provide(InMemory.eventStore))
 
     it.live("ten concurrent withdrawals of 30 from 100: exactly three succeed and the balance is 10", () =>
       Effect.gen(function*() {
@@ -235,7 +235,7 @@ describe("BankAccount", () => {
             assert.isAtLeast(balance!, 0)
             assert.strictEqual(balance, stored.reduce((sum, event) => sum + signedAmount(event.data), 0))
           }
-        }).pipe(Effect.provide(EventStore.layerMemory))
+        }).pipe(Effect.provide(InMemory.eventStore))
     )
   })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { CommandHandler, EventStore } from "@facta/core"
+import { CommandHandler, InMemory } from "@facta/core"
 import { AggregateTest } from "@facta/core/testing"
 import * as BankAccount from "../src/BankAccount.ts"
 import {
@@ -133,7 +133,7 @@ describe("Transfer", () => {
         assert.strictEqual(yield* balance("A-1"), 70)
         assert.strictEqual(yield* balance("B-2"), 30)
         assert.strictEqual(yield* status("t1"), "completed")
-      }).pipe(Effect.provide(EventStore.layerMemory)))
+      }).pipe(Effect.provide(InMemory.eventStore)))
 
     it.effect("compensates a transfer the receiver refuses: the sender is refunded and the transfer cancelled", () =>
       Effect.gen(function*() {
@@ -149,6 +149,6 @@ describe("Transfer", () => {
         assert.strictEqual(yield* balance("A-1"), 100)
         assert.strictEqual(yield* status("t2"), "cancelled")
         assert.strictEqual((yield* accounts.load(account("Z-9"))).version, 0)
-      }).pipe(Effect.provide(EventStore.layerMemory)))
+      }).pipe(Effect.provide(InMemory.eventStore)))
   })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { CommandHandler, EventStore } from "@facta/core"
+import { CommandHandler, EventStore, InMemory } from "@facta/core"
 import { AggregateTest } from "@facta/core/testing"
 import {
   AbandonTodo,
@@ -122,7 +122,7 @@ describe("Todo", () => {
 
   describe("validating input", () => {
     const invalid = (input: unknown) =>
-      Effect.flip(todos.handle(streamId("42"), input)).pipe(Effect.provide(EventStore.layerMemory))
+      Effect.flip(todos.handle(streamId("42"), input)).pipe(Effect.provide(InMemory.eventStore))
 
     it.effect("names each invalid field", () =>
       Effect.gen(function*() {
@@ -171,6 +171,6 @@ describe("Todo", () => {
         const store = yield* EventStore.EventStore
         const events = yield* Stream.runCollect(store.readStream(streamId("42")))
         assert.deepStrictEqual(events.map((event) => event.type), ["TodoAdded"])
-      }).pipe(Effect.provide(EventStore.layerMemory)))
+      }).pipe(Effect.provide(InMemory.eventStore)))
   })
 })

@@ -5,10 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
-import { start } from "./EventStore.ts"
-import { currentJournal, type Expected, type Journal } from "./internal/journal.ts"
-import { byBytes } from "./internal/order.ts"
+import { Context, Effect, Schema } from "effect"
 import { checkId, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
@@ -103,76 +100,3 @@ export const make = (store: CheckpointStore["Service"]): CheckpointStore["Servic
     remove: (processor) => checked(processor, () => store.remove(processor))
   })
 }
-
-const matches = (actual: Checkpoint, expected: Expected) =>
-  actual.position === expected.position && (expected.generation === undefined || actual.generation === expected.generation)
-
-const conflictOf = (processor: string, expected: Expected, actual: Checkpoint) =>
-  new CheckpointConflict({
-    processor,
-    expected: expected.position,
-    actual: actual.position,
-    ...(expected.generation === undefined || expected.generation === actual.generation
-      ? {}
-      : { expectedGeneration: expected.generation, actualGeneration: actual.generation })
-  })
-
-/**
- * Checkpoints in memory. Inside a `Transactor` transaction, a move is checked when it is made and
- * again when the transaction commits, and applied only then.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeMemory: Effect.Effect<CheckpointStore["Service"]> = Effect.sync(() => {
-  const committed = new Map<string, Checkpoint>()
-  const origin: Checkpoint = { position: start, generation: 0 }
-  const conflict = (journal: Journal) => {
-    for (const [processor, { expected }] of journal.checkpoints) {
-      if (expected === undefined) continue
-      const actual = committed.get(processor) ?? origin
-      if (!matches(actual, expected)) return conflictOf(processor, expected, actual)
-    }
-  }
-  const apply = (journal: Journal) => {
-    for (const [processor, { next }] of journal.checkpoints) next === undefined ? committed.delete(processor) : committed.set(processor, next)
-  }
-  const current = (processor: string, journal: Journal | undefined): Checkpoint => {
-    const pending = journal?.checkpoints.get(processor)
-    return pending === undefined ? committed.get(processor) ?? origin : pending.next ?? origin
-  }
-  /** Records a change: applied at once outside a transaction, at its commit inside one. */
-  const change = (processor: string, expected: Expected | undefined, next: Checkpoint | undefined) =>
-    Effect.map(currentJournal, (journal) => {
-      if (journal === undefined) {
-        next === undefined ? committed.delete(processor) : committed.set(processor, next)
-        return
-      }
-      const pending = journal.checkpoints.get(processor)
-      // The first expectation in the transaction is the one checked at commit.
-      journal.checkpoints.set(processor, { expected: pending === undefined ? expected : pending.expected, next })
-      journal.checks.add(conflict)
-      journal.commits.add(apply)
-    })
-  return make({
-    list: Effect.sync(() =>
-      [...committed].sort(([a], [b]) => byBytes(a, b)).map(([processor, { position }]) => ({ processor, position }))),
-    get: (processor) => Effect.map(currentJournal, (journal) => current(processor, journal).position),
-    read: (processor) => Effect.map(currentJournal, (journal) => current(processor, journal)),
-    set: (processor, expected, next, generation) =>
-      Effect.flatMap(currentJournal, (journal) => {
-        const actual = current(processor, journal)
-        const expectation = { position: expected, generation }
-        if (!matches(actual, expectation)) return Effect.fail(conflictOf(processor, expectation, actual))
-        return change(processor, expectation, { position: next, generation: actual.generation })
-      }),
-    replace: (processor, checkpoint) => change(processor, undefined, checkpoint),
-    remove: (processor) => change(processor, undefined, undefined)
-  })
-})
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<CheckpointStore> = Layer.effect(CheckpointStore, makeMemory)

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Predicate, Schedule, Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import {
   defaultBatchSize,
@@ -19,12 +19,13 @@ import {
   type EventStoreError,
   ExpectedVersion,
   isExpected,
-  type RetryTransaction,
   WrongExpectedVersion
 } from "./EventStore.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import type { RetryTransaction } from "./Transactor.ts"
 import * as LiveClock from "./LiveClock.ts"
-import * as Metrics from "./Metrics.ts"
+import { commandCounter, commandType, outcomeOf } from "./internal/commandOutcomes.ts"
+import { defaultTransientRetry, isInDoubt, isPinned, isTransient, retryConflicts } from "./internal/commandRetries.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
 import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
@@ -186,29 +187,6 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.upTo({ times: 5 })
 )
 
-const commandType = (command: unknown) =>
-  typeof command === "object" && command !== null && "_tag" in command ? String(command._tag) : "unknown"
-
-const outcomes = ["handled", "rejected", "conflicted", "invalid", "failed"] as const
-type Outcome = typeof outcomes[number]
-
-/** The aggregate's command counter, tagged once per outcome rather than per command. */
-const commandCounter = (aggregate: string) => {
-  const counters = Object.fromEntries(
-    outcomes.map((outcome) => [outcome, Metric.withAttributes(Metrics.commands, { aggregate, outcome })])
-  ) as Record<Outcome, Metric.Metric<number, unknown>>
-  return (outcome: Outcome) => Metric.update(counters[outcome], 1)
-}
-
-const outcomeOf = (error: unknown, appended: boolean): Outcome => {
-  if (appended) return "failed"
-  if (Predicate.isTagged(error, "WrongExpectedVersion")) return "conflicted"
-  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput", "ForeignEvent"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
-  return "rejected"
-}
-
-const isConflict = (error: unknown): error is WrongExpectedVersion => Predicate.isTagged(error, "WrongExpectedVersion")
-
 const isExpectedVersion = Schema.is(ExpectedVersion)
 
 /** A caller's expected version that is none (`NaN` from a careless parse of an `If-Match`, say). */
@@ -219,36 +197,12 @@ const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
     reason: `${typeof expected === "string" ? JSON.stringify(expected) : String(expected)} is not a version (an integer from 0), "noStream", "streamExists" or "any"`
   })
 
-/** An expectation the stream's version alone answers: what was decided on it cannot be decided again. */
-const isPinned = (expected: ExpectedVersion) => typeof expected === "number" || expected === "noStream"
-
-/** Runs `attempt` again after a conflict, as `retry` allows; the schedule still sees the first conflict. */
-const retryConflicts = <A, E, R>(attempt: Effect.Effect<A, E, R>, retry: Schedule.Schedule<unknown, unknown>) =>
-  // The retry is set up after a first conflict only: most commands never conflict.
-  Effect.catchIf(attempt, isConflict, (conflict) => {
-    let first = true
-    return Effect.retry(
-      Effect.suspend(() => first ? (first = false, Effect.fail(conflict)) : attempt),
-      { schedule: retry, while: isConflict }
-    )
-  })
-
 /** The first event of the page that the aggregate does not know, as the error it is. */
 const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
   const known = aggregate.events.knownTypes
   const event = known === undefined ? undefined : page.find((event) => !known.has(event.type))
   return event === undefined ? undefined : new ForeignEvent({ aggregate: aggregate.name, streamId, version: event.version, type: event.type })
 }
-
-/** The default retry of transient failures, for commands with an id. */
-const defaultTransientRetry: Schedule.Schedule<unknown, unknown> = Schedule.min([
-  Schedule.exponential("50 millis"),
-  Schedule.spaced("2 seconds")
-]).pipe(Schedule.upTo({ times: 12 }))
-
-const isTransient = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient !== undefined
-
-const isInDoubt = (error: unknown) => Predicate.isTagged(error, "EventStoreError") && (error as EventStoreError).transient === "inDoubt"
 
 /**
  * The result a command with this id had, from its recorded events: the state is folded from the

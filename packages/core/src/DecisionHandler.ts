@@ -15,9 +15,9 @@ import {
   defaultBatchSize,
   EventStore,
   type EventStoreError,
-  type RetryTransaction,
   type WrongExpectedVersion
 } from "./EventStore.ts"
+import type { RetryTransaction } from "./Transactor.ts"
 import type * as EventQuery from "./EventQuery.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import * as LiveClock from "./LiveClock.ts"

@@ -1,13 +1,25 @@
 /**
- * Every store in memory, in one layer: for tests, playgrounds and single-process tools. The
- * semantics are those of the SQL stores (atomic appends, JSON data, transactional read models,
- * compare-and-set checkpoints, snapshots, one processor instance at a time); nothing survives the process.
+ * Every store in memory: for tests, playgrounds and single-process tools. The semantics are those
+ * of the SQL stores (atomic appends, JSON data, transactional read models, compare-and-set
+ * checkpoints, snapshots, one processor instance at a time); nothing survives the process.
+ *
+ * {@link layer} provides them all. Each store also has a layer of its own, for a test that needs
+ * only some, or that wraps one: the stores that write inside a transaction join the one
+ * {@link transactor} runs, whichever layer provided them.
  *
  * @since 0.1.0
  */
 import { Layer } from "effect"
 import * as CheckpointStore from "./CheckpointStore.ts"
 import * as EventStore from "./EventStore.ts"
+import * as MemoryCheckpointStore from "./internal/memory/checkpointStore.ts"
+import * as MemoryEventStore from "./internal/memory/eventStore.ts"
+import * as MemoryLease from "./internal/memory/lease.ts"
+import * as MemoryParkedEvents from "./internal/memory/parkedEvents.ts"
+import * as MemoryProjectionStore from "./internal/memory/projectionStore.ts"
+import * as MemorySnapshotStore from "./internal/memory/snapshotStore.ts"
+import * as MemoryStatusBoard from "./internal/memory/statusBoard.ts"
+import * as MemoryTransactor from "./internal/memory/transactor.ts"
 import * as Lease from "./Lease.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
@@ -30,16 +42,89 @@ export type Services =
   | StatusBoard.StatusBoard
 
 /**
+ * The event store: streams, the log, conditional appends. Inside a transaction appends are held
+ * until it commits, and other appends wait for it to end.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const eventStore: Layer.Layer<EventStore.EventStore> = Layer.effect(EventStore.EventStore, MemoryEventStore.make)
+
+/**
+ * Read models as JSON documents, by projection and generation.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const projectionStore: Layer.Layer<ProjectionStore.ProjectionStore> = Layer.effect(
+  ProjectionStore.ProjectionStore,
+  MemoryProjectionStore.make
+)
+
+/**
+ * Processors' checkpoints, moved by compare-and-set (checked again when a transaction commits).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const checkpointStore: Layer.Layer<CheckpointStore.CheckpointStore> = Layer.effect(
+  CheckpointStore.CheckpointStore,
+  MemoryCheckpointStore.make
+)
+
+/**
+ * Snapshots of aggregate state, as JSON.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const snapshotStore: Layer.Layer<SnapshotStore.SnapshotStore> = Layer.effect(SnapshotStore.SnapshotStore, MemorySnapshotStore.make)
+
+/**
+ * Transactions over the memory stores: one at a time; their writes commit together or not at all.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const transactor: Layer.Layer<Transactor.Transactor> = Layer.effect(Transactor.Transactor, MemoryTransactor.make)
+
+/**
+ * Leases as locks in the process.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const lease: Layer.Layer<Lease.Lease> = Layer.effect(Lease.Lease, MemoryLease.make)
+
+/**
+ * Parked events and their audit.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const parkedEvents: Layer.Layer<ParkedEvents.ParkedEvents> = Layer.effect(ParkedEvents.ParkedEvents, MemoryParkedEvents.make)
+
+/**
+ * The processors' status reports, for this process.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const statusBoard: Layer.Layer<StatusBoard.StatusBoard> = Layer.effect(StatusBoard.StatusBoard, MemoryStatusBoard.make)
+
+/**
+ * Every store above, in one layer.
+ *
  * @category layers
  * @since 0.1.0
  */
 export const layer: Layer.Layer<Services> = Layer.mergeAll(
-  EventStore.layerMemory,
-  ProjectionStore.layerMemory,
-  CheckpointStore.layerMemory,
-  SnapshotStore.layerMemory,
-  Transactor.layerMemory,
-  Lease.layerMemory,
-  ParkedEvents.layerMemory,
-  StatusBoard.layerMemory
+  eventStore,
+  projectionStore,
+  checkpointStore,
+  snapshotStore,
+  transactor,
+  lease,
+  parkedEvents,
+  statusBoard
 )

@@ -9,12 +9,12 @@
  * one batch. It also stops starting batches and handlers as soon as it is unsure it still holds
  * the lease ({@link Held.check}).
  *
- * In memory the lease is a lock in the process. On a Postgres server it is a row that expires
- * unless the holder renews it (see `SqlLease`).
+ * In memory (`InMemory.lease`) the lease is a lock in the process. On a Postgres server it is a
+ * row that expires unless the holder renews it (see `SqlLease`).
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema, Semaphore, type Scope } from "effect"
+import { Context, type Effect, Schema, type Scope } from "effect"
 
 /**
  * The holder lost its lease, or can no longer be sure it holds it (it could not renew it in
@@ -82,48 +82,3 @@ export class Lease extends Context.Service<Lease, {
    */
   readonly countHeld: (prefix: string) => Effect.Effect<number, LeaseLost>
 }>()("@facta/core/Lease") {}
-
-/**
- * Leases as in-process locks: instances in one process take turns. A holder cannot be frozen
- * apart from its process, so it never loses the lock while its scope is open.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeMemory: Effect.Effect<Lease["Service"]> = Effect.sync(() => {
-  const locks = new Map<string, { readonly lock: Semaphore.Semaphore; epoch: number; held: boolean }>()
-  const entryOf = (name: string) => {
-    let entry = locks.get(name)
-    if (entry === undefined) {
-      entry = { lock: Semaphore.makeUnsafe(1), epoch: 0, held: false }
-      locks.set(name, entry)
-    }
-    return entry
-  }
-  const take = (name: string) => {
-    const entry = entryOf(name)
-    return Effect.gen(function*() {
-      // The wait stays interruptible, so a waiting instance can be stopped.
-      yield* Semaphore.takeScoped(entry.lock, 1)
-      entry.held = true
-      yield* Effect.addFinalizer(() => Effect.sync(() => void (entry.held = false)))
-      const epoch = ++entry.epoch
-      const fence = Effect.suspend(() =>
-        entry.epoch === epoch ? Effect.void : Effect.fail(new LeaseLost({ name, reason: `taken over at epoch ${entry.epoch}` }))
-      )
-      return { name, epoch, lost: Effect.never, check: fence, fence } satisfies Held
-    })
-  }
-  return Lease.of({
-    // Every instance is in this process: which one holds a lease makes no difference to the load,
-    // so `eligible` is not asked.
-    acquire: (name) => take(name),
-    countHeld: (prefix) => Effect.sync(() => [...locks].filter(([name, entry]) => entry.held && name.startsWith(prefix)).length)
-  })
-})
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<Lease> = Layer.effect(Lease, makeMemory)

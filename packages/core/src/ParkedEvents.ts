@@ -6,8 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Schema } from "effect"
-import { currentJournal, type Journal } from "./internal/journal.ts"
+import { Context, type DateTime, type Effect, Schema } from "effect"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 
 /**
@@ -58,64 +57,3 @@ export class ParkedEvents extends Context.Service<ParkedEvents, {
   /** What became of parked events, oldest first. */
   readonly audit: (processor?: string) => Effect.Effect<ReadonlyArray<AuditEntry>, ParkedEventsError>
 }>()("@facta/core/ParkedEvents") {}
-
-interface State {
-  readonly parked: Map<string, Parked>
-  readonly audit: Array<AuditEntry>
-}
-
-type Change = (state: State) => void
-
-const key = (processor: string, eventId: string) => `${processor}\u0000${eventId}`
-
-/**
- * Parked events in memory. Inside a `Transactor` transaction, changes wait for it to commit.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeMemory: Effect.Effect<ParkedEvents["Service"]> = Effect.sync(() => {
-  const state: State = { parked: new Map(), audit: [] }
-  const pending = new WeakMap<Journal, Array<Change>>()
-  const apply = (journal: Journal) => {
-    for (const change of pending.get(journal) ?? []) change(state)
-  }
-  /** Applies `change` now, or when the current transaction commits; `view` is what the transaction sees. */
-  const change = (f: Change) =>
-    Effect.map(currentJournal, (journal) => {
-      if (journal === undefined) return f(state)
-      const changes = pending.get(journal) ?? []
-      pending.set(journal, [...changes, f])
-      journal.commits.add(apply)
-    })
-  const byLog = (a: Parked, b: Parked) => a.event.position < b.event.position ? -1 : a.event.position > b.event.position ? 1 : 0
-  return ParkedEvents.of({
-    park: (processor, event, error) =>
-      Effect.flatMap(DateTime.now, (parkedAt) =>
-        change((state) => {
-          state.parked.set(key(processor, event.id), { processor, event, error, parkedAt })
-          state.audit.push({ processor, eventId: event.id, outcome: "parked", at: parkedAt })
-        })),
-    list: (processor) =>
-      Effect.sync(() => [...state.parked.values()].filter((parked) => processor === undefined || parked.processor === processor).sort(byLog)),
-    remove: (processor, eventId, outcome) =>
-      Effect.gen(function*() {
-        const at = yield* DateTime.now
-        const found = state.parked.has(key(processor, eventId))
-        if (found) {
-          yield* change((state) => {
-            state.parked.delete(key(processor, eventId))
-            state.audit.push({ processor, eventId, outcome, at })
-          })
-        }
-        return found
-      }),
-    audit: (processor) => Effect.sync(() => state.audit.filter((entry) => processor === undefined || entry.processor === processor))
-  })
-})
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<ParkedEvents> = Layer.effect(ParkedEvents, makeMemory)

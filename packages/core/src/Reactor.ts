@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { Effect, Schema, SchemaAST } from "effect"
-import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type RetryTransaction, type WrongExpectedVersion } from "./EventStore.ts"
+import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type WrongExpectedVersion } from "./EventStore.ts"
+import type { RetryTransaction } from "./Transactor.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"

@@ -9,8 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
-import { currentJournal, type Journal } from "./internal/journal.ts"
+import { Context, Effect, type Option, Schema } from "effect"
 import { checkId, checkJson, type InvalidInput, limits } from "./InvalidInput.ts"
 
 /**
@@ -90,46 +89,3 @@ export interface Policy<State> {
 export const isDue = <State>(policy: Policy<State>, state: State, before: number, after: number): boolean =>
   (policy.every !== undefined && Math.floor(after / policy.every) > Math.floor(before / policy.every)) ||
   (policy.when?.(state, after) ?? false)
-
-/**
- * Snapshots in memory, kept as JSON like the SQL store keeps them. Inside a `Transactor`
- * transaction, saves are held back until it commits, and dropped if it fails.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeMemory: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
-  const committed = new Map<string, string>()
-  const parse = (text: string | undefined) => text === undefined ? undefined : JSON.parse(text) as Snapshot
-  // A pending snapshot in the current transaction wins over the committed one.
-  const lookup = (journal: Journal | undefined, streamId: string) => journal?.snapshots.get(streamId) ?? committed.get(streamId)
-  /** A snapshot replaces one of the same schema only when it is of a later version. */
-  const replaces = (snapshot: Snapshot, current: Snapshot | undefined) =>
-    current === undefined || current.schemaVersion !== snapshot.schemaVersion || current.version < snapshot.version
-  const apply = (journal: Journal) => {
-    for (const [streamId, text] of journal.snapshots) {
-      if (replaces(parse(text)!, parse(committed.get(streamId)))) committed.set(streamId, text)
-    }
-  }
-  return make({
-    load: (streamId) => Effect.map(currentJournal, (journal) => Option.fromUndefinedOr(parse(lookup(journal, streamId)))),
-    save: (snapshot) =>
-      Effect.flatMap(currentJournal, (journal) =>
-        Effect.try({
-          try: () => {
-            if (!replaces(snapshot, parse(lookup(journal, snapshot.streamId)))) return
-            const text = JSON.stringify(snapshot)
-            if (journal === undefined) return void committed.set(snapshot.streamId, text)
-            journal.snapshots.set(snapshot.streamId, text)
-            journal.commits.add(apply)
-          },
-          catch: (cause) => new SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
-        }))
-  })
-})
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<SnapshotStore> = Layer.effect(SnapshotStore, makeMemory)

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Schema } from "effect"
+import { Context, type DateTime, type Effect, Schema } from "effect"
 
 /**
  * @category errors
@@ -50,25 +50,3 @@ export class StatusBoard extends Context.Service<StatusBoard, {
   /** Every record, by processor and instance. */
   readonly list: Effect.Effect<ReadonlyArray<Entry>, StatusBoardError>
 }>()("@facta/core/StatusBoard") {}
-
-/**
- * @category constructors
- * @since 0.1.0
- */
-export const makeMemory: Effect.Effect<StatusBoard["Service"]> = Effect.sync(() => {
-  const entries = new Map<string, Entry>()
-  return StatusBoard.of({
-    report: (report) =>
-      Effect.map(DateTime.now, (updatedAt) => void entries.set(`${report.processor}\u0000${report.instance}`, { ...report, updatedAt })),
-    list: Effect.sync(() =>
-      [...entries.values()].sort((a, b) =>
-        a.processor === b.processor ? (a.instance < b.instance ? -1 : 1) : a.processor < b.processor ? -1 : 1
-      ))
-  })
-})
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<StatusBoard> = Layer.effect(StatusBoard, makeMemory)

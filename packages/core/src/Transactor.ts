@@ -4,15 +4,15 @@
  * read-model writes with the checkpoint move.
  *
  * The SQL layers run the effect in a database transaction (everything on the same `SqlClient`
- * joins it, appends to the event store included). In memory, document writes, checkpoint moves
- * and appends are journaled and applied at once on success, after every checkpoint
+ * joins it, appends to the event store included), and an append that would land behind events
+ * readers may have passed refuses with {@link RetryTransaction}. In memory (`InMemory.transactor`),
+ * document writes, checkpoint moves and appends are journaled and applied at once on success, after every checkpoint
  * compare-and-set is checked again, or dropped on failure, as on SQL; transactions take turns,
  * and while one holds appends, other appends wait for it to end.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema, Semaphore } from "effect"
-import { CurrentJournal, currentJournal, makeJournal } from "./internal/journal.ts"
+import { Context, type Effect, Schema } from "effect"
 
 /**
  * The transaction could not be run or committed.
@@ -34,42 +34,21 @@ export class Transactor extends Context.Service<Transactor, {
 }>()("@facta/core/Transactor") {}
 
 /**
- * @category constructors
+ * Nothing is wrong with the append but the moment: it was made inside a transaction older than
+ * an event committed meanwhile (one of the stream, or any event, for a transaction that wrote
+ * elsewhere before its first append without saying it might append, as the SQL `Transactor`
+ * does), so its event would come before one that readers may already have passed. Nothing was
+ * written; the whole transaction should run again, as a newer one. Processors rerun such a batch
+ * at once. Only SQL stores, inside a transaction, fail this way.
+ *
+ * @category errors
  * @since 0.1.0
  */
-export const makeMemory: Effect.Effect<Transactor["Service"]> = Effect.map(Semaphore.make(1), (lock) =>
-  Transactor.of({
-    withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(currentJournal, (outer): Effect.Effect<A, E | TransactionError, R> => {
-        // A nested transaction joins the outer one.
-        if (outer !== undefined) return effect
-        const journal = makeJournal()
-        return lock.withPermits(1)(
-          effect.pipe(
-            Effect.provideService(CurrentJournal, journal),
-            Effect.flatMap((value) =>
-              Effect.suspend(() => {
-                for (const check of journal.checks) {
-                  const error = check(journal)
-                  if (error !== undefined) {
-                    return Effect.fail(new TransactionError({ message: `Commit refused: ${String(error)}`, cause: error }))
-                  }
-                }
-                for (const commit of journal.commits) commit(journal)
-                return Effect.succeed(value)
-              })
-            ),
-            Effect.ensuring(Effect.suspend(() => {
-              journal.open = false
-              return Effect.forEach(journal.ends, (end) => end, { discard: true })
-            }))
-          )
-        )
-      })
-  }))
-
-/**
- * @category layers
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<Transactor> = Layer.effect(Transactor, makeMemory)
+export class RetryTransaction extends Schema.TaggedError<RetryTransaction>()("RetryTransaction", {
+  streamId: Schema.String
+}) {
+  override get message() {
+    return `Append to "${this.streamId}" refused: an event was committed by a transaction newer than this one, ` +
+      "so this event would come before it in the log; run the transaction again"
+  }
+}

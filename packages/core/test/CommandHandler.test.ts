@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Ref, Schedule, Schema, SchemaTransformation, Stream } from "effect"
-import { Aggregate, CommandHandler, EventStore } from "@facta/core"
+import { Aggregate, CommandHandler, EventStore, InMemory } from "@facta/core"
 import { Account, Command, InsufficientFunds } from "./fixtures/Account.ts"
 
 const accounts = CommandHandler.make(Account)
@@ -13,7 +13,7 @@ const conflictingStore = (conflicts: number) =>
   Layer.effect(
     EventStore.EventStore,
     Effect.gen(function*() {
-      const store = yield* EventStore.makeMemory
+      const store = yield* EventStore.EventStore
       const remaining = yield* Ref.make(conflicts)
       return EventStore.EventStore.of({
         ...store,
@@ -27,7 +27,7 @@ const conflictingStore = (conflicts: number) =>
           )
       })
     })
-  )
+  ).pipe(Layer.provide(InMemory.eventStore))
 
 /**
  * A memory store that yields before each append, so concurrent commands really interleave between
@@ -35,18 +35,18 @@ const conflictingStore = (conflicts: number) =>
  */
 const interleavingStore = Layer.effect(
   EventStore.EventStore,
-  Effect.map(EventStore.makeMemory, (store) =>
+  Effect.map(EventStore.EventStore, (store) =>
     EventStore.EventStore.of({
       ...store,
       append: (streamId, events, options) => Effect.andThen(Effect.sleep("1 millis"), store.append(streamId, events, options))
     }))
-)
+).pipe(Layer.provide(InMemory.eventStore))
 
 /** A memory store whose first append commits, then fails as if the connection was lost during the commit. */
 const inDoubtStore = Layer.effect(
   EventStore.EventStore,
   Effect.gen(function*() {
-    const store = yield* EventStore.makeMemory
+    const store = yield* EventStore.EventStore
     const lost = yield* Ref.make(false)
     return EventStore.EventStore.of({
       ...store,
@@ -56,7 +56,7 @@ const inDoubtStore = Layer.effect(
             already ? Effect.succeed(result) : Effect.fail(new EventStore.EventStoreError({ message: "connection lost", transient: "inDoubt" }))))
     })
   })
-)
+).pipe(Layer.provide(InMemory.eventStore))
 
 describe("CommandHandler", () => {
   it.effect("handles a command: decodes, decides, appends and returns events, state and version", () =>
@@ -69,7 +69,7 @@ describe("CommandHandler", () => {
       const stored = yield* storedEvents("account-1")
       assert.deepStrictEqual(stored.map((event) => event.data), [{ owner: "Ada" }, { amount: 40 }])
       assert.deepStrictEqual(yield* accounts.load("account-1"), { state: result.state, version: 2 })
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("rejects invalid input with a validation error naming the field path, and stores nothing", () =>
     Effect.gen(function*() {
@@ -85,7 +85,7 @@ describe("CommandHandler", () => {
       if (missing._tag === "ValidationError") assert.deepStrictEqual(missing.issues.map((issue) => issue.path), [["owner"]])
       assert.strictEqual((yield* storedEvents("account-1")).length, 1)
       assert.strictEqual((yield* storedEvents("account-2")).length, 0)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("rejects a command the domain refuses with its typed error, and stores nothing", () =>
     Effect.gen(function*() {
@@ -94,7 +94,7 @@ describe("CommandHandler", () => {
       const error = yield* Effect.flip(accounts.handle("account-1", { _tag: "Withdraw", amount: 11 }))
       assert.deepStrictEqual(error, new InsufficientFunds({ balance: 10, requested: 11 }))
       assert.strictEqual((yield* storedEvents("account-1")).length, 2)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.live("five concurrent withdrawals of 24 from 100: exactly four succeed and the balance is 4", () =>
     Effect.gen(function*() {
@@ -127,7 +127,7 @@ describe("CommandHandler", () => {
         assert.include(error.message, `expected version of a command of Account on stream "account-1"`)
       }
       assert.strictEqual((yield* storedEvents("account-1")).length, 1)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.live("a command pinned to a version is not run again after a conflict, whatever the retry schedule", () =>
     Effect.gen(function*() {
@@ -159,7 +159,7 @@ describe("CommandHandler", () => {
       assert.strictEqual(error.version, 2)
       assert.include(error.detail, "amount")
       assert.strictEqual((yield* storedEvents("account-bad")).length, 2)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("a stream holding an event of a type the aggregate does not know is refused with ForeignEvent, and nothing is appended", () =>
     Effect.gen(function*() {
@@ -174,7 +174,7 @@ describe("CommandHandler", () => {
       assert.include(error.message, "a stream belongs to one aggregate")
       assert.strictEqual((yield* storedEvents("account-shared")).length, 2)
       assert.deepStrictEqual([...Account.events.knownTypes ?? []].sort(), ["Deposited", "Opened", "Withdrawn"].sort())
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("a stream whose last stored event an upcaster drops still appends at the stream's version", () =>
     Effect.gen(function*() {
@@ -186,7 +186,7 @@ describe("CommandHandler", () => {
       const result = yield* withRetiredEvent.handle("account-retired", { _tag: "Deposit", amount: 5 })
       assert.strictEqual(result.version, 3)
       assert.strictEqual(result.state.balance, 5)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("folds events whose Schema decodes asynchronously", () =>
     Effect.gen(function*() {
@@ -212,7 +212,7 @@ describe("CommandHandler", () => {
       for (const amount of [1, 2, 3]) yield* counters.handle("counter", { _tag: "Add", amount })
       assert.deepStrictEqual(yield* counters.load("counter"), { state: 6, version: 3 })
       assert.deepStrictEqual((yield* storedEvents("counter")).map((event) => event.data), [{ amount: "1" }, { amount: "2" }, { amount: "3" }])
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("runs inline handlers after the append with what the command produced", () =>
     Effect.gen(function*() {
@@ -224,7 +224,7 @@ describe("CommandHandler", () => {
       yield* audited.handle("account-1", { _tag: "Deposit", amount: 5 })
       yield* Effect.flip(audited.handle("account-1", { _tag: "Withdraw", amount: 50 }))
       assert.deepStrictEqual(yield* Ref.get(seen), ["account-1@1:0", "account-1@2:5"])
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.live("of concurrent handlings of one commandId, only the one that appended runs the inline handlers", () =>
     Effect.gen(function*() {
@@ -259,7 +259,7 @@ describe("CommandHandler", () => {
       const failing = CommandHandler.make(Account, { handlers: [() => Effect.fail(new AuditDown())] })
       const error = yield* Effect.flip(failing.handle("account-1", { _tag: "Open", owner: "Ada" }))
       assert.instanceOf(error, AuditDown)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("stores the command's metadata on every event and gives them one correlation id", () =>
     Effect.gen(function*() {
@@ -270,7 +270,7 @@ describe("CommandHandler", () => {
       assert.strictEqual(opened!.metadata.user, "ada")
       assert.isString(opened!.metadata.correlationId)
       assert.strictEqual(deposited!.metadata.correlationId, "flow-1")
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect.prop(
     "the stream holds exactly the events of the accepted commands",
@@ -285,6 +285,6 @@ describe("CommandHandler", () => {
           else assert.deepStrictEqual(yield* accounts.load("account-1"), before)
         }
         assert.deepStrictEqual((yield* storedEvents("account-1")).map((event) => event.id), accepted)
-      }).pipe(Effect.provide(EventStore.layerMemory))
+      }).pipe(Effect.provide(InMemory.eventStore))
   )
 })

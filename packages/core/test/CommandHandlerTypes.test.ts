@@ -7,7 +7,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, Schema } from "effect"
-import { CommandHandler, EventStore, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
+import { CommandHandler, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
 import { Account, type AccountAlreadyOpen, type AccountNotOpen, type Command, Deposit, type Event, InsufficientFunds, Open, type State, Withdraw } from "./fixtures/Account.ts"
 
 class MailDown extends Schema.TaggedError<MailDown>()("MailDown", {}) {}
@@ -19,7 +19,7 @@ type AccountError = AccountAlreadyOpen | AccountNotOpen | InsufficientFunds
 /** Spelled out rather than `CommandHandler.HandleError`, so that a new error fails this test. */
 type StoreError =
   | EventStore.WrongExpectedVersion
-  | EventStore.RetryTransaction
+  | Transactor.RetryTransaction
   | EventStore.EventStoreError
   | RecordedEvent.EventDecodeError
   | RecordedEvent.EventEncodeError
@@ -41,7 +41,7 @@ describe("command handler types", () => {
       assert.deepStrictEqual([opened.version, opened.state, opened.events.map((event) => event.data._tag)], [1, { open: true, owner: "Ada", balance: 0 }, ["Opened"]])
       const invalid = yield* Effect.flip(accounts.handle("account-1", { _tag: "Deposit", amount: "ten" }))
       assert.instanceOf(invalid, ValidationError.ValidationError)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("execute takes a typed command and cannot fail validation; load succeeds with the folded state and fails with the store's errors only", () =>
     Effect.gen(function*() {
@@ -67,7 +67,7 @@ describe("command handler types", () => {
       const refused = yield* Effect.flip(accounts.execute("account-2", new Withdraw({ amount: 30 })))
       assert.deepStrictEqual(refused, new InsufficientFunds({ balance: 10, requested: 30 }))
       assert.deepStrictEqual(yield* loaded, { state: { open: true, owner: "Bob", balance: 10 }, version: 2 })
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("inline handlers add their errors and services, and are given the command's result; a snapshot policy adds nothing", () =>
     Effect.gen(function*() {
@@ -91,5 +91,5 @@ describe("command handler types", () => {
       yield* executed.pipe(Effect.provideService(Mailer, Mailer.of({ send: (streamId) => Effect.sync(() => void sent.push(streamId)) })))
       assert.deepStrictEqual(sent, ["account-3"])
       assert.strictEqual((yield* snapshotted.execute("account-4", new Open({ owner: "Di" }))).version, 1)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 })

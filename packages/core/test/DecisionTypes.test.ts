@@ -7,7 +7,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Decision, DecisionHandler, EventQuery, EventStore, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
+import { Decision, DecisionHandler, EventQuery, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
 import { DecisionTest } from "@facta/core/testing"
 
 class DefineCourse extends Schema.TaggedClass<DefineCourse>()("DefineCourse", { courseId: Schema.String, capacity: Schema.Int }) {}
@@ -28,7 +28,7 @@ type SubscribeError = CourseNotFound | CourseFull
 type StoreError =
   | EventStore.AppendConditionFailed
   | EventStore.WrongExpectedVersion
-  | EventStore.RetryTransaction
+  | Transactor.RetryTransaction
   | EventStore.EventStoreError
   | RecordedEvent.EventDecodeError
   | RecordedEvent.EventEncodeError
@@ -133,7 +133,7 @@ describe("decision types", () => {
         [["course:c1", "student:s1"]]
       ])
       assert.instanceOf(yield* Effect.flip(subscriptions.handle({ _tag: "Subscribe", courseId: "c1" })), ValidationError.ValidationError)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 
   it.effect("given/when/then takes the decision's events and commands, and is typed by its events and domain errors", () =>
     Effect.gen(function*() {

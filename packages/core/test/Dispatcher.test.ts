@@ -1,6 +1,6 @@
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Effect, Latch, Layer, Logger, Option, References, Schema, Stream } from "effect"
-import { CommandHandler, Documents, EventStore, ProjectionStore } from "@facta/core"
+import { CommandHandler, Documents, EventStore, InMemory, ProjectionStore } from "@facta/core"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import type { ValidationError } from "../src/ValidationError.ts"
 import { Account, AccountNotOpen, Deposit, Deposited, InsufficientFunds, Open, type State, Withdraw } from "./fixtures/Account.ts"
@@ -45,9 +45,9 @@ const storedEvents = (id: string) => EventStore.EventStore.use((store) => Stream
 const gatedStore = (gate: Latch.Latch) =>
   Layer.effect(
     EventStore.EventStore,
-    Effect.map(EventStore.makeMemory, (store) =>
+    Effect.map(EventStore.EventStore, (store) =>
       EventStore.EventStore.of({ ...store, append: (id, events, options) => Effect.andThen(gate.await, store.append(id, events, options)) }))
-  )
+  ).pipe(Layer.provide(InMemory.eventStore))
 
 interface Logged {
   readonly level: string
@@ -79,7 +79,7 @@ describe("Dispatcher", () => {
       assert.deepStrictEqual(result.state, { open: true, owner: "Ada", balance: 40 })
       assert.deepStrictEqual(result.events.map((event) => event.data), [new Deposited({ amount: 40 })])
       assert.strictEqual((yield* storedEvents("account-1")).length, 2)
-    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.eventStore)))
 
   it.effect("dispatch pins a command to the version its caller saw, per call: at another version it is refused with WrongExpectedVersion", () =>
     Effect.gen(function*() {
@@ -95,7 +95,7 @@ describe("Dispatcher", () => {
       // The next call without the option is not pinned.
       assert.strictEqual((yield* bank.dispatch("withdraw", { accountNumber: "1", amount: 10 })).version, 3)
       assert.deepStrictEqual((yield* storedEvents("account-1")).map((event) => event.type), ["Opened", "Deposited", "Withdrawn"])
-    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.eventStore)))
 
   it.effect("dispatch rejects invalid input with the field paths and the command's name, and stores nothing", () =>
     Effect.gen(function*() {
@@ -113,7 +113,7 @@ describe("Dispatcher", () => {
       if (missing._tag !== "ValidationError") return
       assert.deepStrictEqual(missing.issues.map((issue) => issue.path), [["accountNumber"], ["amount"]])
       assert.strictEqual((yield* storedEvents("account-1")).length, 1)
-    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.eventStore)))
 
   it.effect("domain errors pass through typed", () =>
     Effect.gen(function*() {
@@ -126,7 +126,7 @@ describe("Dispatcher", () => {
       )
       assert.deepStrictEqual(refused, new InsufficientFunds({ balance: 10, requested: 11 }))
       assert.strictEqual((yield* storedEvents("account-1")).length, 2)
-    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.eventStore)))
 
   it.effect("unknown command and query names fail with typed errors that list the known names", () =>
     Effect.gen(function*() {
@@ -143,7 +143,7 @@ describe("Dispatcher", () => {
       assert.strictEqual(query.message, `Unknown query "balances"; known queries: balance`)
       const empty = yield* Dispatcher.make({})
       assert.strictEqual((yield* Effect.flip(empty.query("balance", {}))).message, `Unknown query "balance"; no queries are registered`)
-    }).pipe(Effect.scoped, Effect.provide([EventStore.layerMemory, ProjectionStore.layerMemory])))
+    }).pipe(Effect.scoped, Effect.provide([InMemory.eventStore, InMemory.projectionStore])))
 
   it.effect("dispatchAsync returns the stream id without waiting for the command, which completes in the background", () =>
     Effect.gen(function*() {
@@ -168,7 +168,7 @@ describe("Dispatcher", () => {
       assert.deepStrictEqual(error.issues.map((issue) => issue.path), [["accountNumber"]])
       yield* bank.whenIdle
       assert.strictEqual((yield* storedEvents("account-")).length, 0)
-    }).pipe(Effect.scoped, Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.eventStore)))
 
   it.effect("a background command's failure is logged with its cause, command name and stream id", () => {
     const logged: Array<Logged> = []
@@ -182,7 +182,7 @@ describe("Dispatcher", () => {
       assert.deepStrictEqual(entry!.message, ["Background command failed"])
       assert.deepInclude(entry!.annotations, { command: "deposit", streamId: "account-404" })
       assert.instanceOf(Cause.squash(entry!.cause), AccountNotOpen)
-    }).pipe(Effect.scoped, Effect.provide([EventStore.layerMemory, captureLogs(logged)]))
+    }).pipe(Effect.scoped, Effect.provide([InMemory.eventStore, captureLogs(logged)]))
   })
 
   it.effect("closing the dispatcher's scope interrupts background commands, which store nothing and log a warning", () => {
@@ -218,7 +218,7 @@ describe("Dispatcher", () => {
       if (error._tag !== "ValidationError") return
       assert.strictEqual(error.subject, `input of query "balance"`)
       assert.deepStrictEqual(error.issues.map((issue) => issue.path), [["accountNumber"]])
-    }).pipe(Effect.scoped, Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.scoped, Effect.provide(InMemory.projectionStore)))
 
   it.effect("types each registered name with its own result, errors and services", () =>
     Effect.gen(function*() {

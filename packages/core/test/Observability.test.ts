@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Option, Schema, Tracer } from "effect"
-import { CommandHandler, Documents, EventStore, InMemory, Metrics, Processor, Projection } from "@facta/core"
+import { CommandHandler, Documents, InMemory, Metrics, Processor, Projection } from "@facta/core"
 import { Account, Event } from "./fixtures/Account.ts"
 
 /** A tracer that keeps every span it starts. */
@@ -42,7 +42,7 @@ describe("Observability", () => {
       assert.strictEqual(append.attributes.get("streamId"), "account-7")
       assert.strictEqual(append.attributes.get("events"), 1)
       assert.isTrue(spans.some((span) => span.name === "CommandHandler.load"))
-    }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory, layer)))
+    }).pipe(Effect.provide(Layer.merge(InMemory.eventStore, layer)))
   })
 
   it.effect("traces each processor batch with its processor, positions and size", () => {
@@ -85,5 +85,5 @@ describe("Observability", () => {
       assert.strictEqual((yield* counterValue({ aggregate: "Account", outcome: "rejected" })) - before.rejected, 1)
       assert.strictEqual((yield* counterValue({ aggregate: "Account", outcome: "invalid" })) - before.invalid, 1)
       assert.strictEqual(Number((yield* Metric.value(Metrics.eventsAppended)).count) - before.appended, 2)
-    }).pipe(Effect.provide(EventStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.eventStore)))
 })

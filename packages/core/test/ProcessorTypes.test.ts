@@ -5,17 +5,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, type Scope, Schema } from "effect"
-import {
-  type CheckpointStore,
-  type EventStore,
-  type InvalidInput,
-  ProcessManager,
-  Processor,
-  Projection,
-  type ProjectionStore,
-  Reactor,
-  type RecordedEvent
-} from "@facta/core"
+import { ProcessManager, Processor, Projection, Reactor, Transactor, type CheckpointStore, type EventStore, type InvalidInput, type ProjectionStore, type RecordedEvent } from "@facta/core"
 
 class Opened extends Schema.TaggedClass<Opened>()("Opened", { owner: Schema.String }) {}
 class Closed extends Schema.TaggedClass<Closed>()("Closed", {}) {}
@@ -78,7 +68,7 @@ describe("processor types", () => {
       | RecordedEvent.EventEncodeError
       | Reactor.UndeclaredEvent
       | EventStore.WrongExpectedVersion
-      | EventStore.RetryTransaction
+      | Transactor.RetryTransaction
       | EventStore.EventStoreError
       | InvalidInput.InvalidInput
     >()

@@ -27,7 +27,7 @@ describe("ProjectionStore", () => {
       yield* accounts.delete("a")
       assert.isTrue(Option.isNone(yield* accounts.get("a")))
       assert.isTrue(Option.isNone(yield* Documents.make("other", AccountView).get("b")))
-    }).pipe(Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.projectionStore)))
 
   it.effect("keeps documents as JSON and reports a stored document that no longer matches the schema", () =>
     Effect.gen(function*() {
@@ -45,7 +45,7 @@ describe("ProjectionStore", () => {
       assert.include(error.message, "balance")
       const listError = yield* Effect.flip(accounts.list)
       assert.strictEqual(listError._tag, "DocumentSchemaError")
-    }).pipe(Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.projectionStore)))
 
   it.effect("pages typed documents in id order, naming where the next page starts; a stored document off its schema fails the page", () =>
     Effect.gen(function*() {
@@ -63,7 +63,7 @@ describe("ProjectionStore", () => {
       const error = yield* Effect.flip(accounts.page({ after: "c", limit: 2 }))
       assert.strictEqual(error._tag, "DocumentSchemaError")
       assert.strictEqual((yield* Effect.flip(accounts.page({ limit: 0 })))._tag, "InvalidInput")
-    }).pipe(Effect.provide(ProjectionStore.layerMemory)))
+    }).pipe(Effect.provide(InMemory.projectionStore)))
 
   it.effect("a page read inside a processor's batch includes the batch's own writes", () =>
     Effect.gen(function*() {

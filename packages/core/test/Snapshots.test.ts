@@ -1,23 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Option, Schema } from "effect"
-import { CommandHandler, EventStore, SnapshotStore } from "@facta/core"
+import { CommandHandler, EventStore, InMemory, SnapshotStore } from "@facta/core"
 import { Account, Command, Deposit, Open } from "./fixtures/Account.ts"
 
 const plain = CommandHandler.make(Account)
 const every = (n: number, schemaVersion = 1) => CommandHandler.make(Account, { snapshot: { every: n, schemaVersion } })
 
 /** Memory stores, recording the version each stream read starts from. */
-const recordingStores = Effect.gen(function*() {
+const recordingStores = Effect.sync(() => {
   const reads: Array<number> = []
-  const store = yield* EventStore.makeMemory
-  const events = Layer.succeed(EventStore.EventStore, EventStore.EventStore.of({
-    ...store,
-    readStreamPage: (streamId, options) => {
-      reads.push(options?.from ?? 1)
-      return store.readStreamPage(streamId, options)
-    }
-  }))
-  return { reads, layer: Layer.merge(events, SnapshotStore.layerMemory) }
+  const events = Layer.effect(EventStore.EventStore, Effect.map(EventStore.EventStore, (store) =>
+    EventStore.EventStore.of({
+      ...store,
+      readStreamPage: (streamId, options) => {
+        reads.push(options?.from ?? 1)
+        return store.readStreamPage(streamId, options)
+      }
+    }))).pipe(Layer.provide(InMemory.eventStore))
+  return { reads, layer: Layer.merge(events, InMemory.snapshotStore) }
 })
 
 /** Waits for the snapshot a command took in the background. */
@@ -40,7 +40,7 @@ describe("Snapshots", () => {
         yield* Effect.yieldNow
         assert.deepStrictEqual(yield* snapshotted.load("acc"), yield* plain.load("acc"))
       }
-    }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory, SnapshotStore.layerMemory))))
+    }).pipe(Effect.provide(Layer.merge(InMemory.eventStore, InMemory.snapshotStore))))
 
   it.live("loads the latest snapshot and only the events after it", () =>
     Effect.gen(function*() {
@@ -96,7 +96,7 @@ describe("Snapshots", () => {
         const [warning] = warnings
         assert.include(warning, "Ignoring the snapshot")
         assert.include(warning, "balance")
-      }).pipe(Effect.provide(Layer.mergeAll(EventStore.layerMemory, SnapshotStore.layerMemory, Logger.layer([recorder]))))
+      }).pipe(Effect.provide(Layer.mergeAll(InMemory.eventStore, InMemory.snapshotStore, Logger.layer([recorder]))))
     }))
 
   it.live("a failing snapshot store never fails the command", () =>
@@ -109,7 +109,7 @@ describe("Snapshots", () => {
         const snapshotted = every(1)
         yield* snapshotted.execute("acc", new Open({ owner: "Ada" }))
         return yield* snapshotted.execute("acc", new Deposit({ amount: 7 }))
-      }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory, broken)))
+      }).pipe(Effect.provide(Layer.merge(InMemory.eventStore, broken)))
       assert.strictEqual(result.state.balance, 7)
       assert.strictEqual(result.version, 2)
     }))

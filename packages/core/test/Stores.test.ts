@@ -1,6 +1,6 @@
-import { CheckpointStore, ProjectionStore, SnapshotStore } from "@facta/core"
+import { InMemory } from "@facta/core"
 import { CheckpointStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 
-ProjectionStoreConformance.projectionStoreConformance("memory", ProjectionStore.layerMemory)
-CheckpointStoreConformance.checkpointStoreConformance("memory", CheckpointStore.layerMemory)
-SnapshotStoreConformance.snapshotStoreConformance("memory", SnapshotStore.layerMemory)
+ProjectionStoreConformance.projectionStoreConformance("memory", InMemory.projectionStore)
+CheckpointStoreConformance.checkpointStoreConformance("memory", InMemory.checkpointStore)
+SnapshotStoreConformance.snapshotStoreConformance("memory", InMemory.snapshotStore)

@@ -9,7 +9,7 @@
  */
 import { Config, Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
-import { Lease } from "@facta/core"
+import { InMemory, type Lease } from "@facta/core"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as Postgres from "./Postgres.ts"
 import type * as SqlEventStore from "./SqlEventStore.ts"
@@ -40,7 +40,7 @@ export const layer = (
 ): Layer.Layer<Postgres.Stores | Lease.Lease | PgliteClient.PgliteClient | SqlClient.SqlClient, Postgres.LayerError> =>
   Layer.unwrap(Effect.map(PgliteClient.PgliteClient, (pglite) =>
     // PGlite runs in this process alone: a lock in the process is the lease.
-    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), Layer.effect(Lease.Lease, Lease.makeMemory))
+    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), InMemory.lease)
   )).pipe(
     Layer.provideMerge(PgliteClient.layer({
       ...(options?.dataDir === undefined ? {} : { dataDir: options.dataDir }),

@@ -26,11 +26,21 @@
  * transaction never sees statements of other fibers. `interval`, `time` and
  * `timetz` come back as PGlite's text, unlike `@effect/sql-pg`.
  *
+ * Why not `@effect/sql-pglite`: its published builds (4.0.0 betas) import
+ * `effect/unstable/sql/*` and `effect/unstable/reactivity/*`, which effect 4.1
+ * no longer has (they are `effect/sql` and `effect/reactivity` now), so it
+ * does not load beside the effect Facta runs on; and it leaves parameter types
+ * and result parsing to PGlite's defaults, where the stores need the values
+ * `@effect/sql-pg` gives (above) to run unchanged on both.
+ *
+ * The parts live beside it: `internal/pglite/values.ts` (parameters and
+ * results), `errors.ts` (SQLSTATE classification, channel names) and
+ * `connection.ts` (the session as an `effect/sql` connection).
+ *
  * @since 0.1.0
  */
-import { PGlite, type PGliteOptions, type Results } from "@electric-sql/pglite"
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,23 +51,11 @@ import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Client from "effect/sql/SqlClient"
 import type { Connection } from "effect/sql/SqlConnection"
-import {
-  AuthenticationError,
-  AuthorizationError,
-  ConnectionError,
-  ConstraintError,
-  DeadlockError,
-  LockTimeoutError,
-  SerializationError,
-  SqlError,
-  type SqlErrorReason,
-  SqlSyntaxError,
-  StatementTimeoutError,
-  UniqueViolation,
-  UnknownError
-} from "effect/sql/SqlError"
+import { ConnectionError, SqlError } from "effect/sql/SqlError"
 import * as Statement from "effect/sql/Statement"
-import * as Stream from "effect/Stream"
+import { commit, PgliteConnection } from "./internal/pglite/connection.ts"
+import { toSqlError, validateChannel } from "./internal/pglite/errors.ts"
+import { parsers } from "./internal/pglite/values.ts"
 
 /**
  * The runtime type identifier for `PgliteClient`.
@@ -144,238 +142,6 @@ export interface PgliteClientConfig {
   /** Extra attributes for the statement and transaction spans. */
   readonly spanAttributes?: Record<string, unknown> | undefined
 }
-
-// -----------------------------------------------------------------------------
-// Types
-// -----------------------------------------------------------------------------
-
-const OID = PgTypes.OID
-
-/**
- * Result parsers that make PGlite's text values match what `@effect/sql-pg`
- * decodes from the binary protocol. Array types reuse these element parsers.
- */
-const parsers: Record<number, (text: string) => unknown> = {
-  [OID.int8]: (text) => BigInt(text),
-  [OID.date]: (text) => text,
-  [OID.timestamptz]: (text) => isInfinity(text) ? new Date(Number.NaN) : new Date(text),
-  [OID.timestamp]: (text) => isInfinity(text) ? new Date(Number.NaN) : new Date(`${text}Z`)
-}
-
-const isInfinity = (text: string): boolean => text === "infinity" || text === "-infinity"
-
-const INT32_MIN = -2147483648
-const INT32_MAX = 2147483647
-
-interface Bound {
-  readonly oid: number
-  readonly value: unknown
-}
-
-const encodeJson = (value: unknown): string => {
-  const text = JSON.stringify(value)
-  if (text === undefined) throw new TypeError("Value cannot be serialised as JSON")
-  return text
-}
-
-/** The parameter type `@effect/sql-pg` infers for a scalar; `0` lets Postgres decide. */
-const bindScalar = (value: unknown): Bound => {
-  if (PgTypes.isParameter(value)) {
-    if (value.value === null || value.value === undefined) return { oid: value.oid, value: null }
-    return value.oid === OID.json || value.oid === OID.jsonb
-      ? { oid: value.oid, value: encodeJson(value.value) }
-      : { oid: value.oid, value: value.value }
-  }
-  if (value === null || value === undefined) return { oid: 0, value: null }
-  switch (typeof value) {
-    case "boolean":
-      return { oid: OID.bool, value }
-    case "bigint":
-      return { oid: OID.int8, value }
-    case "number":
-      if (Number.isInteger(value)) {
-        if (value >= INT32_MIN && value <= INT32_MAX) return { oid: OID.int4, value }
-        if (Number.isSafeInteger(value)) return { oid: OID.int8, value: BigInt(value) }
-      }
-      return { oid: OID.float8, value }
-    case "string":
-      return { oid: 0, value }
-  }
-  if (value instanceof Date) return { oid: OID.timestamptz, value }
-  if (value instanceof Uint8Array) return { oid: OID.bytea, value }
-  if (value instanceof Int8Array) {
-    return { oid: OID.bytea, value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) }
-  }
-  throw new TypeError(`Cannot infer a PostgreSQL type for ${String(value)}`)
-}
-
-const bindParameter = (value: unknown): Bound => {
-  if (!Array.isArray(value)) return bindScalar(value)
-  if (value.length === 0) return { oid: 0, value: "{}" }
-  let elementOid: number | undefined
-  const values: Array<unknown> = new Array(value.length)
-  for (let index = 0; index < value.length; index++) {
-    const element = value[index]
-    if (Array.isArray(element)) throw new TypeError("Nested array parameters are not supported")
-    const bound = bindScalar(element)
-    let oid = bound.oid
-    if (oid === 0) {
-      if (bound.value === null) {
-        values[index] = null
-        continue
-      }
-      oid = OID.text
-    }
-    if (elementOid === undefined) elementOid = oid
-    else if (elementOid !== oid) throw new TypeError("Array parameter elements must have the same inferred OID")
-    values[index] = bound.value
-  }
-  if (elementOid === undefined) throw new TypeError("Cannot infer the type of an array containing only null values")
-  const arrayOid = PgTypes.arrayOidFor(elementOid)
-  if (arrayOid === undefined) throw new TypeError(`No array type known for element OID ${elementOid}`)
-  return { oid: arrayOid, value: values }
-}
-
-// -----------------------------------------------------------------------------
-// Errors
-// -----------------------------------------------------------------------------
-
-const normalizeConstraint = (constraint: unknown): string => {
-  if (typeof constraint !== "string") return "unknown"
-  const normalized = constraint.trim()
-  return normalized.length === 0 ? "unknown" : normalized
-}
-
-/** The SQLSTATE classification of `@effect/sql-pg`. */
-const classify = (code: string | undefined, constraint: unknown, props: {
-  readonly cause: unknown
-  readonly message: string
-  readonly operation: string
-}): SqlErrorReason => {
-  if (code !== undefined) {
-    if (code.startsWith("08")) return new ConnectionError(props)
-    if (code.startsWith("28")) return new AuthenticationError(props)
-    if (code === "42501") return new AuthorizationError(props)
-    if (code.startsWith("42")) return new SqlSyntaxError(props)
-    if (code === "23505") return new UniqueViolation({ ...props, constraint: normalizeConstraint(constraint) })
-    if (code.startsWith("23")) return new ConstraintError(props)
-    if (code === "40P01") return new DeadlockError(props)
-    if (code === "40001") return new SerializationError(props)
-    if (code === "55P03") return new LockTimeoutError(props)
-    if (code === "57014") return new StatementTimeoutError(props)
-  }
-  return new UnknownError(props)
-}
-
-const stringField = (cause: unknown, field: string): string | undefined => {
-  if (typeof cause !== "object" || cause === null) return undefined
-  const value = (cause as Record<string, unknown>)[field]
-  return typeof value === "string" ? value : undefined
-}
-
-const toSqlError = (cause: unknown, message: string, operation: string): SqlError =>
-  new SqlError({
-    reason: classify(stringField(cause, "code"), stringField(cause, "constraint"), {
-      cause,
-      message: `PgliteClient: ${message}`,
-      operation
-    })
-  })
-
-const channelEncoder = new TextEncoder()
-
-const validateChannel = (channel: string, operation: string): SqlError | undefined => {
-  const message = channelEncoder.encode(channel).byteLength > 63
-    ? "PostgreSQL channel names must not exceed 63 UTF-8 bytes"
-    : operation === "listen" && channel.includes("\"")
-    ? "PgliteClient cannot listen on channel names containing '\"'"
-    : undefined
-  return message === undefined
-    ? undefined
-    : new SqlError({ reason: new UnknownError({ cause: new Error(message), message, operation }) })
-}
-
-// -----------------------------------------------------------------------------
-// Connection
-// -----------------------------------------------------------------------------
-
-type TransformRows = (<A extends object>(row: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
-
-class PgliteConnection implements Connection {
-  readonly pglite: PGlite
-
-  constructor(pglite: PGlite) {
-    this.pglite = pglite
-  }
-
-  /**
-   * One statement through PGlite's extended protocol. Uninterruptible: PGlite
-   * cannot cancel a statement, and the session must not be handed to the next
-   * fiber while one is still running.
-   */
-  run(
-    sql: string,
-    params: ReadonlyArray<unknown>,
-    rowMode: "object" | "array"
-  ): Effect.Effect<Results<Record<string, unknown>>, SqlError> {
-    return Effect.uninterruptible(Effect.tryPromise({
-      try: () => {
-        const paramTypes: Array<number> = new Array(params.length)
-        const values: Array<unknown> = new Array(params.length)
-        for (let index = 0; index < params.length; index++) {
-          const bound = bindParameter(params[index])
-          paramTypes[index] = bound.oid
-          values[index] = bound.value
-        }
-        return this.pglite.query<Record<string, unknown>>(sql, values, { rowMode, paramTypes })
-      },
-      catch: (cause) => toSqlError(cause, "Query failed", "query")
-    }))
-  }
-
-  rows(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    const rows = Effect.map(this.run(sql, params, "object"), (result) => result.rows)
-    return transformRows ? Effect.map(rows, transformRows) : rows
-  }
-
-  execute(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    return this.rows(sql, params, transformRows)
-  }
-  executeRaw(sql: string, params: ReadonlyArray<unknown>) {
-    return this.run(sql, params, "object")
-  }
-  /** PGlite has no cursor API here: the stream is the fully fetched result. */
-  executeStream(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    return Stream.fromArrayEffect(this.rows(sql, params, transformRows))
-  }
-  executeValues(sql: string, params: ReadonlyArray<unknown>) {
-    return Effect.map(this.run(sql, params, "array"), (result) => result.rows as unknown as ReadonlyArray<ReadonlyArray<unknown>>)
-  }
-  executeValuesUnprepared(sql: string, params: ReadonlyArray<unknown>) {
-    return this.executeValues(sql, params)
-  }
-  executeUnprepared(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    return this.rows(sql, params, transformRows)
-  }
-}
-
-/** As in `@effect/sql-pg`: Postgres answers `ROLLBACK` to `COMMIT` in an aborted transaction. */
-const commit = (conn: Connection): Effect.Effect<void, SqlError> =>
-  Effect.flatMap(
-    conn.executeRaw("COMMIT", []) as Effect.Effect<Results, SqlError>,
-    (result) =>
-      result.command === "ROLLBACK"
-        ? Effect.fail(
-          new SqlError({
-            reason: new UnknownError({
-              cause: new Error("COMMIT rolled back an aborted transaction"),
-              message: "PgliteClient: COMMIT rolled back an aborted transaction",
-              operation: "commit"
-            })
-          })
-        )
-        : Effect.void
-  )
 
 const PgJson = Statement.custom<Statement.Custom<"PgJson", unknown>>("PgJson")
 

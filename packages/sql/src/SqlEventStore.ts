@@ -20,7 +20,7 @@
  */
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { EventStore, InvalidInput, LiveClock, type RecordedEvent } from "@facta/core"
+import { EventStore, InvalidInput, LiveClock, Transactor, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import * as Reads from "./internal/readStatements.ts"
@@ -64,7 +64,7 @@ const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (err
 type AppendError =
   | EventStore.WrongExpectedVersion
   | EventStore.AppendConditionFailed
-  | EventStore.RetryTransaction
+  | Transactor.RetryTransaction
   | EventStore.EventStoreError
   | InvalidInput.InvalidInput
 
@@ -99,7 +99,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
     Effect.flatMap(
       sql<{ readonly in_order: boolean }>`SELECT ${Statements.inLogOrder(log, streamId)} AND NOT ${Statements.behindCondition(log, batch)} AS in_order`,
       (rows): Effect.Effect<never, AppendError | SqlError.SqlError> =>
-        rows[0]?.in_order === false ? Effect.fail(new EventStore.RetryTransaction({ streamId })) : wrongVersion(streamId, expected)
+        rows[0]?.in_order === false ? Effect.fail(new Transactor.RetryTransaction({ streamId })) : wrongVersion(streamId, expected)
     )
 
   const checkOnly = (streamId: string, expected: EventStore.ExpectedVersion) =>
@@ -126,7 +126,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
   const conditionFailure = (streamId: string, condition: EventStore.AppendCondition | undefined, error: SqlError.SqlError) => {
     const conflict = Statements.conditionOutcome(error)
     if (conflict === undefined) return undefined
-    if (conflict === "retry") return new EventStore.RetryTransaction({ streamId })
+    if (conflict === "retry") return new Transactor.RetryTransaction({ streamId })
     if (condition === undefined) return undefined
     return EventStore.conditionFailed(streamId, condition, {
       id: conflict.event_id,

@@ -1,6 +1,6 @@
 // @facta/core/testing as an application uses it.
 import { describe, it } from "@effect/vitest"
-import { EventStore } from "@facta/core"
+import { InMemory } from "@facta/core"
 import { AggregateTest, EventStoreConformance } from "@facta/core/testing"
 import { Account, AccountNotOpen, Deposit, Deposited, Open, Opened } from "../src/Account.js"
 
@@ -17,4 +17,4 @@ describe("Account", () => {
     AggregateTest.given(Account).when(new Deposit({ amount: 5 })).thenFails(new AccountNotOpen()))
 })
 
-EventStoreConformance.eventStoreConformance("memory", EventStore.layerMemory)
+EventStoreConformance.eventStoreConformance("memory", InMemory.eventStore)

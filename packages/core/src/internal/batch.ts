@@ -8,7 +8,8 @@
  * own), so a slow handler does not hold the readers' gate.
  */
 import { Context, Effect } from "effect"
-import type { EventStoreError, RetryTransaction, WrongExpectedVersion } from "../EventStore.ts"
+import type { EventStoreError, WrongExpectedVersion } from "../EventStore.ts"
+import type { RetryTransaction } from "../Transactor.ts"
 import type { InvalidInput } from "../InvalidInput.ts"
 import type { DocumentSchemaError, ProjectionStoreError } from "../ProjectionStore.ts"
 import type { RecordedEvent } from "../RecordedEvent.ts"

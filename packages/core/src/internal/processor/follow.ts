@@ -68,7 +68,7 @@ const checkpointAfter = Effect.fnUntraced(function*<E, R>(
 const parkedEvents = Effect.flatMap(Effect.serviceOption(ParkedEvents.ParkedEvents), (found) =>
   Option.isSome(found)
     ? Effect.succeed(found.value)
-    : Effect.die(new Error("onPoison \"park\" needs a ParkedEvents store: provide ParkedEvents.layerMemory or the SQL stores")))
+    : Effect.die(new Error("onPoison \"park\" needs a ParkedEvents store: provide InMemory.parkedEvents or the SQL stores")))
 
 const halted = (processor: string, event: RecordedEvent, cause: Cause.Cause<unknown>) =>
   new ProcessorHalted({

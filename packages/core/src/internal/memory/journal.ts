@@ -5,7 +5,7 @@
  * compare-and-set it recorded, or drops them when it fails.
  */
 import { Context, Effect } from "effect"
-import type { RecordedEvent } from "../RecordedEvent.ts"
+import type { RecordedEvent } from "../../RecordedEvent.ts"
 
 /** What a checkpoint compare-and-set expects: a position, and a generation if it names one. */
 export interface Expected {

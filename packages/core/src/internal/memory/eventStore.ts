@@ -1,0 +1,222 @@
+/**
+ * The event store in memory, with the semantics of the SQL stores: atomic appends checked against
+ * the expected version, data kept as JSON, live delivery through a `PubSub`. Inside a transaction
+ * (`InMemory.transactor`) appends are journaled: the transaction reads them back from its
+ * streams, and they reach the log when it commits, or never. While a transaction holds appends,
+ * other appends wait for it to end, so the positions it was given are the ones the log gets.
+ */
+import { DateTime, Effect, PubSub, Ref, type Scope, Semaphore } from "effect"
+import { type EventQuery, matches as matchesQuery } from "../../EventQuery.ts"
+import {
+  type AppendCondition,
+  AppendConditionFailed,
+  type AppendOptions,
+  type AppendResult,
+  conditionFailed,
+  EventStore,
+  EventStoreError,
+  type HeadOptions,
+  isExpected,
+  type LogPage,
+  make as makeEventStore,
+  positionOf,
+  type QueryPage,
+  type Segment,
+  start,
+  type StreamInfo,
+  WrongExpectedVersion
+} from "../../EventStore.ts"
+import type { RecordedEvent, UnsavedEvent } from "../../RecordedEvent.ts"
+import { byBytes } from "../order.ts"
+import { recordedOf } from "../recording.ts"
+import { currentJournal, type Journal } from "./journal.ts"
+
+
+/**
+ * The segment (of `count`) a stream is in: FNV-1a of the id's UTF-16 code units. The SQL stores
+ * use the first 32 bits of the id's md5 (its `stream_key`).
+ */
+const segmentOf = (streamId: string, count: number): number => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < streamId.length; i++) {
+    hash ^= streamId.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0) % count
+}
+
+/**
+ * Round-trips a value through JSON, as a database would store it, failing on what JSON cannot
+ * hold (bigints, cycles).
+ */
+const toJson = (value: unknown, what: string) =>
+  Effect.try({
+    try: () => JSON.parse(JSON.stringify(value ?? null)) as unknown,
+    catch: (cause) => new EventStoreError({ message: `${what} is not a JSON value: ${String(cause)}`, cause })
+  })
+
+interface MemoryLog {
+  readonly log: Array<RecordedEvent>
+  readonly streams: Map<string, Array<RecordedEvent>>
+}
+
+/** The stream's events: the committed ones, then those the transaction appended. */
+const streamOf = (current: MemoryLog, streamId: string, journal: Journal | undefined): ReadonlyArray<RecordedEvent> => {
+  const committed = current.streams.get(streamId) ?? []
+  const pending = journal?.events?.filter((event) => event.streamId === streamId) ?? []
+  return pending.length === 0 ? committed : [...committed, ...pending]
+}
+
+const addToLog = (current: MemoryLog, recorded: ReadonlyArray<RecordedEvent>) => {
+  for (const event of recorded) {
+    current.log.push(event)
+    const stream = current.streams.get(event.streamId)
+    if (stream === undefined) current.streams.set(event.streamId, [event])
+    else stream.push(event)
+  }
+}
+
+/** Events as the store keeps them, encoded before the write is taken so a bad event leaves the store untouched. */
+const prepare = (events: ReadonlyArray<UnsavedEvent>) =>
+  Effect.forEach(events, (event) =>
+    Effect.all({
+      data: toJson(event.data, `Data of event "${event.type}"`),
+      metadata: toJson(event.metadata ?? {}, `Metadata of event "${event.type}"`)
+    }).pipe(Effect.map((json) => ({ event, ...json }))))
+
+// Positions are 1-based indexes into the log.
+/** Whether an event is of the types (all when none) and in the segment (all when none). */
+const wantedBy = (types: ReadonlyArray<string> | undefined, segment: Segment | undefined): ((event: RecordedEvent) => boolean) | undefined => {
+  const ofTypes = types === undefined ? undefined : new Set(types)
+  if (segment === undefined || segment.count === 1) return ofTypes === undefined ? undefined : (event) => ofTypes.has(event.type)
+  return (event) => (ofTypes === undefined || ofTypes.has(event.type)) && segmentOf(event.streamId, segment.count) === segment.index
+}
+
+const pageOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, limit: number, segment: Segment | undefined): LogPage =>
+  pageWhere({ log }, after, limit, wantedBy(types, segment))
+
+const pageWhere = ({ log }: Pick<MemoryLog, "log">, after: bigint, limit: number, wanted: ((event: RecordedEvent) => boolean) | undefined): LogPage => {
+  const first = after < 0n ? 0 : Number(after)
+  const events: Array<RecordedEvent> = []
+  for (let i = first; i < log.length && events.length < limit; i++) {
+    if (wanted === undefined || wanted(log[i]!)) events.push(log[i]!)
+  }
+  const end = BigInt(log.length)
+  return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
+}
+
+const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string> | undefined, segment: Segment | undefined) => {
+  const wanted = wantedBy(types, segment)
+  let counted = 0
+  for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
+    if (wanted === undefined || wanted(log[i]!)) counted++
+  }
+  return counted
+}
+
+const headOf = ({ log }: MemoryLog, options: HeadOptions | undefined) => {
+  const wanted = wantedBy(options?.types, options?.segment)
+  for (let i = log.length - 1; i >= 0; i--) {
+    if (wanted === undefined || wanted(log[i]!)) return log[i]!.position
+  }
+  return start
+}
+
+/** The first event after the condition's position that matches its query: committed, or appended by the transaction. */
+const firstMatch = (current: MemoryLog, journal: Journal | undefined, condition: AppendCondition) => {
+  const after = positionOf(condition.after)
+  const wanted = (event: RecordedEvent) => event.position > after && matchesQuery(condition.failIfEventsMatch, event)
+  return pageWhere(current, after, 1, wanted).events[0] ?? journal?.events?.find(wanted)
+}
+
+/** The store's primitives over the log, given to `EventStore.make`. */
+export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.gen(function*() {
+  // The log and the per-stream indexes grow in place (appends hold the writer): copying them on
+  // every append would make appends linear in the size of the store.
+  const state = yield* Ref.make<MemoryLog>({ log: [], streams: new Map() })
+  const writer = yield* Semaphore.make(1)
+  const changes = yield* PubSub.sliding<void>(1)
+  yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
+
+  /** The writer is held until the transaction ends; the journal's events reach the log at commit. */
+  const joinWriter = (journal: Journal) =>
+    journal.events !== undefined ? Effect.void : Effect.uninterruptibleMask((restore) =>
+      restore(writer.take(1)).pipe(Effect.andThen(Effect.sync(() => {
+        const events: Array<RecordedEvent> = []
+        let committed = false
+        journal.events = events
+        journal.commits.add(() => {
+          committed = true
+          addToLog(Ref.getUnsafe(state), events)
+        })
+        journal.ends.push(Effect.suspend(() =>
+          (committed && events.length > 0 ? PubSub.publish(changes, undefined) : Effect.void).pipe(
+            Effect.ensuring(writer.release(1))
+          )
+        ))
+      })))
+    )
+
+  const append = Effect.fnUntraced(function*(
+    streamId: string,
+    events: ReadonlyArray<UnsavedEvent>,
+    options: AppendOptions | undefined,
+    condition: AppendCondition | undefined
+  ) {
+    const expected = options?.expectedVersion ?? "any"
+    const prepared = yield* prepare(events)
+    const recordedAt = yield* DateTime.now
+    const journal = yield* currentJournal
+    const write = Effect.sync((): AppendResult | WrongExpectedVersion | AppendConditionFailed => {
+      const current = Ref.getUnsafe(state)
+      const actual = streamOf(current, streamId, journal).length
+      if (!isExpected(expected, actual)) return new WrongExpectedVersion({ streamId, expected, actual })
+      // Appends hold the writer, so nothing can land between this check and the write.
+      if (condition !== undefined) {
+        const conflicting = firstMatch(current, journal, condition)
+        if (conflicting !== undefined) return conditionFailed(streamId, condition, conflicting)
+      }
+      const first = current.log.length + (journal?.events?.length ?? 0)
+      const recorded = recordedOf(prepared, streamId, actual, (index) => BigInt(first + index + 1), recordedAt)
+      if (journal?.events !== undefined) journal.events.push(...recorded)
+      else addToLog(current, recorded)
+      return { streamId, version: actual + recorded.length, events: recorded }
+    })
+    // In a transaction, subscribers are woken when it commits (see joinWriter).
+    const outcome = journal === undefined ? yield* writer.withPermits(1)(write) : yield* Effect.andThen(joinWriter(journal), write)
+    if (outcome instanceof WrongExpectedVersion || outcome instanceof AppendConditionFailed) return yield* outcome
+    if (journal === undefined && outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
+    return outcome
+  })
+
+  const readStreamPage = (streamId: string, from: number, limit: number) =>
+    Effect.map(currentJournal, (journal) =>
+      streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+  const listStreams = (prefix: string, after: string | undefined, limit: number) =>
+    Effect.sync(() =>
+      [...Ref.getUnsafe(state).streams]
+        .filter(([streamId]) => streamId.startsWith(prefix) && (after === undefined || byBytes(streamId, after) > 0))
+        .sort(([a], [b]) => byBytes(a, b))
+        .slice(0, limit)
+        .map(([streamId, events]): StreamInfo => ({ streamId, version: events.length, position: events[events.length - 1]!.position })))
+  const readCommand = (streamId: string, commandId: string) =>
+    Effect.map(currentJournal, (journal) =>
+      streamOf(Ref.getUnsafe(state), streamId, journal).filter((event) => event.metadata.commandId === commandId))
+
+  const readAllPage = (after: bigint, types: ReadonlyArray<string> | undefined, limit: number, segment?: Segment) =>
+    Effect.map(Ref.get(state), (current) => pageOf(current, after, types, limit, segment))
+  // Appends land in the log in position order: a position is all a read's moment needs.
+  const readQueryPage = (query: EventQuery, after: bigint, limit: number) =>
+    Effect.map(Ref.get(state), (current): QueryPage => {
+      const page = pageWhere(current, after, limit, (event) => matchesQuery(query, event))
+      return { ...page, marker: { position: page.next } }
+    })
+  const count = (after: bigint, types: ReadonlyArray<string> | undefined, segment?: Segment) =>
+    Effect.map(Ref.get(state), (current) => countOf(current, after, types, segment))
+  const head = (options?: HeadOptions) => Effect.map(Ref.get(state), (current) => headOf(current, options))
+  const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
+
+  const streamVersion = (streamId: string) => Effect.map(currentJournal, (journal) => streamOf(Ref.getUnsafe(state), streamId, journal).length)
+
+  return makeEventStore({ append, readStreamPage, listStreams, streamVersion, readCommand, readAllPage, readQueryPage, count, listen, head })
+})
