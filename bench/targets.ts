@@ -105,7 +105,7 @@ export const server = async (url: string): Promise<SqlTarget> => {
       yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
     }).pipe(Effect.provide(PgClient.layer({ url: redacted, maxConnections: 1 })))
   )
-  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema }))
+  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, ...(process.env["FACTA_BENCH_GROUP_COMMIT"] === "off" ? { groupCommit: false as const } : {}) }))
   try {
     return await runtime.runPromise(Effect.gen(function*() {
       const pg = yield* PgClient.PgClient

@@ -26,6 +26,8 @@ export interface Options extends Tables.TableOptions {
   readonly relaxedDurability?: boolean | undefined
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
+  /** Group commit of plain appends made at the same moment (see `SqlEventStore.Options`); on by default. */
+  readonly groupCommit?: SqlEventStore.Options["groupCommit"]
 }
 
 /**

@@ -34,6 +34,8 @@ import type * as Tables from "./Tables.ts"
 export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options, SqlTransactor.Options {
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
+  /** Group commit of plain appends made at the same moment (see `SqlEventStore.Options`); on by default. */
+  readonly groupCommit?: SqlEventStore.Options["groupCommit"]
   /**
    * Warn when a transaction has held the readers' gate this long (see `Gate.watchdog`); `false`
    * turns the watchdog off. Default: after 10 seconds.

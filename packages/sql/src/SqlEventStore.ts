@@ -23,6 +23,7 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, InvalidInput, LiveClock, Transactor, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
+import * as GroupCommit from "./internal/groupCommit.ts"
 import * as Reads from "./internal/readStatements.ts"
 import { defaultSchedule, retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
@@ -40,6 +41,13 @@ export interface Options extends Tables.TableOptions, Tables.RetryOptions {
   readonly listen?: ((channel: string) => Effect.Effect<Queue.Dequeue<unknown, unknown>, SqlError.SqlError, Scope.Scope>) | undefined
   /** How often subscribers look for new events when no notification arrives. Default 500ms. */
   readonly pollInterval?: Duration.Input | undefined
+  /**
+   * Group commit (on by default): plain appends made at the same moment outside a transaction
+   * are written by one statement in one transaction, each with its own outcome; at most
+   * `inFlight` (default 4) such statements run at once, of at most `maxAppends` appends (64) and
+   * `maxEvents` events (1,000). `false` writes each append with a statement of its own.
+   */
+  readonly groupCommit?: false | Partial<GroupCommit.Options> | undefined
 }
 
 /** "any" and "streamExists" appends that lost a race for a version try again at once. */
@@ -84,7 +92,7 @@ const invalidSnapshot = (after: EventStore.AppendCondition["after"]): InvalidInp
  * answer: the recorded events, a conflict (after retrying a lost race for "any" and
  * "streamExists"), or, inside a transaction, a request to run the transaction again.
  */
-const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Schedule.Schedule<unknown, unknown>) => {
+const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Schedule.Schedule<unknown, unknown>, grouped: GroupCommit.Write) => {
   const { sql } = log
   // An append in doubt may have committed: only one that surely wrote nothing runs again.
   const retry = retrying(sql, schedule, (transient) => transient !== "inDoubt")
@@ -166,7 +174,7 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
       }
       const statement = inTransaction
         ? sql.withTransaction(Effect.tap(write(true), () => wakeUps.notify))
-        : retry(locksTable ? sql.withTransaction(write(false)) : write(false))
+        : retry(locksTable ? sql.withTransaction(write(false)) : condition === undefined ? grouped(streamId, batch, expected) : write(false))
       const attempt = Effect.matchEffect(statement, {
         // A concurrent writer took one of the versions: a conflict for an exact expectation;
         // "any" and "streamExists" try again with the new version.
@@ -214,10 +222,13 @@ export const make: (
   // The store's own fibers (announcing appends, listening) wait on the live clock.
   const wakeUps = yield* LiveClock.provide(WakeUps.make(sql, tables.channel, options?.listen))
   const schedule = options?.retry ?? defaultSchedule
+  const grouped = options?.groupCommit === false
+    ? (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => Statements.append(log, streamId, batch, expected, false, undefined)
+    : yield* GroupCommit.make(log, { ...GroupCommit.defaults, ...options?.groupCommit })
   const retry = retrying(sql, schedule)
   const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retry, Effect.mapError(storeError(what)))
   return EventStore.make({
-    append: appender(log, wakeUps, schedule),
+    append: appender(log, wakeUps, schedule, grouped),
     readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Reads.readStreamPage(log, streamId, from, limit)),
     listStreams: (prefix, after, limit) => reading("Listing streams", Reads.listStreams(log, prefix, after, limit)),
     streamVersion: (streamId) => reading(`Reading the version of stream "${streamId}"`, Reads.streamVersion(log, streamId)),

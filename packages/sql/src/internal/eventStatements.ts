@@ -139,7 +139,7 @@ export interface ConflictRow {
  * locks do not wait for each other, so only appends a condition is about wait, and appends of
  * untagged events take none.
  */
-const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
+export const sharedLocks = ({ sql }: Log, keys: ReadonlyArray<string>) =>
   sql`(SELECT count(*) FROM (
       SELECT pg_advisory_xact_lock_shared(k.key) FROM (SELECT DISTINCT hashtextextended(key, 0) AS key FROM unnest(${textArray(keys)}::text[]) AS key) AS k
       ORDER BY k.key
