@@ -35,8 +35,19 @@ import * as StockLevels from "./StockLevels.ts"
 // commands
 // -------------------------------------------------------------------------------------
 
-const products = CommandHandler.make(Product.Product)
-const orders = DecisionHandler.make(Order.placeOrder, { retry: Order.retry })
+/**
+ * The products' command handler.
+ *
+ * @since 0.1.0
+ */
+export const products = CommandHandler.make(Product.Product)
+
+/**
+ * The order decision's handler, retrying as `Order.retry` says.
+ *
+ * @since 0.1.0
+ */
+export const orders = DecisionHandler.make(Order.placeOrder, { retry: Order.retry })
 
 /**
  * @since 0.1.0

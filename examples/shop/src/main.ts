@@ -6,12 +6,18 @@
  * On embedded Postgres (PGlite, in memory) by default; `--memory` runs it on the in-memory
  * stores, `--server` on a throwaway Postgres server, and `DATABASE_URL` on a server of your own.
  *
+ * `--serve` (`npm run shop:serve`) serves the shop's HTTP API (`Api.ts`) on those stores instead,
+ * on port 3000 or `PORT`, until stopped.
+ *
  * @since 0.1.0
  */
-import { Cause, Console, Effect, Exit, Layer, Redacted, Result } from "effect"
+import { Cause, Console, Context, Effect, Exit, Layer, Redacted, Result } from "effect"
+import { HttpServer } from "effect/http"
+import { NodeRuntime } from "@effect/platform-node"
 import { InMemory, Processor } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import { TestServer } from "@facta/sql/testing"
+import * as Api from "./Api.ts"
 import * as Confirmations from "./Confirmations.ts"
 import * as Order from "./Order.ts"
 import * as Product from "./Product.ts"
@@ -86,7 +92,18 @@ const stores = process.argv.includes("--memory")
   }
   : { name: "embedded Postgres (PGlite, in memory)", layer: Embedded.layer() }
 
-if (process.argv[1] === import.meta.filename) {
+/** The shop's HTTP API on `port`, until the process is stopped. */
+const serve = (port: number) =>
+  Api.server({ port }).pipe(
+    Layer.tap((context) => Console.log(`Facta shop serving on ${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)} (${stores.name}); the OpenAPI document is at /openapi.json`)),
+    Layer.provide(Shop.layer(stores.layer)),
+    Layer.launch,
+    NodeRuntime.runMain
+  )
+
+if (process.argv[1] === import.meta.filename && process.argv.includes("--serve")) {
+  serve(Number(process.env["PORT"] ?? 3000))
+} else if (process.argv[1] === import.meta.filename) {
   Effect.runPromiseExit(Console.log(`Facta shop: products as aggregates, orders decided over their tagged events, on ${stores.name}`).pipe(
     Effect.andThen(walkThrough),
     Effect.provide(Shop.layer(stores.layer))

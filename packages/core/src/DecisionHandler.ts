@@ -58,6 +58,8 @@ export interface Decided<Event, State> {
  */
 export interface Handler<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError> {
   readonly decision: Decision<Command, Event, P, DomainError>
+  /** How the cycle is retried when its condition breaks: what a handler made of a variant of the decision keeps. */
+  readonly retry: Schedule.Schedule<unknown, unknown>
   /** Validates `input` as a command, then decides it. */
   readonly handle: (input: unknown, metadata?: EventMetadata) => Effect.Effect<Decided<Event, States<P>>, ValidationError | DomainError | HandleError, EventStore>
   /** Decides a command already typed. */
@@ -95,7 +97,8 @@ export const make = <Command, Event extends Tagged, P extends Record<string, Sta
 ): Handler<Command, Event, P, DomainError> => {
   const decodeCommand = decoder(decision.command, `command of ${decision.name}`)
   // Its delays are infrastructure time: on the live clock, even under a test's clock.
-  const retry = LiveClock.schedule(options?.retry ?? defaultRetry)
+  const given = options?.retry ?? defaultRetry
+  const retry = LiveClock.schedule(given)
   const cycle = Effect.fnUntraced(function*(command: Command, metadata: EventMetadata) {
     const store = yield* EventStore
     const projections = decision.state(command)
@@ -131,6 +134,7 @@ export const make = <Command, Event extends Tagged, P extends Record<string, Sta
 
   return {
     decision,
+    retry: given,
     execute,
     handle: (input, metadata) => Effect.flatMap(decodeCommand(input), (command) => execute(command, metadata))
   }
