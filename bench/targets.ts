@@ -20,6 +20,10 @@ import { Embedded, PgliteClient, Postgres, Tables } from "@facta/sql"
 
 export const schema = "bench"
 
+/** `FACTA_BENCH_GROUP_COMMIT`: `off`, or the statements in flight at once; unset, the store's default. */
+const groupCommitOf = (setting: string | undefined) =>
+  setting === undefined || setting === "" ? {} : setting === "off" ? { groupCommit: false as const } : { groupCommit: { inFlight: Number(setting) } }
+
 /** Facta's tables and the baseline copies, schema-qualified. */
 export interface BenchTables {
   readonly events: string
@@ -105,7 +109,7 @@ export const server = async (url: string): Promise<SqlTarget> => {
       yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
     }).pipe(Effect.provide(PgClient.layer({ url: redacted, maxConnections: 1 })))
   )
-  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, ...(process.env["FACTA_BENCH_GROUP_COMMIT"] === "off" ? { groupCommit: false as const } : {}) }))
+  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, ...groupCommitOf(process.env["FACTA_BENCH_GROUP_COMMIT"]) }))
   try {
     return await runtime.runPromise(Effect.gen(function*() {
       const pg = yield* PgClient.PgClient

@@ -43,9 +43,11 @@ export interface Options extends Tables.TableOptions, Tables.RetryOptions {
   readonly pollInterval?: Duration.Input | undefined
   /**
    * Group commit (on by default): plain appends made at the same moment outside a transaction
-   * are written by one statement in one transaction, each with its own outcome; at most
-   * `inFlight` (default 4) such statements run at once, of at most `maxAppends` appends (64) and
-   * `maxEvents` events (1,000). `false` writes each append with a statement of its own.
+   * are written by one statement in one transaction, each with its own outcome. At most
+   * `inFlight` (default 1) such statements run at once, of at most `maxAppends` appends (64) and
+   * `maxEvents` events (1,000); appends wait for a slot at most `slowAfter` (20 ms: a statement
+   * waiting for another transaction's lock does not hold the others up longer). `false` writes
+   * each append with a statement of its own.
    */
   readonly groupCommit?: false | Partial<GroupCommit.Options> | undefined
 }
@@ -224,7 +226,7 @@ export const make: (
   const schedule = options?.retry ?? defaultSchedule
   const grouped = options?.groupCommit === false
     ? (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => Statements.append(log, streamId, batch, expected, false, undefined)
-    : yield* GroupCommit.make(log, { ...GroupCommit.defaults, ...options?.groupCommit })
+    : yield* LiveClock.provide(GroupCommit.make(log, { ...GroupCommit.defaults, ...options?.groupCommit }))
   const retry = retrying(sql, schedule)
   const reading = <A>(what: string, read: Effect.Effect<A, SqlError.SqlError>) => read.pipe(retry, Effect.mapError(storeError(what)))
   return EventStore.make({

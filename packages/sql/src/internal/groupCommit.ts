@@ -7,7 +7,8 @@
  * with the statement it would run without grouping; appends that arrive while every slot is busy
  * wait for the next free one and go together (at most one per stream, and within the size
  * limits; the rest go in the next group). So nothing waits longer than a statement already in
- * flight takes.
+ * flight takes, or `slowAfter` when that statement is held up (waiting for a lock another
+ * transaction holds): then the group goes without a slot.
  *
  * Each append keeps its own outcome. The group's statement reads each stream's version and
  * writes only the appends whose expectation holds: the others answer no rows, as their own
@@ -17,7 +18,7 @@
  * version of one of the streams), each append runs again alone, with its own outcome.
  */
 import type { EventStore } from "@facta/core"
-import { Deferred, Effect, Queue, type Scope, Semaphore } from "effect"
+import { Deferred, type Duration, Effect, Option, Queue, type Scope, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type { AppendRow, EncodedBatch } from "./eventRows.ts"
 import { append, type Log, sharedLocks } from "./eventStatements.ts"
@@ -30,9 +31,11 @@ export interface Options {
   readonly maxAppends: number
   /** Events in one group (an append alone may have more). */
   readonly maxEvents: number
+  /** How long waiting appends wait for a slot before they go anyway. */
+  readonly slowAfter: Duration.Input
 }
 
-export const defaults: Options = { inFlight: 4, maxAppends: 64, maxEvents: 1_000 }
+export const defaults: Options = { inFlight: 1, maxAppends: 64, maxEvents: 1_000, slowAfter: "20 millis" }
 
 /** Writes an append outside a transaction: its rows, none when its expectation failed. */
 export type Write = (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => Effect.Effect<ReadonlyArray<AppendRow>, SqlError.SqlError>
@@ -143,10 +146,12 @@ export const make = (log: Log, options: Options = defaults): Effect.Effect<Write
     let waiting: Array<Pending> = []
     yield* Effect.gen(function*() {
       if (waiting.length === 0) waiting = yield* Queue.takeAll(queue)
-      yield* Semaphore.take(slots, 1)
+      // Statements held up (by a lock another transaction holds) keep their slots only so long.
+      const slot = yield* Effect.timeoutOption(Semaphore.take(slots, 1), options.slowAfter)
       const { group, rest } = nextGroup([...waiting, ...yield* Queue.clear(queue)], options)
       waiting = rest
-      yield* runGroup(log, group).pipe(Effect.ensuring(Semaphore.release(slots, 1)), Effect.forkIn(scope))
+      const run = runGroup(log, group)
+      yield* (Option.isSome(slot) ? Effect.ensuring(run, Semaphore.release(slots, 1)) : run).pipe(Effect.forkIn(scope))
     }).pipe(Effect.forever, Effect.forkScoped)
     const enqueue = (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) =>
       Effect.flatMap(Deferred.make<ReadonlyArray<AppendRow>, SqlError.SqlError>(), (done) =>
