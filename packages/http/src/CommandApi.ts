@@ -232,7 +232,6 @@ export const endpoint = <
   const tag: string = command.fields._tag.ast.literal as string
   const idField: string | undefined = options.idField
   const payload: Schema.Top = Schema.Struct(Struct.omit(command.fields, idField === undefined ? ["_tag"] : ["_tag", idField]))
-    .annotate({ message: "Expected a JSON object" })
   const errors: ReadonlyArray<Schema.Top> = (options.errors ?? []).map(withDefaultStatus)
   const success: Schema.Top = options.success?.schema ?? resultBody(aggregate.event)
   const body = success.pipe(HttpApiSchema.status(options.status ?? 200))
