@@ -16,8 +16,9 @@
  * for input that does not validate (the message and `issues` name each field) or that no store
  * keeps (a NUL or a lone surrogate in a string), 413 for a body over the limit (1 MiB unless
  * configured), 422 for a command that breaks a business rule, 409 when concurrent writers kept
- * conflicting, 412 when `If-Match` names another version, 404 for an unknown route, 503 for a
- * request that took longer than its timeout, and 500 only when the service itself failed.
+ * conflicting, 412 when `If-Match` names another version, 404 for an unknown route, 415 for a
+ * body sent as another type than JSON, 503 for a request that took longer than its timeout, and
+ * 500 only when the service itself failed.
  *
  * A write with an `Idempotency-Key` header is applied once per key: repeated (a client retrying
  * after a lost answer), it changes nothing and answers as the first time did. A write with

@@ -12,6 +12,7 @@
  * | `ValidationError` or `InvalidInput` of a command           | 400    | its tag (`issues` for the former)     |
  * | `If-Match` not met; conflicts that outlasted the retries   | 412; 409 | `WrongExpectedVersion`, `AppendConditionFailed` |
  * | a body over `Limits`' size; its timeout                    | 413; 503 | `PayloadTooLarge`; `TimedOut`       |
+ * | a body whose `Content-Type` the endpoint does not take     | 415    | `UnsupportedMediaType`                |
  * | a declared domain error                                    | its status (422 by default) | its `_tag`, with its `message` |
  * | another `Problems` problem (`DocumentNotFound`, `NotReady`, ...) | its status | its tag             |
  * | a response that does not encode, a defect                  | 500    | `InternalError`; logged, not told     |
@@ -28,7 +29,7 @@
  * @since 0.1.0
  */
 import { Cause, Context, Effect, ErrorReporter, Layer, Predicate, Schema, SchemaIssue } from "effect"
-import { HttpRouter, HttpServerRespondable, HttpServerResponse } from "effect/http"
+import { HttpMethod, HttpRouter, HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import { type HttpApiEndpoint, HttpApiError, HttpApiMiddleware } from "effect/http-api"
 import { ValidationError } from "@facta/core"
 import { causeOf } from "./internal/failureCause.ts"
@@ -118,6 +119,16 @@ Object.assign(ContentTooLarge.prototype, clientError)
  * @category errors
  * @since 0.1.0
  */
+export class UnsupportedMediaType extends Schema.Error<UnsupportedMediaType>("@facta/http/PlainErrors/UnsupportedMediaType")(fields, {
+  httpApiStatus: 415,
+  description: "Unsupported Media Type"
+}) {}
+Object.assign(UnsupportedMediaType.prototype, clientError)
+
+/**
+ * @category errors
+ * @since 0.1.0
+ */
 export class UnprocessableContent extends Schema.Error<UnprocessableContent>("@facta/http/PlainErrors/UnprocessableContent")(fields, {
   httpApiStatus: 422,
   description: "Unprocessable Content"
@@ -148,6 +159,7 @@ const byStatus: ReadonlyMap<number, new(body: ErrorBody) => PlainError> = new Ma
   [409, Conflict],
   [412, PreconditionFailed],
   [413, ContentTooLarge],
+  [415, UnsupportedMediaType],
   [422, UnprocessableContent],
   [500, InternalError],
   [503, ServiceUnavailable]
@@ -159,7 +171,16 @@ const byStatus: ReadonlyMap<number, new(body: ErrorBody) => PlainError> = new Ma
  * @category models
  * @since 0.1.0
  */
-export type PlainError = BadRequest | NotFound | Conflict | PreconditionFailed | ContentTooLarge | UnprocessableContent | InternalError | ServiceUnavailable
+export type PlainError =
+  | BadRequest
+  | NotFound
+  | Conflict
+  | PreconditionFailed
+  | ContentTooLarge
+  | UnsupportedMediaType
+  | UnprocessableContent
+  | InternalError
+  | ServiceUnavailable
 
 const isPlain = (error: unknown): error is PlainError => Array.from(byStatus.values()).some((plain) => error instanceof plain)
 
@@ -171,7 +192,7 @@ const isPlain = (error: unknown): error is PlainError => Array.from(byStatus.val
  * @since 0.1.0
  */
 export class PlainErrors extends HttpApiMiddleware.Service<PlainErrors>()("@facta/http/PlainErrors", {
-  error: [BadRequest, NotFound, Conflict, PreconditionFailed, ContentTooLarge, UnprocessableContent, InternalError, ServiceUnavailable]
+  error: [BadRequest, NotFound, Conflict, PreconditionFailed, ContentTooLarge, UnsupportedMediaType, UnprocessableContent, InternalError, ServiceUnavailable]
 }) {}
 
 const internalError = () => new InternalError({ error: "InternalError", message: "The service failed; try again later" })
@@ -247,6 +268,17 @@ const plainOf = (error: unknown, endpoint: HttpApiEndpoint.Top): { readonly stat
   return undefined
 }
 
+/** The refusal of a body whose media type the endpoint does not take (absent, it is JSON), if it is one. */
+const unsupportedMediaType = (endpoint: HttpApiEndpoint.Top, request: HttpServerRequest.HttpServerRequest) => {
+  if (endpoint.payload.size === 0 || !HttpMethod.hasBody(request.method)) return undefined
+  const header = request.headers["content-type"] ?? "application/json"
+  const semicolon = header.indexOf(";")
+  const mediaType = (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase()
+  return endpoint.payload.has(mediaType)
+    ? undefined
+    : new UnsupportedMediaType({ error: "UnsupportedMediaType", message: `Unsupported content-type: ${mediaType}` })
+}
+
 /**
  * Provides {@link PlainErrors}.
  *
@@ -254,7 +286,12 @@ const plainOf = (error: unknown, endpoint: HttpApiEndpoint.Top): { readonly stat
  * @since 0.1.0
  */
 export const layer: Layer.Layer<PlainErrors> = Layer.succeed(PlainErrors, (httpEffect, { endpoint }) =>
-  httpEffect.pipe(
+  Effect.gen(function*() {
+    // `effect/http-api` answers an unsupported body with a text of its own; this tells it in the format.
+    const unsupported = unsupportedMediaType(endpoint, yield* HttpServerRequest.HttpServerRequest)
+    if (unsupported !== undefined) return yield* unsupported
+    return yield* httpEffect
+  }).pipe(
     Effect.catch((error: unknown) => {
       if (isPlain(error)) return Effect.fail(error)
       if (HttpApiError.HttpApiSchemaError.is(error) && (error.kind === "Body" || error.kind === "ResponseHeaders")) {

@@ -92,11 +92,14 @@ interface Reply {
   readonly body: any
 }
 
-const request = (method: "GET" | "POST", path: string, body?: unknown, headers: Record<string, string> = {}) =>
+/** Sends `body` as JSON (unless it is a string), or `raw` with only the headers given. */
+const request = (method: "GET" | "POST", path: string, body?: unknown, headers: Record<string, string> = {}, raw?: string) =>
   Effect.gen(function*() {
     const server = yield* HttpServer.HttpServer
     const url = `${HttpServer.formatAddress(server.address)}${path}`
-    const init: RequestInit = body === undefined
+    const init: RequestInit = raw !== undefined
+      ? { method, headers, body: raw }
+      : body === undefined
       ? { method, headers }
       : { method, headers: { ...headers, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }
     return yield* Effect.promise(async (): Promise<Reply> => {
@@ -168,6 +171,21 @@ layer(server.pipe(Layer.provideMerge(InMemory.layer)), { excludeTestServices: tr
         assertPlain(yield* request("POST", `/tickets/${id}`, "{ not json"), 400, "ValidationError", "Invalid request body: Expected valid JSON")
         assertPlain(yield* request("POST", `/tickets/${id}`, ["a list"]), 400, "ValidationError", "Invalid request body: Expected a JSON object")
         assertPlain(yield* request("POST", `/tickets/${id}`), 400, "ValidationError", "Invalid request body: Expected a JSON object")
+      }))
+
+    it.effect("a body of a media type the endpoint does not take is a 415; JSON with parameters is JSON", () =>
+      Effect.gen(function*() {
+        const id = fresh("media")
+        const body = JSON.stringify({ title: "Printer" })
+        assertPlain(
+          yield* request("POST", `/tickets/${id}`, undefined, { "content-type": "text/plain" }, body),
+          415,
+          "UnsupportedMediaType",
+          "Unsupported content-type: text/plain"
+        )
+        assert.deepStrictEqual(yield* eventsOf(id), [])
+        const json = yield* request("POST", `/tickets/${id}`, undefined, { "content-type": "Application/JSON; charset=utf-8" }, body)
+        assert.strictEqual(json.status, 201, JSON.stringify(json.body))
       }))
 
     it.effect("a malformed If-Match is a 400 naming the header", () =>
