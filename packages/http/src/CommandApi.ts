@@ -17,6 +17,11 @@
  * A request with an `Idempotency-Key` runs its command once per key and stream: repeated, it
  * appends nothing and answers what the first one did.
  *
+ * The problems are the default; `PlainErrors` answers the same failures as
+ * `{ error, message, issues? }` instead. A command that carries its aggregate's id takes it from
+ * the path (`idField`), and an endpoint may answer another body of the command's result, such as
+ * the state (`success`).
+ *
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Predicate, Schema, SchemaTransformation, Struct } from "effect"

@@ -11,9 +11,10 @@
  * otherwise as soon as the bytes read pass the limit. The timeout covers decoding the request and
  * running the handler, up to the response's first byte; a streaming response (Server-Sent Events)
  * streams on after it. It is a 503, not a 504 (no upstream server timed out) nor a 408 (the client
- * was not slow): the server could not answer in time, and asking again later may succeed. A
- * command interrupted by it was written or not, never half: send it with an `Idempotency-Key`,
- * and sending it again with the same key answers what it did.
+ * was not slow): the server could not answer in time, and asking again later may succeed. The
+ * 503 is sent once the interrupted work has stopped (a step that cannot be interrupted, such as a
+ * commit under way, ends first). A command interrupted by it was written or not, never half: send
+ * it with an `Idempotency-Key`, and sending it again with the same key answers what it did.
  *
  * @since 0.1.0
  */

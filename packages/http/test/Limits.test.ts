@@ -4,30 +4,36 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
+import { EventStore, InMemory } from "@facta/core"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
 import { NodeHttpServer } from "@effect/platform-node"
 import { createServer } from "node:http"
-import { Limits } from "../src/index.ts"
+import { Limits, Subscriptions } from "../src/index.ts"
 
 class Echo extends HttpApiGroup.make("echo").add(
   HttpApiEndpoint.post("echo", "/echo", { payload: Schema.Struct({ text: Schema.String }), success: Schema.String }),
   HttpApiEndpoint.get("slow", "/slow", { success: Schema.String })
 ) {}
 
-class Api extends HttpApi.make("limited").add(Echo).middleware(HttpApiMiddleware.ProblemDetails).middleware(Limits.Limits) {}
+class Api extends HttpApi.make("limited").add(Echo).add(Subscriptions.group({ heartbeat: "100 millis" })).middleware(HttpApiMiddleware.ProblemDetails)
+  .middleware(Limits.Limits)
+{}
 
 const routes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(HttpApiBuilder.group(Api, "echo", (handlers) =>
     handlers
       .handle("echo", ({ payload }) => Effect.succeed(payload.text))
       .handle("slow", () => Effect.as(Effect.sleep("5 seconds"), "done")))),
+  Layer.provide(Subscriptions.layer(Api)),
   Layer.provide([Limits.layer({ maxBodyBytes: 100, timeout: "300 millis" }), HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
 )
 
 const server = HttpRouter.serve(routes, { disableLogger: true }).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )
+
+const fresh = (name: string) => `${name}-${crypto.randomUUID().slice(0, 8)}`
 
 const request = (method: "GET" | "POST", path: string, body?: string) =>
   Effect.gen(function*() {
@@ -40,7 +46,7 @@ const request = (method: "GET" | "POST", path: string, body?: string) =>
     })
   })
 
-layer(server, { excludeTestServices: true })("Limits with problem details", (it) => {
+layer(server.pipe(Layer.provideMerge(InMemory.layer)), { excludeTestServices: true })("Limits with problem details", (it) => {
   describe("the body", () => {
     it.effect("a body within the limit is read; one over it is a 413 problem naming the limit", () =>
       Effect.gen(function*() {
@@ -76,6 +82,32 @@ layer(server, { excludeTestServices: true })("Limits with problem details", (it)
         })
       }))
   })
+
+  it.effect("a streaming response streams on after the timeout", () =>
+    Effect.gen(function*() {
+      const server = yield* HttpServer.HttpServer
+      const stream = fresh("late")
+      // An event appended after the timeout has passed still reaches the open stream.
+      const event = yield* Effect.promise(async () => {
+        const response = await fetch(`${HttpServer.formatAddress(server.address)}/events?stream=${stream}`)
+        const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+        return { status: response.status, reader }
+      })
+      assert.strictEqual(event.status, 200)
+      yield* Effect.sleep("600 millis")
+      yield* EventStore.EventStore.use((store) => store.append(stream, [{ type: "Late", data: {} }]))
+      const received = yield* Effect.promise(async () => {
+        let text = ""
+        while (!text.includes("event: Late")) {
+          const { done, value } = await event.reader.read()
+          if (done) break
+          text += value
+        }
+        await event.reader.cancel()
+        return text
+      })
+      assert.include(received, "event: Late")
+    }))
 
   it.effect("the OpenAPI document lists the 413 and the 503", () =>
     Effect.gen(function*() {
