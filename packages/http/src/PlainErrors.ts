@@ -31,7 +31,7 @@
 import { Cause, Context, Effect, ErrorReporter, Layer, Predicate, Schema, SchemaIssue } from "effect"
 import { HttpMethod, HttpRouter, HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import { type HttpApiEndpoint, HttpApiError, HttpApiMiddleware } from "effect/http-api"
-import { ValidationError } from "@facta/core"
+import { type InvalidInput, ValidationError } from "@facta/core"
 import { causeOf } from "./internal/failureCause.ts"
 import { statusOf } from "./internal/httpStatus.ts"
 import { PayloadSubject } from "./internal/payloadSubject.ts"
@@ -241,11 +241,13 @@ const plainOf = (error: unknown, endpoint: HttpApiEndpoint.Top): { readonly stat
   }
   const cause = causeOf(error)
   if (Predicate.isTagged(cause, "ValidationError")) return { status: 400, body: validation(cause as ValidationError.ValidationError) }
+  // A string no store keeps: its message names the value and what was wrong with it.
+  if (Predicate.isTagged(cause, "InvalidInput")) return { status: 400, body: { error: "InvalidInput", message: (cause as InvalidInput.InvalidInput).message } }
   if (error instanceof HttpApiError.BadRequestProblem) {
     return {
       status: 400,
       body: {
-        error: Predicate.isTagged(cause, "InvalidInput") ? "InvalidInput" : "ValidationError",
+        error: "ValidationError",
         message: error.detail ?? error.title,
         issues: (error.errors ?? []).map(({ message, path }) => ({ path: path.join("."), message }))
       }
@@ -262,7 +264,9 @@ const plainOf = (error: unknown, endpoint: HttpApiEndpoint.Top): { readonly stat
   // A domain error the endpoint declares, at the status its Schema names.
   const declared = Array.from(endpoint.error).find((schema) => Schema.is(schema)(error))
   if (declared !== undefined && Predicate.hasProperty(error, "_tag")) {
-    const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error._tag)
+    const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== ""
+      ? error.message
+      : String(error._tag)
     return { status: statusOf(declared) ?? 500, body: { error: String(error._tag), message } }
   }
   return undefined

@@ -200,6 +200,7 @@ layer(server.pipe(Layer.provideMerge(InMemory.layer)), { excludeTestServices: tr
       Effect.gen(function*() {
         const reply = yield* request("POST", `/tickets/${fresh("nul")}`, { title: "a\u0000b" })
         assert.strictEqual(reply.status, 400)
+        assert.deepStrictEqual(Object.keys(reply.body), ["error", "message"])
         assert.strictEqual(reply.body.error, "InvalidInput")
         assert.include(reply.body.message, "NUL")
       }))
