@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Layer } from "effect"
+import { type Duration, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { type EventStore, Processor, type ProjectionStore } from "@facta/core"
 import { createServer } from "node:http"
@@ -42,6 +42,8 @@ export interface Options {
   readonly logRequests?: boolean | undefined
   /** The largest request body accepted; larger ones get 413. Default 1 MiB. */
   readonly maxBodyBytes?: number | undefined
+  /** How long a request may take; a slower one gets 503. Default 30 seconds. */
+  readonly timeout?: Duration.Input | undefined
 }
 
 /**
@@ -52,7 +54,7 @@ export interface Options {
  */
 export const layer = (options: Options) =>
   Layer.mergeAll(
-    HttpRouter.serve(Api.routesWith({ maxBodyBytes: options.maxBodyBytes }), { disableLogger: options.logRequests === false }).pipe(
+    HttpRouter.serve(Api.routesWith({ maxBodyBytes: options.maxBodyBytes, timeout: options.timeout }), { disableLogger: options.logRequests === false }).pipe(
       Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host }))
     ),
     Processor.layer(processors)

@@ -43,7 +43,9 @@ const Stores = Layer.unwrap(Effect.gen(function*() {
 const Todos = Layer.unwrap(Effect.gen(function*() {
   const port = yield* Config.Port("PORT").pipe(Config.withDefault(3000))
   const maxBodyBytes = yield* Config.Int("MAX_BODY_BYTES").pipe(Config.withDefault(1024 * 1024))
-  return Server.layer({ port, maxBodyBytes })
+  // Such as "30 seconds"; a slower request is answered 503.
+  const timeout = yield* Config.option(Config.Duration("REQUEST_TIMEOUT"))
+  return Server.layer({ port, maxBodyBytes, timeout: Option.getOrUndefined(timeout) })
 })).pipe(
   Layer.provide(Notifications.Notifier.layerLog),
   Layer.provide(Stores)

@@ -8,10 +8,12 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Arbitrary, Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
-import { HttpServer } from "effect/http"
+import { FetchHttpClient, HttpServer } from "effect/http"
+import { HttpApiClient } from "effect/http-api"
 import { EventStore, InMemory, Processor } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
-import type { ErrorBody } from "../src/Api.ts"
+import { PlainErrors } from "@facta/http"
+import { type ErrorBody, TodoApi } from "../src/Api.ts"
 import type { TodoItem } from "../src/Projections.ts"
 import { notificationStreamId, Notifier, SentNotifications } from "../src/Notifications.ts"
 import * as Server from "../src/Server.ts"
@@ -416,6 +418,49 @@ const apiSuite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) =>
           assert.isTrue(statuses.some((status) => status === 201), "some fuzzed requests succeed")
           assert.isTrue(statuses.some((status) => status === 400), "some are refused")
         }), { timeout: 120_000 })
+    })
+
+    describe("the API's description", () => {
+      it.effect("the OpenAPI document names every route and the statuses it answers", () =>
+        Effect.gen(function*() {
+          const { body, status } = yield* request("GET", "/openapi.json")
+          assert.strictEqual(status, 200)
+          const paths = (body as { readonly paths: Record<string, Record<string, { readonly responses: Record<string, unknown> }>> }).paths
+          assert.sameMembers(Object.keys(paths), ["/todo/{id}", "/todo/{id}/complete", "/todo/{id}/abandon", "/todos/outstanding", "/todos/scheduled", "/todos/completed"])
+          assert.includeMembers(Object.keys(paths["/todo/{id}"]!["post"]!.responses), ["201", "400", "409", "412", "413", "422", "500", "503"])
+          assert.includeMembers(Object.keys(paths["/todo/{id}"]!["put"]!.responses), ["200", "400", "422"])
+          assert.includeMembers(Object.keys(paths["/todos/completed"]!["get"]!.responses), ["200", "500"])
+        }))
+
+      it.effect("a typed HttpApiClient drives the API: the todo, its version, the lists and the errors", () =>
+        Effect.gen(function*() {
+          const server = yield* HttpServer.HttpServer
+          const client = yield* HttpApiClient.make(TodoApi, { baseUrl: HttpServer.formatAddress(server.address) })
+          const [id] = fresh("client")
+          const added = yield* client.todos.AddTodo({ params: { id: id! }, headers: {}, payload: { title: "Typed", due_date: "2025-04-01" } })
+          assert.deepStrictEqual(added.body, {
+            todo_id: id!,
+            title: "Typed",
+            description: null,
+            due_date: "2025-04-01",
+            stakeholder_email: null,
+            status: "outstanding"
+          })
+          assert.strictEqual(added.headers.etag, 1)
+          // Amended only on the version the client saw.
+          const stale = yield* Effect.flip(client.todos.AmendTodo({ params: { id: id! }, headers: { "if-match": 0 }, payload: { title: "Stale" } }))
+          assert.instanceOf(stale, PlainErrors.PreconditionFailed)
+          const amended = yield* client.todos.AmendTodo({ params: { id: id! }, headers: { "if-match": 1 }, payload: { title: "Typed twice" } })
+          assert.strictEqual(amended.headers.etag, 2)
+          const completed = yield* client.todos.CompleteTodo({ params: { id: id! }, headers: { "if-match": "*" }, payload: { completed_on: "2025-03-30" } })
+          assert.deepInclude(completed.body, { status: "completed", completed_on: "2025-03-30", title: "Typed twice" })
+          const refused = yield* Effect.flip(client.todos.AbandonTodo({ params: { id: id! }, headers: {}, payload: { abandoned_on: "2025-03-31" } }))
+          assert.instanceOf(refused, PlainErrors.UnprocessableContent)
+          if (refused instanceof PlainErrors.UnprocessableContent) assert.strictEqual(refused.error, "TodoAlreadyCompleted")
+          yield* Processor.Processors.use((processors) => processors.whenCaughtUp)
+          const listed = (yield* client.lists.completed()).filter((item) => item.todo_id === id)
+          assert.deepStrictEqual(listed.map((item) => [item.title, item.completed_on]), [["Typed twice", "2025-03-30"]])
+        }).pipe(Effect.provide(FetchHttpClient.layer)))
     })
 
     describe("notifying stakeholders", () => {

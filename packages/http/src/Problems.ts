@@ -92,6 +92,37 @@ export class ProjectionBehind extends HttpApiError.Problem<ProjectionBehind>()("
   position: Position
 }) {}
 
+/**
+ * The request's body is larger than the server reads (`Limits`' `maxBodyBytes`). Nothing was
+ * done; the body was not read further.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class PayloadTooLarge extends HttpApiError.Problem<PayloadTooLarge>()("PayloadTooLarge", {
+  type: ProblemDetails.blankType,
+  status: 413,
+  title: "Content Too Large"
+}, {
+  limit: Schema.Int
+}) {}
+
+/**
+ * The server did not answer the request within its time (`Limits`' `timeout`), and stopped
+ * working on it. A command may or may not have been written: one sent with an `Idempotency-Key`
+ * is safe to send again with it.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TimedOut extends HttpApiError.Problem<TimedOut>()("TimedOut", {
+  type: ProblemDetails.blankType,
+  status: 503,
+  title: "Service Unavailable"
+}, {
+  timeout: Schema.String
+}) {}
+
 const segment = /\.([A-Za-z_$][A-Za-z0-9_$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g
 
 /** `$.owner.names[0]["a b"]` as `["owner", "names", 0, "a b"]`: the path `InvalidInput` writes, as a list. */

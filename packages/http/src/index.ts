@@ -45,3 +45,13 @@ export * as Subscriptions from "./Subscriptions.ts"
  * @since 0.1.0
  */
 export * as ReadModelApi from "./ReadModelApi.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Limits from "./Limits.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as PlainErrors from "./PlainErrors.ts"

@@ -143,6 +143,19 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) => {
           assert.deepStrictEqual(malformed.body.errors[0].path, ["headers", "if-match"])
         }))
 
+      it.effect("If-Match: * runs the command on any version of a stream that has events, and is a 412 problem on one that has none", () =>
+        Effect.gen(function*() {
+          const id = fresh("star")
+          const none = yield* deposit(id, 10, { "if-match": "*" })
+          assertProblem(none, 412)
+          assert.include(none.body, { streamId: streamId(id), expected: "streamExists", actual: 0 })
+          yield* open(id)
+          yield* deposit(id, 1)
+          const any = yield* deposit(id, 10, { "if-match": "*" })
+          assert.strictEqual(any.status, 200, JSON.stringify(any.body))
+          assert.strictEqual(any.headers.get("etag"), "\"3\"")
+        }))
+
       it.effect("conflicts that outlast the retries, and a broken append condition, are 409 problems", () =>
         Effect.gen(function*() {
           const contended = yield* open(`${fresh("busy")}-contended`)
