@@ -29,7 +29,7 @@ import type { HttpRouter } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, type HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import type { Aggregate, CommandHandler, EventStore, RecordedEvent } from "@facta/core"
 import { withCause } from "./internal/failureCause.ts"
-import { statusOf } from "./internal/httpStatus.ts"
+import { withDefaultStatus } from "./internal/failures.ts"
 import { PayloadSubject } from "./internal/payloadSubject.ts"
 import { Position } from "./internal/position.ts"
 import { badRequest, Conflict, PreconditionFailed } from "./Problems.ts"
@@ -143,9 +143,6 @@ class CommandRoute extends Context.Service<CommandRoute, {
   readonly body: (result: CommandHandler.CommandResult<RecordedEvent.Tagged, unknown>) => unknown
 }>()("@facta/http/CommandApi/CommandRoute") {}
 
-/** A domain error Schema with its own status, or 422. */
-const withDefaultStatus = <S extends Schema.Top>(schema: S): S =>
-  statusOf(schema) === undefined ? schema.pipe(HttpApiSchema.status(422)) as S : schema
 
 /**
  * What a handled command answers: its stream, the version after it, the events it appended, and

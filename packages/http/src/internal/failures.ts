@@ -1,14 +1,13 @@
 /** How a write endpoint declares and answers the failures of a handler, shared by the modules that run one. */
-import { Effect, Predicate, Schema, SchemaAST } from "effect"
+import { Effect, Predicate, Schema } from "effect"
 import { HttpApiSchema } from "effect/http-api"
 import type { EventStore } from "@facta/core"
 import { badRequest, Conflict } from "../Problems.ts"
-
-const statusOf = SchemaAST.resolveAt<number>("httpApiStatus")
+import { statusOf } from "./httpStatus.ts"
 
 /** A domain error Schema with its own status, or 422. */
 export const withDefaultStatus = <S extends Schema.Top>(schema: S): S =>
-  (statusOf(schema.ast) ?? schema.ast.context?.annotations?.httpApiStatus) === undefined
+  statusOf(schema) === undefined
     ? schema.pipe(HttpApiSchema.status(422)) as S
     : schema
 
