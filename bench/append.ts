@@ -146,6 +146,30 @@ export const sqlFigures = async (target: SqlTarget, plan: Plan): Promise<Array<F
   return figures
 }
 
+/**
+ * Figure 14: single appends by 1, 8, 32 and 128 writers on a server that flushes the WAL at every
+ * commit (fsync and synchronous_commit on, as users run it), against the same single-row inserts:
+ * what group commit gains where a commit costs a flush.
+ */
+export const durableFigures = async (target: SqlTarget, plan: Plan): Promise<Array<Figure>> => {
+  const { baseline: table } = target.tables
+  const figures: Array<Figure> = []
+  for (const [id, writers] of [["14a", 1], ["14b", 8], ["14c", 32], ["14d", 128]] as const) {
+    const result = await interleave(
+      plan.rounds,
+      (round) => target.run(factaSingles(`d${id}-${round}`, durationOf(plan, round), writers)),
+      (round) => target.run(baselineSingles(table, `d${id}-${round}`, durationOf(plan, round), writers))
+    )
+    figures.push(throughput({
+      id,
+      title: `Append 1 event/call, ${writers} writer${writers === 1 ? "" : "s"}, fsync on (group commit)`,
+      store: "server",
+      ...(writers === 1 ? {} : { target: 1.5 })
+    }, result))
+  }
+  return figures
+}
+
 export const memoryFigures = async (target: MemoryTarget, plan: Plan): Promise<Array<Figure>> => {
   const log = new PlainLog()
   const note = "baseline: plain JS log (PlainLog)"

@@ -94,6 +94,7 @@ const baselines: Record<string, string> = {
   "12": "the same writers and events delivered to 1,000 in-process EventStore.subscribe streams on the in-memory store (no HTTP), in a `node --expose-gc` child process of its own; " +
     "Facta: 1,000 fetch stream readers in the bench process connected over HTTP to GET /events (Subscriptions, one shared LogFeed) served by a child process, whose heap is measured " +
     "(after a full collection, every client connected and idle, against before the first connection). Latency: from just before append is called to the message parsed by the client, over every (event, client) pair.",
+  "14": "the same single-row INSERTs as figures 1-2 by the same number of writers, on a server started with fsync and synchronous_commit on (figure 14 only; the others run with them off).",
   "13": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (13a) and 8 (13b) requests in flight."
 }
 
@@ -180,6 +181,15 @@ const measureAll = async (): Promise<Array<Figure>> => {
     live = target
     versions["postgres server"] = target.serverVersion
     figures.push(...await sqlGroups(target, server.url))
+    await cleanup()
+  }
+  // Figure 14 on a server of its own that flushes every commit (DATABASE_URL: that server, as it is).
+  if (stores.has("server") && wants("14", "14a", "14b", "14c", "14d")) {
+    progress(process.env["DATABASE_URL"] ? "server: appends at DATABASE_URL (figure 14)" : "server: starting a PostgreSQL that flushes every commit (figure 14)")
+    server = process.env["DATABASE_URL"] ? await PostgresServer.acquirePostgres() : await PostgresServer.startDurablePostgres()
+    const target = await Targets.server(server.url)
+    live = target
+    figures.push(...await Append.durableFigures(target, plan))
     await cleanup()
   }
   if (stores.has("pglite")) {

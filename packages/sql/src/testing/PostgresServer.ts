@@ -121,7 +121,15 @@ export const acquirePostgres = async (): Promise<PostgresServer> => {
 }
 
 /** Starts a throwaway server in a temp dir. Throws (with the server log tail) if that fails. */
-export const startPostgres = async (): Promise<PostgresServer> => {
+export const startPostgres = (): Promise<PostgresServer> => start(false)
+
+/**
+ * Starts a throwaway server that flushes the WAL at every commit, as a production server does (the
+ * tests' server does not: it is faster), for benchmarks of what commits cost.
+ */
+export const startDurablePostgres = (): Promise<PostgresServer> => start(true)
+
+const start = async (durable: boolean): Promise<PostgresServer> => {
   const binaries = findBinaries()
   if (binaries === undefined) throw new Error(MISSING_BINARIES_MESSAGE)
   const bindir = binaries.dir
@@ -178,7 +186,7 @@ export const startPostgres = async (): Promise<PostgresServer> => {
         `-p ${port}`,
         "-c listen_addresses=127.0.0.1",
         `-k '${root}'`, // private unix socket dir, not /var/run/postgresql (pg_ctl passes -o through sh)
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        durable ? "-c fsync=on -c synchronous_commit=on" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
         "-c max_connections=200"
       ].join(" ")
       try {
