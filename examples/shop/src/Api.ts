@@ -20,7 +20,7 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { HttpApi, HttpApiBuilder, HttpApiGroup, HttpApiMiddleware } from "effect/http-api"
+import { HttpApi, HttpApiBuilder, HttpApiGroup, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
 import { NodeHttpServer } from "@effect/platform-node"
 import { type CommandHandler, ValidationError } from "@facta/core"
 import { CommandApi, DecisionApi, Health, ReadModelApi, Subscriptions } from "@facta/http"
@@ -109,12 +109,12 @@ const products: typeof Shop.products = {
 }
 
 /**
- * The API's routes, with the OpenAPI document at `/openapi.json`, on the shop's stores and
- * processors (`Shop.layer`).
+ * The API's routes, with the OpenAPI document at `/openapi.json` and a page of it at `/docs`, on
+ * the shop's stores and processors (`Shop.layer`).
  *
  * @since 0.1.0
  */
-export const routes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+export const routes = Layer.merge(HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }), HttpApiScalar.layer(Api, { path: "/docs" })).pipe(
   Layer.provide([
     CommandApi.layer(Api, "products", products),
     DecisionApi.layer(Api, "orders", Shop.orders),

@@ -125,7 +125,7 @@ const onStores = <E>(name: string, stores: Layer.Layer<Shop.Stores, E>) =>
         assert.deepStrictEqual(event!.data, { orderId, customer: "Ada", lines: [{ productId: mug, quantity: 1 }] })
       }).pipe(Effect.provide(FetchHttpClient.layer)))
 
-    it.effect("health answers ready with the shop's processors, and the OpenAPI document lists every route", () =>
+    it.effect("health answers ready with the shop's processors, and the OpenAPI document lists every route and has a page at /docs", () =>
       Effect.gen(function*() {
         const ready = yield* request("GET", "/health/ready")
         assert.strictEqual(ready.status, 200, JSON.stringify(ready.body))
@@ -142,6 +142,15 @@ const onStores = <E>(name: string, stores: Layer.Layer<Shop.Stores, E>) =>
           "/events"
         ])
         assert.sameMembers(Object.keys(body.paths["/orders"].post.responses), ["201", "400", "409", "422", "500"])
+        // A page to read and try the document, served with it.
+        const docs = yield* Effect.flatMap(baseUrl, (url) =>
+          Effect.promise(async () => {
+            const response = await fetch(`${url}/docs`)
+            return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
+          }))
+        assert.strictEqual(docs.status, 200)
+        assert.include(docs.type, "text/html")
+        assert.include(docs.text, "/orders")
       }))
   })
 
