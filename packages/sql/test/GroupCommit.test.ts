@@ -5,7 +5,8 @@
  * versions (a second process) lose nothing and repeat nothing. On a server and on PGlite.
  */
 import { assert, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Redacted, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Stream } from "effect"
+import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { EventStore } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
@@ -18,7 +19,7 @@ const transactionOf = (position: bigint) => position >> 64n
 
 const readStream = (streamId: string) => EventStore.EventStore.use((store) => Stream.runCollect(store.readStream(streamId)))
 
-const suite = (name: string, stores: Layer.Layer<EventStore.EventStore, unknown>, other: Layer.Layer<EventStore.EventStore, unknown> | undefined) =>
+const suite = (name: string, stores: Layer.Layer<EventStore.EventStore | SqlClient.SqlClient, unknown>, other: Layer.Layer<EventStore.EventStore, unknown> | undefined) =>
   layer(stores, { excludeTestServices: true, timeout: "60 seconds" })(`group commit: ${name}`, (it) => {
     it.effect("appends made together go in groups, each with its own result", () =>
       Effect.gen(function*() {
@@ -84,6 +85,33 @@ const suite = (name: string, stores: Layer.Layer<EventStore.EventStore, unknown>
       }))
 
     if (other !== undefined) {
+      it.effect("an append waiting for another transaction's lock holds up no other append of its group", () =>
+        Effect.gen(function*() {
+          const store = yield* EventStore.EventStore
+          const sql = yield* SqlClient.SqlClient
+          const held = unique("held")
+          const appended = yield* Deferred.make<void>()
+          const release = yield* Deferred.make<void>()
+          // Another transaction appends to the stream and stays open: an append after it waits.
+          const open = yield* sql.withTransaction(Effect.gen(function*() {
+            yield* store.append(held, [event(0)])
+            yield* Deferred.succeed(appended, undefined)
+            yield* Deferred.await(release)
+          })).pipe(Effect.forkChild)
+          yield* Deferred.await(appended)
+          const first = unique("first")
+          const others = Array.from({ length: 10 }, () => unique("other"))
+          // The first goes alone; the rest wait for it and go together, the held stream's among them.
+          const waiting = yield* Effect.forEach([first, held, ...others], (streamId, i) => store.append(streamId, [event(i)]).pipe(Effect.forkChild))
+          const done = yield* Effect.forEach([waiting[0]!, ...waiting.slice(2)], Fiber.join).pipe(Effect.timeout("5 seconds"))
+          assert.strictEqual(done.length, 11)
+          assert.isUndefined(waiting[1]!.pollUnsafe())
+          yield* Deferred.succeed(release, undefined)
+          yield* Fiber.join(open)
+          const late = yield* Fiber.join(waiting[1]!)
+          assert.deepStrictEqual(late.events.map((e) => e.version), [2])
+        }))
+
       it.effect("another store's appends racing for the same versions: every append lands once, in contiguous versions", () =>
         Effect.gen(function*() {
           const store = yield* EventStore.EventStore

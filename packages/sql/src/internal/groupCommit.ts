@@ -15,7 +15,8 @@
  * statement would, and their caller reports the conflict. A statement that fails as a whole
  * either fails each append with its error (a transient failure: each caller retries, or reports a
  * commit in doubt, as it would alone), or, for anything else (another process's append won a
- * version of one of the streams), each append runs again alone, with its own outcome.
+ * version of one of the streams, or one append waited too long for another transaction's lock),
+ * each append runs again alone, with its own outcome.
  */
 import type { EventStore } from "@facta/core"
 import { Deferred, type Duration, Effect, Option, Queue, type Scope, Semaphore } from "effect"
@@ -65,6 +66,13 @@ interface GroupRow extends AppendRow {
 }
 
 /**
+ * How long the group's statement waits for a lock (its transaction's setting): an append waiting
+ * for another transaction (one that appended to its stream and is still open, or holds its tag
+ * or the table) must not hold up the group's other appends; the group then runs each alone.
+ */
+const lockTimeout = "100ms"
+
+/**
  * The appends of a group in one statement: each stream's version read by its index, the events
  * of the appends whose expectation holds inserted, after the shared locks of all their tags.
  */
@@ -74,7 +82,8 @@ const groupStatement = (log: Log, group: ReadonlyArray<Pending>) => {
   const locked = lockKeys.length === 0 ? sql`` : sql` AND ${sharedLocks(log, lockKeys)}`
   return sql<GroupRow>`WITH input AS MATERIALIZED (
       SELECT m.ordinality AS member, m.value->>'s' AS stream_id, (m.value->>'e')::bigint AS expected, m.value->'v' AS events,
-        coalesce((SELECT max(x.version) FROM ${events} AS x WHERE x.stream_key = md5(m.value->>'s')::uuid), 0) AS version
+        coalesce((SELECT max(x.version) FROM ${events} AS x WHERE x.stream_key = md5(m.value->>'s')::uuid), 0) AS version,
+        set_config('lock_timeout', ${lockTimeout}, true) AS lock_timeout
       FROM jsonb_array_elements(${groupJson(group)}::jsonb) WITH ORDINALITY AS m
     )
     INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
@@ -97,7 +106,7 @@ const runGroup = (log: Log, group: ReadonlyArray<Pending>): Effect.Effect<void> 
   if (group.length === 1) return alone(log, group)
   return Effect.matchEffect(groupStatement(log, group), {
     onFailure: (error) =>
-      transientOf(error) === undefined
+      error.reason._tag === "LockTimeoutError" || transientOf(error) === undefined
         ? alone(log, group)
         : Effect.forEach(group, (pending) => Deferred.fail(pending.done, error), { discard: true }),
     onSuccess: (rows) => {
