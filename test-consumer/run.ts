@@ -7,7 +7,8 @@
 // and every other Node found that the engines allow (the repository's and the machine's; one
 // below them is skipped, by name). With the newest effect it also runs vitest files on
 // @facta/core/testing and @facta/sql/testing (a real PostgreSQL server: the binaries the
-// repository's tests use) and the facta bin. Last, it checks that npm refuses to install the
+// repository's tests use) and the facta bin, then type-checks and tests again with the newest
+// TypeScript, vitest and Node types published. Last, it checks that npm refuses to install the
 // packages with the newest effect below the peer range.
 // Any failure exits non-zero. `npm run test:consumer`; FACTA_CONSUMER_KEEP=1 keeps the projects.
 import { spawnSync, type SpawnSyncOptions } from "node:child_process"
@@ -345,6 +346,20 @@ const main = () => {
     const wrong = run(join(app, "node_modules", ".bin", "facta"), ["streams"], { cwd: app, capture: true, env: { ...process.env, DATABASE_URL: "" } })
     if (wrong.status === 1 && wrong.stderr.trim().startsWith("facta: No database")) ok("the facta bin fails in one line without a database")
     else fail(`the facta bin without a database exited ${wrong.status}:\n${wrong.stdout}${wrong.stderr}`)
+
+    // An app started today takes the newest of everything it installs itself: TypeScript (7 is a
+    // native compiler), vitest, the Node types. The same app type-checks and tests on them.
+    const toolchain = ["typescript", "vitest", "@types/node"].map((name) => `${name}@latest`)
+    must(`npm install ${toolchain.join(" ")}`, "npm", ["install", "--save-dev", ...npmFlags, ...toolchain], { cwd: app, capture: true })
+    const versions = ["typescript", "vitest", "@types/node"].map((name) => `${name} ${installed(name, app).version}`).join(", ")
+    const newestTsc = join(app, "node_modules", "typescript", "bin", "tsc")
+    must(`tsc, module NodeNext, on the newest toolchain (${versions})`, process.execPath, [newestTsc, "-p", "tsconfig.json", "--noEmit"], { cwd: app })
+    must("tsc, moduleResolution Bundler, on the newest toolchain", process.execPath, [newestTsc, "-p", "tsconfig.bundler.json"], { cwd: app })
+    must("vitest on the newest toolchain", process.execPath, [join(app, "node_modules", "vitest", "vitest.mjs"), "run"], {
+      cwd: app,
+      env: { ...process.env, FACTA_PG_BINDIR: binaries.dir },
+      capture: true
+    })
 
     // npm refuses a tree whose root effect is outside a peer range (npm 7 and later, without
     // --force or --legacy-peer-deps): the install exits non-zero with ERESOLVE and changes nothing.

@@ -11,6 +11,7 @@
  */
 import { Effect, Option, Schema } from "effect"
 import * as Batch from "./internal/batch.ts"
+import { CurrentGeneration } from "./internal/generation.ts"
 import { describeIssue } from "./internal/issue.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import {
@@ -142,7 +143,7 @@ export const make = <A, I>(name: string, schema: Schema.Codec<A, I>): Documents<
   const documents = codec(name, schema)
   /** Runs `f` with the store and the generation the current processor writes (the live one outside a processor). */
   const withStore = <X, E>(f: (store: ProjectionStore["Service"], generation: number | undefined) => Effect.Effect<X, E>) =>
-    Effect.flatMap(Batch.CurrentGeneration, (generation) => ProjectionStore.use((store) => f(store, generation)))
+    Effect.flatMap(CurrentGeneration, (generation) => ProjectionStore.use((store) => f(store, generation)))
   const read = (id: string) => withStore((store, generation) => store.get(name, id, generation)).pipe(Effect.flatMap((found) => documents.decodeFound(id, found)))
   const owner = {}
   // Run only for the first write of a batch: later ones find the writes already held.

@@ -19,7 +19,7 @@
 import { Context, Effect, Layer, Option, type Scope } from "effect"
 import { CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
 import { checkReadOptions, EventStore, type EventStoreError } from "./EventStore.ts"
-import { CurrentGeneration } from "./internal/batch.ts"
+import { CurrentGeneration } from "./internal/generation.ts"
 import { launch } from "./internal/processor/launch.ts"
 import type { Any, ContextOf, ErrorOf, Halt, Handle, Health, Options, Processor, Requirements } from "./internal/processor/model.ts"
 import { segmentName, segmentsOf } from "./internal/processor/model.ts"

@@ -72,6 +72,7 @@ const partOf: Record<string, Part> = {
   "Metrics.ts": "ports",
   "LiveClock.ts": "ports",
   "internal/batch.ts": "ports",
+  "internal/generation.ts": "ports",
   "internal/eventChecks.ts": "ports",
   "internal/recording.ts": "ports",
   "internal/order.ts": "ports",

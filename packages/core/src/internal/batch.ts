@@ -126,11 +126,3 @@ export const make = Effect.sync((): Batch => {
 export const CurrentBatch = Context.Reference<Batch | undefined>("@facta/core/internal/CurrentBatch", {
   defaultValue: () => undefined
 })
-
-/**
- * The read-model generation the current processor writes (see `BlueGreen`); undefined outside a
- * processor, where documents are read and written in the generation readers see.
- */
-export const CurrentGeneration = Context.Reference<number | undefined>("@facta/core/internal/CurrentGeneration", {
-  defaultValue: () => undefined
-})

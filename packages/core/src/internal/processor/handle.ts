@@ -2,7 +2,7 @@
 import { Effect, FiberHandle, PubSub, Ref } from "effect"
 import { start as origin } from "../../EventStore.ts"
 import * as LiveClock from "../../LiveClock.ts"
-import { CurrentGeneration } from "../batch.ts"
+import { CurrentGeneration } from "../generation.ts"
 import { supervise } from "./follow.ts"
 import type { Handle } from "./model.ts"
 import { lagAfter, type RunningSegment } from "./runningSegment.ts"

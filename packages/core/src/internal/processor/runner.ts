@@ -10,6 +10,7 @@ import type { RecordedEvent } from "../../RecordedEvent.ts"
 import type { Transactor } from "../../Transactor.ts"
 import { EventStore } from "../../EventStore.ts"
 import * as Batch from "../batch.ts"
+import { CurrentGeneration } from "../generation.ts"
 import * as HeldAppends from "./heldAppends.ts"
 import type { Failure } from "./model.ts"
 
@@ -113,7 +114,7 @@ export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, pr
       ? handleAll.pipe(Effect.provideService(Batch.CurrentBatch, batch), Effect.provideService(EventStore, HeldAppends.holding(store, batch)))
       : handleAll
     const exit = yield* transactor.withTransaction(inBatch).pipe(
-      Effect.provideService(Batch.CurrentGeneration, from.generation),
+      Effect.provideService(CurrentGeneration, from.generation),
       Effect.ensuring(batch.close),
       Effect.provideContext(context),
       Effect.withSpan("Processor.batch", {
