@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer } from "effect"
+import { Config, Duration, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, Transactor } from "@facta/core"
 import * as Gate from "./Gate.ts"
@@ -105,17 +105,26 @@ export const stores = (
  * @since 0.1.0
  */
 export const layerFromClient = (options?: StoreOptions): Layer.Layer<Stores | Lease.Lease, LayerError, PgClient.PgClient> =>
-  Layer.unwrap(Effect.map(PgClient.PgClient, (pg) =>
-    Layer.mergeAll(
+  Layer.unwrap(Effect.gen(function*() {
+    const pg = yield* PgClient.PgClient
+    // LISTEN holds a connection for as long as it listens: on a pool of one it would hold the only
+    // one and every statement would wait for ever, so there subscribers poll instead.
+    const { max } = yield* pg.poolStats
+    if (max < 2) {
+      yield* Effect.logWarning(
+        `A pool of ${max} connection: subscribers and processors poll every ${Duration.format(Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis"))} rather than LISTEN, which would hold the only connection; a pool of 2 or more listens`
+      )
+    }
+    return Layer.mergeAll(
       stores({
         ...options,
-        listen: (channel) => pg.listen(channel),
+        ...(max < 2 ? {} : { listen: (channel: string) => pg.listen(channel) }),
         transactions: { idleInTransactionTimeout: options?.idleInTransactionTimeout, statementTimeout: options?.statementTimeout }
       }),
       SqlLease.layer(options),
       options?.gateWarning === false ? Layer.empty : Layer.effectDiscard(Gate.watchdog({ ...options?.gateWarning, schema: options?.schema, tablePrefix: options?.tablePrefix }))
     ).pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, pg)))
-  ))
+  }))
 
 /**
  * A pool of its own, the stores, the `Transactor` and the `Lease`; the `PgClient` and

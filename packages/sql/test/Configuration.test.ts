@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Config, ConfigProvider, Effect, Layer, Redacted, Stream } from "effect"
+import { Config, ConfigProvider, Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { EventStore, Lease } from "@facta/core"
@@ -81,6 +81,42 @@ describe("configuration", () => {
         Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }))
       )
     )))
+
+  it.live("a pool of one connection appends, reads and follows the log, and goes on after its connection is killed", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const streamId = `pool-of-one-${crypto.randomUUID()}`
+      const first = yield* store.append(streamId, [{ type: "Configured", data: { n: 1 } }], { expectedVersion: "noStream" })
+      // A LISTEN would hold the only connection: the subscriber polls, and still sees every event.
+      const following = yield* Stream.runCollect(store.subscribe({ after: first.events[0]!.position - 1n }).pipe(
+        Stream.filter((event) => event.streamId === streamId),
+        Stream.take(2)
+      )).pipe(Effect.forkChild)
+      yield* store.append(streamId, [{ type: "Configured", data: { n: 2 } }], { expectedVersion: 1 })
+      const seen = yield* Fiber.join(following)
+      // Killed from another client: the pool opens a new connection for the next statement.
+      yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'facta-pool-of-one'`).pipe(
+          Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 }))
+        )
+      const after = yield* store.append(streamId, [{ type: "Configured", data: { n: 3 } }], { expectedVersion: 2 }).pipe(
+        Effect.retry({ times: 3, while: (error) => error._tag === "EventStoreError" && error.transient !== undefined })
+      )
+      const data = (yield* Stream.runCollect(store.readStream(streamId))).map((event) => event.data)
+      assert.deepStrictEqual(seen.map((event) => event.data), [{ n: 1 }, { n: 2 }])
+      assert.strictEqual(after.version, 3)
+      assert.deepStrictEqual(data, [{ n: 1 }, { n: 2 }, { n: 3 }])
+    }).pipe(
+      // Without the fix this hangs: the listener holds the only connection.
+      Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.die(new Error("the store hung on a pool of one connection")) }),
+      Effect.provide(Postgres.layer({
+        url: Redacted.make(url),
+        maxConnections: 1,
+        applicationName: "facta-pool-of-one",
+        schema: "pool_of_one",
+        pollInterval: "50 millis"
+      }))
+    ), 30_000)
 
   it.live("Embedded.layerConfig reads its options from Config", () =>
     Effect.gen(function*() {
