@@ -318,7 +318,7 @@ export const layer = <const P extends ReadonlyArray<Processor.Any> = readonly []
             kind: processor.kind,
             types: processor.types,
             parked: waiting.filter((entry) => entry.processor === processor.name).length,
-            rebuilding: jobs.running(processor.name)?.id ?? null,
+            busy: jobs.running(processor.name)?.id ?? null,
             blueGreen: (processor.segments ?? 1) === 1 && (processor.documents?.length ?? 0) > 0,
             segments: segments.filter((segment) => segment.processor === processor.name).map((segment) => {
               const sample = lags.latest(segment.name)

@@ -96,7 +96,7 @@ const renderAccess = () => {
 /** Shows a view: its title, then its content, marked ready (for the browser tests' timing). */
 const show = (title, ...content) => {
   document.title = `${title} · Facta console`
-  view.replaceChildren(h("h1", {}, title), ...content)
+  view.replaceChildren(h("h1", {}, title), ...content.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false))
   view.dataset.ready = "true"
 }
 
@@ -113,9 +113,9 @@ const eventCard = (event) =>
     h("div", { class: "links" },
       eventLink("caused by", event.metadata.causationId),
       eventLink("correlation", event.metadata.correlationId)),
-    h("h4", { class: "visually-hidden" }, "Data"),
+    h("h4", { class: "label" }, "Data"),
     h("pre", { "aria-label": "data" }, pretty(event.data)),
-    Object.keys(event.metadata).length > 0 ? h("pre", { "aria-label": "metadata" }, pretty(event.metadata)) : null)
+    Object.keys(event.metadata).length > 0 ? [h("h4", { class: "label" }, "Metadata"), h("pre", { "aria-label": "metadata" }, pretty(event.metadata))] : null)
 
 // ---------------------------------------------------------------------------------------------
 // streams
@@ -261,7 +261,7 @@ const processorsView = async () => {
               h("button", {
                 type: "button",
                 class: "secondary",
-                disabled: processor.rebuilding !== null,
+                disabled: processor.busy !== null,
                 onclick: (event) => act(event.currentTarget, "rebuild", { processor: processor.name }, render)
               }, "Rebuild ", h("span", { class: "visually-hidden" }, processor.name)),
               " ",
@@ -269,7 +269,7 @@ const processorsView = async () => {
                 ? h("button", {
                   type: "button",
                   class: "secondary",
-                  disabled: processor.rebuilding !== null,
+                  disabled: processor.busy !== null,
                   onclick: (event) => act(event.currentTarget, "rebuild", { processor: processor.name, blueGreen: true }, render)
                 }, "Blue-green rebuild ", h("span", { class: "visually-hidden" }, processor.name))
                 : null)
@@ -286,7 +286,7 @@ const processorsView = async () => {
               h("th", { scope: "col", class: ["Checkpoint", "Lag", "Parked"].includes(name) ? "number" : null }, name)),
             canAct() ? h("th", { scope: "col" }, "Actions") : null)),
           h("tbody", {}, rows)),
-      jobs.length > 0 ? h("section", { "aria-label": "Rebuilds" }, h("h2", {}, "Rebuilds"), jobs.map(jobProgress)) : null,
+      jobs.length > 0 ? h("section", { "aria-label": "Rebuilds and replays" }, h("h2", {}, "Rebuilds and replays"), jobs.map(jobProgress)) : null,
       h("h2", {}, "Parked events"),
       parked.length === 0
         ? h("p", { class: "meta", id: "no-parked" }, "No parked events.")

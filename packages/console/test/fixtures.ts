@@ -4,7 +4,7 @@
  * the memory stores or a Postgres server.
  */
 import { Documents, EventStore, InMemory, Processor, Projection } from "@facta/core"
-import { Effect, Layer, ManagedRuntime, Option, Schedule, Schema } from "effect"
+import { type Duration, Effect, Layer, ManagedRuntime, Option, Schedule, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { OperatorConsole } from "../src/index.ts"
 
@@ -45,14 +45,25 @@ export const processors = [projection] as const
  */
 export const start = async (options: {
   readonly token?: string | undefined
-  readonly stores?: Layer.Layer<InMemory.Services> | undefined
-  readonly processors?: typeof processors | readonly [] | undefined
+  /** Default: the memory stores. */
+  readonly stores?: Layer.Layer<InMemory.Services, unknown> | undefined
+  readonly processors?: ReadonlyArray<Processor.Processor<unknown, InMemory.Services>> | undefined
   readonly run?: boolean | undefined
+  readonly gate?: OperatorConsole.Options<ReadonlyArray<Processor.Processor<unknown, InMemory.Services>>, InMemory.Services>["gate"]
+  readonly findEvent?: OperatorConsole.Options<ReadonlyArray<Processor.Processor<unknown, InMemory.Services>>, InMemory.Services>["findEvent"]
+  readonly sampleEvery?: Duration.Input | undefined
 }) => {
   const stores = ManagedRuntime.make(options.stores ?? InMemory.layer)
   const shared = Layer.succeedContext(await stores.context())
   const console = ManagedRuntime.make(
-    OperatorConsole.serve({ processors: options.processors ?? processors, token: options.token, port: 0, sampleEvery: "200 millis" }).pipe(
+    OperatorConsole.serve({
+      processors: options.processors ?? processors,
+      token: options.token,
+      port: 0,
+      sampleEvery: options.sampleEvery ?? "200 millis",
+      gate: options.gate,
+      findEvent: options.findEvent
+    }).pipe(
       Layer.provideMerge(shared)
     )
   )
