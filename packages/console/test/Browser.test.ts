@@ -273,6 +273,12 @@ suite(available ? "the console over a large log" : `the console over a large log
       await accessible(page, "large processors")
     } finally {
       await browser.close()
+      // The million events are not left in the suite's database.
+      await app.run(Effect.gen(function*() {
+        const sql = (yield* SqlClient.SqlClient as unknown as Effect.Effect<SqlClient.SqlClient>)
+        const tables = yield* Tables.make({ schema })
+        yield* sql.unsafe(`TRUNCATE ${tables.events}, ${tables.checkpoints}`)
+      }) as Effect.Effect<void, unknown, InMemory.Services>).catch(() => undefined)
       await app.dispose()
     }
   }, 600_000)

@@ -235,6 +235,33 @@ describe("the console with a token", () => {
   })
 })
 
+describe("a halted processor", () => {
+  let app: Started
+  beforeAll(async () => {
+    sicken()
+    app = await start({ onPoison: "halt" })
+  })
+  afterAll(() => app.dispose())
+
+  it("shows its state and its error, and its lag history grows", async () => {
+    await app.run(append("account-h", [
+      { type: "Opened", data: { _tag: "Opened", owner: "Halted" } },
+      { type: "Deposited", data: { _tag: "Deposited", amount: poison } },
+      { type: "Deposited", data: { _tag: "Deposited", amount: 1 } }
+    ]))
+    const halted = await until("the projection to halt", async () => {
+      const { processors } = await jsonOf(await fetch(`${app.url}api/processors`))
+      const segment = processors[0].segments[0]
+      return segment.instances.some((instance: { state: string }) => instance.state === "halted") && segment.history.length >= 3 ? segment : undefined
+    })
+    const instance = halted.instances.find((instance: { state: string }) => instance.state === "halted")
+    assert.include(instance.lastError, `deposit of ${poison} refused`)
+    // The poison deposit and the one after it are still to handle.
+    assert.strictEqual(halted.lag, 2)
+    assert.strictEqual(halted.history.at(-1), 2)
+  })
+})
+
 describe("the console without a token", () => {
   let app: Started
   beforeAll(async () => {

@@ -52,6 +52,8 @@ export const start = async (options: {
   readonly gate?: OperatorConsole.Options<ReadonlyArray<Processor.Processor<unknown, InMemory.Services>>, InMemory.Services>["gate"]
   readonly findEvent?: OperatorConsole.Options<ReadonlyArray<Processor.Processor<unknown, InMemory.Services>>, InMemory.Services>["findEvent"]
   readonly sampleEvery?: Duration.Input | undefined
+  /** What the running projection does with an event it cannot handle. Default "park". */
+  readonly onPoison?: "park" | "halt" | undefined
 }) => {
   const stores = ManagedRuntime.make(options.stores ?? InMemory.layer)
   const shared = Layer.succeedContext(await stores.context())
@@ -71,7 +73,7 @@ export const start = async (options: {
   let running: ManagedRuntime.ManagedRuntime<never, never> | undefined
   const startProcessors = async () => {
     running = ManagedRuntime.make(
-      Layer.effectDiscard(Effect.asVoid(Processor.startAll(processors, { onPoison: "park", retry: Schedule.recurs(0) }))).pipe(Layer.provide(shared))
+      Layer.effectDiscard(Effect.asVoid(Processor.startAll(processors, { onPoison: options.onPoison ?? "park", retry: Schedule.recurs(0) }))).pipe(Layer.provide(shared))
     )
     await running.runPromise(Effect.void)
   }
