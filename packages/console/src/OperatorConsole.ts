@@ -238,10 +238,11 @@ export const layer = <const P extends ReadonlyArray<Processor.Any> = readonly []
           const asset = assets.get(name)!
           return Effect.succeed(HttpServerResponse.text(asset.body, { contentType: asset.contentType, headers: Assets.securityHeaders }))
         })
-      yield* router.add("GET", (base === "" ? "/" : `${base}/`) as HttpRouter.PathInput, page("index.html"))
-      if (base !== "") {
-        yield* router.add("GET", base as HttpRouter.PathInput, handle(false, () => Effect.succeed(HttpServerResponse.redirect(`${base}/`, { status: 308 }))))
-      }
+      // The router takes `path` and `path/` for one route: `path` is sent on to `path/`.
+      yield* router.add("GET", (base === "" ? "/" : `${base}/`) as HttpRouter.PathInput, (request) =>
+        new URL(request.url, "http://console").pathname.endsWith("/")
+          ? page("index.html")(request)
+          : handle(false, () => Effect.succeed(HttpServerResponse.redirect(`${base}/`, { status: 308 })))(request))
       for (const name of Assets.files) {
         if (name !== "index.html") yield* router.add("GET", `${base}/${name}` as HttpRouter.PathInput, page(name))
       }

@@ -214,13 +214,18 @@ const sparkline = (history) => {
     h("polyline", { points }))
 }
 
+/** The last action's refusal, shown above the processors until the next action succeeds. */
+let actionFailure = null
+
 const act = async (button, path, body, done) => {
   button.disabled = true
   try {
     const result = await api(path, body)
+    actionFailure = null
     await done(result)
   } catch (error) {
-    button.after(failure(error))
+    actionFailure = error instanceof Error ? error.message : String(error)
+    await done()
   } finally {
     button.disabled = false
   }
@@ -239,6 +244,7 @@ const jobProgress = (job) => {
 const processorsView = async () => {
   let timer
   let stopped = false
+  let last = ""
   const render = async () => {
     const [{ processors, others, head }, { parked }, { jobs }] = await Promise.all([api("processors"), api("parked"), api("jobs")])
     const running = jobs.some((job) => job.state === "running")
@@ -261,6 +267,7 @@ const processorsView = async () => {
               h("button", {
                 type: "button",
                 class: "secondary",
+                "data-key": `rebuild:${processor.name}`,
                 disabled: processor.busy !== null,
                 onclick: (event) => act(event.currentTarget, "rebuild", { processor: processor.name }, render)
               }, "Rebuild ", h("span", { class: "visually-hidden" }, processor.name)),
@@ -269,6 +276,7 @@ const processorsView = async () => {
                 ? h("button", {
                   type: "button",
                   class: "secondary",
+                  "data-key": `blue-green:${processor.name}`,
                   disabled: processor.busy !== null,
                   onclick: (event) => act(event.currentTarget, "rebuild", { processor: processor.name, blueGreen: true }, render)
                 }, "Blue-green rebuild ", h("span", { class: "visually-hidden" }, processor.name))
@@ -276,6 +284,7 @@ const processorsView = async () => {
             : null)
       }))
     const content = [
+      actionFailure ? h("p", { class: "failure", role: "alert" }, actionFailure) : null,
       h("p", { class: "meta" }, `The log's head: ${number(head)}. Lag is the number of events of a processor's types after its checkpoint.`),
       processors.length === 0
         ? h("p", { class: "notice" }, "This console was given no processors: run the application's own facta (Cli.main({ processors })).")
@@ -303,11 +312,16 @@ const processorsView = async () => {
               h("td", {}, entry.parkedAt),
               canAct()
                 ? h("td", {},
-                  h("button", { type: "button", onclick: (event) => act(event.currentTarget, "parked/replay", { processor: entry.processor, event: entry.event.id }, render) }, "Replay"),
+                  h("button", {
+                    type: "button",
+                    "data-key": `replay:${entry.event.id}`,
+                    onclick: (event) => act(event.currentTarget, "parked/replay", { processor: entry.processor, event: entry.event.id }, render)
+                  }, "Replay"),
                   " ",
                   h("button", {
                     type: "button",
                     class: "danger",
+                    "data-key": `drop:${entry.event.id}`,
                     onclick: (event) => {
                       if (confirm(`Drop event ${entry.event.id} of ${entry.processor} for good?`)) void act(event.currentTarget, "parked/drop", { processor: entry.processor, event: entry.event.id }, render)
                     }
@@ -320,7 +334,14 @@ const processorsView = async () => {
         : null
     ]
     if (stopped) return
-    show("Processors", ...content)
+    // Redraw only what changed, and keep the keyboard's place: a button keeps its focus across redraws.
+    const fingerprint = JSON.stringify([processors, others, head, parked, jobs, canAct(), actionFailure])
+    if (fingerprint !== last) {
+      last = fingerprint
+      const focused = document.activeElement?.getAttribute("data-key")
+      show("Processors", ...content)
+      if (focused) view.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus()
+    }
     clearTimeout(timer)
     timer = setTimeout(() => void render().catch((error) => view.append(failure(error))), running ? 250 : 1000)
   }

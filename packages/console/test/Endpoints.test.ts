@@ -4,9 +4,14 @@
  * memory stores with the fixture's projection running.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Layer, ManagedRuntime, Option } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { InMemory } from "@facta/core"
+import { createServer } from "node:http"
+import { OperatorConsole } from "../src/index.ts"
 import { request as httpRequest } from "node:http"
-import { append, balances, cure, poison, sicken, start } from "./fixtures.ts"
+import { append, balances, cure, poison, processors, sicken, start } from "./fixtures.ts"
 
 const token = "s3cret-console-token"
 
@@ -286,5 +291,32 @@ describe("the console without a token", () => {
     await app.run(Effect.asVoid(append("account-9", [{ type: "Opened", data: { _tag: "Opened", owner: "Edsger" } }])))
     const page = await jsonOf(await fetch(`${app.url}api/streams`))
     assert.deepStrictEqual(page.streams.map((stream: { streamId: string }) => stream.streamId), ["account-9"])
+  })
+})
+
+describe("the console in an application's own server", () => {
+  it("is served under its path, to the hosts it is given", async () => {
+    const runtime = ManagedRuntime.make(
+      HttpRouter.serve(OperatorConsole.layer({ processors, path: "/ops", hosts: ["ops.example.com"] }), { disableLogger: true, disableListenLog: true }).pipe(
+        Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+        Layer.provide(InMemory.layer)
+      )
+    )
+    try {
+      const base = HttpServer.formatAddress(await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address)))
+      const named = { host: "ops.example.com" }
+      const redirect = await raw(`${base}/ops`, { headers: named })
+      assert.strictEqual(redirect.status, 308)
+      const page = await raw(`${base}/ops/`, { headers: named })
+      assert.strictEqual(page.status, 200)
+      assert.include(page.body, "console.js")
+      assert.strictEqual((await raw(`${base}/ops/console.js`, { headers: named })).status, 200)
+      assert.deepStrictEqual(JSON.parse((await raw(`${base}/ops/api/streams`, { headers: named })).body), { streams: [], next: null })
+      // Its own address is not among the names it was given.
+      assert.strictEqual((await fetch(`${base}/ops/api/streams`)).status, 403)
+      assert.strictEqual((await raw(`${base}/api/streams`, { headers: named })).status, 404)
+    } finally {
+      await runtime.dispose()
+    }
   })
 })
