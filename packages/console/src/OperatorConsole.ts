@@ -148,7 +148,7 @@ const failureMessage = (cause: Cause.Cause<unknown>) => {
 
 const headersOf = (request: HttpServerRequest.HttpServerRequest): Readonly<Record<string, string | undefined>> => request.headers
 
-const isoAgo = (updatedAt: DateTime.Utc, now: DateTime.Utc) => Math.max(0, Math.round(Duration.toSeconds(DateTime.distance(updatedAt, now))))
+const secondsBetween = (updatedAt: DateTime.Utc, now: DateTime.Utc) => Math.max(0, Math.round(Duration.toSeconds(DateTime.distance(updatedAt, now))))
 
 /**
  * Adds the console to the application's `HttpRouter`: the page at `path` (default `/console/`)
@@ -311,7 +311,7 @@ export const layer = <const P extends ReadonlyArray<Processor.Any> = readonly []
             reports.filter((report) => report.processor === name).map((report) => ({
               instance: report.instance,
               state: report.state,
-              secondsAgo: isoAgo(report.updatedAt, now),
+              secondsAgo: secondsBetween(report.updatedAt, now),
               lastError: report.lastError ?? null
             }))
           const listed = known.map((processor) => ({
