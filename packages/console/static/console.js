@@ -81,7 +81,7 @@ const renderAccess = () => {
       h("button", { type: "button", class: "secondary", onclick: () => { sessionStorage.removeItem(tokenKey); void start() } }, "Lock")
     )
   } else {
-    const input = h("input", { id: "token", type: "password", autocomplete: "off", name: "token" })
+    const input = h("input", { id: "token", type: "password", autocomplete: "off", name: "token", placeholder: "Token" })
     access.append(h("form", {
       class: "inline",
       onsubmit: (event) => {
@@ -206,6 +206,13 @@ const tailView = async (params) => {
 // processors
 // ---------------------------------------------------------------------------------------------
 
+/** An error's first line, and the rest (a stack) folded away. */
+const errorText = (text) => {
+  const [first, ...rest] = String(text).split("\n")
+  const more = rest.join("\n").trim()
+  return [h("span", { class: "error" }, first), more === "" ? null : h("details", {}, h("summary", {}, "details"), h("pre", {}, more))]
+}
+
 const sparkline = (history) => {
   if (history.length < 2) return h("span", { class: "meta" }, "—")
   const max = Math.max(1, ...history)
@@ -260,7 +267,7 @@ const processorsView = async () => {
           h("td", { class: "number" }, number(segment.checkpoint)),
           h("td", { class: "number lag" }, number(segment.lag)),
           h("td", {}, sparkline(segment.history)),
-          h("td", {}, halted?.lastError ? h("span", { class: "error" }, halted.lastError) : instances.map((instance) => instance.lastError).filter(Boolean).join("; ")),
+          h("td", {}, halted?.lastError ? errorText(halted.lastError) : instances.map((instance) => instance.lastError).filter(Boolean).join("; ")),
           index === 0 ? h("td", { rowspan: processor.segments.length, class: "number parked-count" }, String(processor.parked)) : null,
           index === 0 && canAct()
             ? h("td", { rowspan: processor.segments.length },
@@ -308,7 +315,7 @@ const processorsView = async () => {
             h("tr", { "data-event": entry.event.id },
               h("td", {}, entry.processor),
               h("td", {}, h("a", { href: `#/stream/${encodeURIComponent(entry.event.streamId)}${query({ from: entry.event.version, event: entry.event.id })}` }, `${entry.event.streamId}@${entry.event.version}`), " ", entry.event.type),
-              h("td", { class: "error" }, entry.error),
+              h("td", {}, errorText(entry.error)),
               h("td", {}, entry.parkedAt),
               canAct()
                 ? h("td", {},

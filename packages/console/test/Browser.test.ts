@@ -85,7 +85,7 @@ const accessible = async (page: Page, name: string) => {
 
 const suite = available ? describe : required ? describe : describe.skip
 
-suite(available ? "the console in a browser" : `the console in a browser (skipped: ${why})`, () => {
+suite(available ? "the console in a browser" : `the console in a browser (no browser: ${why})`, () => {
   if (!available) {
     it("has a browser to run in", () => assert.fail(`FACTA_REQUIRE_BROWSER=1 but ${why}`))
     return
@@ -210,7 +210,7 @@ suite(available ? "the console in a browser" : `the console in a browser (skippe
 
 class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
 
-suite(available ? "the console over a large log" : `the console over a large log (skipped: ${why})`, () => {
+suite(available ? "the console over a large log" : `the console over a large log (no browser: ${why})`, () => {
   if (!available) {
     it("has a browser to run in", () => assert.fail(`FACTA_REQUIRE_BROWSER=1 but ${why}`))
     return
