@@ -375,7 +375,10 @@ export const layer = <const P extends ReadonlyArray<Processor.Any> = readonly []
           )
           if (query.stream !== undefined && query.category !== undefined) return yield* refuse(400, "category: give a stream or a category, not both")
           const resume = headersOf(request)["last-event-id"]
-          const after = resume !== undefined && /^\d+$/.test(resume) ? BigInt(resume) : query.after ?? (yield* store.head())
+          const head = yield* store.head()
+          const after = resume !== undefined && /^\d+$/.test(resume) ? BigInt(resume) : query.after ?? head
+          // A position the log has not reached was not sent by this store: starting there would skip what comes before it.
+          if (after > head) return yield* refuse(400, `after: position ${after} is beyond the end of the log`)
           const encoder = new TextEncoder()
           const encode = Schema.encodeSync(Subscriptions.Message)
           const messages = Subscriptions.messages(feed, { ...query, after, bufferSize: 1000 }).pipe(

@@ -105,6 +105,7 @@ describe("the console with a token", () => {
       ["api/event?id=42", 404, "No event with id \"42\""],
       ["api/tail?types=", 400, "Bad filter"],
       ["api/tail?stream=a&category=b", 400, "give a stream or a category, not both"],
+      ["api/tail?after=99999999999999999999999999", 400, "is beyond the end of the log"],
       ["api/jobs?id=99", 404, "No action \"99\""]
     ]
     for (const [path, status, message] of cases) {
