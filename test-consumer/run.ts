@@ -1,5 +1,5 @@
 // The consumer test: Facta as an application installs it. Builds and packs @facta/core,
-// @facta/sql, @facta/cli and @facta/http, installs the tarballs into fresh npm projects outside
+// @facta/sql, @facta/cli, @facta/http and @facta/console, installs the tarballs into fresh npm projects outside
 // the workspace, once with the lowest effect the packages' peer range allows and once with the newest effect
 // published, and in each checks that npm ls --all finds a valid tree, type-checks a small app
 // (NodeNext and Bundler, with strict flags Facta itself does not use) and runs it on plain Node:
@@ -18,7 +18,7 @@ import { delimiter, join, resolve } from "node:path"
 import { findBinaries } from "../packages/sql/src/testing/PostgresServer.ts"
 
 const root = resolve(import.meta.dirname, "..")
-const packages = ["packages/core", "packages/sql", "packages/cli", "packages/http"] as const
+const packages = ["packages/core", "packages/sql", "packages/cli", "packages/http", "packages/console"] as const
 
 interface PackedFile {
   readonly path: string

@@ -4,7 +4,9 @@
  * races ten withdrawals on one account, then shows what was stored: the events of every stream
  * and the read models.
  *
- * It runs on embedded Postgres (PGlite, in memory, nothing to set up), on a Postgres server
+ * It runs on embedded Postgres (PGlite, nothing to set up; its data directory, `examples/bank/.data`,
+ * is emptied at the start of each run and kept after it, so `npm run facta -- console` shows what
+ * the run stored), on a Postgres server
  * when `DATABASE_URL` is set, or, with `--server` (`npm start -- --server`), on a throwaway
  * Postgres server started for the run (the machine's, or PostgreSQL 18 from npm) and removed
  * after it. Events on a server of your own outlive the run, so a second run meets the accounts
@@ -13,6 +15,8 @@
  * @since 0.1.0
  */
 import { Cause, Console, DateTime, Effect, Exit, Layer, Redacted, Stream } from "effect"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
 import { TestServer } from "@facta/sql/testing"
 import { type CommandHandler, EventStore, Processor, type RecordedEvent } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
@@ -182,6 +186,8 @@ const walkThrough = Effect.gen(function*() {
 // -------------------------------------------------------------------------------------
 
 const databaseUrl = process.env["DATABASE_URL"]
+// The embedded database's directory: the bank's own facta (facta.ts) opens it by default.
+const dataDir = join(import.meta.dirname, "..", ".data")
 const onServer = databaseUrl !== undefined && databaseUrl !== ""
 const onThrowawayServer = !onServer && process.argv.includes("--server")
 
@@ -195,14 +201,18 @@ const throwawayServer = Layer.unwrap(
 
 const program = Console.log(
   `Facta bank: a walk-through on ${
-    onServer ? "the Postgres server at DATABASE_URL" : onThrowawayServer ? "a throwaway Postgres server" : "embedded Postgres (PGlite, in memory)"
+    onServer ? "the Postgres server at DATABASE_URL" : onThrowawayServer ? "a throwaway Postgres server" : "embedded Postgres (PGlite, in examples/bank/.data)"
   }`
 ).pipe(
   Effect.andThen(walkThrough),
   // The processors run in the layer's scope: they stop, and the database closes, when the
   // walk-through ends.
   Effect.provide(Bank.layer(
-    onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : onThrowawayServer ? throwawayServer : Embedded.layer()
+    onServer ? Postgres.layer({ url: Redacted.make(databaseUrl) }) : onThrowawayServer ? throwawayServer : Layer.unwrap(Effect.sync(() => {
+      // Each run starts empty, as on a throwaway server.
+      rmSync(dataDir, { recursive: true, force: true })
+      return Embedded.layer({ dataDir })
+    }))
   )),
   // Traces and metrics go to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
   Effect.provide(Telemetry.fromEnvironment())

@@ -24,7 +24,7 @@ describe("main.ts (npm start)", () => {
     assert.strictEqual(stderr, "")
     const lines = stdout.split("\n").map((line) => line.trim())
     const expected = [
-      "Facta bank: a walk-through on embedded Postgres (PGlite, in memory)",
+      "Facta bank: a walk-through on embedded Postgres (PGlite, in examples/bank/.data)",
       "✓ account A-1 (Ada): balance 100.00, version 2",
       "✗ Account A-1 is already open",
       "✗ Account B-2 has 0 cents, 500 were requested",

@@ -21,7 +21,7 @@
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { EventStore, InvalidInput, LiveClock, Transactor, type RecordedEvent } from "@facta/core"
-import { type EncodedBatch, encodeBatch, sequenceOf, storeError, toPosition, toResult } from "./internal/eventRows.ts"
+import { type EncodedBatch, encodeBatch, type EventRow, sequenceOf, storeError, toPosition, toRecorded, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
 import * as Reads from "./internal/readStatements.ts"
@@ -257,3 +257,29 @@ export const make: (
  * @since 0.1.0
  */
 export const layer = (options?: Options) => Layer.effect(EventStore.EventStore, make(options))
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The committed event with this id, or `undefined` (an id that is no UUID names no event): for
+ * an operator following an event's `causationId` or `correlationId` to the event it names. The
+ * events table has no index on event ids, so this reads the table: an operator's look-up, not
+ * something for a request path.
+ *
+ * @category inspection
+ * @since 0.1.0
+ */
+export const readEvent = (
+  eventId: string,
+  options?: Tables.TableOptions
+): Effect.Effect<RecordedEvent.RecordedEvent | undefined, EventStore.EventStoreError | Tables.InvalidTableOptions, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    if (!uuidPattern.test(eventId)) return undefined
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* Tables.make(options)
+    const log = Statements.makeLog(sql, tables.events)
+    const rows = yield* sql<EventRow>`SELECT ${log.eventColumns} FROM ${log.events} WHERE event_id = ${eventId}::uuid LIMIT 1`.pipe(
+      Effect.mapError(storeError(`Reading event ${eventId}`))
+    )
+    return rows[0] === undefined ? undefined : toRecorded(rows[0])
+  })
