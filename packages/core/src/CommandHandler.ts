@@ -13,6 +13,7 @@
  */
 import { Effect, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
+import { isMarkerType, type StreamClosed } from "./ClosedStreams.ts"
 import {
   defaultBatchSize,
   EventStore,
@@ -152,7 +153,15 @@ export class ForeignEvent extends Schema.TaggedError<ForeignEvent>()("ForeignEve
  * @category models
  * @since 0.1.0
  */
-export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError | InvalidInput | ForeignEvent
+export type HandleError =
+  | WrongExpectedVersion
+  | StreamClosed
+  | RetryTransaction
+  | EventStoreError
+  | EventDecodeError
+  | EventEncodeError
+  | InvalidInput
+  | ForeignEvent
 
 /**
  * @category models
@@ -197,6 +206,12 @@ const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
     reason: `${typeof expected === "string" ? JSON.stringify(expected) : String(expected)} is not a version (an integer from 0), "noStream", "streamExists" or "any"`
   })
 
+/**
+ * A page without the markers of a closed stream (see `ClosedStreams`): they are the store's, not
+ * the aggregate's, and an append after them is refused as a closed stream.
+ */
+const withoutMarkers = (page: ReadonlyArray<RecordedEvent>) => page.some((event) => isMarkerType(event.type)) ? page.filter((event) => !isMarkerType(event.type)) : page
+
 /** The first event of the page that the aggregate does not know, as the error it is. */
 const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
   const known = aggregate.events.knownTypes
@@ -217,7 +232,7 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   const version = recorded[recorded.length - 1]!.version
   let state = aggregate.initialState
   for (let from = 1; from <= version; from += defaultBatchSize) {
-    const page = (yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })).filter((event) => event.version <= version)
+    const page = withoutMarkers(yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })).filter((event) => event.version <= version)
     for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
   }
   const events = yield* aggregate.events.decodeMany(recorded)
@@ -237,9 +252,10 @@ const loadStream = <Command, Event extends Tagged, State, DomainError>(
     const store = yield* EventStore
     while (true) {
       const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
-      const foreign = foreignEventIn(aggregate, streamId, page)
+      const domain = withoutMarkers(page)
+      const foreign = foreignEventIn(aggregate, streamId, domain)
       if (foreign !== undefined) return yield* foreign
-      for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+      for (const event of yield* aggregate.events.decodeMany(domain)) state = aggregate.evolve(state, event.data)
       // The stored version, even when an upcaster turned the last event into none.
       if (page.length > 0) version = page[page.length - 1]!.version
       if (page.length < defaultBatchSize) break
