@@ -1,7 +1,7 @@
 /**
  * `facta`, the command line for operating Facta's stores: the streams and their events, the
- * processors' checkpoints and how far behind they are, and which transaction holds the readers'
- * gate. Built with `effect/cli`.
+ * processors' checkpoints and how far behind they are, which transaction holds the readers'
+ * gate, and streams' lifecycle (archive, delete, retention). Built with `effect/cli`.
  *
  * The database is a Postgres server (`--url`, or `DATABASE_URL`) or an embedded data directory
  * (`--data-dir`). Output is a table, or JSON with `--json`. A failure is one line on stderr and a
@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
+import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard, StreamLifecycle } from "@facta/core"
 import { Embedded, Gate, Postgres } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
@@ -314,6 +314,64 @@ const parkedCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Laye
     Command.withSubcommands([parkedList, parkedReplay(known, services), parkedDrop])
   )
 
+const reason = Flag.String("reason").pipe(Flag.withDescription("Why, kept in the marker's data"), Flag.optional)
+
+/** A closed stream, as the archive and delete commands print it. */
+const closedTable = (verb: string, closed: StreamLifecycle.Closed) => ({
+  table: {
+    headers: ["stream", verb, "marker version", "events moved to the archive"],
+    rows: [[closed.streamId, closed.marker.type, String(closed.marker.version), String(closed.moved)]]
+  },
+  json: { streamId: closed.streamId, marker: { ...closed.marker, recordedAt: DateTime.formatIso(closed.marker.recordedAt) }, moved: closed.moved }
+})
+
+const archive = Command.make("archive", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  cold: Flag.Boolean("cold").pipe(Flag.withDescription("Also move its events to the archive table (reads then need the archive)"), Flag.withDefault(false)),
+  reason
+}, ({ cold, id, reason }) =>
+  withStores(Effect.gen(function*() {
+    const closed = yield* (yield* StreamLifecycle.StreamLifecycle).archive(id, { cold, reason: Option.getOrUndefined(reason) })
+    return closedTable("archived by", closed)
+  }))).pipe(Command.withDescription("Close a stream: appends to it fail from now on; its events still read"))
+
+const deleteCommand = Command.make("delete", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  yes: Flag.Boolean("yes").pipe(Flag.withDescription("Confirm: the stream's events leave the live log and its id is refused for ever"), Flag.withDefault(false)),
+  reason
+}, ({ id, reason, yes }) =>
+  yes
+    ? withStores(Effect.gen(function*() {
+      const closed = yield* (yield* StreamLifecycle.StreamLifecycle).delete(id, { reason: Option.getOrUndefined(reason) })
+      return closedTable("deleted by", closed)
+    }))
+    : Effect.fail(new FactaError({ message: `Deleting "${id}" moves its events out of the live log and refuses its id for ever: pass --yes to confirm` }))
+).pipe(Command.withDescription("Delete a stream: a tombstone ends it, its events move to the archive, its snapshot goes"))
+
+const retention = Command.make("retention", {
+  category: Argument.String("category").pipe(Argument.withDescription("The category: streams whose id is <category>-<id>")),
+  maxAge: Flag.String("max-age").pipe(Flag.withDescription("Move events older than this (\"30 days\")"), Flag.optional),
+  maxCount: Flag.Int("max-count").pipe(Flag.withDescription("Keep at most this many events per stream"), Flag.optional),
+  dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Report what would move, moving nothing"), Flag.withDefault(false)),
+  batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Events moved per transaction"), Flag.withDefault(500))
+}, ({ batchSize, category, dryRun, maxAge, maxCount }) =>
+  withStores(Effect.gen(function*() {
+    const rule: StreamLifecycle.RetentionRule = {
+      category,
+      ...(Option.isSome(maxAge) ? { maxAge: maxAge.value as Duration.Input } : {}),
+      ...(Option.isSome(maxCount) ? { maxCount: maxCount.value } : {})
+    }
+    const report = yield* (yield* StreamLifecycle.StreamLifecycle).applyRetention([rule], { dryRun, batchSize })
+    return {
+      table: {
+        headers: ["category", "streams", dryRun ? "events that would move" : "events moved"],
+        rows: report.rules.map((rule) => [rule.category, String(rule.streams), String(rule.events)]),
+        footer: dryRun ? "Dry run: nothing moved" : undefined
+      },
+      json: report
+    }
+  }))).pipe(Command.withDescription("Move a category's old events to the archive (never a stream's last), or --dry-run to see what would"))
+
 /**
  * The `facta` command, with the application's processors if it has any.
  *
@@ -329,7 +387,10 @@ export const command = (options?: Options) =>
     processorsCommand(options?.processors ?? []),
     rebuild(options?.processors ?? [], options?.services),
     parkedCommand(options?.processors ?? [], options?.services),
-    gate
+    gate,
+    archive,
+    deleteCommand,
+    retention
   ]))
 
 /**
