@@ -262,8 +262,15 @@ export const makeWithLifecycle = (removeSnapshot: (streamId: string) => void = (
   const store = makeEventStore({ append, readStreamPage, listStreams, streamVersion, readCommand, readAllPage, readQueryPage, count, listen, head })
 
   // The lifecycle holds the writer, as appends do: nothing lands between its check and its write.
+  // A transaction may hold the writer until it ends: inside one, the lifecycle refuses to wait for it.
+  const outsideTransactions = <A, E>(what: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E | EventStoreError> =>
+    Effect.flatMap(currentJournal, (journal): Effect.Effect<A, E | EventStoreError> =>
+      journal === undefined
+        ? effect
+        : Effect.fail(new EventStoreError({ message: `${what}: the memory store's lifecycle runs outside a transaction, not inside one` })))
+
   const close = (streamId: string, kind: "archive" | "delete", options: { readonly reason: string | undefined; readonly cold: boolean }) =>
-    Effect.flatMap(DateTime.now, (recordedAt) =>
+    outsideTransactions(`${kind === "archive" ? "Archiving" : "Deleting"} stream "${streamId}"`, Effect.flatMap(DateTime.now, (recordedAt) =>
       writer.withPermits(1)(Effect.suspend((): Effect.Effect<Closed, StreamClosed> => {
         const current = Ref.getUnsafe(state)
         const live = current.streams.get(streamId) ?? []
@@ -279,15 +286,15 @@ export const makeWithLifecycle = (removeSnapshot: (streamId: string) => void = (
         const moved = options.cold ? moveToArchive(current, streamId, live.length - 1) : 0
         if (kind === "delete") removeSnapshot(streamId)
         return Effect.as(PubSub.publish(changes, undefined), { streamId, marker: marker!, moved })
-      })))
+      }))))
 
   const truncate = (streamId: string, before: number, limit: number) =>
-    writer.withPermits(1)(Effect.sync(() => {
+    outsideTransactions(`Truncating stream "${streamId}"`, writer.withPermits(1)(Effect.sync(() => {
       const live = Ref.getUnsafe(state).streams.get(streamId) ?? []
       // The last event stays, whatever `before` says.
       const movable = live.slice(0, -1).filter((event) => event.version < before).length
       return moveToArchive(Ref.getUnsafe(state), streamId, Math.min(movable, limit))
-    }))
+    })))
 
   const plan = (category: string, cutoff: DateTime.Utc | undefined, maxCount: number | undefined) =>
     Effect.sync(() => {
