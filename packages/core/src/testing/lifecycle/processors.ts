@@ -2,17 +2,22 @@
  * Processors and closed streams: a projection that handles the markers drops a deleted stream's
  * document and marks an archived one, each at the marker's log position; one without handlers for
  * them never sees them; a processor mid-batch over a stream being deleted ends with the stream's
- * document dropped, once; and a rebuild after a deletion equals a fold of what remains.
+ * document dropped, once; a rebuild after a deletion equals a fold of what remains; and appends
+ * inside a transaction, or held by a reactor's batch, to a closed stream are refused as such.
  */
 import { assert, type Vitest } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import * as ClosedStreams from "../../ClosedStreams.ts"
 import * as Documents from "../../Documents.ts"
+import { EventStore } from "../../EventStore.ts"
+import { ParkedEvents } from "../../ParkedEvents.ts"
 import * as Processor from "../../Processor.ts"
 import * as Projection from "../../Projection.ts"
+import * as Reactor from "../../Reactor.ts"
 import { StreamLifecycle } from "../../StreamLifecycle.ts"
-import { category, type Services } from "./fixtures.ts"
-import { append } from "../processor/fixtures.ts"
+import { Transactor } from "../../Transactor.ts"
+import { category, failsWith, type Services } from "./fixtures.ts"
+import { append, quickRetry } from "../processor/fixtures.ts"
 
 class Balance extends Schema.Class<Balance>("Balance")({
   total: Schema.Int,
@@ -100,5 +105,57 @@ export const processors = (it: Vitest.MethodsNonLive<Services>) => {
       yield* running.whenCaughtUp
       assert.deepStrictEqual(yield* listed(documents), { [`${accounts}-b`]: [41, 41, false] })
       assert.isTrue((yield* running.health).healthy)
+    }).pipe(Effect.scoped))
+
+  it.effect("appends inside a transaction to a closed stream are refused with its error, and write nothing", () =>
+    Effect.gen(function*() {
+      const archived = `${category("txArchived")}-1`
+      const deleted = `${category("txDeleted")}-1`
+      yield* append(archived, "Lived", [1])
+      yield* append(deleted, "Lived", [1])
+      const lifecycle = yield* StreamLifecycle
+      yield* lifecycle.archive(archived)
+      yield* lifecycle.delete(deleted)
+      const store = yield* EventStore
+      const transactor = yield* Transactor
+      const one = [{ type: "Late", data: {} }]
+      yield* failsWith(transactor.withTransaction(store.append(archived, one)), "StreamArchived")
+      yield* failsWith(transactor.withTransaction(store.append(archived, one, { expectedVersion: 2 })), "StreamArchived")
+      yield* failsWith(transactor.withTransaction(store.append(deleted, one, { expectedVersion: "noStream" })), "StreamDeleted")
+      yield* failsWith(
+        transactor.withTransaction(store.appendIf(deleted, one, { failIfEventsMatch: { items: [{ tags: [`none-${deleted}`] }] } })),
+        "StreamDeleted"
+      )
+      assert.strictEqual(yield* store.streamVersion(archived), 2)
+      assert.strictEqual(yield* store.streamVersion(deleted), 2)
+    }))
+
+  it.effect("a reactor's append held in its batch to an archived stream fails the batch with StreamArchived; parked, the stream takes nothing", () =>
+    Effect.gen(function*() {
+      const flows = category("flow")
+      const [requested, sent] = [`Requested${flows}`, `Sent${flows}`]
+      const Requested = Schema.TaggedStruct(requested, { to: Schema.String })
+      const Sent = Schema.TaggedStruct(sent, { to: Schema.String })
+      const target = `${flows}-mail`
+      yield* append(target, "Lived", [1])
+      yield* StreamLifecycle.use((lifecycle) => lifecycle.archive(target))
+      const reactor = Reactor.make({
+        name: `mailer${flows}`,
+        event: Requested,
+        emits: [Sent],
+        handlers: {
+          [requested]: (event: { readonly data: { readonly to: string } }, context: Reactor.Context<typeof Sent.Type>) =>
+            context.emit(target, [{ _tag: sent, to: event.data.to } as typeof Sent.Type])
+        } as Reactor.Handlers<typeof Requested.Type, typeof Sent.Type>
+      })
+      const store = yield* EventStore
+      const source = yield* store.append(`${flows}-request`, [{ type: requested, data: { to: "ada@example.com" } }])
+      const handle = yield* Processor.start(reactor, { retry: quickRetry, onPoison: "park" })
+      yield* handle.whenCaughtUp
+      const parked = (yield* (yield* ParkedEvents).list(reactor.name)).map((entry) => [entry.event.id, entry.error])
+      assert.strictEqual(parked.length, 1)
+      assert.strictEqual(parked[0]![0], source.events[0]!.id)
+      assert.include(parked[0]![1], "archived")
+      assert.deepStrictEqual((yield* Stream.runCollect(store.readStream(target))).map((event) => event.type), ["Lived", ClosedStreams.archivedType])
     }).pipe(Effect.scoped))
 }
