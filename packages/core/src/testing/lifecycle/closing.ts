@@ -6,6 +6,7 @@
 import { assert, type Vitest } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as ClosedStreams from "../../ClosedStreams.ts"
+import { Add, counters } from "../eventStore/fixtures.ts"
 import { EventStore } from "../../EventStore.ts"
 import { SnapshotStore } from "../../SnapshotStore.ts"
 import { StreamLifecycle } from "../../StreamLifecycle.ts"
@@ -143,5 +144,22 @@ export const closing = (it: Vitest.MethodsNonLive<Services>) => {
       const zero = yield* failsWith(lifecycle.truncateBefore(streamOf("truncated"), 0), "InvalidInput")
       assert.include((zero as { readonly subject: string }).subject, "version")
       yield* failsWith(lifecycle.truncateBefore(streamOf("truncated"), 1.5), "InvalidInput")
+    }))
+
+  it.effect("a command handler loads a closed stream without its marker, and its append is refused with the stream's error", () =>
+    Effect.gen(function*() {
+      const archived = streamOf("counterArchived")
+      const deleted = streamOf("counterDeleted")
+      yield* counters.execute(archived, new Add({ amount: 5 }))
+      yield* counters.execute(deleted, new Add({ amount: 5 }))
+      const lifecycle = yield* StreamLifecycle
+      yield* lifecycle.archive(archived)
+      yield* lifecycle.delete(deleted)
+      assert.deepStrictEqual(yield* counters.load(archived), { state: 5, version: 3 })
+      assert.deepStrictEqual(yield* counters.load(deleted), { state: 0, version: 3 })
+      yield* failsWith(counters.execute(archived, new Add({ amount: 1 })), "StreamArchived")
+      yield* failsWith(counters.execute(deleted, new Add({ amount: 1 }), { expectedVersion: 3 }), "StreamDeleted")
+      yield* failsWith(counters.handle(deleted, { _tag: "Add", amount: 1 }), "StreamDeleted")
+      assert.strictEqual(yield* EventStore.use((store) => store.streamVersion(archived)), 3)
     }))
 }
