@@ -15,7 +15,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Documents, EventStore, Processor, Projection, StreamLifecycle } from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { PostgresServer } from "@facta/sql/testing"
-import { Effect, Fiber, Option, Redacted, Schema } from "effect"
+import { Cause, Effect, Fiber, ManagedRuntime, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { percentile } from "./measure.ts"
 
@@ -85,6 +85,7 @@ const program = Effect.gen(function*() {
       }
     }), { concurrency: 4, discard: true })
   const seeded = performance.now() - seedStarted
+  yield* Effect.logInfo(`seeded ${events} events in ${Math.round(seeded)} ms`)
   yield* sql`ANALYZE ${sql(`${schema}.facta_events`)}`
 
   const running = yield* Processor.startAll([projection])
@@ -120,14 +121,20 @@ const program = Effect.gen(function*() {
 const server = process.env["DATABASE_URL"] === undefined ? await PostgresServer.acquirePostgres() : undefined
 const url = process.env["DATABASE_URL"] ?? server!.url
 try {
-  const result = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    yield* Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
-    return yield* program.pipe(Effect.provide(Postgres.layer({ url: Redacted.make(url), schema, gateWarning: false })))
-  })))
-  console.log(JSON.stringify(result, null, 2))
+  await Effect.runPromise(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) }))))
+  // A runtime of its own, as an application's: the processors run in its stores' scope.
+  const runtime = ManagedRuntime.make(Postgres.layer({ url: Redacted.make(url), schema, gateWarning: false }))
+  const exit = await runtime.runPromiseExit(Effect.scoped(program))
+  await runtime.dispose()
+  if (exit._tag === "Failure") {
+    console.error(Cause.pretty(exit.cause))
+    process.exitCode = 1
+  } else {
+    console.log(JSON.stringify(exit.value, null, 2))
+  }
 } finally {
   await server?.stop()
 }
