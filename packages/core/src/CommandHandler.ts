@@ -13,7 +13,7 @@
  */
 import { Effect, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
-import { isMarkerType, type StreamClosed } from "./ClosedStreams.ts"
+import { closedBy, isMarkerType, type StreamClosed } from "./ClosedStreams.ts"
 import {
   defaultBatchSize,
   EventStore,
@@ -249,9 +249,12 @@ const loadStream = <Command, Event extends Tagged, State, DomainError>(
     const start = yield* snapshots.start(streamId)
     let state = start.state
     let version = start.version
+    // Why the stream takes no more events, when its last event is the marker of a closed stream.
+    let closed: StreamClosed | undefined
     const store = yield* EventStore
     while (true) {
       const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
+      if (page.length > 0) closed = closedBy(streamId, page[page.length - 1])
       const domain = withoutMarkers(page)
       const foreign = foreignEventIn(aggregate, streamId, domain)
       if (foreign !== undefined) return yield* foreign
@@ -260,7 +263,7 @@ const loadStream = <Command, Event extends Tagged, State, DomainError>(
       if (page.length > 0) version = page[page.length - 1]!.version
       if (page.length < defaultBatchSize) break
     }
-    return { start, state, version }
+    return { start, state, version, closed }
   }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 
 /**
@@ -293,13 +296,15 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     expected: ExpectedVersion,
     doubt: { inDoubt: boolean }
   ) {
-    const { start, state, version } = yield* loadFrom(streamId)
+    const { closed, start, state, version } = yield* loadFrom(streamId)
     // After the load: whatever it saw, this read sees too. A command committed later is after
     // `version`, and the append below conflicts with it.
     if (metadata.commandId !== undefined) {
       const handled = yield* EventStore.use((store) => store.readCommand(streamId, metadata.commandId!))
       if (handled.length > 0) return { ...yield* repeated(aggregate, streamId, handled), repeated: true }
     }
+    // A closed stream takes no events: nothing is decided on it (a deleted one folds to nothing).
+    if (closed !== undefined) return yield* closed
     // Returned rather than failed: the conflict retry must not run a refused command again.
     if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)
