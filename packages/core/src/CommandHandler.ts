@@ -231,9 +231,13 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   const store = yield* EventStore
   const version = recorded[recorded.length - 1]!.version
   let state = aggregate.initialState
-  for (let from = 1; from <= version; from += defaultBatchSize) {
-    const page = withoutMarkers(yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })).filter((event) => event.version <= version)
+  // A page starts at the stream's first event from `from` on: its older events may have moved.
+  for (let from = 1; from <= version;) {
+    const read = yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })
+    if (read.length === 0) break
+    const page = withoutMarkers(read).filter((event) => event.version <= version)
     for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+    from = read[read.length - 1]!.version + 1
   }
   const events = yield* aggregate.events.decodeMany(recorded)
   return { streamId, events, state, version } satisfies CommandResult<Event, State>

@@ -7,6 +7,7 @@ import { assert, type Vitest } from "@effect/vitest"
 import { Effect } from "effect"
 import { EventStore } from "../../EventStore.ts"
 import { type RetentionRule, StreamLifecycle } from "../../StreamLifecycle.ts"
+import { Add, counters } from "../eventStore/fixtures.ts"
 import { append, category, failsWith, readArchived, readStream, type Services, streamOf, versionsOf } from "./fixtures.ts"
 
 export const truncation = (it: Vitest.MethodsNonLive<Services>) => {
@@ -101,5 +102,21 @@ export const truncation = (it: Vitest.MethodsNonLive<Services>) => {
       yield* failsWith(lifecycle.applyRetention([{ category: "zero", maxCount: 0 }]), "InvalidInput")
       yield* failsWith(lifecycle.applyRetention([{ category: "age", maxAge: "forever" as never }]), "InvalidInput")
       yield* failsWith(lifecycle.applyRetention([{ category: "batch", maxCount: 1 }], { batchSize: 0 }), "InvalidInput")
+    }))
+
+  it.effect("a repeated command on a truncated stream longer than a page answers the fold of what remains, each event once", () =>
+    Effect.gen(function*() {
+      const streamId = streamOf("repeatedTruncated")
+      // 301 commands of two events each: more than a page of the stream.
+      yield* EventStore.use((store) =>
+        store.append(streamId, Array.from({ length: 600 }, (_, i) => i % 2 === 0 ? { type: "Added", data: { amount: 1 } } : { type: "Noted", data: {} })))
+      const first = yield* counters.execute(streamId, new Add({ amount: 1000 }), { commandId: "last" })
+      assert.strictEqual(first.version, 602)
+      yield* StreamLifecycle.use((lifecycle) => lifecycle.truncateBefore(streamId, 201))
+      const again = yield* counters.execute(streamId, new Add({ amount: 1000 }), { commandId: "last" })
+      const remaining = (yield* readStream(streamId)).filter((event) => event.type === "Added")
+      const folded = remaining.reduce((total, event) => total + (event.data as { readonly amount: number }).amount, 0)
+      assert.strictEqual(again.state, folded)
+      assert.strictEqual(again.version, 602)
     }))
 }
