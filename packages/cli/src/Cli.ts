@@ -348,6 +348,24 @@ const deleteCommand = Command.make("delete", {
     : Effect.fail(new FactaError({ message: `Deleting "${id}" moves its events out of the live log and refuses its id for ever: pass --yes to confirm` }))
 ).pipe(Command.withDescription("Delete a stream: a tombstone ends it, its events move to the archive, its snapshot goes"))
 
+const archived = Command.make("archived", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  from: Flag.Int("from").pipe(Flag.withDescription("The first version to show"), Flag.withDefault(1)),
+  limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many events"), Flag.withDefault(100))
+}, ({ from, id, limit }) =>
+  withStores(Effect.gen(function*() {
+    const lifecycle = yield* StreamLifecycle.StreamLifecycle
+    const events = yield* Stream.runCollect(Stream.take(lifecycle.readArchived(id, { from, batchSize: Math.min(limit, 1000) }), limit))
+    return {
+      table: {
+        headers: ["version", "type", "recorded at", "data"],
+        rows: events.map((event) => [String(event.version), event.type, DateTime.formatIso(event.recordedAt), JSON.stringify(event.data)]),
+        footer: events.length === 0 ? `No archived events of ${JSON.stringify(id)}` : undefined
+      },
+      json: events.map((event) => ({ ...event, recordedAt: DateTime.formatIso(event.recordedAt) }))
+    }
+  }))).pipe(Command.withDescription("Show a stream's events in the archive (moved by a delete, a cold archive, truncation or retention)"))
+
 const retention = Command.make("retention", {
   category: Argument.String("category").pipe(Argument.withDescription("The category: streams whose id is <category>-<id>")),
   maxAge: Flag.String("max-age").pipe(Flag.withDescription("Move events older than this (\"30 days\")"), Flag.optional),
@@ -390,6 +408,7 @@ export const command = (options?: Options) =>
     gate,
     archive,
     deleteCommand,
+    archived,
     retention
   ]))
 

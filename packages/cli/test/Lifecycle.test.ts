@@ -34,7 +34,7 @@ const facta = (args: ReadonlyArray<string>) =>
 
 const suite = (name: string, target: () => { readonly args: ReadonlyArray<string>; readonly stores: Layer.Layer<EventStore.EventStore | StreamLifecycle.StreamLifecycle, unknown> }) =>
   describe(`facta lifecycle on ${name}`, () => {
-    it.effect("archive and delete close streams; appends are then refused; delete asks for --yes", () =>
+    it.effect("archive and delete close streams; appends are then refused; delete asks for --yes; archived shows what moved", () =>
       Effect.gen(function*() {
         const { args, stores } = target()
         const category = `cli${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
@@ -64,6 +64,12 @@ const suite = (name: string, target: () => { readonly args: ReadonlyArray<string
           return { tags: [archivedAppend._tag, deletedAppend._tag], moved: moved.map((event) => event.type) }
         }).pipe(Effect.provide(stores))
         assert.deepStrictEqual(after, { tags: ["StreamArchived", "StreamDeleted"], moved: ["Opened", "Used"] })
+
+        const shown = yield* facta([...args, "archived", `${category}-b`, "--from", "2"])
+        assert.strictEqual(shown.code, 0, shown.stderr)
+        assert.match(shown.stdout, /^VERSION\s+TYPE\s+RECORDED AT\s+DATA\n2\s+Used\s+\S+\s+\{\}\s*$/)
+        const none = yield* facta([...args, "--json", "archived", `${category}-a`])
+        assert.deepStrictEqual([none.code, JSON.parse(none.stdout)], [0, []])
       }), { timeout: 120_000 })
 
     it.effect("retention --dry-run reports what would move and moves nothing; without it, moves it", () =>
