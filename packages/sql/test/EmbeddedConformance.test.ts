@@ -12,4 +12,4 @@ EventQueryConformance.eventQueryConformance("embedded PGlite", stores, { singleS
 ProjectionStoreConformance.projectionStoreConformance("embedded PGlite", stores)
 CheckpointStoreConformance.checkpointStoreConformance("embedded PGlite", stores)
 SnapshotStoreConformance.snapshotStoreConformance("embedded PGlite", stores)
-StreamLifecycleConformance.streamLifecycleConformance("embedded PGlite", stores, { rounds })
+StreamLifecycleConformance.streamLifecycleConformance("embedded PGlite", stores, { rounds, singleSession: true })

@@ -6,7 +6,7 @@
  * inside a transaction, or held by a reactor's batch, to a closed stream are refused as such.
  */
 import { assert, type Vitest } from "@effect/vitest"
-import { Effect, Option, Schema, Stream } from "effect"
+import { Deferred, Effect, Option, Schema, type Scope, Stream } from "effect"
 import * as ClosedStreams from "../../ClosedStreams.ts"
 import * as Documents from "../../Documents.ts"
 import { EventStore } from "../../EventStore.ts"
@@ -29,14 +29,25 @@ class Balance extends Schema.Class<Balance>("Balance")({
  * A projection of balances by stream that handles both markers. Markers are of every stream of
  * the store: it handles those of its own category.
  */
-const balances = (name: string, type: string, accounts: string, options?: { readonly slow?: boolean; readonly markers?: boolean }) => {
+const balances = (
+  name: string,
+  type: string,
+  accounts: string,
+  options?: {
+    readonly slow?: boolean
+    readonly markers?: boolean
+    /** Runs before the handler of each deposit (a test holds the batch open there). */
+    readonly before?: (event: { readonly streamId: string; readonly version: number }) => Effect.Effect<void>
+  }
+) => {
   const ours = (streamId: string) => streamId.startsWith(`${accounts}-`)
   const Deposited = Schema.TaggedStruct(type, { amount: Schema.Int })
   const documents = Documents.make(name, Balance)
   const zero = new Balance({ total: 0, count: 0, archived: false })
-  const deposited = (event: { readonly streamId: string; readonly data: { readonly amount: number } }) =>
+  const deposited = (event: { readonly streamId: string; readonly version: number; readonly data: { readonly amount: number } }) =>
     Effect.gen(function*() {
       if (options?.slow === true) yield* Effect.sleep("2 millis")
+      if (options?.before !== undefined) yield* options.before(event)
       const current = Option.getOrElse(yield* documents.get(event.streamId), () => zero)
       yield* documents.upsert(event.streamId, new Balance({ ...current, total: current.total + event.data.amount, count: current.count + 1 }))
     })
@@ -64,7 +75,36 @@ const balances = (name: string, type: string, accounts: string, options?: { read
 const listed = (documents: Documents.Documents<Balance>) =>
   Effect.map(documents.list, (all) => Object.fromEntries(all.map(({ document, id }) => [id, [document.total, document.count, document.archived]])))
 
-export const processors = (it: Vitest.MethodsNonLive<Services>) => {
+export const processors = (it: Vitest.MethodsNonLive<Services>, concurrentTest: Vitest.Test<Services | Scope.Scope>) => {
+  concurrentTest("a stream deleted while a processor's batch over it is open: the batch commits, the tombstone then drops the document", () =>
+    Effect.gen(function*() {
+      const accounts = category("held")
+      const type = `Deposited${accounts}`
+      const reached = yield* Deferred.make<void>()
+      const resume = yield* Deferred.make<void>()
+      const { documents, projection } = balances(`held${accounts}`, type, accounts, {
+        before: (event) =>
+          event.streamId === `${accounts}-a` && event.version === 10
+            ? Effect.andThen(Deferred.succeed(reached, undefined), Deferred.await(resume))
+            : Effect.void
+      })
+      yield* append(`${accounts}-a`, type, Array.from({ length: 20 }, () => 1))
+      yield* append(`${accounts}-b`, type, [5])
+      const running = yield* Processor.startAll([projection], { batchSize: 15 })
+      // The batch holds events 1 to 15 of the stream, and handles the tenth as it is deleted.
+      yield* Deferred.await(reached)
+      const closed = yield* StreamLifecycle.use((lifecycle) => lifecycle.delete(`${accounts}-a`))
+      assert.strictEqual(closed.moved, 20)
+      yield* Deferred.succeed(resume, undefined)
+      yield* running.whenCaughtUp
+      assert.deepStrictEqual(yield* listed(documents), { [`${accounts}-b`]: [5, 1, false] })
+      assert.isTrue((yield* running.health).healthy)
+      // A rebuild now reads what remains: the tombstone, and the other stream.
+      yield* Option.getOrThrow(running.get(projection.name)).rebuild
+      yield* running.whenCaughtUp
+      assert.deepStrictEqual(yield* listed(documents), { [`${accounts}-b`]: [5, 1, false] })
+    }).pipe(Effect.scoped))
+
   it.effect("a projection handling the markers drops a deleted stream's document and marks an archived one; one without handlers goes on", () =>
     Effect.gen(function*() {
       const accounts = category("acct")
