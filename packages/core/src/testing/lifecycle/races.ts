@@ -2,7 +2,8 @@
  * Appends racing an archive or a delete, round after round: one side wins each append, and
  * nothing is half done. Every acknowledged event lies before the marker (live after an archive,
  * in the archive after a delete), every refused append failed with the closed stream's error or
- * a conflict, and no version is given twice, not even one whose event a delete was moving.
+ * a conflict, and no version is given twice, not even one whose event a delete or a truncation
+ * was moving.
  */
 import { assert, type Vitest } from "@effect/vitest"
 import { Effect, Result } from "effect"
@@ -64,7 +65,36 @@ const race = (kind: "archive" | "delete", rounds: number) =>
     }
   })
 
+/** Stale appenders racing a truncation: none of them may take a version whose event is moving. */
+const raceTruncation = (rounds: number) =>
+  Effect.gen(function*() {
+    const lifecycle = yield* StreamLifecycle
+    const store = yield* EventStore
+    for (let round = 0; round < rounds; round++) {
+      const streamId = streamOf("raceTruncate")
+      yield* append(streamId, 10)
+      const stale = [0, 1, 3, 5, 8].map((expectedVersion) => Effect.result(store.append(streamId, [{ type: "Stale", data: {} }], { expectedVersion })))
+      const fresh = Array.from({ length: 4 }, () => store.append(streamId, [{ type: "Fresh", data: {} }]))
+      const [moved, refused, appended] = yield* Effect.all([
+        lifecycle.truncateBefore(streamId, 10),
+        Effect.all(stale, { concurrency: "unbounded" }),
+        Effect.all(fresh, { concurrency: "unbounded" })
+      ], { concurrency: "unbounded" })
+      for (const outcome of refused) {
+        assert.isTrue(Result.isFailure(outcome) && (outcome.failure as { readonly _tag?: string })._tag === "WrongExpectedVersion", `round ${round}`)
+      }
+      const all = [...yield* readArchived(streamId), ...yield* readStream(streamId)]
+      assert.deepStrictEqual(versionsOf(all), Array.from({ length: 14 }, (_, i) => i + 1), `round ${round}`)
+      assert.deepStrictEqual(typesOf(all).filter((type) => type === "Stale"), [], `round ${round}`)
+      assert.strictEqual(appended.length, 4)
+      assert.isAtLeast(moved, 9)
+    }
+  })
+
 export const races = (it: Vitest.MethodsNonLive<Services>, rounds: number) => {
+  it.effect(`appends with stale versions racing a truncation are refused, whatever it moves meanwhile (${rounds} rounds)`, () =>
+    raceTruncation(rounds), 60_000)
+
   it.effect(`appends racing an archive: each lands before the marker or is refused, and nothing is half done (${rounds} rounds)`, () =>
     race("archive", rounds), 60_000)
 
