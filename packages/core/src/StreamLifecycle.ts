@@ -215,6 +215,7 @@ export const make = (primitives: Primitives): StreamLifecycle["Service"] => {
     },
     delete: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReason("delete options", options)
+      // Only a tombstone refuses a delete: an archived stream takes one.
       return invalid !== undefined
         ? Effect.fail(invalid)
         : primitives.close(streamId, "delete", { reason: options?.reason, cold: true }) as Effect.Effect<Closed, StreamDeleted | EventStoreError>

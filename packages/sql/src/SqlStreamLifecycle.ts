@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Layer, Schedule, type Scope } from "effect"
+import { DateTime, Effect, Layer, Schedule } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { ClosedStreams, type EventStore, StreamLifecycle } from "@facta/core"
 import { storeError } from "./internal/eventRows.ts"
@@ -39,7 +39,7 @@ const raceRetry = Schedule.recurs(50)
  */
 export const make: (
   options?: Tables.TableOptions & Tables.RetryOptions
-) => Effect.Effect<StreamLifecycle.StreamLifecycle["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient | Scope.Scope> = Effect.fn(
+) => Effect.Effect<StreamLifecycle.StreamLifecycle["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn(
   "SqlStreamLifecycle.make"
 )(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
   const sql = yield* SqlClient.SqlClient
