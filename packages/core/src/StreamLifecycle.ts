@@ -206,24 +206,29 @@ export const make = (primitives: Primitives): StreamLifecycle["Service"] => {
     Effect.flatMap(primitives.truncate(streamId, before, batchSize), (moved) =>
       moved < batchSize ? Effect.succeed(moved) : Effect.map(truncateAll(streamId, before, batchSize), (more) => moved + more))
 
+  // Operators' actions, rare and weighty: each is a span of its own.
+  const traced = (name: string, attributes: Record<string, unknown>) => Effect.withSpan(`StreamLifecycle.${name}`, { attributes }, { captureStackTrace: false })
+
   return StreamLifecycle.of({
     archive: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReason("archive options", options)
       return invalid !== undefined
         ? Effect.fail(invalid)
-        : primitives.close(streamId, "archive", { reason: options?.reason, cold: options?.cold === true })
+        : primitives.close(streamId, "archive", { reason: options?.reason, cold: options?.cold === true }).pipe(traced("archive", { streamId }))
     },
     delete: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReason("delete options", options)
       // Only a tombstone refuses a delete: an archived stream takes one.
       return invalid !== undefined
         ? Effect.fail(invalid)
-        : primitives.close(streamId, "delete", { reason: options?.reason, cold: true }) as Effect.Effect<Closed, StreamDeleted | EventStoreError>
+        : (primitives.close(streamId, "delete", { reason: options?.reason, cold: true }) as Effect.Effect<Closed, StreamDeleted | EventStoreError>).pipe(
+          traced("delete", { streamId })
+        )
     },
     truncateBefore: (streamId, version) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ??
         (isCount(version, Number.MAX_SAFE_INTEGER) ? undefined : refuse("version to truncate before", "$", "must be an integer from 1"))
-      return invalid !== undefined ? Effect.fail(invalid) : truncateAll(streamId, version, defaultBatchSize)
+      return invalid !== undefined ? Effect.fail(invalid) : truncateAll(streamId, version, defaultBatchSize).pipe(traced("truncateBefore", { streamId, version }))
     },
     applyRetention: (rules, options) =>
       Effect.gen(function*() {
@@ -249,7 +254,7 @@ export const make = (primitives: Primitives): StreamLifecycle["Service"] => {
           reports.push({ category: rule.category, streams: plan.length, events })
         }
         return { dryRun, rules: reports }
-      }),
+      }).pipe(traced("applyRetention", { rules: Array.isArray(rules) ? rules.length : 0, dryRun: options?.dryRun === true })),
     readArchived: (streamId, options) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
       if (invalid !== undefined) return Stream.fail(invalid)
