@@ -1,7 +1,7 @@
 /**
  * `facta`, the command line for operating Facta's stores: the streams and their events, the
- * processors' checkpoints and how far behind they are, and which transaction holds the readers'
- * gate. Built with `effect/cli`.
+ * processors' checkpoints and how far behind they are, which transaction holds the readers'
+ * gate, and streams' lifecycle (archive, delete, retention). Built with `effect/cli`.
  *
  * The database is a Postgres server (`--url`, or `DATABASE_URL`) or an embedded data directory
  * (`--data-dir`). Output is a table, or JSON with `--json`. A failure is one line on stderr and a
@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
+import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard, StreamLifecycle } from "@facta/core"
 import { OperatorConsole } from "@facta/console"
 import { Embedded, Gate, Postgres, SqlEventStore } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
@@ -351,6 +351,82 @@ const consoleCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Lay
       yield* onStores(Effect.provide(Effect.andThen(announce, Effect.never), server), services)
     })).pipe(Command.withDescription("Serve the operator's console: streams, the live log, processors, parked events, rebuilds, the readers' gate"))
 
+const reason = Flag.String("reason").pipe(Flag.withDescription("Why, kept in the marker's data"), Flag.optional)
+
+/** A closed stream, as the archive and delete commands print it. */
+const closedTable = (verb: string, closed: StreamLifecycle.Closed) => ({
+  table: {
+    headers: ["stream", verb, "marker version", "events moved to the archive"],
+    rows: [[closed.streamId, closed.marker.type, String(closed.marker.version), String(closed.moved)]]
+  },
+  json: { streamId: closed.streamId, marker: { ...closed.marker, recordedAt: DateTime.formatIso(closed.marker.recordedAt) }, moved: closed.moved }
+})
+
+const archive = Command.make("archive", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  cold: Flag.Boolean("cold").pipe(Flag.withDescription("Also move its events to the archive table (reads then need the archive)"), Flag.withDefault(false)),
+  reason
+}, ({ cold, id, reason }) =>
+  withStores(Effect.gen(function*() {
+    const closed = yield* (yield* StreamLifecycle.StreamLifecycle).archive(id, { cold, reason: Option.getOrUndefined(reason) })
+    return closedTable("archived by", closed)
+  }))).pipe(Command.withDescription("Close a stream: appends to it fail from now on; its events still read"))
+
+const deleteCommand = Command.make("delete", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  yes: Flag.Boolean("yes").pipe(Flag.withDescription("Confirm: the stream's events leave the live log and its id is refused for ever"), Flag.withDefault(false)),
+  reason
+}, ({ id, reason, yes }) =>
+  yes
+    ? withStores(Effect.gen(function*() {
+      const closed = yield* (yield* StreamLifecycle.StreamLifecycle).delete(id, { reason: Option.getOrUndefined(reason) })
+      return closedTable("deleted by", closed)
+    }))
+    : Effect.fail(new FactaError({ message: `Deleting "${id}" moves its events out of the live log and refuses its id for ever: pass --yes to confirm` }))
+).pipe(Command.withDescription("Delete a stream: a tombstone ends it, its events move to the archive, its snapshot goes"))
+
+const archived = Command.make("archived", {
+  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
+  from: Flag.Int("from").pipe(Flag.withDescription("The first version to show"), Flag.withDefault(1)),
+  limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many events"), Flag.withDefault(100))
+}, ({ from, id, limit }) =>
+  withStores(Effect.gen(function*() {
+    const lifecycle = yield* StreamLifecycle.StreamLifecycle
+    const events = yield* Stream.runCollect(Stream.take(lifecycle.readArchived(id, { from, batchSize: Math.min(limit, 1000) }), limit))
+    return {
+      table: {
+        headers: ["version", "type", "recorded at", "data"],
+        rows: events.map((event) => [String(event.version), event.type, DateTime.formatIso(event.recordedAt), JSON.stringify(event.data)]),
+        footer: events.length === 0 ? `No archived events of ${JSON.stringify(id)}` : undefined
+      },
+      json: events.map((event) => ({ ...event, recordedAt: DateTime.formatIso(event.recordedAt) }))
+    }
+  }))).pipe(Command.withDescription("Show a stream's events in the archive (moved by a delete, a cold archive, truncation or retention)"))
+
+const retention = Command.make("retention", {
+  category: Argument.String("category").pipe(Argument.withDescription("The category: streams whose id is <category>-<id>")),
+  maxAge: Flag.String("max-age").pipe(Flag.withDescription("Move events older than this (\"30 days\")"), Flag.optional),
+  maxCount: Flag.Int("max-count").pipe(Flag.withDescription("Keep at most this many events per stream"), Flag.optional),
+  dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Report what would move, moving nothing"), Flag.withDefault(false)),
+  batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Events moved per transaction"), Flag.withDefault(500))
+}, ({ batchSize, category, dryRun, maxAge, maxCount }) =>
+  withStores(Effect.gen(function*() {
+    const rule: StreamLifecycle.RetentionRule = {
+      category,
+      ...(Option.isSome(maxAge) ? { maxAge: maxAge.value as Duration.Input } : {}),
+      ...(Option.isSome(maxCount) ? { maxCount: maxCount.value } : {})
+    }
+    const report = yield* (yield* StreamLifecycle.StreamLifecycle).applyRetention([rule], { dryRun, batchSize })
+    return {
+      table: {
+        headers: ["category", "streams", dryRun ? "events that would move" : "events moved"],
+        rows: report.rules.map((rule) => [rule.category, String(rule.streams), String(rule.events)]),
+        footer: dryRun ? "Dry run: nothing moved" : undefined
+      },
+      json: report
+    }
+  }))).pipe(Command.withDescription("Move a category's old events to the archive (never a stream's last), or --dry-run to see what would"))
+
 /**
  * The `facta` command, with the application's processors if it has any.
  *
@@ -367,7 +443,11 @@ export const command = (options?: Options) =>
     rebuild(options?.processors ?? [], options?.services),
     parkedCommand(options?.processors ?? [], options?.services),
     gate,
-    consoleCommand(options?.processors ?? [], options?.services)
+    consoleCommand(options?.processors ?? [], options?.services),
+    archive,
+    deleteCommand,
+    archived,
+    retention
   ]))
 
 /**

@@ -13,6 +13,7 @@
  */
 import { Effect, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
+import { closedBy, isMarkerType, type StreamClosed } from "./ClosedStreams.ts"
 import {
   defaultBatchSize,
   EventStore,
@@ -152,7 +153,15 @@ export class ForeignEvent extends Schema.TaggedError<ForeignEvent>()("ForeignEve
  * @category models
  * @since 0.1.0
  */
-export type HandleError = WrongExpectedVersion | RetryTransaction | EventStoreError | EventDecodeError | EventEncodeError | InvalidInput | ForeignEvent
+export type HandleError =
+  | WrongExpectedVersion
+  | StreamClosed
+  | RetryTransaction
+  | EventStoreError
+  | EventDecodeError
+  | EventEncodeError
+  | InvalidInput
+  | ForeignEvent
 
 /**
  * @category models
@@ -197,6 +206,12 @@ const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
     reason: `${typeof expected === "string" ? JSON.stringify(expected) : String(expected)} is not a version (an integer from 0), "noStream", "streamExists" or "any"`
   })
 
+/**
+ * A page without the markers of a closed stream (see `ClosedStreams`): they are the store's, not
+ * the aggregate's, and an append after them is refused as a closed stream.
+ */
+const withoutMarkers = (page: ReadonlyArray<RecordedEvent>) => page.some((event) => isMarkerType(event.type)) ? page.filter((event) => !isMarkerType(event.type)) : page
+
 /** The first event of the page that the aggregate does not know, as the error it is. */
 const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
   const known = aggregate.events.knownTypes
@@ -216,9 +231,13 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   const store = yield* EventStore
   const version = recorded[recorded.length - 1]!.version
   let state = aggregate.initialState
-  for (let from = 1; from <= version; from += defaultBatchSize) {
-    const page = (yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })).filter((event) => event.version <= version)
+  // A page starts at the stream's first event from `from` on: its older events may have moved.
+  for (let from = 1; from <= version;) {
+    const read = yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })
+    if (read.length === 0) break
+    const page = withoutMarkers(read).filter((event) => event.version <= version)
     for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+    from = read[read.length - 1]!.version + 1
   }
   const events = yield* aggregate.events.decodeMany(recorded)
   return { streamId, events, state, version } satisfies CommandResult<Event, State>
@@ -234,17 +253,21 @@ const loadStream = <Command, Event extends Tagged, State, DomainError>(
     const start = yield* snapshots.start(streamId)
     let state = start.state
     let version = start.version
+    // Why the stream takes no more events, when its last event is the marker of a closed stream.
+    let closed: StreamClosed | undefined
     const store = yield* EventStore
     while (true) {
       const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
-      const foreign = foreignEventIn(aggregate, streamId, page)
+      if (page.length > 0) closed = closedBy(streamId, page[page.length - 1])
+      const domain = withoutMarkers(page)
+      const foreign = foreignEventIn(aggregate, streamId, domain)
       if (foreign !== undefined) return yield* foreign
-      for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+      for (const event of yield* aggregate.events.decodeMany(domain)) state = aggregate.evolve(state, event.data)
       // The stored version, even when an upcaster turned the last event into none.
       if (page.length > 0) version = page[page.length - 1]!.version
       if (page.length < defaultBatchSize) break
     }
-    return { start, state, version }
+    return { start, state, version, closed }
   }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))
 
 /**
@@ -277,13 +300,15 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     expected: ExpectedVersion,
     doubt: { inDoubt: boolean }
   ) {
-    const { start, state, version } = yield* loadFrom(streamId)
+    const { closed, start, state, version } = yield* loadFrom(streamId)
     // After the load: whatever it saw, this read sees too. A command committed later is after
     // `version`, and the append below conflicts with it.
     if (metadata.commandId !== undefined) {
       const handled = yield* EventStore.use((store) => store.readCommand(streamId, metadata.commandId!))
       if (handled.length > 0) return { ...yield* repeated(aggregate, streamId, handled), repeated: true }
     }
+    // A closed stream takes no events: nothing is decided on it (a deleted one folds to nothing).
+    if (closed !== undefined) return yield* closed
     // Returned rather than failed: the conflict retry must not run a refused command again.
     if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)

@@ -18,6 +18,7 @@ import {
   type WrongExpectedVersion
 } from "./EventStore.ts"
 import type { RetryTransaction } from "./Transactor.ts"
+import type { StreamClosed } from "./ClosedStreams.ts"
 import type * as EventQuery from "./EventQuery.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import * as LiveClock from "./LiveClock.ts"
@@ -34,6 +35,7 @@ import { decoder, type ValidationError } from "./ValidationError.ts"
 export type HandleError =
   | AppendConditionFailed
   | WrongExpectedVersion
+  | StreamClosed
   | RetryTransaction
   | EventStoreError
   | EventDecodeError

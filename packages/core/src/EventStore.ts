@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Option, Schema, type Scope, Stream, Tracer } from "effect"
+import type { StreamClosed } from "./ClosedStreams.ts"
 import { describe as describeQuery, type EventQuery } from "./EventQuery.ts"
 import * as Checks from "./internal/eventChecks.ts"
 import { checkId, InvalidInput, limits } from "./InvalidInput.ts"
@@ -335,13 +336,14 @@ export const defaultBatchSize = 500
 export class EventStore extends Context.Service<EventStore, {
   /**
    * Appends events to a stream atomically, if the stream's version matches `expectedVersion`
-   * (default `"any"`). Appending no events only checks the expectation.
+   * (default `"any"`). Appending no events only checks the expectation. A closed stream (see
+   * `StreamLifecycle`) refuses every append with `StreamArchived` or `StreamDeleted`.
    */
   readonly append: (
     streamId: string,
     events: ReadonlyArray<UnsavedEvent>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
+  ) => Effect.Effect<AppendResult, WrongExpectedVersion | StreamClosed | RetryTransaction | EventStoreError | InvalidInput>
   /**
    * Appends as `append` does, if also no event matching the condition's query was committed
    * after its position: both are checked, and the events written, in one atomic step. Appends
@@ -352,7 +354,7 @@ export class EventStore extends Context.Service<EventStore, {
     events: ReadonlyArray<UnsavedEvent>,
     condition: AppendCondition,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
+  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | StreamClosed | RetryTransaction | EventStoreError | InvalidInput>
   /** The events of one stream in version order. */
   readonly readStream: (streamId: string, options?: ReadStreamOptions) => Stream.Stream<RecordedEvent, EventStoreError | InvalidInput>
   /**
@@ -363,7 +365,10 @@ export class EventStore extends Context.Service<EventStore, {
     streamId: string,
     options?: ReadStreamOptions
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError | InvalidInput>
-  /** The stream's version: how many events it holds (0 for none), as the current transaction sees it. */
+  /**
+   * The stream's version: the version of its last event (0 for none), as the current transaction
+   * sees it. Events moved out of the live log (see `StreamLifecycle`) do not lower it.
+   */
   readonly streamVersion: (streamId: string) => Effect.Effect<number, EventStoreError | InvalidInput>
   /**
    * The events of the stream that the command with this id produced (their metadata's
@@ -427,7 +432,7 @@ export interface Primitives {
     events: ReadonlyArray<UnsavedEvent>,
     options: AppendOptions | undefined,
     condition: AppendCondition | undefined
-  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput>
+  ) => Effect.Effect<AppendResult, AppendConditionFailed | WrongExpectedVersion | StreamClosed | RetryTransaction | EventStoreError | InvalidInput>
   /** Up to `limit` events of a stream, from version `from` on. */
   readonly readStreamPage: (
     streamId: string,

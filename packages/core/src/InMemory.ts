@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as CheckpointStore from "./CheckpointStore.ts"
 import * as EventStore from "./EventStore.ts"
 import * as MemoryCheckpointStore from "./internal/memory/checkpointStore.ts"
@@ -25,6 +25,7 @@ import * as ParkedEvents from "./ParkedEvents.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
 import * as StatusBoard from "./StatusBoard.ts"
+import * as StreamLifecycle from "./StreamLifecycle.ts"
 import * as Transactor from "./Transactor.ts"
 
 /**
@@ -33,6 +34,7 @@ import * as Transactor from "./Transactor.ts"
  */
 export type Services =
   | EventStore.EventStore
+  | StreamLifecycle.StreamLifecycle
   | ProjectionStore.ProjectionStore
   | CheckpointStore.CheckpointStore
   | SnapshotStore.SnapshotStore
@@ -49,6 +51,30 @@ export type Services =
  * @since 0.1.0
  */
 export const eventStore: Layer.Layer<EventStore.EventStore> = Layer.effect(EventStore.EventStore, MemoryEventStore.make)
+
+/**
+ * The event store and its streams' lifecycle (archive, delete, truncation, retention) over the
+ * same log. In {@link layer}, a delete also removes the stream's snapshot.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const eventStoreWithLifecycle: Layer.Layer<EventStore.EventStore | StreamLifecycle.StreamLifecycle> = Layer.effectContext(
+  Effect.map(MemoryEventStore.makeWithLifecycle(), ({ lifecycle, store }) =>
+    Context.make(EventStore.EventStore, store).pipe(Context.add(StreamLifecycle.StreamLifecycle, lifecycle)))
+)
+
+/** The event store, its lifecycle and the snapshot store, sharing what a delete removes. */
+const eventsAndSnapshots: Layer.Layer<EventStore.EventStore | StreamLifecycle.StreamLifecycle | SnapshotStore.SnapshotStore> = Layer.effectContext(
+  Effect.gen(function*() {
+    const snapshots = yield* MemorySnapshotStore.makeWithRemoval
+    const { lifecycle, store } = yield* MemoryEventStore.makeWithLifecycle(snapshots.remove)
+    return Context.make(EventStore.EventStore, store).pipe(
+      Context.add(StreamLifecycle.StreamLifecycle, lifecycle),
+      Context.add(SnapshotStore.SnapshotStore, snapshots.store)
+    )
+  })
+)
 
 /**
  * Read models as JSON documents, by projection and generation.
@@ -119,10 +145,9 @@ export const statusBoard: Layer.Layer<StatusBoard.StatusBoard> = Layer.effect(St
  * @since 0.1.0
  */
 export const layer: Layer.Layer<Services> = Layer.mergeAll(
-  eventStore,
+  eventsAndSnapshots,
   projectionStore,
   checkpointStore,
-  snapshotStore,
   transactor,
   lease,
   parkedEvents,

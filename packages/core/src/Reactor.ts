@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema, SchemaAST } from "effect"
+import type { StreamClosed } from "./ClosedStreams.ts"
 import { EventStore, type AppendOptions, type AppendResult, type EventStoreError, type WrongExpectedVersion } from "./EventStore.ts"
 import type { RetryTransaction } from "./Transactor.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
@@ -52,7 +53,7 @@ export interface Context<Emits> {
     streamId: string,
     events: ReadonlyArray<Emits>,
     options?: AppendOptions
-  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput, EventStore>
+  ) => Effect.Effect<AppendResult, UndeclaredEvent | EventEncodeError | WrongExpectedVersion | StreamClosed | RetryTransaction | EventStoreError | InvalidInput, EventStore>
   /** `reactor:eventId`: the same for every delivery of this event to this reactor. */
   readonly idempotencyKey: string
 }

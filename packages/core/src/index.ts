@@ -12,6 +12,8 @@ export * as BlueGreen from "./BlueGreen.ts"
 /** @since 0.1.0 */
 export * as CheckpointStore from "./CheckpointStore.ts"
 /** @since 0.1.0 */
+export * as ClosedStreams from "./ClosedStreams.ts"
+/** @since 0.1.0 */
 export * as CommandHandler from "./CommandHandler.ts"
 /** @since 0.1.0 */
 export * as Decision from "./Decision.ts"
@@ -35,6 +37,8 @@ export * as ValidationError from "./ValidationError.ts"
 export * as SnapshotStore from "./SnapshotStore.ts"
 /** @since 0.1.0 */
 export * as StatusBoard from "./StatusBoard.ts"
+/** @since 0.1.0 */
+export * as StreamLifecycle from "./StreamLifecycle.ts"
 /** @since 0.1.0 */
 export * as Transactor from "./Transactor.ts"
 /** @since 0.1.0 */

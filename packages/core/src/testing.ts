@@ -26,4 +26,6 @@ export * as ProcessorConformance from "./testing/ProcessorConformance.ts"
 /** @since 0.1.0 */
 export * as SnapshotStoreConformance from "./testing/SnapshotStoreConformance.ts"
 /** @since 0.1.0 */
+export * as StreamLifecycleConformance from "./testing/StreamLifecycleConformance.ts"
+/** @since 0.1.0 */
 export * as UpcastingConformance from "./testing/UpcastingConformance.ts"

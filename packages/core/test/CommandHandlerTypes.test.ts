@@ -7,7 +7,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, Schema } from "effect"
-import { CommandHandler, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
+import { type ClosedStreams, CommandHandler, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
 import { Account, type AccountAlreadyOpen, type AccountNotOpen, type Command, Deposit, type Event, InsufficientFunds, Open, type State, Withdraw } from "./fixtures/Account.ts"
 
 class MailDown extends Schema.TaggedError<MailDown>()("MailDown", {}) {}
@@ -19,6 +19,8 @@ type AccountError = AccountAlreadyOpen | AccountNotOpen | InsufficientFunds
 /** Spelled out rather than `CommandHandler.HandleError`, so that a new error fails this test. */
 type StoreError =
   | EventStore.WrongExpectedVersion
+  | ClosedStreams.StreamArchived
+  | ClosedStreams.StreamDeleted
   | Transactor.RetryTransaction
   | EventStore.EventStoreError
   | RecordedEvent.EventDecodeError

@@ -7,7 +7,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Decision, DecisionHandler, EventQuery, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
+import { type ClosedStreams, Decision, DecisionHandler, EventQuery, EventStore, InMemory, Transactor, type InvalidInput, type RecordedEvent, ValidationError } from "@facta/core"
 import { DecisionTest } from "@facta/core/testing"
 
 class DefineCourse extends Schema.TaggedClass<DefineCourse>()("DefineCourse", { courseId: Schema.String, capacity: Schema.Int }) {}
@@ -28,6 +28,8 @@ type SubscribeError = CourseNotFound | CourseFull
 type StoreError =
   | EventStore.AppendConditionFailed
   | EventStore.WrongExpectedVersion
+  | ClosedStreams.StreamArchived
+  | ClosedStreams.StreamDeleted
   | Transactor.RetryTransaction
   | EventStore.EventStoreError
   | RecordedEvent.EventDecodeError

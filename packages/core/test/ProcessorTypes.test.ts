@@ -5,7 +5,7 @@
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Context, Effect, type Scope, Schema } from "effect"
-import { ProcessManager, Processor, Projection, Reactor, Transactor, type CheckpointStore, type EventStore, type InvalidInput, type ProjectionStore, type RecordedEvent } from "@facta/core"
+import { type ClosedStreams, ProcessManager, Processor, Projection, Reactor, Transactor, type CheckpointStore, type EventStore, type InvalidInput, type ProjectionStore, type RecordedEvent } from "@facta/core"
 
 class Opened extends Schema.TaggedClass<Opened>()("Opened", { owner: Schema.String }) {}
 class Closed extends Schema.TaggedClass<Closed>()("Closed", {}) {}
@@ -68,6 +68,8 @@ describe("processor types", () => {
       | RecordedEvent.EventEncodeError
       | Reactor.UndeclaredEvent
       | EventStore.WrongExpectedVersion
+      | ClosedStreams.StreamArchived
+      | ClosedStreams.StreamDeleted
       | Transactor.RetryTransaction
       | EventStore.EventStoreError
       | InvalidInput.InvalidInput

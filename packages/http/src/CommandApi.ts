@@ -27,7 +27,7 @@
 import { Context, Effect, Layer, Predicate, Schema, SchemaTransformation, Struct } from "effect"
 import type { HttpRouter } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, type HttpApiGroup, HttpApiSchema } from "effect/http-api"
-import type { Aggregate, CommandHandler, EventStore, RecordedEvent } from "@facta/core"
+import type { Aggregate, ClosedStreams, CommandHandler, EventStore, RecordedEvent } from "@facta/core"
 import { withCause } from "./internal/failureCause.ts"
 import { withDefaultStatus } from "./internal/failures.ts"
 import { PayloadSubject } from "./internal/payloadSubject.ts"
@@ -285,6 +285,11 @@ const answerFailure = (error: unknown, request: CommandRequest, declared: Readon
   if (Predicate.isTagged(error, "AppendConditionFailed")) {
     const failed = error as EventStore.AppendConditionFailed
     return Effect.fail(withCause(new Conflict({ streamId: failed.streamId, detail: `${failed.message}; try again` }), error))
+  }
+  // A closed stream takes no more events: trying again cannot help.
+  if (Predicate.isTagged(error, "StreamArchived") || Predicate.isTagged(error, "StreamDeleted")) {
+    const closed = error as ClosedStreams.StreamClosed
+    return Effect.fail(withCause(new Conflict({ streamId: closed.streamId, detail: closed.message }), error))
   }
   return declared.some((schema) => Schema.is(schema)(error)) ? Effect.fail(error) : Effect.die(error)
 }

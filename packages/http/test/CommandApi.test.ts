@@ -10,7 +10,7 @@ import { FetchHttpClient, HttpServer } from "effect/http"
 import { HttpApiClient } from "effect/http-api"
 import { inject } from "vitest"
 import type {} from "@facta/sql/testing/globalSetup"
-import { EventStore, InMemory, Processor, Projection } from "@facta/core"
+import { EventStore, InMemory, Processor, Projection, StreamLifecycle } from "@facta/core"
 import { Postgres } from "@facta/sql"
 import { Api, server, streamId } from "./fixtures.ts"
 
@@ -165,6 +165,23 @@ const suite = <E>(name: string, stores: Layer.Layer<InMemory.Services, E>) => {
           const conditioned = yield* open(id)
           assertProblem(conditioned, 409)
           assert.strictEqual(conditioned.body.streamId, `${streamId(id)}-ledger`)
+        }))
+
+      it.effect("a command on an archived or deleted stream is a 409 problem naming the stream, and stores nothing", () =>
+        Effect.gen(function*() {
+          const [archived, deleted] = [fresh("archived"), fresh("deleted")]
+          yield* open(archived)
+          yield* open(deleted)
+          const lifecycle = yield* StreamLifecycle.StreamLifecycle
+          yield* lifecycle.archive(streamId(archived))
+          yield* lifecycle.delete(streamId(deleted))
+          const refused = yield* deposit(archived, 10)
+          assertProblem(refused, 409)
+          assert.strictEqual(refused.body.streamId, streamId(archived))
+          assert.include(refused.body.detail, "archived")
+          assertProblem(yield* deposit(deleted, 10), 409)
+          assertProblem(yield* open(deleted), 409)
+          assert.strictEqual((yield* eventsOf(archived)).length, 2)
         }))
 
       it.effect("a domain error answers as itself: 422 by default, or the status its Schema names", () =>

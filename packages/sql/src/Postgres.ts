@@ -12,7 +12,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, Duration, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
-import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, Transactor } from "@facta/core"
+import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, StreamLifecycle, Transactor } from "@facta/core"
 import * as Gate from "./Gate.ts"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
@@ -22,6 +22,7 @@ import * as SqlParkedEvents from "./SqlParkedEvents.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
 import * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 import * as SqlStatusBoard from "./SqlStatusBoard.ts"
+import * as SqlStreamLifecycle from "./SqlStreamLifecycle.ts"
 import * as SqlTransactor from "./SqlTransactor.ts"
 import type * as Tables from "./Tables.ts"
 
@@ -61,6 +62,7 @@ export interface Options extends PgClient.PgPoolConfig, StoreOptions {}
  */
 export type Stores =
   | EventStore.EventStore
+  | StreamLifecycle.StreamLifecycle
   | ParkedEvents.ParkedEvents
   | StatusBoard.StatusBoard
   | ProjectionStore.ProjectionStore
@@ -89,6 +91,7 @@ export const stores = (
 ): Layer.Layer<Stores, LayerError, SqlClient.SqlClient> =>
   Layer.mergeAll(
     SqlEventStore.layer(options),
+    SqlStreamLifecycle.layer(options),
     SqlProjectionStore.layer(options),
     SqlCheckpointStore.layer(options),
     SqlSnapshotStore.layer(options),

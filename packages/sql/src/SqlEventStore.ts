@@ -20,7 +20,7 @@
  */
 import { Context, Duration, Effect, Layer, PubSub, type Queue, Schedule, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { EventStore, InvalidInput, LiveClock, Transactor, type RecordedEvent } from "@facta/core"
+import { ClosedStreams, EventStore, InvalidInput, LiveClock, Transactor, type RecordedEvent } from "@facta/core"
 import { type EncodedBatch, encodeBatch, type EventRow, sequenceOf, storeError, toPosition, toRecorded, toResult } from "./internal/eventRows.ts"
 import * as Statements from "./internal/eventStatements.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
@@ -73,6 +73,7 @@ const retryRace = <A, E>(error: E, attempt: Effect.Effect<A, E>, retryable: (err
 
 type AppendError =
   | EventStore.WrongExpectedVersion
+  | ClosedStreams.StreamClosed
   | EventStore.AppendConditionFailed
   | Transactor.RetryTransaction
   | EventStore.EventStoreError
@@ -98,8 +99,10 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
   const { sql } = log
   // An append in doubt may have committed: only one that surely wrote nothing runs again.
   const retry = retrying(sql, schedule, (transient) => transient !== "inDoubt")
+  /** Why the statement wrote nothing: the stream is closed, or at another version. */
   const wrongVersion = (streamId: string, expected: EventStore.ExpectedVersion) =>
-    Effect.flatMap(Reads.streamVersion(log, streamId), (actual) => Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual })))
+    Effect.flatMap(Reads.lastEventOf(log, streamId), (last) =>
+      Effect.fail(ClosedStreams.closedBy(streamId, last) ?? new EventStore.WrongExpectedVersion({ streamId, expected, actual: last?.version ?? 0 })))
 
   /**
    * Why an append inside a transaction wrote nothing: out of log order (behind a newer append to
@@ -114,11 +117,15 @@ const appender = (log: Statements.Log, wakeUps: WakeUps.WakeUps, schedule: Sched
 
   const checkOnly = (streamId: string, expected: EventStore.ExpectedVersion) =>
     Effect.flatMap(
-      Effect.mapError(Reads.streamVersion(log, streamId), storeError(`Reading stream "${streamId}"`)),
-      (actual): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion> =>
-        EventStore.isExpected(expected, actual)
+      Effect.mapError(Reads.lastEventOf(log, streamId), storeError(`Reading stream "${streamId}"`)),
+      (last): Effect.Effect<EventStore.AppendResult, EventStore.WrongExpectedVersion | ClosedStreams.StreamClosed> => {
+        const closed = ClosedStreams.closedBy(streamId, last)
+        const actual = last?.version ?? 0
+        if (closed !== undefined) return Effect.fail(closed)
+        return EventStore.isExpected(expected, actual)
           ? Effect.succeed({ streamId, version: actual, events: [] })
           : Effect.fail(new EventStore.WrongExpectedVersion({ streamId, expected, actual }))
+      }
     )
 
   // Local subscribers are woken at once; other processes by the outbox, or by Postgres when the

@@ -38,6 +38,8 @@ export interface RetryOptions {
 export interface Tables {
   readonly schema: string | undefined
   readonly events: string
+  /** Events moved out of the live log: deleted and truncated streams' (see `SqlStreamLifecycle`). */
+  readonly archive: string
   readonly projections: string
   /** Which generation of each projection's documents readers see. */
   readonly readModels: string
@@ -86,6 +88,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
     return {
       schema,
       events: name("events"),
+      archive: name("events_archive"),
       projections: name("projections"),
       readModels: name("read_models"),
       checkpoints: name("checkpoints"),

@@ -30,6 +30,8 @@ export * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 /** @since 0.1.0 */
 export * as SqlStatusBoard from "./SqlStatusBoard.ts"
 /** @since 0.1.0 */
+export * as SqlStreamLifecycle from "./SqlStreamLifecycle.ts"
+/** @since 0.1.0 */
 export * as SqlTransactor from "./SqlTransactor.ts"
 /** @since 0.1.0 */
 export * as Tables from "./Tables.ts"

@@ -8,6 +8,7 @@
  * own), so a slow handler does not hold the readers' gate.
  */
 import { Context, Effect } from "effect"
+import type { StreamClosed } from "../ClosedStreams.ts"
 import type { EventStoreError, WrongExpectedVersion } from "../EventStore.ts"
 import type { RetryTransaction } from "../Transactor.ts"
 import type { InvalidInput } from "../InvalidInput.ts"
@@ -18,7 +19,7 @@ import type { RecordedEvent } from "../RecordedEvent.ts"
 export type FlushError = ProjectionStoreError | DocumentSchemaError | InvalidInput
 
 /** What writing the held appends can fail with. */
-export type AppendFlushError = WrongExpectedVersion | RetryTransaction | EventStoreError | InvalidInput
+export type AppendFlushError = WrongExpectedVersion | StreamClosed | RetryTransaction | EventStoreError | InvalidInput
 
 /**
  * An append held until the flush: its events as they will be stored (but for their positions,

@@ -24,6 +24,6 @@ export const commandCounter = (aggregate: string) => {
 export const outcomeOf = (error: unknown, appended: boolean): Outcome => {
   if (appended) return "failed"
   if (Predicate.isTagged(error, "WrongExpectedVersion")) return "conflicted"
-  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput", "ForeignEvent"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
+  if (["EventStoreError", "RetryTransaction", "EventDecodeError", "EventEncodeError", "InvalidInput", "ForeignEvent", "StreamArchived", "StreamDeleted"].some((tag) => Predicate.isTagged(error, tag))) return "failed"
   return "rejected"
 }

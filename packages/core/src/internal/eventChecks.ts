@@ -3,6 +3,7 @@
  * read and list options, and appended events, against the limits `InvalidInput` documents. Each
  * answers the first thing wrong, as an `InvalidInput` naming where it is, or undefined.
  */
+import { isMarkerType } from "../ClosedStreams.ts"
 import { checkId, checkJson, InvalidInput, limits } from "../InvalidInput.ts"
 import type { UnsavedEvent } from "../RecordedEvent.ts"
 
@@ -169,6 +170,9 @@ export const checkAppend = (streamId: string, events: ReadonlyArray<UnsavedEvent
     const which = () => `event ${i + 1} of ${events.length} for stream ${JSON.stringify(streamId)}`
     const invalidType = checkId(() => `type of ${which()}`, event.type, limits.streamIdLength)
     if (invalidType !== undefined) return invalidType
+    if (isMarkerType(event.type)) {
+      return new InvalidInput({ subject: `type of ${which()}`, path: "$", reason: `"${event.type}" is reserved for the markers of archived and deleted streams` })
+    }
     if (event.id != null && (typeof event.id !== "string" || !uuid.test(event.id))) {
       return new InvalidInput({ subject: `id of ${which()}`, path: "$", reason: `${JSON.stringify(event.id)} is not a UUID` })
     }

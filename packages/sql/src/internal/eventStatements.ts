@@ -3,7 +3,7 @@
  * events table's fragments its reads share (`readStatements`). See `SqlEventStore` for the log
  * order and the gate.
  */
-import { type EventQuery, EventStore } from "@facta/core"
+import { ClosedStreams, type EventQuery, EventStore } from "@facta/core"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import { type AppendRow, type EncodedBatch, sequenceBits, sequenceMask } from "./eventRows.ts"
 
@@ -17,9 +17,8 @@ export interface Log {
   readonly gate: Statement.Fragment
   /** The columns of an `EventRow`, as every read of events selects them. */
   readonly eventColumns: Statement.Fragment
-  readonly fromNoStream: Statement.Fragment
-  readonly always: Statement.Fragment
-  readonly streamExists: Statement.Fragment
+  /** The stream takes events: its last event (`current.last_type`) is no marker of a closed stream. */
+  readonly open: Statement.Fragment
 }
 
 export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
@@ -29,10 +28,18 @@ export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
   // A subquery, so that it is computed once per statement.
   gate: sql`(SELECT ${sql(`${table}_gate`)}())`,
   eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at, tags`,
-  fromNoStream: sql`(SELECT 0 AS version)`,
-  always: sql`true`,
-  streamExists: sql`current.version > 0`
+  open: sql`(current.last_type IS NULL OR current.last_type NOT IN (${ClosedStreams.archivedType}, ${ClosedStreams.deletedType}))`
 })
+
+/**
+ * A stream's last event: its version (0 for none) and type (null for none), by one probe of the
+ * (stream_key, version) index. A stream's last event never leaves the live log (see
+ * `SqlStreamLifecycle`), so this is its version even after its older events moved.
+ */
+export const lastEvent = ({ events, sql }: Log, streamId: string) =>
+  sql`(SELECT coalesce(l.version, 0) AS version, l.type AS last_type FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+    SELECT version, type FROM ${events} WHERE stream_key = md5(${streamId})::uuid ORDER BY version DESC LIMIT 1
+  ) AS l ON true)`
 
 /** A Postgres array literal of strings, as one parameter (`${textArray(tags)}::text[]`). */
 export const textArray = (values: ReadonlyArray<string>) => `{${values.map((value) => `"${value.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`
@@ -76,11 +83,12 @@ export const inLogOrder = ({ events, sql }: Log, streamId: string) =>
     <= coalesce(pg_current_xact_id_if_assigned(), '18446744073709551615'::xid8)`
 
 /**
- * One statement per append; no rows back means the expectation (or, in a transaction, the log
- * order) refused it. An exact expectation needs no read of the stream's version: the versions it
- * implies are inserted, and the unique index refuses them if the stream moved on (for a version
- * n > 0, an index probe checks that version n exists). "any" and "streamExists" read the current
- * version in the same statement.
+ * One statement per append; no rows back means the expectation, a closed stream (or, in a
+ * transaction, the log order) refused it. Every expectation is checked against the stream's last
+ * event, read in the same statement, and the next versions are inserted: the unique index
+ * refuses them if another append (or an archive's marker) took one meanwhile. An exact version
+ * is compared with the last one, not looked up: a stream's older events may have moved to the
+ * archive, and the version after a moved one must still be refused.
  */
 export const append = (
   log: Log,
@@ -90,7 +98,7 @@ export const append = (
   inTransaction: boolean,
   appendCondition: EventStore.AppendCondition | undefined
 ) => {
-  const { events, sql } = log
+  const { sql } = log
   const write = (from: Statement.Fragment, condition: Statement.Fragment) => {
     const ordered = inTransaction ? sql`${condition} AND ${inLogOrder(log, streamId)}` : condition
     const insert = (guarded: Statement.Fragment, guards?: string) =>
@@ -112,15 +120,9 @@ export const append = (
     return insert(sql`${ordered} AND (SELECT ${check})`, textArray(keys.guards))
   }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
-  if (exact === 0) return write(log.fromNoStream, log.always)
-  if (exact !== undefined) {
-    return write(
-      sql`(SELECT ${exact}::bigint AS version)`,
-      sql`EXISTS (SELECT 1 FROM ${events} WHERE stream_key = md5(${streamId})::uuid AND version = ${exact})`
-    )
-  }
-  const current = sql`(SELECT coalesce(max(version), 0) AS version FROM ${events} WHERE stream_key = md5(${streamId})::uuid)`
-  return write(current, expected === "streamExists" ? log.streamExists : log.always)
+  const current = lastEvent(log, streamId)
+  if (exact !== undefined) return write(current, sql`current.version = ${exact} AND ${log.open}`)
+  return write(current, expected === "streamExists" ? sql`current.version > 0 AND ${log.open}` : log.open)
 }
 
 /** The first event that broke an append's condition, as the check raises it. */

@@ -10,15 +10,15 @@
  * flight takes, or `slowAfter` when that statement is held up (waiting for a lock another
  * transaction holds): then the group goes without a slot.
  *
- * Each append keeps its own outcome. The group's statement reads each stream's version and
- * writes only the appends whose expectation holds: the others answer no rows, as their own
+ * Each append keeps its own outcome. The group's statement reads each stream's last event and
+ * writes only the appends whose expectation holds, to open streams: the others answer no rows, as their own
  * statement would, and their caller reports the conflict. A statement that fails as a whole
  * either fails each append with its error (a transient failure: each caller retries, or reports a
  * commit in doubt, as it would alone), or, for anything else (another process's append won a
  * version of one of the streams, or one append waited too long for another transaction's lock),
  * each append runs again alone, with its own outcome.
  */
-import type { EventStore } from "@facta/core"
+import { ClosedStreams, type EventStore } from "@facta/core"
 import { Deferred, type Duration, Effect, Option, Queue, type Scope, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type { AppendRow, EncodedBatch } from "./eventRows.ts"
@@ -82,15 +82,19 @@ const groupStatement = (log: Log, group: ReadonlyArray<Pending>) => {
   const locked = lockKeys.length === 0 ? sql`` : sql` AND ${sharedLocks(log, lockKeys)}`
   return sql<GroupRow>`WITH input AS MATERIALIZED (
       SELECT m.ordinality AS member, m.value->>'s' AS stream_id, (m.value->>'e')::bigint AS expected, m.value->'v' AS events,
-        coalesce((SELECT max(x.version) FROM ${events} AS x WHERE x.stream_key = md5(m.value->>'s')::uuid), 0) AS version,
+        coalesce(l.version, 0) AS version, l.type AS last_type,
         set_config('lock_timeout', ${lockTimeout}, true) AS lock_timeout
       FROM jsonb_array_elements(${groupJson(group)}::jsonb) WITH ORDINALITY AS m
+      LEFT JOIN LATERAL (
+        SELECT x.version, x.type FROM ${events} AS x WHERE x.stream_key = md5(m.value->>'s')::uuid ORDER BY x.version DESC LIMIT 1
+      ) AS l ON true
     )
     INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, tags)
     SELECT a.stream_id, a.version + e.ordinality, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata',
       ARRAY(SELECT jsonb_array_elements_text(coalesce(e.value->'tags', '[]'::jsonb)))
     FROM input AS a, jsonb_array_elements(a.events) WITH ORDINALITY AS e
-    WHERE (a.expected = -1 OR (a.expected = -2 AND a.version > 0) OR a.version = a.expected)${locked}
+    WHERE (a.expected = -1 OR (a.expected = -2 AND a.version > 0) OR a.version = a.expected)
+      AND (a.last_type IS NULL OR a.last_type NOT IN (${ClosedStreams.archivedType}, ${ClosedStreams.deletedType}))${locked}
     ORDER BY a.member, e.ordinality
     RETURNING stream_id, position, transaction_id::text AS transaction, version, recorded_at`
 }

@@ -493,6 +493,29 @@ const functionsAsCode = Effect.fnUntraced(function*(tables: Tables.Tables) {
   yield* sql`DROP FUNCTION IF EXISTS ${named("check_item")}(text, text[], text[], text[], xid8, bigint)`
 })
 
+/**
+ * The cold archive of events moved out of the live log (see `SqlStreamLifecycle`): the events'
+ * columns, and when each moved. A stream's versions are never given twice, so they key it.
+ */
+const createArchive = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.archive)} (
+    stream_key uuid NOT NULL,
+    version bigint NOT NULL,
+    stream_id text NOT NULL,
+    position bigint NOT NULL,
+    transaction_id xid8 NOT NULL,
+    event_id uuid NOT NULL,
+    type text NOT NULL,
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    tags text[] NOT NULL DEFAULT '{}',
+    archived_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stream_key, version)
+  )`
+})
+
 /** Every SQL function, in an order in which each finds those it calls. */
 export const sqlFunctions = (tables: Tables.Tables) =>
   Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables)]), (groups) => groups.flat())
@@ -511,5 +534,6 @@ export const steps = (tables: Tables.Tables) => ({
   "10_guard_conditions": guardConditions(tables),
   "11_check_one_item": createCheckItem(tables),
   "12_search_unordered": searchUnordered(tables),
-  "13_functions_as_code": functionsAsCode(tables)
+  "13_functions_as_code": functionsAsCode(tables),
+  "14_create_archive": createArchive(tables)
 })

@@ -24,7 +24,7 @@ const matchingQuery = ({ sql }: Log, query: EventQuery.EventQuery) =>
     return sql`(${types} AND ${tags})`
   }))
 
-// Versions are contiguous, so a page is a bounded range of the (stream_key, version) index.
+// A stream's older events may have moved to the archive: a page starts at its first version from `from` on.
 export const readStreamPage = (
   { eventColumns, events, sql }: Log,
   streamId: string,
@@ -34,8 +34,8 @@ export const readStreamPage = (
   Effect.map(
     sql<EventRow>`SELECT ${eventColumns}
       FROM ${events}
-      WHERE stream_key = md5(${streamId})::uuid AND version BETWEEN ${from} AND ${from + limit - 1} AND stream_id = ${streamId}
-      ORDER BY version`,
+      WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
+      ORDER BY version LIMIT ${limit}`,
     (rows) => rows.map(toRecorded)
   )
 
@@ -48,6 +48,14 @@ export const streamVersion = ({ events, sql }: Log, streamId: string): Effect.Ef
     sql<{ readonly version: bigint | string | number }>`SELECT coalesce(max(version), 0) AS version FROM ${events}
       WHERE stream_key = md5(${streamId})::uuid`,
     (rows) => Number(rows[0]?.version ?? 0)
+  )
+
+/** A stream's last event, its version and type; undefined for no stream. */
+export const lastEventOf = ({ events, sql }: Log, streamId: string): Effect.Effect<{ readonly version: number; readonly type: string } | undefined, SqlError.SqlError> =>
+  Effect.map(
+    sql<{ readonly version: bigint | string | number; readonly type: string }>`SELECT version, type FROM ${events}
+      WHERE stream_key = md5(${streamId})::uuid ORDER BY version DESC LIMIT 1`,
+    (rows) => rows[0] === undefined ? undefined : { version: Number(rows[0].version), type: rows[0].type }
   )
 
 /** A page of streams by id, each with its version and the position of its last event. */

@@ -4,8 +4,12 @@
  * (`InMemory.transactor`) appends are journaled: the transaction reads them back from its
  * streams, and they reach the log when it commits, or never. While a transaction holds appends,
  * other appends wait for it to end, so the positions it was given are the ones the log gets.
+ *
+ * The same log serves the stream lifecycle (`StreamLifecycle`): events moved to the archive leave
+ * a hole at their position, which reads pass over.
  */
 import { DateTime, Effect, PubSub, Ref, type Scope, Semaphore } from "effect"
+import { archivedType, closedBy, deletedType, type StreamClosed } from "../../ClosedStreams.ts"
 import { type EventQuery, matches as matchesQuery } from "../../EventQuery.ts"
 import {
   type AppendCondition,
@@ -27,6 +31,7 @@ import {
   WrongExpectedVersion
 } from "../../EventStore.ts"
 import type { RecordedEvent, UnsavedEvent } from "../../RecordedEvent.ts"
+import { type Closed, make as makeLifecycle, type StreamLifecycle, type Truncation } from "../../StreamLifecycle.ts"
 import { byBytes } from "../order.ts"
 import { recordedOf } from "../recording.ts"
 import { currentJournal, type Journal } from "./journal.ts"
@@ -56,8 +61,12 @@ const toJson = (value: unknown, what: string) =>
   })
 
 interface MemoryLog {
-  readonly log: Array<RecordedEvent>
+  /** The log by position (1-based); a hole where an event moved to the archive. */
+  readonly log: Array<RecordedEvent | undefined>
+  /** Each stream's live events, in version order: from its first that was not moved. */
   readonly streams: Map<string, Array<RecordedEvent>>
+  /** Each stream's archived events, in version order. */
+  readonly archive: Map<string, Array<RecordedEvent>>
 }
 
 /** The stream's events: the committed ones, then those the transaction appended. */
@@ -65,6 +74,26 @@ const streamOf = (current: MemoryLog, streamId: string, journal: Journal | undef
   const committed = current.streams.get(streamId) ?? []
   const pending = journal?.events?.filter((event) => event.streamId === streamId) ?? []
   return pending.length === 0 ? committed : [...committed, ...pending]
+}
+
+/** A stream's version: its last event's (0 for none). */
+const versionOf = (events: ReadonlyArray<RecordedEvent>) => events.length === 0 ? 0 : events[events.length - 1]!.version
+
+/** The events of a stream from version `from` on, at most `limit`. */
+const fromVersion = (events: ReadonlyArray<RecordedEvent>, from: number, limit: number) => {
+  const first = Math.max(from - (events[0]?.version ?? 1), 0)
+  return events.slice(first, first + limit)
+}
+
+/** Moves the first `count` live events of a stream to the archive, leaving holes in the log. */
+const moveToArchive = (current: MemoryLog, streamId: string, count: number) => {
+  const live = current.streams.get(streamId) ?? []
+  const moved = live.splice(0, count)
+  for (const event of moved) current.log[Number(event.position) - 1] = undefined
+  const archived = current.archive.get(streamId)
+  if (archived === undefined) current.archive.set(streamId, moved)
+  else archived.push(...moved)
+  return moved.length
 }
 
 const addToLog = (current: MemoryLog, recorded: ReadonlyArray<RecordedEvent>) => {
@@ -99,7 +128,8 @@ const pageWhere = ({ log }: Pick<MemoryLog, "log">, after: bigint, limit: number
   const first = after < 0n ? 0 : Number(after)
   const events: Array<RecordedEvent> = []
   for (let i = first; i < log.length && events.length < limit; i++) {
-    if (wanted === undefined || wanted(log[i]!)) events.push(log[i]!)
+    const event = log[i]
+    if (event !== undefined && (wanted === undefined || wanted(event))) events.push(event)
   }
   const end = BigInt(log.length)
   return { events, next: events.length === limit ? events[limit - 1]!.position : after > end ? after : end }
@@ -109,7 +139,8 @@ const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string>
   const wanted = wantedBy(types, segment)
   let counted = 0
   for (let i = after < 0n ? 0 : Number(after); i < log.length; i++) {
-    if (wanted === undefined || wanted(log[i]!)) counted++
+    const event = log[i]
+    if (event !== undefined && (wanted === undefined || wanted(event))) counted++
   }
   return counted
 }
@@ -117,7 +148,8 @@ const countOf = ({ log }: MemoryLog, after: bigint, types: ReadonlyArray<string>
 const headOf = ({ log }: MemoryLog, options: HeadOptions | undefined) => {
   const wanted = wantedBy(options?.types, options?.segment)
   for (let i = log.length - 1; i >= 0; i--) {
-    if (wanted === undefined || wanted(log[i]!)) return log[i]!.position
+    const event = log[i]
+    if (event !== undefined && (wanted === undefined || wanted(event))) return event.position
   }
   return start
 }
@@ -129,11 +161,17 @@ const firstMatch = (current: MemoryLog, journal: Journal | undefined, condition:
   return pageWhere(current, after, 1, wanted).events[0] ?? journal?.events?.find(wanted)
 }
 
-/** The store's primitives over the log, given to `EventStore.make`. */
-export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.gen(function*() {
+/**
+ * The store's primitives over the log, given to `EventStore.make`, and the lifecycle's over the
+ * same log. `removeSnapshot` drops a deleted stream's snapshot, when a snapshot store shares it.
+ */
+export const makeWithLifecycle = (removeSnapshot: (streamId: string) => void = () => undefined): Effect.Effect<{
+  readonly store: EventStore["Service"]
+  readonly lifecycle: StreamLifecycle["Service"]
+}, never, Scope.Scope> => Effect.gen(function*() {
   // The log and the per-stream indexes grow in place (appends hold the writer): copying them on
   // every append would make appends linear in the size of the store.
-  const state = yield* Ref.make<MemoryLog>({ log: [], streams: new Map() })
+  const state = yield* Ref.make<MemoryLog>({ log: [], streams: new Map(), archive: new Map() })
   const writer = yield* Semaphore.make(1)
   const changes = yield* PubSub.sliding<void>(1)
   yield* Effect.addFinalizer(() => PubSub.shutdown(changes))
@@ -167,9 +205,12 @@ export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Ef
     const prepared = yield* prepare(events)
     const recordedAt = yield* DateTime.now
     const journal = yield* currentJournal
-    const write = Effect.sync((): AppendResult | WrongExpectedVersion | AppendConditionFailed => {
+    const write = Effect.sync((): AppendResult | WrongExpectedVersion | AppendConditionFailed | StreamClosed => {
       const current = Ref.getUnsafe(state)
-      const actual = streamOf(current, streamId, journal).length
+      const stream = streamOf(current, streamId, journal)
+      const closed = closedBy(streamId, stream[stream.length - 1])
+      if (closed !== undefined) return closed
+      const actual = versionOf(stream)
       if (!isExpected(expected, actual)) return new WrongExpectedVersion({ streamId, expected, actual })
       // Appends hold the writer, so nothing can land between this check and the write.
       if (condition !== undefined) {
@@ -184,21 +225,21 @@ export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Ef
     })
     // In a transaction, subscribers are woken when it commits (see joinWriter).
     const outcome = journal === undefined ? yield* writer.withPermits(1)(write) : yield* Effect.andThen(joinWriter(journal), write)
-    if (outcome instanceof WrongExpectedVersion || outcome instanceof AppendConditionFailed) return yield* outcome
+    if (!("events" in outcome)) return yield* outcome
     if (journal === undefined && outcome.events.length > 0) yield* PubSub.publish(changes, undefined)
     return outcome
   })
 
   const readStreamPage = (streamId: string, from: number, limit: number) =>
     Effect.map(currentJournal, (journal) =>
-      streamOf(Ref.getUnsafe(state), streamId, journal).slice(Math.max(from, 1) - 1, Math.max(from, 1) - 1 + limit))
+      fromVersion(streamOf(Ref.getUnsafe(state), streamId, journal), from, limit))
   const listStreams = (prefix: string, after: string | undefined, limit: number) =>
     Effect.sync(() =>
       [...Ref.getUnsafe(state).streams]
         .filter(([streamId]) => streamId.startsWith(prefix) && (after === undefined || byBytes(streamId, after) > 0))
         .sort(([a], [b]) => byBytes(a, b))
         .slice(0, limit)
-        .map(([streamId, events]): StreamInfo => ({ streamId, version: events.length, position: events[events.length - 1]!.position })))
+        .map(([streamId, events]): StreamInfo => ({ streamId, version: versionOf(events), position: events[events.length - 1]!.position })))
   const readCommand = (streamId: string, commandId: string) =>
     Effect.map(currentJournal, (journal) =>
       streamOf(Ref.getUnsafe(state), streamId, journal).filter((event) => event.metadata.commandId === commandId))
@@ -216,7 +257,66 @@ export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Ef
   const head = (options?: HeadOptions) => Effect.map(Ref.get(state), (current) => headOf(current, options))
   const listen = Effect.map(PubSub.subscribe(changes), (subscription) => Effect.asVoid(PubSub.takeAll(subscription)))
 
-  const streamVersion = (streamId: string) => Effect.map(currentJournal, (journal) => streamOf(Ref.getUnsafe(state), streamId, journal).length)
+  const streamVersion = (streamId: string) => Effect.map(currentJournal, (journal) => versionOf(streamOf(Ref.getUnsafe(state), streamId, journal)))
 
-  return makeEventStore({ append, readStreamPage, listStreams, streamVersion, readCommand, readAllPage, readQueryPage, count, listen, head })
+  const store = makeEventStore({ append, readStreamPage, listStreams, streamVersion, readCommand, readAllPage, readQueryPage, count, listen, head })
+
+  // The lifecycle holds the writer, as appends do: nothing lands between its check and its write.
+  // A transaction may hold the writer until it ends: inside one, the lifecycle refuses to wait for it.
+  const outsideTransactions = <A, E>(what: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E | EventStoreError> =>
+    Effect.flatMap(currentJournal, (journal): Effect.Effect<A, E | EventStoreError> =>
+      journal === undefined
+        ? effect
+        : Effect.fail(new EventStoreError({ message: `${what}: the memory store's lifecycle runs outside a transaction, not inside one` })))
+
+  const close = (streamId: string, kind: "archive" | "delete", options: { readonly reason: string | undefined; readonly cold: boolean }) =>
+    outsideTransactions(`${kind === "archive" ? "Archiving" : "Deleting"} stream "${streamId}"`, Effect.flatMap(DateTime.now, (recordedAt) =>
+      writer.withPermits(1)(Effect.suspend((): Effect.Effect<Closed, StreamClosed> => {
+        const current = Ref.getUnsafe(state)
+        const live = current.streams.get(streamId) ?? []
+        const last = live[live.length - 1]
+        // Only a tombstone may follow an archive's marker.
+        const closed = kind === "delete" && last?.type === archivedType ? undefined : closedBy(streamId, last)
+        if (closed !== undefined) return Effect.fail(closed)
+        const lastVersion = versionOf(live)
+        const type = kind === "archive" ? archivedType : deletedType
+        const data = { lastVersion, ...(options.reason === undefined ? {} : { reason: options.reason }) }
+        const [marker] = recordedOf([{ event: { type, data }, data, metadata: {} }], streamId, lastVersion, () => BigInt(current.log.length + 1), recordedAt)
+        addToLog(current, [marker!])
+        const moved = options.cold ? moveToArchive(current, streamId, live.length - 1) : 0
+        if (kind === "delete") removeSnapshot(streamId)
+        return Effect.as(PubSub.publish(changes, undefined), { streamId, marker: marker!, moved })
+      }))))
+
+  const truncate = (streamId: string, before: number, limit: number) =>
+    outsideTransactions(`Truncating stream "${streamId}"`, writer.withPermits(1)(Effect.sync(() => {
+      const live = Ref.getUnsafe(state).streams.get(streamId) ?? []
+      // The last event stays, whatever `before` says.
+      const movable = live.slice(0, -1).filter((event) => event.version < before).length
+      return moveToArchive(Ref.getUnsafe(state), streamId, Math.min(movable, limit))
+    })))
+
+  const plan = (category: string, cutoff: DateTime.Utc | undefined, maxCount: number | undefined) =>
+    Effect.sync(() => {
+      const truncations: Array<Truncation> = []
+      for (const [streamId, live] of Ref.getUnsafe(state).streams) {
+        if (!streamId.startsWith(`${category}-`) || live.length < 2) continue
+        const last = versionOf(live)
+        const young = cutoff === undefined ? undefined : live.find((event) => !DateTime.isLessThan(event.recordedAt, cutoff))
+        const byAge = cutoff === undefined ? 0 : young === undefined ? last : young.version
+        const byCount = maxCount === undefined ? 0 : last - maxCount + 1
+        const before = Math.min(Math.max(byAge, byCount), last)
+        const events = live.filter((event) => event.version < before).length
+        if (events > 0) truncations.push({ streamId, before, events })
+      }
+      return truncations.sort((a, b) => byBytes(a.streamId, b.streamId))
+    })
+
+  const readArchivedPage = (streamId: string, from: number, limit: number) =>
+    Effect.sync(() => fromVersion(Ref.getUnsafe(state).archive.get(streamId) ?? [], from, limit))
+
+  return { store, lifecycle: makeLifecycle({ close, truncate, plan, readArchivedPage }) }
 })
+
+/** The store alone (see {@link makeWithLifecycle}). */
+export const make: Effect.Effect<EventStore["Service"], never, Scope.Scope> = Effect.map(makeWithLifecycle(), ({ store }) => store)

@@ -6,7 +6,8 @@ import { Effect, Option } from "effect"
 import { make as makeSnapshotStore, type Snapshot, SnapshotStore, SnapshotStoreError } from "../../SnapshotStore.ts"
 import { currentJournal, type Journal } from "./journal.ts"
 
-export const make: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
+/** The store, and how the stream lifecycle removes a deleted stream's snapshot. */
+export const makeWithRemoval: Effect.Effect<{ readonly store: SnapshotStore["Service"]; readonly remove: (streamId: string) => void }> = Effect.sync(() => {
   const committed = new Map<string, string>()
   const parse = (text: string | undefined) => text === undefined ? undefined : JSON.parse(text) as Snapshot
   // A pending snapshot in the current transaction wins over the committed one.
@@ -19,7 +20,7 @@ export const make: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
       if (replaces(parse(text)!, parse(committed.get(streamId)))) committed.set(streamId, text)
     }
   }
-  return makeSnapshotStore({
+  const store = makeSnapshotStore({
     load: (streamId) => Effect.map(currentJournal, (journal) => Option.fromUndefinedOr(parse(lookup(journal, streamId)))),
     save: (snapshot) =>
       Effect.flatMap(currentJournal, (journal) =>
@@ -34,4 +35,7 @@ export const make: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
           catch: (cause) => new SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
         }))
   })
+  return { store, remove: (streamId: string) => void committed.delete(streamId) }
 })
+
+export const make: Effect.Effect<SnapshotStore["Service"]> = Effect.map(makeWithRemoval, ({ store }) => store)
