@@ -516,6 +516,16 @@ const createArchive = Effect.fnUntraced(function*(tables: Tables.Tables) {
   )`
 })
 
+/**
+ * Stream ids in byte order, for listing streams by a skip scan (see `readStatements.listStreams`)
+ * rather than a read of every event.
+ */
+const indexStreamIds = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  const unqualified = tables.events.slice(tables.events.lastIndexOf(".") + 1)
+  yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_stream_ids`)} ON ${sql(tables.events)} (stream_id COLLATE "C")`
+})
+
 /** Every SQL function, in an order in which each finds those it calls. */
 export const sqlFunctions = (tables: Tables.Tables) =>
   Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables)]), (groups) => groups.flat())
@@ -535,5 +545,6 @@ export const steps = (tables: Tables.Tables) => ({
   "11_check_one_item": createCheckItem(tables),
   "12_search_unordered": searchUnordered(tables),
   "13_functions_as_code": functionsAsCode(tables),
-  "14_create_archive": createArchive(tables)
+  "14_create_archive": createArchive(tables),
+  "15_index_stream_ids": indexStreamIds(tables)
 })

@@ -64,15 +64,30 @@ export const listStreams = (
   prefix: string,
   after: string | undefined,
   limit: number
-): Effect.Effect<Array<EventStore.StreamInfo>, SqlError.SqlError> =>
-  Effect.map(
+): Effect.Effect<Array<EventStore.StreamInfo>, SqlError.SqlError> => {
+  // A skip scan of the stream ids' index: each step finds the next id, then its stream's last
+  // event by the stream's own index, so a page costs one probe per stream listed, not a read of
+  // every event of the streams. Ids with the prefix are contiguous in byte order: the first one
+  // without it ends the walk.
+  const from = after === undefined ? sql`` : sql`AND stream_id COLLATE "C" > ${after}`
+  return Effect.map(
     sql<{ readonly stream_id: string; readonly version: bigint | string | number; readonly transaction: string; readonly position: bigint | string | number }>`
-      SELECT DISTINCT ON (stream_id COLLATE "C") stream_id, version, transaction_id::text AS transaction, position FROM ${events}
-      WHERE starts_with(stream_id, ${prefix}) ${after === undefined ? sql`` : sql`AND stream_id COLLATE "C" > ${after}`}
-      ORDER BY stream_id COLLATE "C", version DESC
+      WITH RECURSIVE ids (stream_id) AS (
+        (SELECT stream_id FROM ${events} WHERE stream_id COLLATE "C" >= ${prefix} ${from} ORDER BY stream_id COLLATE "C" LIMIT 1)
+        UNION ALL
+        SELECT (SELECT e.stream_id FROM ${events} AS e WHERE e.stream_id COLLATE "C" > ids.stream_id COLLATE "C" ORDER BY e.stream_id COLLATE "C" LIMIT 1)
+        FROM ids WHERE starts_with(ids.stream_id, ${prefix})
+      )
+      SELECT ids.stream_id, last.version, last.transaction_id::text AS transaction, last.position
+      FROM ids, LATERAL (
+        SELECT version, transaction_id, position FROM ${events} AS e
+        WHERE e.stream_key = md5(ids.stream_id)::uuid ORDER BY e.version DESC LIMIT 1
+      ) AS last
+      WHERE starts_with(ids.stream_id, ${prefix})
       LIMIT ${limit}`,
     (rows) => rows.map((row) => ({ streamId: row.stream_id, version: Number(row.version), position: toPosition(row.transaction, row.position) }))
   )
+}
 
 /** The events of a stream that one command produced, by the `commandId` of their metadata. */
 export const readCommand = (

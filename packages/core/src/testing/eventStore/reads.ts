@@ -28,6 +28,28 @@ export const reads = (it: Vitest.MethodsNonLive<EventStore>) => {
       assert.deepStrictEqual((yield* store.listStreams({ prefix: `${prefix}/z` })).streams, [])
     }))
 
+  it.effect("lists streams in byte order of their ids, whatever their characters, from any after", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      const prefix = unique("bytes")
+      // In UTF-8 byte order: "A" (41) < "z" (7a) < "é" (c3 a9) < "😀" (f0 9f 98 80).
+      const ids = ["😀", "é", "z", "A"].map((suffix) => `${prefix}/${suffix}`)
+      for (const id of ids) yield* store.append(id, events("Listed", 1))
+      const sorted = [ids[3]!, ids[2]!, ids[1]!, ids[0]!]
+      const listed = (options: EventStore.ListStreamsOptions) =>
+        Effect.map(store.listStreams(options), (page) => page.streams.map((stream) => stream.streamId))
+      assert.deepStrictEqual(yield* listed({ prefix }), sorted)
+      // An after before the prefix starts at the prefix; one inside it, after that id.
+      assert.deepStrictEqual(yield* listed({ prefix, after: "" }), sorted)
+      assert.deepStrictEqual(yield* listed({ prefix, after: `${prefix}/` }), sorted)
+      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[1]!, limit: 1 }), [sorted[2]!])
+      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[3]! }), [])
+      assert.deepStrictEqual(yield* listed({ prefix: `${prefix}/é` }), [sorted[2]!])
+      // Every stream, with no prefix: ours among them, in order.
+      const all = (yield* listed({ limit: 10_000 })).filter((id) => id.startsWith(prefix))
+      assert.deepStrictEqual(all, sorted)
+    }))
+
   it.effect("reads a stream in version order, from a version, across batches", () =>
     Effect.gen(function*() {
       const streamId = unique("paged")
