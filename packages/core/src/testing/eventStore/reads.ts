@@ -4,7 +4,7 @@
  */
 import { assert, type Vitest } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { EventStore } from "../../EventStore.ts"
+import { EventStore, type ListStreamsOptions } from "../../EventStore.ts"
 import type { RecordedEvent } from "../../RecordedEvent.ts"
 import { dataOf, events, readStream, unique, visible } from "./fixtures.ts"
 
@@ -36,7 +36,7 @@ export const reads = (it: Vitest.MethodsNonLive<EventStore>) => {
       const ids = ["😀", "é", "z", "A"].map((suffix) => `${prefix}/${suffix}`)
       for (const id of ids) yield* store.append(id, events("Listed", 1))
       const sorted = [ids[3]!, ids[2]!, ids[1]!, ids[0]!]
-      const listed = (options: EventStore.ListStreamsOptions) =>
+      const listed = (options: ListStreamsOptions) =>
         Effect.map(store.listStreams(options), (page) => page.streams.map((stream) => stream.streamId))
       assert.deepStrictEqual(yield* listed({ prefix }), sorted)
       // An after before the prefix starts at the prefix; one inside it, after that id.
