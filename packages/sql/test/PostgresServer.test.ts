@@ -183,6 +183,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           "app_a_checkpoints",
           "app_a_condition_heads",
           "app_a_events",
+          "app_a_events_archive",
           "app_a_functions",
           "app_a_leases",
           "app_a_migrations",

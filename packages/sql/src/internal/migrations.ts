@@ -518,12 +518,18 @@ const createArchive = Effect.fnUntraced(function*(tables: Tables.Tables) {
 
 /**
  * Stream ids in byte order, for listing streams by a skip scan (see `readStatements.listStreams`)
- * rather than a read of every event.
+ * rather than a read of every event. A btree entry holds at most about 2.7 kB, and an id may be
+ * longer: ids of more than 2,000 bytes are indexed by their stream's key instead, to be sorted
+ * when listed (they are rare).
  */
 const indexStreamIds = Effect.fnUntraced(function*(tables: Tables.Tables) {
   const sql = yield* SqlClient.SqlClient
   const unqualified = tables.events.slice(tables.events.lastIndexOf(".") + 1)
-  yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_stream_ids`)} ON ${sql(tables.events)} (stream_id COLLATE "C")`
+  const events = sql(tables.events)
+  yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_stream_ids`)} ON ${events} (stream_id COLLATE "C")
+    WHERE octet_length(stream_id) <= 2000`
+  yield* sql`CREATE INDEX IF NOT EXISTS ${sql(`${unqualified}_long_stream_ids`)} ON ${events} (stream_key)
+    WHERE octet_length(stream_id) > 2000`
 })
 
 /** Every SQL function, in an order in which each finds those it calls. */

@@ -68,22 +68,32 @@ export const listStreams = (
   // A skip scan of the stream ids' index: each step finds the next id, then its stream's last
   // event by the stream's own index, so a page costs one probe per stream listed, not a read of
   // every event of the streams. Ids with the prefix are contiguous in byte order: the first one
-  // without it ends the walk.
-  const from = after === undefined ? sql`` : sql`AND stream_id COLLATE "C" > ${after}`
+  // without it ends the walk. Ids too long for that index (see migration 15) are few and are
+  // merged in from their own.
+  const after_ = after === undefined ? sql`` : sql`AND stream_id COLLATE "C" > ${after}`
+  const short = sql`octet_length(stream_id) <= 2000`
   return Effect.map(
     sql<{ readonly stream_id: string; readonly version: bigint | string | number; readonly transaction: string; readonly position: bigint | string | number }>`
       WITH RECURSIVE ids (stream_id) AS (
-        (SELECT stream_id FROM ${events} WHERE stream_id COLLATE "C" >= ${prefix} ${from} ORDER BY stream_id COLLATE "C" LIMIT 1)
+        (SELECT stream_id FROM ${events} WHERE ${short} AND stream_id COLLATE "C" >= ${prefix} ${after_}
+          ORDER BY stream_id COLLATE "C" LIMIT 1)
         UNION ALL
-        SELECT (SELECT e.stream_id FROM ${events} AS e WHERE e.stream_id COLLATE "C" > ids.stream_id COLLATE "C" ORDER BY e.stream_id COLLATE "C" LIMIT 1)
+        SELECT (SELECT stream_id FROM ${events} WHERE ${short} AND stream_id COLLATE "C" > ids.stream_id COLLATE "C"
+          ORDER BY stream_id COLLATE "C" LIMIT 1)
         FROM ids WHERE starts_with(ids.stream_id, ${prefix})
+      ),
+      listed (stream_id) AS (
+        (SELECT stream_id FROM ids WHERE starts_with(stream_id, ${prefix}) LIMIT ${limit})
+        UNION ALL
+        SELECT DISTINCT stream_id FROM ${events}
+        WHERE octet_length(stream_id) > 2000 AND starts_with(stream_id, ${prefix}) ${after_}
       )
-      SELECT ids.stream_id, last.version, last.transaction_id::text AS transaction, last.position
-      FROM ids, LATERAL (
+      SELECT listed.stream_id, last.version, last.transaction_id::text AS transaction, last.position
+      FROM listed, LATERAL (
         SELECT version, transaction_id, position FROM ${events} AS e
-        WHERE e.stream_key = md5(ids.stream_id)::uuid ORDER BY e.version DESC LIMIT 1
+        WHERE e.stream_key = md5(listed.stream_id)::uuid ORDER BY e.version DESC LIMIT 1
       ) AS last
-      WHERE starts_with(ids.stream_id, ${prefix})
+      ORDER BY listed.stream_id COLLATE "C"
       LIMIT ${limit}`,
     (rows) => rows.map((row) => ({ streamId: row.stream_id, version: Number(row.version), position: toPosition(row.transaction, row.position) }))
   )

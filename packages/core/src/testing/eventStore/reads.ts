@@ -32,19 +32,23 @@ export const reads = (it: Vitest.MethodsNonLive<EventStore>) => {
     Effect.gen(function*() {
       const store = yield* EventStore
       const prefix = unique("bytes")
-      // In UTF-8 byte order: "A" (41) < "z" (7a) < "é" (c3 a9) < "😀" (f0 9f 98 80).
-      const ids = ["😀", "é", "z", "A"].map((suffix) => `${prefix}/${suffix}`)
+      // In UTF-8 byte order: "A" (41) < "m" (6d) < "z" (7a) < "é" (c3 a9) < "😀" (f0 9f 98 80); two
+      // ids longer than a SQL index entry can hold sort among the others.
+      const long = `m${"x".repeat(3_000)}`
+      const ids = ["😀", `${long}b`, "é", "z", `${long}a`, "A"].map((suffix) => `${prefix}/${suffix}`)
       for (const id of ids) yield* store.append(id, events("Listed", 1))
-      const sorted = [ids[3]!, ids[2]!, ids[1]!, ids[0]!]
+      const sorted = [ids[5]!, ids[4]!, ids[1]!, ids[3]!, ids[2]!, ids[0]!]
       const listed = (options: ListStreamsOptions) =>
         Effect.map(store.listStreams(options), (page) => page.streams.map((stream) => stream.streamId))
       assert.deepStrictEqual(yield* listed({ prefix }), sorted)
       // An after before the prefix starts at the prefix; one inside it, after that id.
       assert.deepStrictEqual(yield* listed({ prefix, after: "" }), sorted)
       assert.deepStrictEqual(yield* listed({ prefix, after: `${prefix}/` }), sorted)
-      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[1]!, limit: 1 }), [sorted[2]!])
-      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[3]! }), [])
-      assert.deepStrictEqual(yield* listed({ prefix: `${prefix}/é` }), [sorted[2]!])
+      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[1]!, limit: 2 }), [sorted[2]!, sorted[3]!])
+      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[0]!, limit: 1 }), [sorted[1]!])
+      assert.deepStrictEqual(yield* listed({ prefix, after: sorted[5]! }), [])
+      assert.deepStrictEqual(yield* listed({ prefix: `${prefix}/é` }), [sorted[4]!])
+      assert.deepStrictEqual(yield* listed({ prefix: `${prefix}/${long}` }), [sorted[1]!, sorted[2]!])
       // Every stream, with no prefix: ours among them, in order.
       const all = (yield* listed({ limit: 10_000 })).filter((id) => id.startsWith(prefix))
       assert.deepStrictEqual(all, sorted)
