@@ -10,6 +10,8 @@
  */
 import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaAST } from "effect"
 import { describeIssue } from "./internal/issue.ts"
+import * as PersonalFields from "./internal/personalFields.ts"
+import type { KeyStore, KeyStoreError } from "./KeyStore.ts"
 
 /**
  * Metadata stored with an event. `correlationId` ties together everything one request caused;
@@ -121,19 +123,21 @@ export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("Ev
 }
 
 /**
- * Encodes domain events to stored form and decodes stored events back.
+ * Encodes domain events to stored form and decodes stored events back. `R` is what encoding and
+ * decoding need: the `KeyStore` when the events have personal fields (see `PersonalData`),
+ * nothing otherwise.
  *
  * @category models
  * @since 0.1.0
  */
-export interface EventCodec<A extends Tagged> {
-  readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError>
+export interface EventCodec<A extends Tagged, R = never> {
+  readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError, R>
   /** Decodes a stored event that stands for exactly one domain event. */
-  readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError>
+  readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError, R>
   /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
-  readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
   /** Decodes stored events in order, with their upcasters, in one go (for folding a stream). */
-  readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
   /** The stored types the upcasters rewrite, to read besides the current ones. */
   readonly legacyTypes: ReadonlyArray<string>
   /**
@@ -192,12 +196,51 @@ export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: e
 
 /**
  * Builds the codec for an event Schema. The Schema is turned into its canonical JSON codec, so
- * dates, bigints and the like are stored as JSON values.
+ * dates, bigints and the like are stored as JSON values. A Schema with personal fields
+ * (`PersonalData.field`) needs the `KeyStore`, and its codec says so: those fields are stored
+ * encrypted, and read back decrypted (or as their placeholder once their subject is forgotten).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters = {}): EventCodec<A> => {
+export const codec = <A extends Tagged, I, RD extends KeyStore = never, RE extends KeyStore = never>(
+  schema: Schema.Codec<A, I, RD, RE>,
+  upcasters: Upcasters = {}
+): EventCodec<A, RD | RE> => {
+  const plain = plainCodec(schema as Schema.Codec<A, I>, upcasters)
+  const plan = PersonalFields.planOf(schema.ast)
+  // A plan exists only where `PersonalData.field` is, whose Schema needs the KeyStore: RD | RE has it.
+  return plan === undefined ? plain : personalCodec(plain, plan) as EventCodec<A, RD | RE>
+}
+
+/** A failure of the personal fields as the codec's error, naming fields and subjects but no value. */
+const personalDetail = (error: PersonalFields.PersonalFieldError | KeyStoreError) =>
+  error._tag === "PersonalFieldError" ? error.detail : `the KeyStore failed: ${error.message}`
+
+
+
+/** The codec around a plain one: personal fields encrypted after encoding, decrypted before decoding. */
+const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFields.Plan): EventCodec<A, KeyStore> => {
+  const decrypted = (events: ReadonlyArray<RecordedEvent>) =>
+    Effect.mapError(PersonalFields.decrypt(plan, events), (error) => {
+      const event = (error._tag === "PersonalFieldError" ? error.event : undefined) ?? events[0]!
+      return new EventDecodeError({ streamId: event.streamId, version: event.version, type: event.type, detail: personalDetail(error) })
+    })
+  return {
+    ...plain,
+    encode: (event, metadata) =>
+      Effect.flatMap(plain.encode(event, metadata), (unsaved) =>
+        PersonalFields.encrypt(plan, unsaved.type, unsaved.data as Record<string, unknown>).pipe(
+          Effect.mapError((error) => new EventEncodeError({ type: unsaved.type, detail: personalDetail(error) })),
+          Effect.map((data): UnsavedEvent => ({ ...unsaved, data }))
+        )),
+    decode: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decode(opened!)),
+    decodeAll: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decodeAll(opened!)),
+    decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany)
+  }
+}
+
+const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters): EventCodec<A> => {
   const json = Schema.toCodecJson(schema)
   const encodeJson = Schema.encodeEffect(json)
   const decodeJson = Schema.decodeUnknownEffect(json)

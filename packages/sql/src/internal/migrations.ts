@@ -493,6 +493,20 @@ const functionsAsCode = Effect.fnUntraced(function*(tables: Tables.Tables) {
   yield* sql`DROP FUNCTION IF EXISTS ${named("check_item")}(text, text[], text[], text[], xid8, bigint)`
 })
 
+/**
+ * The data keys of personal data: one row per subject, its key (base64, wrapped) until it is
+ * destroyed; the row stays, so a forgotten subject is known from an unknown one.
+ */
+const createKeys = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.keys)} (
+    subject text PRIMARY KEY,
+    key text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    destroyed_at timestamptz
+  )`
+})
+
 /** Every SQL function, in an order in which each finds those it calls. */
 export const sqlFunctions = (tables: Tables.Tables) =>
   Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables)]), (groups) => groups.flat())
@@ -511,5 +525,6 @@ export const steps = (tables: Tables.Tables) => ({
   "10_guard_conditions": guardConditions(tables),
   "11_check_one_item": createCheckItem(tables),
   "12_search_unordered": searchUnordered(tables),
-  "13_functions_as_code": functionsAsCode(tables)
+  "13_functions_as_code": functionsAsCode(tables),
+  "14_create_keys": createKeys(tables)
 })

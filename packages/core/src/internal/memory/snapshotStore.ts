@@ -32,6 +32,11 @@ export const make: Effect.Effect<SnapshotStore["Service"]> = Effect.sync(() => {
             journal.commits.add(apply)
           },
           catch: (cause) => new SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
-        }))
+        })),
+    delete: (streamId) =>
+      Effect.map(currentJournal, (journal) => {
+        journal?.snapshots.delete(streamId)
+        committed.delete(streamId)
+      })
   })
 })

@@ -1,0 +1,187 @@
+/**
+ * The personal fields of an event Schema, and their encryption in the stored JSON: the codec
+ * encrypts each after the Schema has encoded the event, and decrypts each before the Schema
+ * decodes it. A field is stored as an envelope that no JSON a Schema encodes looks like.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { Effect, Redacted, SchemaAST } from "effect"
+import { type DataKey, KeyStore, type KeyStoreError } from "../KeyStore.ts"
+import { type Annotation, annotationKey } from "../PersonalData.ts"
+
+/** A personal field of one event type. */
+export interface PersonalField {
+  readonly field: string
+  readonly subject: string
+  readonly placeholder: unknown
+}
+
+/** The personal fields by event type (the Schema's `_tag`s). */
+export type Plan = ReadonlyMap<string, ReadonlyArray<PersonalField>>
+
+/** Why a personal field could not be stored or read; names fields and subjects, never values. */
+export class PersonalFieldError {
+  readonly _tag = "PersonalFieldError"
+  readonly detail: string
+  /** The stored event it is about, when reading. */
+  readonly event: { readonly streamId: string; readonly version: number; readonly type: string } | undefined
+  constructor(detail: string, event?: { readonly streamId: string; readonly version: number; readonly type: string }) {
+    this.detail = detail
+    this.event = event
+  }
+}
+
+const isAnnotation = (value: unknown): value is Annotation =>
+  typeof value === "object" && value !== null && typeof (value as Annotation).subject === "string" && "placeholder" in value
+
+/** The personal fields of a Schema's tagged structs and classes; undefined when it has none. */
+export const planOf = (ast: SchemaAST.AST): Plan | undefined => {
+  const plan = new Map<string, Array<PersonalField>>()
+  const visit = (node: SchemaAST.AST): void => {
+    if (SchemaAST.isUnion(node)) return node.types.forEach(visit)
+    if (SchemaAST.isDeclaration(node)) return node.typeParameters.forEach(visit)
+    if (!SchemaAST.isObjects(node)) return
+    const tag = node.propertySignatures.find((property) => property.name === "_tag")?.type
+    if (tag === undefined || !SchemaAST.isLiteral(tag)) return
+    const fields = node.propertySignatures.flatMap((property): Array<PersonalField> => {
+      const annotation = SchemaAST.resolve(property.type)?.[annotationKey]
+      return isAnnotation(annotation) && typeof property.name === "string"
+        ? [{ field: property.name, subject: annotation.subject, placeholder: annotation.placeholder }]
+        : []
+    })
+    if (fields.length > 0) plan.set(String(tag.literal), fields)
+  }
+  visit(ast)
+  return plan.size === 0 ? undefined : plan
+}
+
+/** A personal field as stored. */
+interface Envelope {
+  readonly $facta: "personal"
+  readonly subject: string
+  readonly iv: string
+  /** The ciphertext of the value's JSON, then the 16-byte tag; base64. */
+  readonly data: string
+}
+
+const isEnvelope = (value: unknown): value is Envelope =>
+  typeof value === "object" && value !== null && (value as Envelope).$facta === "personal" &&
+  typeof (value as Envelope).subject === "string" && typeof (value as Envelope).iv === "string" &&
+  typeof (value as Envelope).data === "string"
+
+/** Binds a ciphertext to its subject and field: moved elsewhere, it does not decrypt. */
+const associatedData = (subject: string, field: string) => Buffer.from(`${subject}\u0000${field}`, "utf8")
+
+const seal = (key: Uint8Array, subject: string, field: string, value: unknown): Envelope => {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv("aes-256-gcm", key, iv)
+  cipher.setAAD(associatedData(subject, field))
+  const sealed = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final(), cipher.getAuthTag()])
+  return { $facta: "personal", subject, iv: iv.toString("base64"), data: sealed.toString("base64") }
+}
+
+/** The value's JSON, or undefined when the ciphertext does not authenticate. */
+const open = (key: Uint8Array, field: string, envelope: Envelope): unknown => {
+  try {
+    const sealed = Buffer.from(envelope.data, "base64")
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(envelope.iv, "base64"))
+    decipher.setAAD(associatedData(envelope.subject, field))
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16))
+    return JSON.parse(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+/** Encrypts the personal fields of one encoded event (its JSON, without `_tag`). */
+export const encrypt = (
+  plan: Plan,
+  type: string,
+  data: Record<string, unknown>
+): Effect.Effect<Record<string, unknown>, PersonalFieldError | KeyStoreError, KeyStore> => {
+  const fields = plan.get(type)
+  if (fields === undefined) return Effect.succeed(data)
+  const present = fields.filter(({ field }) => data[field] !== undefined)
+  if (present.length === 0) return Effect.succeed(data)
+  for (const { field, subject } of present) {
+    if (typeof data[subject] !== "string") {
+      return Effect.fail(new PersonalFieldError(`the subject of personal field "${field}" is field "${subject}", which is not a string`))
+    }
+  }
+  return Effect.flatMap(Effect.service(KeyStore), (keys) =>
+    Effect.flatMap(keys.keys(present.map(({ subject }) => data[subject] as string), { create: true }), (found) => {
+      const sealed: Record<string, unknown> = { ...data }
+      for (const { field, subject } of present) {
+        const id = data[subject] as string
+        const key = found.get(id)
+        if (key === undefined || key._tag === "Forgotten") {
+          return Effect.fail(new PersonalFieldError(`subject ${JSON.stringify(id)} of personal field "${field}" is forgotten: no personal data of theirs is stored again`))
+        }
+        sealed[field] = seal(Redacted.value(key.key), id, field, data[field])
+      }
+      return Effect.succeed(sealed)
+    }))
+}
+
+/** The subjects whose keys a stored event's personal fields need. */
+const subjectsIn = (data: unknown, into: Set<string>) => {
+  if (typeof data !== "object" || data === null) return
+  for (const value of Object.values(data)) if (isEnvelope(value)) into.add(value.subject)
+}
+
+/** The placeholder of a field of this type (or of a field of that name in any type: a renamed type keeps its fields). */
+const placeholderOf = (plan: Plan, type: string, field: string): unknown => {
+  const own = plan.get(type)?.find((candidate) => candidate.field === field)
+  if (own !== undefined) return own.placeholder
+  for (const fields of plan.values()) {
+    const named = fields.find((candidate) => candidate.field === field)
+    if (named !== undefined) return named.placeholder
+  }
+  return null
+}
+
+/**
+ * Decrypts the personal fields of stored events, with one look-up of their subjects' keys: a
+ * forgotten subject's field becomes its placeholder. Events without envelopes are returned as
+ * they are.
+ */
+export const decrypt = <E extends { readonly type: string; readonly data: unknown; readonly streamId: string; readonly version: number }>(
+  plan: Plan,
+  events: ReadonlyArray<E>
+): Effect.Effect<ReadonlyArray<E>, PersonalFieldError | KeyStoreError, KeyStore> => {
+  const subjects = new Set<string>()
+  for (const event of events) subjectsIn(event.data, subjects)
+  if (subjects.size === 0) return Effect.succeed(events)
+  return Effect.flatMap(Effect.service(KeyStore), (keys) =>
+    Effect.flatMap(keys.keys([...subjects], { create: false }), (found) => {
+      const opened: Array<E> = []
+      for (const event of events) {
+        const data = event.data as Record<string, unknown>
+        if (typeof data !== "object" || data === null || !Object.values(data).some(isEnvelope)) {
+          opened.push(event)
+          continue
+        }
+        const plain: Record<string, unknown> = {}
+        for (const [field, value] of Object.entries(data)) {
+          if (!isEnvelope(value)) {
+            plain[field] = value
+            continue
+          }
+          const key: DataKey | undefined = found.get(value.subject)
+          if (key === undefined) {
+            return Effect.fail(new PersonalFieldError(`no key is known for subject ${JSON.stringify(value.subject)} of personal field "${field}" (is this the KeyStore the event was stored with?)`, event))
+          }
+          if (key._tag === "Forgotten") {
+            plain[field] = placeholderOf(plan, event.type, field)
+            continue
+          }
+          const json = open(Redacted.value(key.key), field, value)
+          if (json === undefined) {
+            return Effect.fail(new PersonalFieldError(`personal field "${field}" of subject ${JSON.stringify(value.subject)} does not decrypt with the subject's key`, event))
+          }
+          plain[field] = json
+        }
+        opened.push({ ...event, data: plain })
+      }
+      return Effect.succeed(opened)
+    }))
+}
