@@ -70,7 +70,7 @@ export const field = <A, I>(
   }
   // The KeyStore is the codec's: it encrypts the field's JSON after the Schema has encoded it,
   // and decrypts it before the Schema decodes it. The Schema's services say that it is needed.
-  return Schema.RedactedFromValue(value, { label: "personal data" }).annotate({ [annotationKey]: annotation }) as unknown as Field<A, I>
+  return Schema.RedactedFromValue(value).annotate({ [annotationKey]: annotation }) as unknown as Field<A, I>
 }
 
 /**

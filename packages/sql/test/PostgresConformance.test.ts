@@ -1,6 +1,6 @@
 import { Redacted } from "effect"
 import { inject } from "vitest"
-import { CheckpointStoreConformance, CommandHandlerConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, CommandHandlerConformance, ErasureConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance } from "@facta/core/testing"
 import { Postgres } from "@facta/sql"
 
 // Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
@@ -14,3 +14,4 @@ EventQueryConformance.eventQueryConformance("Postgres server", stores, { rounds 
 ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
 CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
 SnapshotStoreConformance.snapshotStoreConformance("Postgres server", stores)
+ErasureConformance.erasureConformance("Postgres server", stores)
