@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
+import { CheckpointStore, Erasure, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
 import { Embedded, Gate, Postgres } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
@@ -314,6 +314,28 @@ const parkedCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Laye
     Command.withSubcommands([parkedList, parkedReplay(known, services), parkedDrop])
   )
 
+const forget = Command.make("forget", {
+  subject: Argument.String("subject").pipe(Argument.withDescription("The data subject's id, as the personal fields name it")),
+  snapshots: Flag.String("snapshots").pipe(
+    Flag.withDescription("Streams whose snapshots hold the subject's data, comma-separated: they are dropped"),
+    Flag.optional
+  )
+}, ({ snapshots, subject }) =>
+  withStores(Effect.gen(function*() {
+    // A `forget` that stopped between its record and the key's destruction is finished first.
+    const completed = yield* Erasure.completePending
+    const streams = Option.match(snapshots, { onNone: () => [], onSome: (list) => list.split(",").map((id) => id.trim()).filter((id) => id !== "") })
+    const forgotten = yield* Erasure.forget(subject, { snapshots: streams })
+    return {
+      table: {
+        headers: ["subject", "recorded", "key destroyed"],
+        rows: [[forgotten.subject, forgotten.recorded ? "now" : "already", forgotten.keyDestroyed ? "now" : "already gone"]],
+        footer: completed.length === 0 ? undefined : `also completed the pending erasure of ${completed.join(", ")}`
+      },
+      json: { ...forgotten, completedPending: completed }
+    }
+  }))).pipe(Command.withDescription("Forget a data subject: record it in the log, then destroy their key (their personal fields read as placeholders)"))
+
 /**
  * The `facta` command, with the application's processors if it has any.
  *
@@ -329,7 +351,8 @@ export const command = (options?: Options) =>
     processorsCommand(options?.processors ?? []),
     rebuild(options?.processors ?? [], options?.services),
     parkedCommand(options?.processors ?? [], options?.services),
-    gate
+    gate,
+    forget
   ]))
 
 /**
