@@ -292,10 +292,8 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)
     if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
-    const unsaved = yield* Effect.forEach(decided, (event) =>
-      tagsOf === undefined
-        ? aggregate.events.encode(event, metadata)
-        : Effect.map(aggregate.events.encode(event, metadata), (encoded) => ({ ...encoded, tags: tagsOf(event, streamId) })))
+    const encoded = yield* aggregate.events.encodeMany(decided, metadata)
+    const unsaved = tagsOf === undefined ? encoded : encoded.map((event, index) => ({ ...event, tags: tagsOf(decided[index]!, streamId) }))
     // What was decided on `version` holds only at `version`; a pinned expectation is named as given.
     const expectedVersion = isPinned(expected) ? expected : version
     const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion })).pipe(

@@ -132,6 +132,8 @@ export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("Ev
  */
 export interface EventCodec<A extends Tagged, R = never> {
   readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError, R>
+  /** Encodes events in order, in one go (one look-up of the keys their personal fields need). */
+  readonly encodeMany: (events: ReadonlyArray<A>, metadata?: EventMetadata) => Effect.Effect<ReadonlyArray<UnsavedEvent>, EventEncodeError, R>
   /** Decodes a stored event that stands for exactly one domain event. */
   readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError, R>
   /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
@@ -223,17 +225,21 @@ const personalDetail = (error: PersonalFields.PersonalFieldError | KeyStoreError
 const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFields.Plan): EventCodec<A, KeyStore> => {
   const decrypted = (events: ReadonlyArray<RecordedEvent>) =>
     Effect.mapError(PersonalFields.decrypt(plan, events), (error) => {
-      const event = (error._tag === "PersonalFieldError" ? error.event : undefined) ?? events[0]!
+      const event = events.find((candidate) =>
+        error._tag === "PersonalFieldError" && candidate.streamId === error.event.streamId && candidate.version === error.event.version
+      ) ?? events[0]!
       return new EventDecodeError({ streamId: event.streamId, version: event.version, type: event.type, detail: personalDetail(error) })
     })
+  const encrypted = (events: ReadonlyArray<UnsavedEvent>) =>
+    PersonalFields.encrypt(plan, events).pipe(
+      Effect.mapError((error) =>
+        new EventEncodeError({ type: error._tag === "PersonalFieldError" ? error.event.type : events[0]!.type, detail: personalDetail(error) })
+      )
+    )
   return {
     ...plain,
-    encode: (event, metadata) =>
-      Effect.flatMap(plain.encode(event, metadata), (unsaved) =>
-        PersonalFields.encrypt(plan, unsaved.type, unsaved.data as Record<string, unknown>).pipe(
-          Effect.mapError((error) => new EventEncodeError({ type: unsaved.type, detail: personalDetail(error) })),
-          Effect.map((data): UnsavedEvent => ({ ...unsaved, data }))
-        )),
+    encode: (event, metadata) => Effect.map(Effect.flatMap(plain.encode(event, metadata), (unsaved) => encrypted([unsaved])), ([sealed]) => sealed!),
+    encodeMany: (events, metadata) => Effect.flatMap(plain.encodeMany(events, metadata), encrypted),
     decode: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decode(opened!)),
     decodeAll: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decodeAll(opened!)),
     decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany)
@@ -293,18 +299,20 @@ const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: 
     return decoded
   })
   const tags = tagsOf(schema)
+  const encode = (event: A, metadata?: EventMetadata) =>
+    encodeJson(event).pipe(
+      Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
+      Effect.map((encoded): UnsavedEvent => {
+        const { _tag: _, ...data } = encoded as Record<string, unknown>
+        return { type: event._tag, data, metadata }
+      })
+    )
   return {
     legacyTypes: Object.keys(upcasters),
     knownTypes: tags === undefined ? undefined : new Set([...tags, ...Object.keys(upcasters)]),
     decodeMany,
-    encode: (event, metadata) =>
-      encodeJson(event).pipe(
-        Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
-        Effect.map((encoded): UnsavedEvent => {
-          const { _tag: _, ...data } = encoded as Record<string, unknown>
-          return { type: event._tag, data, metadata }
-        })
-      ),
+    encode,
+    encodeMany: (events, metadata) => Effect.forEach(events, (event) => encode(event, metadata)),
     decodeAll,
     decode: (recorded) =>
       Effect.flatMap(decodeAll(recorded), (events) =>

@@ -22,9 +22,9 @@ export type Plan = ReadonlyMap<string, ReadonlyArray<PersonalField>>
 export class PersonalFieldError {
   readonly _tag = "PersonalFieldError"
   readonly detail: string
-  /** The stored event it is about, when reading. */
-  readonly event: { readonly streamId: string; readonly version: number; readonly type: string } | undefined
-  constructor(detail: string, event?: { readonly streamId: string; readonly version: number; readonly type: string }) {
+  /** The event it is about: its type when writing; its stream and version too when reading. */
+  readonly event: { readonly type: string; readonly streamId?: string; readonly version?: number }
+  constructor(detail: string, event: { readonly type: string; readonly streamId?: string; readonly version?: number }) {
     this.detail = detail
     this.event = event
   }
@@ -92,31 +92,43 @@ const open = (key: Uint8Array, field: string, envelope: Envelope): unknown => {
   }
 }
 
-/** Encrypts the personal fields of one encoded event (its JSON, without `_tag`). */
-export const encrypt = (
+/** Encrypts the personal fields of encoded events (their JSON, without `_tag`), with one look-up of their subjects' keys. */
+export const encrypt = <E extends { readonly type: string; readonly data: unknown }>(
   plan: Plan,
-  type: string,
-  data: Record<string, unknown>
-): Effect.Effect<Record<string, unknown>, PersonalFieldError | KeyStoreError, KeyStore> => {
-  const fields = plan.get(type)
-  if (fields === undefined) return Effect.succeed(data)
-  const present = fields.filter(({ field }) => data[field] !== undefined)
-  if (present.length === 0) return Effect.succeed(data)
-  for (const { field, subject } of present) {
-    if (typeof data[subject] !== "string") {
-      return Effect.fail(new PersonalFieldError(`the subject of personal field "${field}" is field "${subject}", which is not a string`))
+  events: ReadonlyArray<E>
+): Effect.Effect<ReadonlyArray<E>, PersonalFieldError | KeyStoreError, KeyStore> => {
+  const subjects = new Set<string>()
+  for (const event of events) {
+    const data = event.data as Record<string, unknown>
+    for (const { field, subject } of plan.get(event.type) ?? []) {
+      if (data[field] === undefined) continue
+      if (typeof data[subject] !== "string") {
+        return Effect.fail(new PersonalFieldError(`the subject of personal field "${field}" is field "${subject}", which is not a string`, { type: event.type }))
+      }
+      subjects.add(data[subject])
     }
   }
+  if (subjects.size === 0) return Effect.succeed(events)
   return Effect.flatMap(Effect.service(KeyStore), (keys) =>
-    Effect.flatMap(keys.keys(present.map(({ subject }) => data[subject] as string), { create: true }), (found) => {
-      const sealed: Record<string, unknown> = { ...data }
-      for (const { field, subject } of present) {
-        const id = data[subject] as string
-        const key = found.get(id)
-        if (key === undefined || key._tag === "Forgotten") {
-          return Effect.fail(new PersonalFieldError(`subject ${JSON.stringify(id)} of personal field "${field}" is forgotten: no personal data of theirs is stored again`))
+    Effect.flatMap(keys.keys([...subjects], { create: true }), (found) => {
+      const sealed: Array<E> = []
+      for (const event of events) {
+        const fields = plan.get(event.type)
+        if (fields === undefined) {
+          sealed.push(event)
+          continue
         }
-        sealed[field] = seal(Redacted.value(key.key), id, field, data[field])
+        const data: Record<string, unknown> = { ...event.data as Record<string, unknown> }
+        for (const { field, subject } of fields) {
+          if (data[field] === undefined) continue
+          const id = data[subject] as string
+          const key = found.get(id)
+          if (key === undefined || key._tag === "Forgotten") {
+            return Effect.fail(new PersonalFieldError(`subject ${JSON.stringify(id)} of personal field "${field}" is forgotten: no personal data of theirs is stored again`, { type: event.type }))
+          }
+          data[field] = seal(Redacted.value(key.key), id, field, data[field])
+        }
+        sealed.push({ ...event, data })
       }
       return Effect.succeed(sealed)
     }))
