@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { type Redacted, Schema } from "effect"
+import { Schema } from "effect"
 import type { KeyStore } from "./KeyStore.ts"
 
 /**
@@ -46,12 +46,15 @@ export interface Annotation {
 }
 
 /**
- * A personal field: a `Redacted` value, whose encoding and decoding need the `KeyStore`.
+ * A personal field: a `Redacted` value (made from a plain one), whose encoding and decoding
+ * need the `KeyStore`.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Field<A, I> extends Schema.Codec<Redacted.Redacted<A>, I, KeyStore, KeyStore> {}
+export interface Field<A, I>
+  extends Schema.decodeTo<Schema.Redacted<Schema.toType<Schema.Codec<A, I>>>, Schema.Codec<A, I>, KeyStore, KeyStore>
+{}
 
 /**
  * Marks a field as personal data of the subject whose id is in the event's field `subject` (a
