@@ -12,6 +12,7 @@ import { dispatcher } from "./internal/dispatcher.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./internal/processor/model.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**
@@ -81,10 +82,12 @@ export const make = <
   Event extends Tagged,
   I,
   const Emits extends ReadonlyArray<Emittable>,
-  H extends Handlers<Event, Emits[number]["Type"]>
+  H extends Handlers<Event, Emits[number]["Type"]>,
+  K extends KeyStore = never
 >(definition: {
   readonly name: string
-  readonly event: Schema.Codec<Event, I>
+  /** Decodes the stored events. With personal fields (`PersonalData`), the reactor needs the `KeyStore`. */
+  readonly event: Schema.Codec<Event, I, K, K>
   /** The event types the reactor may emit. */
   readonly emits: Emits
   readonly handlers: H
@@ -92,7 +95,7 @@ export const make = <
   readonly upcasters?: Upcasters | undefined
   /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
   readonly segments?: number | undefined
-}): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore> => {
+}): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore | K> => {
   const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const declared = definition.emits.flatMap((schema) => tagOf(schema) ?? [])
   const emitted = codec(Schema.Union(definition.emits) as unknown as Schema.Codec<Emits[number]["Type"], unknown>)
@@ -117,7 +120,7 @@ export const make = <
       handle(recorded, (handler, event) => handler(event, contextFor(event))) as Effect.Effect<
         void,
         ErrorOf<H> | EventDecodeError,
-        ContextOf<H> | EventStore
+        ContextOf<H> | EventStore | K
       >,
     reset: Effect.void,
     ...(definition.segments === undefined ? {} : { segments: definition.segments })

@@ -10,12 +10,15 @@ import { Effect, Exit, Option, Redacted, Schema } from "effect"
 import {
   Aggregate,
   CommandHandler,
+  Decision,
   type EventStore,
   InMemory,
   KeyStore,
   PersonalData,
+  ProcessManager,
   type Processor,
   Projection,
+  type ProjectionStore,
   RecordedEvent,
   Reactor
 } from "@facta/core"
@@ -56,7 +59,7 @@ describe("personal data", () => {
     assert.isDefined(run)
   })
 
-  it("the command handler and a projection of personal events need the KeyStore; flows not built for it refuse such a Schema", () => {
+  it("the command handler and the processors of personal events need the KeyStore; a decision, not built for it, refuses such a Schema", () => {
     const users = Aggregate.make({
       name: "User",
       command: Renamed,
@@ -70,9 +73,28 @@ describe("personal data", () => {
     expectTypeOf<Effect.Services<ReturnType<typeof handler.load>>>().toEqualTypeOf<EventStore.EventStore | KeyStore.KeyStore>()
     const projection = Projection.make({ name: "users", event: Registered, handlers: { Registered: () => Effect.void } })
     expectTypeOf(projection).toEqualTypeOf<Processor.Processor<RecordedEvent.EventDecodeError, KeyStore.KeyStore>>()
-    // A reactor reads its events without the KeyStore: a Schema with personal fields is refused.
-    // @ts-expect-error personal fields need the KeyStore
-    Reactor.make({ name: "mailer", event: Registered, emits: [Renamed], handlers: { Registered: () => Effect.succeed([]) } })
+    const reactor = Reactor.make({ name: "mailer", event: Registered, emits: [Renamed], handlers: { Registered: () => Effect.succeed([]) } })
+    expectTypeOf<typeof reactor>().toEqualTypeOf<Processor.Processor<RecordedEvent.EventDecodeError, EventStore.EventStore | KeyStore.KeyStore>>()
+    const manager = ProcessManager.make({
+      name: "welcome",
+      event: Registered,
+      state: Schema.Number,
+      initialState: 0,
+      processId: (event) => event.data.userId,
+      handlers: { Registered: (_, count) => Effect.succeed(count + 1) }
+    })
+    expectTypeOf<Effect.Services<ReturnType<typeof manager.handle>>>().toEqualTypeOf<ProjectionStore.ProjectionStore | KeyStore.KeyStore>()
+    // A decision reads its events without the KeyStore: a Schema with personal fields is refused.
+    Decision.make({
+      name: "register",
+      command: Renamed,
+      // @ts-expect-error personal fields need the KeyStore
+      event: Registered,
+      state: () => ({}),
+      decide: () => Effect.succeed([]),
+      tags: () => [],
+      streamId: () => "users"
+    })
   })
 
   it.effect("decoded personal values are Redacted: their string, JSON and inspection show no value", () =>
