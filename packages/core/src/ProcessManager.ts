@@ -61,12 +61,13 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
   ErrorOf<H> | EventDecodeError | Documents.DocumentError,
   ContextOf<H> | ProjectionStore | K
 > => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const states = Documents.make(`process:${definition.name}`, definition.state)
   return {
     name: definition.name,
     kind: "process manager",
     types,
+    open,
     handle: (recorded) =>
       handle(recorded, (handler, event) =>
         Effect.gen(function*() {

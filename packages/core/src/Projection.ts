@@ -91,12 +91,13 @@ export const make = <
   /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
   readonly segments?: number | undefined
 }): Processor<ErrorOf<H> | E | EventDecodeError | ResetError<D>, ContextOf<H> | R | ResetContext<D> | K> => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const documents = definition.documents ?? []
   return {
     name: definition.name,
     kind: "projection",
     types,
+    open,
     handle: (recorded) =>
       handle(recorded, (handler, event) => handler(event)) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H> | K>,
     // With no documents declared, clearing them is `Effect.void`: the types say so.

@@ -96,7 +96,7 @@ export const make = <
   /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
   readonly segments?: number | undefined
 }): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore | K> => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const declared = definition.emits.flatMap((schema) => tagOf(schema) ?? [])
   const emitted = codec(Schema.Union(definition.emits) as unknown as Schema.Codec<Emits[number]["Type"], unknown>)
   const contextFor = (source: RecordedEvent<Event>): Context<Emits[number]["Type"]> => ({
@@ -116,6 +116,7 @@ export const make = <
     name: definition.name,
     kind: "reactor",
     types,
+    open,
     handle: (recorded) =>
       handle(recorded, (handler, event) => handler(event, contextFor(event))) as Effect.Effect<
         void,

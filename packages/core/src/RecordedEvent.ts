@@ -140,6 +140,13 @@ export interface EventCodec<A extends Tagged, R = never> {
   readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
   /** Decodes stored events in order, with their upcasters, in one go (for folding a stream). */
   readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
+  /**
+   * Decrypts the personal fields of stored events in one go (one look-up of their keys), so that
+   * decoding them one by one looks up none; the events as they are when the Schema has no
+   * personal fields. A field it cannot decrypt stays as stored, for its event's decoding to fail
+   * on. The result holds personal values in clear: decode it, never store or log it.
+   */
+  readonly open: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventDecodeError, R>
   /** The stored types the upcasters rewrite, to read besides the current ones. */
   readonly legacyTypes: ReadonlyArray<string>
   /**
@@ -242,7 +249,12 @@ const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFie
     encodeMany: (events, metadata) => Effect.flatMap(plain.encodeMany(events, metadata), encrypted),
     decode: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decode(opened!)),
     decodeAll: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decodeAll(opened!)),
-    decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany)
+    decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany),
+    open: (events) =>
+      Effect.mapError(
+        PersonalFields.decrypt(plan, events, { lenient: true }),
+        (error) => new EventDecodeError({ streamId: events[0]!.streamId, version: events[0]!.version, type: events[0]!.type, detail: personalDetail(error) })
+      )
   }
 }
 
@@ -311,6 +323,7 @@ const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: 
     legacyTypes: Object.keys(upcasters),
     knownTypes: tags === undefined ? undefined : new Set([...tags, ...Object.keys(upcasters)]),
     decodeMany,
+    open: Effect.succeed,
     encode,
     encodeMany: (events, metadata) => Effect.forEach(events, (event) => encode(event, metadata)),
     decodeAll,

@@ -15,6 +15,8 @@ export const dispatcher = <Event extends Tagged, I, RD extends KeyStore = never,
   const handled = Object.keys(handlers).filter((type) => table[type] !== undefined)
   return {
     types: [...handled, ...events.legacyTypes.filter((type) => !handled.includes(type))],
+    /** Decrypts a batch's personal fields in one go (see `EventCodec.open`). */
+    open: events.open,
     /** Decodes a stored event and runs the handler of each domain event it stands for. */
     handle: <R>(recorded: RecordedEvent, run: (handler: NonNullable<typeof table[string]>, event: RecordedEvent<Event>) => Effect.Effect<unknown, unknown, R>) =>
       Effect.flatMap(events.decodeAll(recorded), (decoded) =>

@@ -175,12 +175,15 @@ const placeholderOf = (plan: Plan, type: string, field: string): unknown => {
 /**
  * Decrypts the personal fields of stored events, with one look-up of their subjects' keys: a
  * forgotten subject's field becomes its placeholder. Events without envelopes are returned as
- * they are.
+ * they are. `lenient` leaves a field it cannot decrypt as it is (for the event's own decoding
+ * to fail on, with the event named) rather than failing all the events.
  */
 export const decrypt = <E extends { readonly type: string; readonly data: unknown; readonly streamId: string; readonly version: number }>(
   plan: Plan,
-  events: ReadonlyArray<E>
+  events: ReadonlyArray<E>,
+  options?: { readonly lenient: boolean }
 ): Effect.Effect<ReadonlyArray<E>, PersonalFieldError | KeyStoreError, KeyStore> => {
+  const lenient = options?.lenient === true
   const subjects = new Set<string>()
   for (const event of events) subjectsIn(event.data, subjects)
   if (subjects.size === 0) return Effect.succeed(events)
@@ -201,6 +204,10 @@ export const decrypt = <E extends { readonly type: string; readonly data: unknow
           }
           const key: DataKey | undefined = found.get(value.subject)
           if (key === undefined) {
+            if (lenient) {
+              plain[field] = value
+              continue
+            }
             return Effect.fail(new PersonalFieldError(`no key is known for subject ${JSON.stringify(value.subject)} of personal field "${field}" (is this the KeyStore the event was stored with?)`, event))
           }
           if (key._tag === "Forgotten") {
@@ -209,6 +216,10 @@ export const decrypt = <E extends { readonly type: string; readonly data: unknow
           }
           const json = open(Redacted.value(key.key), field, value)
           if (json === undefined) {
+            if (lenient) {
+              plain[field] = value
+              continue
+            }
             return Effect.fail(new PersonalFieldError(`personal field "${field}" of subject ${JSON.stringify(value.subject)} does not decrypt with the subject's key`, event))
           }
           plain[field] = json
