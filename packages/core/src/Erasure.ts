@@ -120,7 +120,7 @@ export const completePending: Effect.Effect<
     Stream.mapEffect(intents.decode),
     Stream.runCollect
   )
-  const live = yield* keys.keys(recorded.map((event) => event.data.subject), { create: false })
+  const live = yield* keys.keys(recorded.map((event) => event.data.subject), { purpose: "decrypt" })
   const pending = recorded.filter((event) => live.get(event.data.subject)?._tag === "Live")
   yield* Effect.forEach(pending, (event) => complete(event.data.subject, event.data.snapshots ?? []), { discard: true })
   return pending.map((event) => event.data.subject)

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
 
 /**
  * A failure of the key store or of its wrapping; the message never holds a key.
@@ -79,12 +79,14 @@ export type DataKey =
  */
 export class KeyStore extends Context.Service<KeyStore, {
   /**
-   * The keys of these subjects. With `create`, a subject without a key gets a new one (a
-   * forgotten subject stays forgotten); without it, a subject the store never saw is absent.
+   * The keys of these subjects. To `encrypt`, a subject without a key gets a new one (a
+   * forgotten subject stays forgotten), and a key read in the last `encryptionCache` may be
+   * served from memory; to `decrypt`, keys are read from the store (a forgotten subject is
+   * forgotten at once) and a subject the store never saw is absent.
    */
   readonly keys: (
     subjects: ReadonlyArray<string>,
-    options: { readonly create: boolean }
+    options: { readonly purpose: "encrypt" | "decrypt" }
   ) => Effect.Effect<ReadonlyMap<string, DataKey>, KeyStoreError>
   /** Destroys the subject's key; true when a key was destroyed now, false when there was none. */
   readonly destroy: (subject: string) => Effect.Effect<boolean, KeyStoreError>
@@ -149,28 +151,66 @@ export const masterKey = (master: Redacted.Redacted<Uint8Array>): KeyWrapping =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (primitives: Primitives, wrapping: KeyWrapping = plainKeys): KeyStore["Service"] => {
+export const make = (primitives: Primitives, wrapping: KeyWrapping = plainKeys, options?: MakeOptions): KeyStore["Service"] => {
+  const cacheFor = Duration.toMillis(Duration.fromInputUnsafe(options?.encryptionCache ?? "1 minute"))
+  // Keys to encrypt with, by subject, until when. A key destroyed by another process may still
+  // encrypt here until then: what it encrypts reads as forgotten, like the rest.
+  const cache = new Map<string, { readonly key: DataKey; readonly until: number }>()
+  const remember = (subject: string, key: DataKey, now: number) => {
+    if (cacheFor <= 0) return
+    cache.delete(subject)
+    cache.set(subject, { key, until: now + cacheFor })
+    if (cache.size > cacheLimit) cache.delete(cache.keys().next().value!)
+  }
   const unwrapped = (subject: string, stored: StoredKey): Effect.Effect<DataKey, KeyStoreError> =>
     stored === null
       ? Effect.succeed({ _tag: "Forgotten" })
       : Effect.map(wrapping.unwrap(subject, stored), (key): DataKey => ({ _tag: "Live", key: Redacted.make(key) }))
   return KeyStore.of({
-    keys: Effect.fnUntraced(function*(subjects, options) {
-      const unique = [...new Set(subjects)]
-      const stored = unique.length === 0 ? new Map<string, StoredKey>() : yield* primitives.load(unique)
+    keys: Effect.fnUntraced(function*(subjects, { purpose }) {
       const keys = new Map<string, DataKey>()
-      for (const subject of unique) {
+      const now = yield* Clock.currentTimeMillis
+      let wanted = [...new Set(subjects)]
+      if (purpose === "encrypt") {
+        wanted = wanted.filter((subject) => {
+          const cached = cache.get(subject)
+          if (cached === undefined || cached.until < now) return true
+          keys.set(subject, cached.key)
+          return false
+        })
+      }
+      const stored = wanted.length === 0 ? new Map<string, StoredKey>() : yield* primitives.load(wanted)
+      for (const subject of wanted) {
         let found = stored.get(subject)
         if (found === undefined) {
-          if (!options.create) continue
+          if (purpose === "decrypt") continue
           found = yield* primitives.insert(subject, yield* wrapping.wrap(subject, randomBytes(keyLength)))
         }
-        keys.set(subject, yield* unwrapped(subject, found))
+        const key = yield* unwrapped(subject, found)
+        keys.set(subject, key)
+        if (purpose === "encrypt") remember(subject, key, now)
       }
       return keys
     }),
-    destroy: (subject) => primitives.destroy(subject)
+    destroy: (subject) => Effect.andThen(Effect.sync(() => cache.delete(subject)), primitives.destroy(subject))
   })
+}
+
+/** At most this many keys are kept in memory to encrypt with. */
+const cacheLimit = 10_000
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface MakeOptions {
+  /**
+   * How long a key read to encrypt with is kept in memory, so that a command does not read it
+   * again (default 1 minute; 0 reads it every time). A subject forgotten by another process may
+   * have fields encrypted with it until then; they read as forgotten. Keys to decrypt with are
+   * always read from the store.
+   */
+  readonly encryptionCache?: Duration.Input | undefined
 }
 
 /**
@@ -179,7 +219,7 @@ export const make = (primitives: Primitives, wrapping: KeyWrapping = plainKeys):
  * @category constructors
  * @since 0.1.0
  */
-export const makeMemory = (wrapping?: KeyWrapping): KeyStore["Service"] => {
+export const makeMemory = (wrapping?: KeyWrapping, options?: MakeOptions): KeyStore["Service"] => {
   const stored = new Map<string, StoredKey>()
   return make({
     load: (subjects) =>
@@ -195,7 +235,7 @@ export const makeMemory = (wrapping?: KeyWrapping): KeyStore["Service"] => {
         stored.set(subject, null)
         return had
       })
-  }, wrapping)
+  }, wrapping, options)
 }
 
 /**

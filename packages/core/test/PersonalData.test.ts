@@ -181,13 +181,41 @@ describe("personal data", () => {
       const short = yield* Effect.flip(KeyStore.masterKey(Redacted.make(new Uint8Array(16))).wrap("u-1", new Uint8Array(32)))
       assert.include(short.message, "32 bytes")
       const store = KeyStore.makeMemory(master)
-      const keys = yield* store.keys(["u-1"], { create: true })
+      const keys = yield* store.keys(["u-1"], { purpose: "encrypt" })
       assert.strictEqual(keys.get("u-1")?._tag, "Live")
+    }))
+
+  it.effect("a key is kept in memory to encrypt with, never to decrypt with: another process's forget reads at once", () =>
+    Effect.gen(function*() {
+      const stored = new Map<string, KeyStore.StoredKey>()
+      let loads = 0
+      const primitives: KeyStore.Primitives = {
+        load: (subjects) => Effect.sync(() => (loads++, new Map(subjects.flatMap((subject) => stored.has(subject) ? [[subject, stored.get(subject)!] as const] : [])))),
+        insert: (subject, wrapped) => Effect.sync(() => (stored.has(subject) || stored.set(subject, wrapped), stored.get(subject)!)),
+        destroy: (subject) => Effect.sync(() => (stored.set(subject, null), true))
+      }
+      const here = KeyStore.make(primitives)
+      const elsewhere = KeyStore.make(primitives)
+      const encode = (email: string) => Effect.provideService(personal.encode(registered(email)), KeyStore.KeyStore, here)
+      const first = yield* encode("ada@example.com")
+      const before = loads
+      yield* encode("ada@example.com")
+      assert.strictEqual(loads, before, "the second command reads no key")
+      yield* elsewhere.destroy("u-1")
+      // Encrypted here with the key this process still holds: it reads as forgotten all the same.
+      const late = yield* encode("ada.late@example.com")
+      for (const unsaved of [first, late]) {
+        const event = yield* Effect.provideService(personal.decode(recorded(unsaved)), KeyStore.KeyStore, here)
+        assert.strictEqual(Redacted.value((event.data as Registered).email), "")
+      }
+      const uncached = KeyStore.make(primitives, KeyStore.plainKeys, { encryptionCache: 0 })
+      const refused = yield* Effect.flip(Effect.provideService(personal.encode(registered("ada@example.com")), KeyStore.KeyStore, uncached))
+      assert.include(refused.message, "forgotten")
     }))
 
   it.effect("InMemory.layer provides a KeyStore", () =>
     Effect.gen(function*() {
       const keys = yield* KeyStore.KeyStore
-      assert.isTrue(Option.isSome(Option.fromUndefinedOr((yield* keys.keys(["x"], { create: true })).get("x"))))
+      assert.isTrue(Option.isSome(Option.fromUndefinedOr((yield* keys.keys(["x"], { purpose: "encrypt" })).get("x"))))
     }).pipe(Effect.provide(InMemory.layer)))
 })

@@ -15,7 +15,7 @@ import * as Tables from "./Tables.ts"
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions, Tables.RetryOptions {
+export interface Options extends Tables.TableOptions, Tables.RetryOptions, KeyStore.MakeOptions {
   /** How keys are kept at rest. Default `KeyStore.plainKeys`. */
   readonly keyWrapping?: KeyStore.KeyWrapping | undefined
 }
@@ -73,7 +73,7 @@ export const make: (options?: Options) => Effect.Effect<KeyStore.KeyStore["Servi
         Effect.mapError(storeError(`Destroying the key of subject ${JSON.stringify(subject)}`)),
         Effect.map((rows) => rows[0]?.destroyed === true)
       )
-  }, options?.keyWrapping)
+  }, options?.keyWrapping, options)
 })
 
 /**

@@ -62,7 +62,7 @@ const appendTransfers = Effect.gen(function*() {
 /** Ada's key, as the key table keeps it (base64), to search for once destroyed. */
 const keyOf = (subject: string) =>
   Effect.gen(function*() {
-    const key = (yield* (yield* KeyStore.KeyStore).keys([subject], { create: false })).get(subject)
+    const key = (yield* (yield* KeyStore.KeyStore).keys([subject], { purpose: "decrypt" })).get(subject)
     return key?._tag === "Live" ? Buffer.from(Redacted.value(key.key)).toString("base64") : undefined
   })
 

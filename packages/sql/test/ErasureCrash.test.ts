@@ -56,7 +56,7 @@ describe("erasure across a crash", () => {
 
       const afterCrash = yield* Effect.gen(function*() {
         const intent = yield* (yield* EventStore.EventStore).readStreamPage(PersonalData.forgottenStream(subject), { from: 1 })
-        const key = (yield* (yield* KeyStore.KeyStore).keys([subject], { create: false })).get(subject)
+        const key = (yield* (yield* KeyStore.KeyStore).keys([subject], { purpose: "decrypt" })).get(subject)
         return { intent: intent.map((event) => event.type), key: key?._tag, names: yield* names }
       }).pipe(Effect.provide(stores))
       assert.deepStrictEqual(afterCrash, { intent: ["$SubjectForgotten"], key: "Live", names: ["Ada", "Grace"] }, "on record, and still readable")

@@ -131,7 +131,7 @@ export const encrypt = <E extends { readonly type: string; readonly data: unknow
   }
   if (subjects.size === 0) return Effect.succeed(events)
   return Effect.flatMap(Effect.service(KeyStore), (keys) =>
-    Effect.flatMap(keys.keys([...subjects], { create: true }), (found) => {
+    Effect.flatMap(keys.keys([...subjects], { purpose: "encrypt" }), (found) => {
       const sealed: Array<E> = []
       for (const event of events) {
         const fields = plan.get(event.type)
@@ -188,7 +188,7 @@ export const decrypt = <E extends { readonly type: string; readonly data: unknow
   for (const event of events) subjectsIn(event.data, subjects)
   if (subjects.size === 0) return Effect.succeed(events)
   return Effect.flatMap(Effect.service(KeyStore), (keys) =>
-    Effect.flatMap(keys.keys([...subjects], { create: false }), (found) => {
+    Effect.flatMap(keys.keys([...subjects], { purpose: "decrypt" }), (found) => {
       const opened: Array<E> = []
       for (const event of events) {
         const data = event.data as Record<string, unknown>

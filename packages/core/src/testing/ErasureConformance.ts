@@ -228,15 +228,15 @@ export const erasureConformance = <E>(name: string, storeLayer: Layer.Layer<Serv
       Effect.gen(function*() {
         const keys = yield* KeyStore
         const [a, b] = [unique("a"), unique("b")]
-        const first = yield* keys.keys([a, b], { create: true })
-        const again = yield* keys.keys([a, b, unique("unknown")], { create: false })
+        const first = yield* keys.keys([a, b], { purpose: "encrypt" })
+        const again = yield* keys.keys([a, b, unique("unknown")], { purpose: "decrypt" })
         assert.strictEqual(again.size, 2)
         const live = (key: DataKey | undefined) => key?._tag === "Live" ? Buffer.from(Redacted.value(key.key)).toString("hex") : key?._tag
         assert.strictEqual(live(again.get(a)), live(first.get(a)))
         assert.notStrictEqual(live(first.get(a)), live(first.get(b)))
         assert.isTrue(yield* keys.destroy(a))
         assert.isFalse(yield* keys.destroy(a))
-        const after = yield* keys.keys([a, b], { create: true })
+        const after = yield* keys.keys([a, b], { purpose: "encrypt" })
         assert.strictEqual(after.get(a)?._tag, "Forgotten")
         assert.strictEqual(live(after.get(b)), live(first.get(b)))
       }))
