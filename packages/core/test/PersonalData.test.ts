@@ -11,6 +11,7 @@ import {
   Aggregate,
   CommandHandler,
   Decision,
+  DecisionHandler,
   type EventStore,
   InMemory,
   KeyStore,
@@ -59,7 +60,7 @@ describe("personal data", () => {
     assert.isDefined(run)
   })
 
-  it("the command handler and the processors of personal events need the KeyStore; a decision, not built for it, refuses such a Schema", () => {
+  it("the command handler and the processors of personal events need the KeyStore; the events a reactor emits refuse such a Schema", () => {
     const users = Aggregate.make({
       name: "User",
       command: Renamed,
@@ -84,16 +85,23 @@ describe("personal data", () => {
       handlers: { Registered: (_, count) => Effect.succeed(count + 1) }
     })
     expectTypeOf<Effect.Services<ReturnType<typeof manager.handle>>>().toEqualTypeOf<ProjectionStore.ProjectionStore | KeyStore.KeyStore>()
-    // A decision reads its events without the KeyStore: a Schema with personal fields is refused.
-    Decision.make({
+    const register = DecisionHandler.make(Decision.make({
       name: "register",
       command: Renamed,
-      // @ts-expect-error personal fields need the KeyStore
       event: Registered,
       state: () => ({}),
       decide: () => Effect.succeed([]),
       tags: () => [],
       streamId: () => "users"
+    }))
+    expectTypeOf<Effect.Services<ReturnType<typeof register.handle>>>().toEqualTypeOf<EventStore.EventStore | KeyStore.KeyStore>()
+    // The events a reactor emits are encoded without the KeyStore: a Schema with personal fields is refused.
+    Reactor.make({
+      name: "echo",
+      event: Renamed,
+      // @ts-expect-error personal fields need the KeyStore
+      emits: [Registered],
+      handlers: { Renamed: () => Effect.succeed([]) }
     })
   })
 

@@ -14,8 +14,11 @@ import { Effect, Exit, type Layer, Option, Redacted, Schema, Stream } from "effe
 import * as Aggregate from "../Aggregate.ts"
 import * as CheckpointStore from "../CheckpointStore.ts"
 import * as CommandHandler from "../CommandHandler.ts"
+import * as Decision from "../Decision.ts"
+import * as DecisionHandler from "../DecisionHandler.ts"
 import * as Documents from "../Documents.ts"
 import * as Erasure from "../Erasure.ts"
+import * as EventQuery from "../EventQuery.ts"
 import { EventStore } from "../EventStore.ts"
 import { type DataKey, KeyStore } from "../KeyStore.ts"
 import type { Lease } from "../Lease.ts"
@@ -189,6 +192,45 @@ export const erasureConformance = <E>(name: string, storeLayer: Layer.Layer<Serv
         yield* Erasure.forget(payer, { snapshots: [streamId] })
         assert.isTrue(Option.isNone(yield* snapshots.load(streamId)))
         assert.deepStrictEqual((yield* handler.load(streamId)).state, { names: [forgottenName, "Grace"], total: 5 })
+      }))
+
+    it.effect("a decision reads personal events by their tags, and folds a forgotten subject's fields as placeholders", () =>
+      Effect.gen(function*() {
+        const [payer, payee, streamId] = [unique("payer"), unique("payee"), unique("ledger")]
+        const names = Decision.make({
+          name: "names",
+          command: Transfer,
+          event: Transferred,
+          state: (command: Transfer) => ({
+            seen: Decision.projection({
+              query: EventQuery.make({ types: ["Transferred"], tags: [`payer:${command.payerId}`] }),
+              initial: [] as ReadonlyArray<string>,
+              evolve: (seen: ReadonlyArray<string>, event: Transferred) => [...seen, Redacted.value(event.payerName)]
+            })
+          }),
+          decide: (command: Transfer) =>
+            Effect.succeed([
+              new Transferred({
+                payerId: command.payerId,
+                payeeId: command.payeeId,
+                payerName: Redacted.make(command.payerName),
+                payeeName: Redacted.make(command.payeeName),
+                amount: command.amount
+              })
+            ]),
+          tags: (event: Transferred) => [`payer:${event.payerId}`],
+          streamId: () => streamId
+        })
+        const handler = DecisionHandler.make(names)
+        const command = { _tag: "Transfer", payerId: payer, payeeId: payee, payerName: "Ada", payeeName: "Grace", amount: 1 }
+        yield* handler.handle(command)
+        assert.deepStrictEqual((yield* handler.handle(command)).state.seen, ["Ada"])
+        yield* Erasure.forget(payer)
+        const after = yield* Effect.exit(handler.handle(command))
+        assert.isTrue(Exit.isFailure(after), "no personal data of a forgotten subject is stored again")
+        const read = yield* EventStore.use((store) => store.readStreamPage(streamId, { from: 1 }))
+        const decoded = yield* names.events.decodeMany(read)
+        assert.deepStrictEqual(decoded.map((event) => Redacted.value(event.data.payerName)), [forgottenName, forgottenName])
       }))
 
     it.effect("a projection that handles $SubjectForgotten drops the subject's documents; the others stay", () =>
