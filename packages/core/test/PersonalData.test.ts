@@ -132,6 +132,29 @@ describe("personal data", () => {
       assert.notInclude(error.message, "123456789")
     }).pipe(Effect.provide(KeyStore.layerMemory)))
 
+  it.effect("a command refused by its Schema is a validation error whose message shows no value", () =>
+    Effect.gen(function*() {
+      class Register extends Schema.TaggedClass<Register>()("Register", {
+        userId: Schema.String,
+        email: Schema.String.check(Schema.isPattern(/^[^@]+@[^@]+$/)),
+        age: Schema.Int
+      }) {}
+      const users = CommandHandler.make(Aggregate.make({
+        name: "User",
+        command: Register,
+        event: Registered,
+        initialState: 0,
+        decide: () => Effect.succeed([]),
+        evolve: (count) => count + 1
+      }))
+      const error = yield* Effect.flip(users.handle("user-1", { _tag: "Register", userId: "u-1", email: "ada.secret-at-example.com", age: 987654321.5 }))
+      assert.strictEqual(error._tag, "ValidationError")
+      assert.include(error.message, "email")
+      assert.include(error.message, "age")
+      assert.notInclude(error.message, "ada.secret")
+      assert.notInclude(error.message, "987654321")
+    }).pipe(Effect.provide(InMemory.layer)))
+
   it.effect("a ciphertext moved to another field or subject, or altered, does not decrypt: a typed decode error", () =>
     Effect.gen(function*() {
       const stored = recorded(yield* personal.encode(registered("ada@example.com")))
