@@ -226,8 +226,6 @@ export const codec = <A extends Tagged, I, RD extends KeyStore = never, RE exten
 const personalDetail = (error: PersonalFields.PersonalFieldError | KeyStoreError) =>
   error._tag === "PersonalFieldError" ? error.detail : `the KeyStore failed: ${error.message}`
 
-
-
 /** The codec around a plain one: personal fields encrypted after encoding, decrypted before decoding. */
 const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFields.Plan): EventCodec<A, KeyStore> => {
   const decrypted = (events: ReadonlyArray<RecordedEvent>) =>

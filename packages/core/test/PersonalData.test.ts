@@ -189,6 +189,21 @@ describe("personal data", () => {
       assert.deepStrictEqual(Object.keys(a["email"] as object).sort(), ["$facta", "data", "iv", "subject"])
     }).pipe(Effect.provide(KeyStore.layerMemory)))
 
+  it.effect("only a personal field's value is taken for an envelope: a plain field that looks like one is the user's", () =>
+    Effect.gen(function*() {
+      class Noted extends Schema.TaggedClass<Noted>()("Noted", {
+        userId: Schema.String,
+        email: PersonalData.field(Schema.String, { subject: "userId", placeholder: "" }),
+        note: Schema.Unknown
+      }) {}
+      const noted = RecordedEvent.codec(Noted)
+      const lookalike = { $facta: "personal", subject: "u-1", iv: "AAAA", data: "AAAA" }
+      const stored = recorded(yield* noted.encode(new Noted({ userId: "u-1", email: Redacted.make("ada@example.com"), note: lookalike })))
+      const event = yield* noted.decode(stored)
+      assert.deepStrictEqual(event.data.note, lookalike)
+      assert.strictEqual(Redacted.value(event.data.email), "ada@example.com")
+    }).pipe(Effect.provide(KeyStore.layerMemory)))
+
   it.effect("a forgotten subject's fields decode to each field's own placeholder", () =>
     Effect.gen(function*() {
       const stored = recorded(yield* personal.encode(registered("ada@example.com")))

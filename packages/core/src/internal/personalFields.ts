@@ -155,10 +155,18 @@ export const encrypt = <E extends { readonly type: string; readonly data: unknow
     }))
 }
 
-/** The subjects whose keys a stored event's personal fields need. */
-const subjectsIn = (data: unknown, into: Set<string>) => {
-  if (typeof data !== "object" || data === null) return
-  for (const value of Object.values(data)) if (isEnvelope(value)) into.add(value.subject)
+/** The names of the personal fields of every type: only a value under one of them is an envelope. */
+const namesOf = (plan: Plan): ReadonlySet<string> => new Set([...plan.values()].flatMap((fields) => fields.map(({ field }) => field)))
+
+/** The envelopes of a stored event, by field. */
+const envelopesIn = (names: ReadonlySet<string>, data: unknown): Array<readonly [string, Envelope]> => {
+  if (typeof data !== "object" || data === null) return []
+  const found: Array<readonly [string, Envelope]> = []
+  for (const name of names) {
+    const value = (data as Record<string, unknown>)[name]
+    if (isEnvelope(value)) found.push([name, value])
+  }
+  return found
 }
 
 /** The placeholder of a field of this type (or of a field of that name in any type: a renamed type keeps its fields). */
@@ -184,43 +192,34 @@ export const decrypt = <E extends { readonly type: string; readonly data: unknow
   options?: { readonly lenient: boolean }
 ): Effect.Effect<ReadonlyArray<E>, PersonalFieldError | KeyStoreError, KeyStore> => {
   const lenient = options?.lenient === true
-  const subjects = new Set<string>()
-  for (const event of events) subjectsIn(event.data, subjects)
+  const names = namesOf(plan)
+  const sealed = events.map((event) => envelopesIn(names, event.data))
+  const subjects = new Set(sealed.flatMap((envelopes) => envelopes.map(([, envelope]) => envelope.subject)))
   if (subjects.size === 0) return Effect.succeed(events)
   return Effect.flatMap(Effect.service(KeyStore), (keys) =>
     Effect.flatMap(keys.keys([...subjects], { purpose: "decrypt" }), (found) => {
       const opened: Array<E> = []
-      for (const event of events) {
-        const data = event.data as Record<string, unknown>
-        if (typeof data !== "object" || data === null || !Object.values(data).some(isEnvelope)) {
+      for (const [index, event] of events.entries()) {
+        const envelopes = sealed[index]!
+        if (envelopes.length === 0) {
           opened.push(event)
           continue
         }
-        const plain: Record<string, unknown> = {}
-        for (const [field, value] of Object.entries(data)) {
-          if (!isEnvelope(value)) {
-            plain[field] = value
-            continue
-          }
-          const key: DataKey | undefined = found.get(value.subject)
+        const plain: Record<string, unknown> = { ...event.data as Record<string, unknown> }
+        for (const [field, envelope] of envelopes) {
+          const key: DataKey | undefined = found.get(envelope.subject)
           if (key === undefined) {
-            if (lenient) {
-              plain[field] = value
-              continue
-            }
-            return Effect.fail(new PersonalFieldError(`no key is known for subject ${JSON.stringify(value.subject)} of personal field "${field}" (is this the KeyStore the event was stored with?)`, event))
+            if (lenient) continue
+            return Effect.fail(new PersonalFieldError(`no key is known for subject ${JSON.stringify(envelope.subject)} of personal field "${field}" (is this the KeyStore the event was stored with?)`, event))
           }
           if (key._tag === "Forgotten") {
             plain[field] = placeholderOf(plan, event.type, field)
             continue
           }
-          const json = open(Redacted.value(key.key), field, value)
+          const json = open(Redacted.value(key.key), field, envelope)
           if (json === undefined) {
-            if (lenient) {
-              plain[field] = value
-              continue
-            }
-            return Effect.fail(new PersonalFieldError(`personal field "${field}" of subject ${JSON.stringify(value.subject)} does not decrypt with the subject's key`, event))
+            if (lenient) continue
+            return Effect.fail(new PersonalFieldError(`personal field "${field}" of subject ${JSON.stringify(envelope.subject)} does not decrypt with the subject's key`, event))
           }
           plain[field] = json
         }
