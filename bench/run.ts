@@ -23,6 +23,7 @@ import * as Fanout from "./fanout.ts"
 import * as Http from "./http.ts"
 import { type Figure, type Plan, plans } from "./measure.ts"
 import * as Memory from "./memory.ts"
+import * as PersonalData from "./personalData.ts"
 import * as Projection from "./projection.ts"
 import * as Rebuild from "./rebuild.ts"
 import * as Rehydrate from "./rehydrate.ts"
@@ -95,6 +96,8 @@ const baselines: Record<string, string> = {
     "Facta: 1,000 fetch stream readers in the bench process connected over HTTP to GET /events (Subscriptions, one shared LogFeed) served by a child process, whose heap is measured " +
     "(after a full collection, every client connected and idle, against before the first connection). Latency: from just before append is called to the message parsed by the client, over every (event, client) pair.",
   "14": "the same single-row INSERTs as figures 1-2 by the same number of writers, on a server started with fsync and synchronous_commit on (figure 14 only; the others run with them off).",
+  "15": "the same events through the same Facta calls (RecordedEvent.codec(...).encodeMany, EventStore.append; readStreamPage, decodeMany) with a Schema whose two names are plain " +
+    "fields instead of PersonalData.field: the ratio is the cost of encrypting them (one key look-up per call, AES-256-GCM per field, the larger JSON). Two subjects per event, from 100 whose keys exist before timing.",
   "13": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (13a) and 8 (13b) requests in flight."
 }
 
@@ -164,6 +167,10 @@ const sqlGroups = async (target: Targets.SqlTarget, url?: string): Promise<Array
     progress(`${target.store}: rebuild, blue-green and in place (figure 9)`)
     figures.push(...await Rebuild.sqlFigures(target, plan))
   }
+  if (wants("15", "15a", "15b", "15c")) {
+    progress(`${target.store}: personal fields, encrypted vs plain (figure 15)`)
+    figures.push(...await PersonalData.figures(target.run, target.store, plan))
+  }
   // Processes on one server: PGlite is one process's.
   if (url !== undefined && wants("11", "11a", "11b", "11c")) {
     progress(`${target.store}: catch-up by 1, 2 and 4 processes, takeover (figure 11)`)
@@ -218,6 +225,10 @@ const measureAll = async (): Promise<Array<Figure>> => {
     if (wants("7")) {
       progress("memory: subscription latency (figure 7)")
       figures.push(...await Subscription.memoryFigures(target, plan))
+    }
+    if (wants("15", "15a", "15b", "15c")) {
+      progress("memory: personal fields, encrypted vs plain (figure 15)")
+      figures.push(...await PersonalData.figures(target.run, target.store, plan))
     }
     if (wants("8")) {
       progress("memory: commands and heap (figure 8)")

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard, StreamLifecycle } from "@facta/core"
+import { CheckpointStore, Erasure, EventStore, ParkedEvents, Processor, StatusBoard, StreamLifecycle } from "@facta/core"
 import { OperatorConsole } from "@facta/console"
 import { Embedded, Gate, Postgres, SqlEventStore } from "@facta/sql"
 import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
@@ -427,6 +427,28 @@ const retention = Command.make("retention", {
     }
   }))).pipe(Command.withDescription("Move a category's old events to the archive (never a stream's last), or --dry-run to see what would"))
 
+const forget = Command.make("forget", {
+  subject: Argument.String("subject").pipe(Argument.withDescription("The data subject's id, as the personal fields name it")),
+  snapshots: Flag.String("snapshots").pipe(
+    Flag.withDescription("Streams whose snapshots hold the subject's data, comma-separated: they are dropped"),
+    Flag.optional
+  )
+}, ({ snapshots, subject }) =>
+  withStores(Effect.gen(function*() {
+    // A `forget` that stopped between its record and the key's destruction is finished first.
+    const completed = yield* Erasure.completePending
+    const streams = Option.match(snapshots, { onNone: () => [], onSome: (list) => list.split(",").map((id) => id.trim()).filter((id) => id !== "") })
+    const forgotten = yield* Erasure.forget(subject, { snapshots: streams })
+    return {
+      table: {
+        headers: ["subject", "recorded", "key destroyed"],
+        rows: [[forgotten.subject, forgotten.recorded ? "now" : "already", forgotten.keyDestroyed ? "now" : "already gone"]],
+        footer: completed.length === 0 ? undefined : `also completed the pending erasure of ${completed.join(", ")}`
+      },
+      json: { ...forgotten, completedPending: completed }
+    }
+  }))).pipe(Command.withDescription("Forget a data subject: record it in the log, then destroy their key (their personal fields read as placeholders)"))
+
 /**
  * The `facta` command, with the application's processors if it has any.
  *
@@ -447,7 +469,8 @@ export const command = (options?: Options) =>
     archive,
     deleteCommand,
     archived,
-    retention
+    retention,
+    forget
   ]))
 
 /**

@@ -3,7 +3,8 @@
  * server and against an embedded data directory. Each command's output and exit code.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CheckpointStore, Documents, EventStore, ParkedEvents, type ProjectionStore } from "@facta/core"
+import { CheckpointStore, Documents, EventStore, type KeyStore, ParkedEvents, PersonalData, type ProjectionStore, RecordedEvent, type SnapshotStore } from "@facta/core"
+import { ErasureConformance } from "@facta/core/testing"
 import { Embedded, Postgres } from "@facta/sql"
 import type {} from "@facta/sql/testing/globalSetup"
 import { Effect, Fiber, type Layer, Option, Redacted, Schema } from "effect"
@@ -47,7 +48,10 @@ const suite = (name: string, target: () => {
   readonly args: ReadonlyArray<string>
   /** Whether this process can query while the CLI runs (a server; not an embedded directory). */
   readonly shared: boolean
-  readonly stores: Layer.Layer<EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore | ParkedEvents.ParkedEvents, unknown> }) =>
+  readonly stores: Layer.Layer<
+    EventStore.EventStore | CheckpointStore.CheckpointStore | ProjectionStore.ProjectionStore | ParkedEvents.ParkedEvents | KeyStore.KeyStore | SnapshotStore.SnapshotStore,
+    unknown
+  > }) =>
   describe(`facta on ${name}`, () => {
     it.effect("streams, stream, processors: tables, JSON and exit codes", () =>
       Effect.gen(function*() {
@@ -173,6 +177,38 @@ const suite = (name: string, target: () => {
         const unknown = yield* facta([...args, "rebuild", "nope"], {}, appBin)
         assert.deepStrictEqual([unknown.code, unknown.stderr.trim()], [1, `facta: Unknown processor "nope"; the processors are cli-counter, cli-split`])
       }), { timeout: 180_000 })
+
+    it.effect("forget: records the erasure, destroys the key (the fields read as placeholders), says so when done already", () =>
+      Effect.gen(function*() {
+        const { args, stores } = target()
+        const run = crypto.randomUUID().slice(0, 8)
+        const [ada, grace, streamId] = [`ada-${run}`, `grace-${run}`, `cli-ledger-${run}`]
+        const transfers = RecordedEvent.codec(ErasureConformance.Transferred)
+        const names = Effect.gen(function*() {
+          const page = yield* (yield* EventStore.EventStore).readStreamPage(streamId, { from: 1 })
+          return (yield* transfers.decodeMany(page)).map((event) => [Redacted.value(event.data.payerName), Redacted.value(event.data.payeeName)])
+        })
+        yield* Effect.gen(function*() {
+          const event = new ErasureConformance.Transferred({ payerId: ada, payeeId: grace, payerName: Redacted.make("Ada"), payeeName: Redacted.make("Grace"), amount: 1 })
+          yield* (yield* EventStore.EventStore).append(streamId, [yield* transfers.encode(event)])
+          // An erasure a crashed process left on record, its key still there: the next forget completes it.
+          yield* (yield* EventStore.EventStore).append(PersonalData.forgottenStream(grace), [{ type: "$SubjectForgotten", data: { subject: grace } }])
+        }).pipe(Effect.provide(stores))
+
+        const forgotten = yield* facta([...args, "forget", ada])
+        assert.strictEqual(forgotten.code, 0, forgotten.stderr)
+        assert.match(forgotten.stdout, new RegExp(`^SUBJECT\\s+RECORDED\\s+KEY DESTROYED\\n${ada}\\s+now\\s+now\\n`))
+        assert.include(forgotten.stdout, `also completed the pending erasure of ${grace}`)
+        assert.deepStrictEqual(yield* Effect.provide(names, stores), [[ErasureConformance.forgottenName, ErasureConformance.forgottenName]])
+
+        const again = yield* facta([...args, "--json", "forget", ada])
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.deepStrictEqual(JSON.parse(again.stdout), { subject: ada, recorded: false, keyDestroyed: false, completedPending: [] })
+
+        const empty = yield* facta([...args, "forget", ""])
+        assert.strictEqual(empty.code, 1)
+        assert.include(empty.stderr, "data subject")
+      }), { timeout: 120_000 })
   })
 
 let dataDir = ""

@@ -7,19 +7,23 @@
  * @since 0.1.0
  */
 import type { Effect, Schema } from "effect"
+import type { KeyStore } from "./KeyStore.ts"
 import * as RecordedEvent from "./RecordedEvent.ts"
 
 /**
+ * `R` is what the events' Schema needs: the `KeyStore` when they have personal fields (see
+ * `PersonalData`), nothing otherwise.
+ *
  * @category models
  * @since 0.1.0
  */
-export interface Definition<Command, Event extends RecordedEvent.Tagged, State, DomainError> {
+export interface Definition<Command, Event extends RecordedEvent.Tagged, State, DomainError, R extends KeyStore = never> {
   /** Names the aggregate in errors, logs and traces. */
   readonly name: string
   /** Validates and decodes incoming commands. */
   readonly command: Schema.Codec<Command, unknown>
   /** Encodes events for the store and decodes (and upcasts) stored ones. */
-  readonly event: Schema.Codec<Event, unknown>
+  readonly event: Schema.Codec<Event, unknown, R, R>
   /** Encodes the state for snapshots. */
   readonly state?: Schema.Codec<State, unknown> | undefined
   readonly initialState: State
@@ -41,39 +45,39 @@ export interface Definition<Command, Event extends RecordedEvent.Tagged, State, 
  * @category models
  * @since 0.1.0
  */
-export interface Aggregate<Command, Event extends RecordedEvent.Tagged, State, DomainError>
-  extends Definition<Command, Event, State, DomainError>
+export interface Aggregate<Command, Event extends RecordedEvent.Tagged, State, DomainError, R extends KeyStore = never>
+  extends Definition<Command, Event, State, DomainError, R>
 {
   /** The store codec derived from the event Schema. */
-  readonly events: RecordedEvent.EventCodec<Event>
+  readonly events: RecordedEvent.EventCodec<Event, R>
 }
 
 /**
  * @category utility types
  * @since 0.1.0
  */
-export type Any = Aggregate<any, any, any, any>
+export type Any = Aggregate<any, any, any, any, any>
 
 /**
  * @category utility types
  * @since 0.1.0
  */
-export type Command<A extends Any> = A extends Aggregate<infer C, any, any, any> ? C : never
+export type Command<A extends Any> = A extends Aggregate<infer C, any, any, any, any> ? C : never
 /**
  * @category utility types
  * @since 0.1.0
  */
-export type Event<A extends Any> = A extends Aggregate<any, infer E, any, any> ? E : never
+export type Event<A extends Any> = A extends Aggregate<any, infer E, any, any, any> ? E : never
 /**
  * @category utility types
  * @since 0.1.0
  */
-export type State<A extends Any> = A extends Aggregate<any, any, infer S, any> ? S : never
+export type State<A extends Any> = A extends Aggregate<any, any, infer S, any, any> ? S : never
 /**
  * @category utility types
  * @since 0.1.0
  */
-export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infer D> ? D : never
+export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infer D, any> ? D : never
 
 /**
  * Defines an aggregate. The command and event types are inferred from their Schemas.
@@ -81,9 +85,9 @@ export type DomainError<A extends Any> = A extends Aggregate<any, any, any, infe
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainError = never>(
-  definition: Definition<Command, Event, State, DomainError>
-): Aggregate<Command, Event, State, DomainError> => ({
+export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainError = never, R extends KeyStore = never>(
+  definition: Definition<Command, Event, State, DomainError, R>
+): Aggregate<Command, Event, State, DomainError, R> => ({
   ...definition,
   events: RecordedEvent.codec(definition.event, definition.upcasters)
 })
@@ -95,7 +99,7 @@ export const make = <Command, Event extends RecordedEvent.Tagged, State, DomainE
  * @since 0.1.0
  */
 export const fold = <Event extends RecordedEvent.Tagged, State>(
-  aggregate: Pick<Definition<any, Event, State, any>, "evolve" | "initialState">,
+  aggregate: Pick<Definition<any, Event, State, any, any>, "evolve" | "initialState">,
   events: Iterable<Event>,
   state: State = aggregate.initialState
 ): State => {

@@ -23,6 +23,7 @@ import {
   WrongExpectedVersion
 } from "./EventStore.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import type { RetryTransaction } from "./Transactor.ts"
 import * as LiveClock from "./LiveClock.ts"
 import { commandCounter, commandType, outcomeOf } from "./internal/commandOutcomes.ts"
@@ -164,25 +165,28 @@ export type HandleError =
   | ForeignEvent
 
 /**
+ * `R` is what the inline handlers need; `K` what the aggregate's events need (the `KeyStore`
+ * when they have personal fields).
+ *
  * @category models
  * @since 0.1.0
  */
-export interface CommandHandler<Command, Event extends Tagged, State, DomainError, E = never, R = never> {
-  readonly aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>
+export interface CommandHandler<Command, Event extends Tagged, State, DomainError, E = never, R = never, K extends KeyStore = never> {
+  readonly aggregate: Aggregate.Aggregate<Command, Event, State, DomainError, K>
   /** Validates unknown input with the command Schema, then {@link execute}s it. */
   readonly handle: (
     streamId: string,
     input: unknown,
     options?: HandleOptions
-  ) => Effect.Effect<CommandResult<Event, State>, ValidationError | DomainError | HandleError | E, EventStore | R>
+  ) => Effect.Effect<CommandResult<Event, State>, ValidationError | DomainError | HandleError | E, EventStore | R | K>
   /** Handles a command that is already typed. */
   readonly execute: (
     streamId: string,
     command: Command,
     options?: HandleOptions
-  ) => Effect.Effect<CommandResult<Event, State>, DomainError | HandleError | E, EventStore | R>
+  ) => Effect.Effect<CommandResult<Event, State>, DomainError | HandleError | E, EventStore | R | K>
   /** Reads and folds a stream. */
-  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError | InvalidInput | ForeignEvent, EventStore>
+  readonly load: (streamId: string) => Effect.Effect<Loaded<State>, EventStoreError | EventDecodeError | InvalidInput | ForeignEvent, EventStore | K>
 }
 
 /**
@@ -213,7 +217,7 @@ const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
 const withoutMarkers = (page: ReadonlyArray<RecordedEvent>) => page.some((event) => isMarkerType(event.type)) ? page.filter((event) => !isMarkerType(event.type)) : page
 
 /** The first event of the page that the aggregate does not know, as the error it is. */
-const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
+const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
   const known = aggregate.events.knownTypes
   const event = known === undefined ? undefined : page.find((event) => !known.has(event.type))
   return event === undefined ? undefined : new ForeignEvent({ aggregate: aggregate.name, streamId, version: event.version, type: event.type })
@@ -223,8 +227,8 @@ const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any>, stre
  * The result a command with this id had, from its recorded events: the state is folded from the
  * stream's start up to its last event (a repeated command is rare; its cost does not matter).
  */
-const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, State, DomainError>(
-  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>,
+const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, State, DomainError, K extends KeyStore>(
+  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError, K>,
   streamId: string,
   recorded: ReadonlyArray<RecordedEvent>
 ) {
@@ -244,8 +248,8 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
 })
 
 /** Folds the stream from its latest usable snapshot, a page at a time (most streams are one page). */
-const loadStream = <Command, Event extends Tagged, State, DomainError>(
-  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>,
+const loadStream = <Command, Event extends Tagged, State, DomainError, K extends KeyStore>(
+  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError, K>,
   snapshots: Snapshotting.Snapshotting<State>,
   streamId: string
 ) =>
@@ -276,10 +280,10 @@ const loadStream = <Command, Event extends Tagged, State, DomainError>(
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Command, Event extends Tagged, State, DomainError, E = never, R = never>(
-  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError>,
+export const make = <Command, Event extends Tagged, State, DomainError, E = never, R = never, K extends KeyStore = never>(
+  aggregate: Aggregate.Aggregate<Command, Event, State, DomainError, K>,
   options?: Options<Event, State, E, R>
-): CommandHandler<Command, Event, State, DomainError, E, R> => {
+): CommandHandler<Command, Event, State, DomainError, E, R, K> => {
   const decodeCommand = decoder(aggregate.command, `command of ${aggregate.name}`)
   // Their delays are infrastructure time: on the live clock, even under a test's clock.
   const retry = LiveClock.schedule(options?.retry ?? defaultRetry)
@@ -313,10 +317,8 @@ export const make = <Command, Event extends Tagged, State, DomainError, E = neve
     if (!isExpected(expected, version)) return new WrongExpectedVersion({ streamId, expected, actual: version })
     const decided = yield* aggregate.decide(command, state)
     if (decided.length === 0) return { streamId, events: [], state, version, repeated: false }
-    const unsaved = yield* Effect.forEach(decided, (event) =>
-      tagsOf === undefined
-        ? aggregate.events.encode(event, metadata)
-        : Effect.map(aggregate.events.encode(event, metadata), (encoded) => ({ ...encoded, tags: tagsOf(event, streamId) })))
+    const encoded = yield* aggregate.events.encodeMany(decided, metadata)
+    const unsaved = tagsOf === undefined ? encoded : encoded.map((event, index) => ({ ...event, tags: tagsOf(decided[index]!, streamId) }))
     // What was decided on `version` holds only at `version`; a pinned expectation is named as given.
     const expectedVersion = isPinned(expected) ? expected : version
     const appended = yield* EventStore.use((store) => store.append(streamId, unsaved, { expectedVersion })).pipe(

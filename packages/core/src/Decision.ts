@@ -27,6 +27,7 @@
  */
 import type { Effect, Schema } from "effect"
 import * as EventQuery from "./EventQuery.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import { codec, type EventCodec, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**
@@ -59,12 +60,15 @@ export type States<P extends Record<string, StateOf<any, any>>> = { readonly [K 
  * @category models
  * @since 0.1.0
  */
-export interface Definition<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError> {
+export interface Definition<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError, K extends KeyStore = never> {
   readonly name: string
   /** Validates the command: `handle` decodes unknown input with it. */
   readonly command: Schema.Codec<Command, any>
-  /** Encodes the events decided and decodes those read. */
-  readonly event: Schema.Codec<Event, any>
+  /**
+   * Encodes the events decided and decodes those read. With personal fields (`PersonalData`),
+   * the decision needs the `KeyStore` (`K`).
+   */
+  readonly event: Schema.Codec<Event, any, K, K>
   /** The projections to read for this command (their queries use its ids). */
   readonly state: (command: Command) => P
   readonly decide: (command: Command, state: States<P>) => Effect.Effect<ReadonlyArray<Event>, DomainError>
@@ -79,19 +83,19 @@ export interface Definition<Command, Event extends Tagged, P extends Record<stri
  * @category models
  * @since 0.1.0
  */
-export interface Decision<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError>
-  extends Definition<Command, Event, P, DomainError>
+export interface Decision<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError, K extends KeyStore = never>
+  extends Definition<Command, Event, P, DomainError, K>
 {
-  readonly events: EventCodec<Event>
+  readonly events: EventCodec<Event, K>
 }
 
 /**
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError = never>(
-  definition: Definition<Command, Event, P, DomainError>
-): Decision<Command, Event, P, DomainError> => ({ ...definition, events: codec(definition.event, definition.upcasters) })
+export const make = <Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError = never, K extends KeyStore = never>(
+  definition: Definition<Command, Event, P, DomainError, K>
+): Decision<Command, Event, P, DomainError, K> => ({ ...definition, events: codec(definition.event, definition.upcasters) })
 
 /**
  * The query of all the decision's projections for a command: what its condition is about.

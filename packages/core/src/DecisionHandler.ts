@@ -21,6 +21,7 @@ import type { RetryTransaction } from "./Transactor.ts"
 import type { StreamClosed } from "./ClosedStreams.ts"
 import type * as EventQuery from "./EventQuery.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import * as LiveClock from "./LiveClock.ts"
 import type { EventDecodeError, EventEncodeError, EventMetadata, RecordedEvent, Tagged } from "./RecordedEvent.ts"
 import { decoder, type ValidationError } from "./ValidationError.ts"
@@ -58,14 +59,14 @@ export interface Decided<Event, State> {
  * @category models
  * @since 0.1.0
  */
-export interface Handler<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError> {
-  readonly decision: Decision<Command, Event, P, DomainError>
+export interface Handler<Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError, K extends KeyStore = never> {
+  readonly decision: Decision<Command, Event, P, DomainError, K>
   /** How the cycle is retried when its condition breaks: what a handler made of a variant of the decision keeps. */
   readonly retry: Schedule.Schedule<unknown, unknown>
   /** Validates `input` as a command, then decides it. */
-  readonly handle: (input: unknown, metadata?: EventMetadata) => Effect.Effect<Decided<Event, States<P>>, ValidationError | DomainError | HandleError, EventStore>
+  readonly handle: (input: unknown, metadata?: EventMetadata) => Effect.Effect<Decided<Event, States<P>>, ValidationError | DomainError | HandleError, EventStore | K>
   /** Decides a command already typed. */
-  readonly execute: (command: Command, metadata?: EventMetadata) => Effect.Effect<Decided<Event, States<P>>, DomainError | HandleError, EventStore>
+  readonly execute: (command: Command, metadata?: EventMetadata) => Effect.Effect<Decided<Event, States<P>>, DomainError | HandleError, EventStore | K>
 }
 
 /**
@@ -93,10 +94,10 @@ const knownOnly = (query: EventQuery.EventQuery, known: ReadonlySet<string> | un
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError>(
-  decision: Decision<Command, Event, P, DomainError>,
+export const make = <Command, Event extends Tagged, P extends Record<string, StateOf<any, Event>>, DomainError, K extends KeyStore = never>(
+  decision: Decision<Command, Event, P, DomainError, K>,
   options?: { readonly retry?: Schedule.Schedule<unknown, unknown> | undefined }
-): Handler<Command, Event, P, DomainError> => {
+): Handler<Command, Event, P, DomainError, K> => {
   const decodeCommand = decoder(decision.command, `command of ${decision.name}`)
   // Its delays are infrastructure time: on the live clock, even under a test's clock.
   const given = options?.retry ?? defaultRetry
@@ -110,15 +111,15 @@ export const make = <Command, Event extends Tagged, P extends Record<string, Sta
     let after: ConsistencyMarker | undefined
     while (true) {
       const page = yield* store.readQueryPage(query, { after })
-      for (const event of page.events) read.push(...yield* decision.events.decodeAll(event))
+      read.push(...yield* decision.events.decodeMany(page.events))
       after = page.marker
       if (page.events.length < defaultBatchSize) break
     }
     const state = fold(projections, read)
     const decided = yield* decision.decide(command, state)
     if (decided.length === 0) return { events: [], state }
-    const unsaved = yield* Effect.forEach(decided, (event) =>
-      Effect.map(decision.events.encode(event, metadata), (encoded) => ({ ...encoded, tags: decision.tags(event) })))
+    const encoded = yield* decision.events.encodeMany(decided, metadata)
+    const unsaved = encoded.map((event, index) => ({ ...event, tags: decision.tags(decided[index]!) }))
     const appended = yield* store.appendIf(decision.streamId(command), unsaved, { failIfEventsMatch: query, after })
     return { events: appended.events.map((recorded, index) => ({ ...recorded, data: decided[index]! })), state }
   })

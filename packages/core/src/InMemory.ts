@@ -20,6 +20,7 @@ import * as MemoryProjectionStore from "./internal/memory/projectionStore.ts"
 import * as MemorySnapshotStore from "./internal/memory/snapshotStore.ts"
 import * as MemoryStatusBoard from "./internal/memory/statusBoard.ts"
 import * as MemoryTransactor from "./internal/memory/transactor.ts"
+import * as KeyStore from "./KeyStore.ts"
 import * as Lease from "./Lease.ts"
 import * as ParkedEvents from "./ParkedEvents.ts"
 import * as ProjectionStore from "./ProjectionStore.ts"
@@ -42,6 +43,7 @@ export type Services =
   | Lease.Lease
   | ParkedEvents.ParkedEvents
   | StatusBoard.StatusBoard
+  | KeyStore.KeyStore
 
 /**
  * The event store: streams, the log, conditional appends. Inside a transaction appends are held
@@ -131,6 +133,14 @@ export const lease: Layer.Layer<Lease.Lease> = Layer.effect(Lease.Lease, MemoryL
 export const parkedEvents: Layer.Layer<ParkedEvents.ParkedEvents> = Layer.effect(ParkedEvents.ParkedEvents, MemoryParkedEvents.make)
 
 /**
+ * The keys of personal data (see `PersonalData`).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const keyStore: Layer.Layer<KeyStore.KeyStore> = KeyStore.layerMemory
+
+/**
  * The processors' status reports, for this process.
  *
  * @category layers
@@ -145,6 +155,7 @@ export const statusBoard: Layer.Layer<StatusBoard.StatusBoard> = Layer.effect(St
  * @since 0.1.0
  */
 export const layer: Layer.Layer<Services> = Layer.mergeAll(
+  keyStore,
   eventsAndSnapshots,
   projectionStore,
   checkpointStore,

@@ -13,6 +13,7 @@
 import { Effect, Option, type Schema } from "effect"
 import type { ProjectionStore } from "./ProjectionStore.ts"
 import * as Documents from "./Documents.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./internal/processor/model.ts"
@@ -43,9 +44,10 @@ export type Handlers<Event extends Tagged, State> = {
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Event, State>>(definition: {
+export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Event, State>, K extends KeyStore = never>(definition: {
   readonly name: string
-  readonly event: Schema.Codec<Event, I>
+  /** Decodes the stored events. With personal fields (`PersonalData`), the process manager needs the `KeyStore`. */
+  readonly event: Schema.Codec<Event, I, K, K>
   /** The state of one process, stored as a document. */
   readonly state: Schema.Codec<State, SI>
   readonly initialState: State
@@ -57,14 +59,15 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
 }): ProcessManager<
   State,
   ErrorOf<H> | EventDecodeError | Documents.DocumentError,
-  ContextOf<H> | ProjectionStore
+  ContextOf<H> | ProjectionStore | K
 > => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const states = Documents.make(`process:${definition.name}`, definition.state)
   return {
     name: definition.name,
     kind: "process manager",
     types,
+    open,
     handle: (recorded) =>
       handle(recorded, (handler, event) =>
         Effect.gen(function*() {
@@ -75,7 +78,7 @@ export const make = <Event extends Tagged, I, State, SI, H extends Handlers<Even
         })) as Effect.Effect<
         void,
         ErrorOf<H> | EventDecodeError | Documents.DocumentError,
-        ContextOf<H> | ProjectionStore
+        ContextOf<H> | ProjectionStore | K
       >,
     reset: states.clear,
     states

@@ -20,6 +20,7 @@
 import { Effect, type Schema } from "effect"
 import type { DocumentError, Documents } from "./Documents.ts"
 import type { Processor } from "./internal/processor/model.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import type { ProjectionStore } from "./ProjectionStore.ts"
 import { dispatcher } from "./internal/dispatcher.ts"
 import type { EventDecodeError, RecordedEvent, Tagged, Upcasters } from "./RecordedEvent.ts"
@@ -68,11 +69,15 @@ export const make = <
   H extends Handlers<Event>,
   E = never,
   R = never,
-  const D extends ReadonlyArray<Documents<any>> = readonly []
+  const D extends ReadonlyArray<Documents<any>> = readonly [],
+  K extends KeyStore = never
 >(definition: {
   readonly name: string
-  /** Decodes the stored events; only the types with a handler are read. */
-  readonly event: Schema.Codec<Event, I>
+  /**
+   * Decodes the stored events; only the types with a handler are read. With personal fields
+   * (`PersonalData`), the processor needs the `KeyStore`.
+   */
+  readonly event: Schema.Codec<Event, I, K, K>
   readonly handlers: H
   /**
    * The documents the handlers write: its read model. A rebuild clears them (unless `reset` says
@@ -85,15 +90,16 @@ export const make = <
   readonly upcasters?: Upcasters | undefined
   /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
   readonly segments?: number | undefined
-}): Processor<ErrorOf<H> | E | EventDecodeError | ResetError<D>, ContextOf<H> | R | ResetContext<D>> => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+}): Processor<ErrorOf<H> | E | EventDecodeError | ResetError<D>, ContextOf<H> | R | ResetContext<D> | K> => {
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const documents = definition.documents ?? []
   return {
     name: definition.name,
     kind: "projection",
     types,
+    open,
     handle: (recorded) =>
-      handle(recorded, (handler, event) => handler(event)) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H>>,
+      handle(recorded, (handler, event) => handler(event)) as Effect.Effect<void, ErrorOf<H> | EventDecodeError, ContextOf<H> | K>,
     // With no documents declared, clearing them is `Effect.void`: the types say so.
     reset: definition.reset ??
       (Effect.forEach(documents, (collection) => collection.clear, { discard: true }) as Effect.Effect<void, ResetError<D>, ResetContext<D>>),

@@ -13,6 +13,7 @@ import { dispatcher } from "./internal/dispatcher.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 import type { ContextOf, ErrorOf } from "./Projection.ts"
 import type { Processor } from "./internal/processor/model.ts"
+import type { KeyStore } from "./KeyStore.ts"
 import { causedBy, codec, type EventDecodeError, type EventEncodeError, type RecordedEvent, type Tagged, type Upcasters } from "./RecordedEvent.ts"
 
 /**
@@ -82,10 +83,12 @@ export const make = <
   Event extends Tagged,
   I,
   const Emits extends ReadonlyArray<Emittable>,
-  H extends Handlers<Event, Emits[number]["Type"]>
+  H extends Handlers<Event, Emits[number]["Type"]>,
+  K extends KeyStore = never
 >(definition: {
   readonly name: string
-  readonly event: Schema.Codec<Event, I>
+  /** Decodes the stored events. With personal fields (`PersonalData`), the reactor needs the `KeyStore`. */
+  readonly event: Schema.Codec<Event, I, K, K>
   /** The event types the reactor may emit. */
   readonly emits: Emits
   readonly handlers: H
@@ -93,8 +96,8 @@ export const make = <
   readonly upcasters?: Upcasters | undefined
   /** Into how many segments the processor is split, by stream (see `Processor.segments`). Default 1. */
   readonly segments?: number | undefined
-}): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore> => {
-  const { handle, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
+}): Processor<ErrorOf<H> | EventDecodeError, ContextOf<H> | EventStore | K> => {
+  const { handle, open, types } = dispatcher(definition.event, definition.handlers, definition.upcasters)
   const declared = definition.emits.flatMap((schema) => tagOf(schema) ?? [])
   const emitted = codec(Schema.Union(definition.emits) as unknown as Schema.Codec<Emits[number]["Type"], unknown>)
   const contextFor = (source: RecordedEvent<Event>): Context<Emits[number]["Type"]> => ({
@@ -114,11 +117,12 @@ export const make = <
     name: definition.name,
     kind: "reactor",
     types,
+    open,
     handle: (recorded) =>
       handle(recorded, (handler, event) => handler(event, contextFor(event))) as Effect.Effect<
         void,
         ErrorOf<H> | EventDecodeError,
-        ContextOf<H> | EventStore
+        ContextOf<H> | EventStore | K
       >,
     reset: Effect.void,
     ...(definition.segments === undefined ? {} : { segments: definition.segments })

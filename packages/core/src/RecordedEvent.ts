@@ -10,6 +10,8 @@
  */
 import { Cause, type DateTime, Effect, Exit, Option, Schema, SchemaAST } from "effect"
 import { describeIssue } from "./internal/issue.ts"
+import * as PersonalFields from "./internal/personalFields.ts"
+import type { KeyStore, KeyStoreError } from "./KeyStore.ts"
 
 /**
  * Metadata stored with an event. `correlationId` ties together everything one request caused;
@@ -121,19 +123,30 @@ export class EventEncodeError extends Schema.TaggedError<EventEncodeError>()("Ev
 }
 
 /**
- * Encodes domain events to stored form and decodes stored events back.
+ * Encodes domain events to stored form and decodes stored events back. `R` is what encoding and
+ * decoding need: the `KeyStore` when the events have personal fields (see `PersonalData`),
+ * nothing otherwise.
  *
  * @category models
  * @since 0.1.0
  */
-export interface EventCodec<A extends Tagged> {
-  readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError>
+export interface EventCodec<A extends Tagged, R = never> {
+  readonly encode: (event: A, metadata?: EventMetadata) => Effect.Effect<UnsavedEvent, EventEncodeError, R>
+  /** Encodes events in order, in one go (one look-up of the keys their personal fields need). */
+  readonly encodeMany: (events: ReadonlyArray<A>, metadata?: EventMetadata) => Effect.Effect<ReadonlyArray<UnsavedEvent>, EventEncodeError, R>
   /** Decodes a stored event that stands for exactly one domain event. */
-  readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError>
+  readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError, R>
   /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
-  readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
   /** Decodes stored events in order, with their upcasters, in one go (for folding a stream). */
-  readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError>
+  readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
+  /**
+   * Decrypts the personal fields of stored events in one go (one look-up of their keys), so that
+   * decoding them one by one looks up none; the events as they are when the Schema has no
+   * personal fields. A field it cannot decrypt stays as stored, for its event's decoding to fail
+   * on. The result holds personal values in clear: decode it, never store or log it.
+   */
+  readonly open: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventDecodeError, R>
   /** The stored types the upcasters rewrite, to read besides the current ones. */
   readonly legacyTypes: ReadonlyArray<string>
   /**
@@ -192,12 +205,58 @@ export const renamedTo = (type: string): Upcaster => (event) => [{ type, data: e
 
 /**
  * Builds the codec for an event Schema. The Schema is turned into its canonical JSON codec, so
- * dates, bigints and the like are stored as JSON values.
+ * dates, bigints and the like are stored as JSON values. A Schema with personal fields
+ * (`PersonalData.field`) needs the `KeyStore`, and its codec says so: those fields are stored
+ * encrypted, and read back decrypted (or as their placeholder once their subject is forgotten).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters = {}): EventCodec<A> => {
+export const codec = <A extends Tagged, I, RD extends KeyStore = never, RE extends KeyStore = never>(
+  schema: Schema.Codec<A, I, RD, RE>,
+  upcasters: Upcasters = {}
+): EventCodec<A, RD | RE> => {
+  const plain = plainCodec(schema as Schema.Codec<A, I>, upcasters)
+  const plan = PersonalFields.planOf(schema.ast)
+  // A plan exists only where `PersonalData.field` is, whose Schema needs the KeyStore: RD | RE has it.
+  return plan === undefined ? plain : personalCodec(plain, plan) as EventCodec<A, RD | RE>
+}
+
+/** A failure of the personal fields as the codec's error, naming fields and subjects but no value. */
+const personalDetail = (error: PersonalFields.PersonalFieldError | KeyStoreError) =>
+  error._tag === "PersonalFieldError" ? error.detail : `the KeyStore failed: ${error.message}`
+
+/** The codec around a plain one: personal fields encrypted after encoding, decrypted before decoding. */
+const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFields.Plan): EventCodec<A, KeyStore> => {
+  const decrypted = (events: ReadonlyArray<RecordedEvent>) =>
+    Effect.mapError(PersonalFields.decrypt(plan, events), (error) => {
+      const event = events.find((candidate) =>
+        error._tag === "PersonalFieldError" && candidate.streamId === error.event.streamId && candidate.version === error.event.version
+      ) ?? events[0]!
+      return new EventDecodeError({ streamId: event.streamId, version: event.version, type: event.type, detail: personalDetail(error) })
+    })
+  const encrypted = (events: ReadonlyArray<UnsavedEvent>) =>
+    PersonalFields.encrypt(plan, events).pipe(
+      Effect.mapError((error) =>
+        new EventEncodeError({ type: error._tag === "PersonalFieldError" ? error.event.type : events[0]!.type, detail: personalDetail(error) })
+      )
+    )
+  return {
+    ...plain,
+    encode: (event, metadata) => Effect.map(Effect.flatMap(plain.encode(event, metadata), (unsaved) => encrypted([unsaved])), ([sealed]) => sealed!),
+    encodeMany: (events, metadata) => Effect.flatMap(plain.encodeMany(events, metadata), encrypted),
+    decode: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decode(opened!)),
+    decodeAll: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decodeAll(opened!)),
+    decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany),
+    open: (events) =>
+      Effect.mapError(
+        PersonalFields.decrypt(plan, events, { lenient: true }),
+        (error) => new EventDecodeError({ streamId: events[0]!.streamId, version: events[0]!.version, type: events[0]!.type, detail: personalDetail(error) })
+      )
+  }
+}
+
+const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: Upcasters): EventCodec<A> => {
   const json = Schema.toCodecJson(schema)
   const encodeJson = Schema.encodeEffect(json)
   const decodeJson = Schema.decodeUnknownEffect(json)
@@ -250,18 +309,21 @@ export const codec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters
     return decoded
   })
   const tags = tagsOf(schema)
+  const encode = (event: A, metadata?: EventMetadata) =>
+    encodeJson(event).pipe(
+      Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
+      Effect.map((encoded): UnsavedEvent => {
+        const { _tag: _, ...data } = encoded as Record<string, unknown>
+        return { type: event._tag, data, metadata }
+      })
+    )
   return {
     legacyTypes: Object.keys(upcasters),
     knownTypes: tags === undefined ? undefined : new Set([...tags, ...Object.keys(upcasters)]),
     decodeMany,
-    encode: (event, metadata) =>
-      encodeJson(event).pipe(
-        Effect.mapError((error) => new EventEncodeError({ type: event._tag, detail: describeIssue(error.issue) })),
-        Effect.map((encoded): UnsavedEvent => {
-          const { _tag: _, ...data } = encoded as Record<string, unknown>
-          return { type: event._tag, data, metadata }
-        })
-      ),
+    open: Effect.succeed,
+    encode,
+    encodeMany: (events, metadata) => Effect.forEach(events, (event) => encode(event, metadata)),
     decodeAll,
     decode: (recorded) =>
       Effect.flatMap(decodeAll(recorded), (events) =>

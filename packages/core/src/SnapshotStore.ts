@@ -43,6 +43,8 @@ export class SnapshotStore extends Context.Service<SnapshotStore, {
   readonly load: (streamId: string) => Effect.Effect<Option.Option<Snapshot>, SnapshotStoreError | InvalidInput>
   /** Keeps the snapshot unless the stored one is of the same schema version and newer. */
   readonly save: (snapshot: Snapshot) => Effect.Effect<void, SnapshotStoreError | InvalidInput>
+  /** Drops the stream's snapshot, if any (its state held what must be forgotten, say). */
+  readonly delete: (streamId: string) => Effect.Effect<void, SnapshotStoreError | InvalidInput>
 }>()("@facta/core/SnapshotStore") {}
 
 /**
@@ -62,6 +64,10 @@ export const make = (store: SnapshotStore["Service"]): SnapshotStore["Service"] 
       const invalid = checkId("stream id of a snapshot", snapshot.streamId, limits.streamIdLength) ??
         checkJson(() => `snapshot state of stream ${JSON.stringify(snapshot.streamId)}`, snapshot.state)
       return invalid === undefined ? store.save(snapshot) : Effect.fail(invalid)
+    },
+    delete: (streamId) => {
+      const invalid = checkId("stream id of a snapshot", streamId, limits.streamIdLength)
+      return invalid === undefined ? store.delete(streamId) : Effect.fail(invalid)
     }
   })
 

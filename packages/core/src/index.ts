@@ -24,6 +24,7 @@ export * as Dispatcher from "./Dispatcher.ts"
 /** @since 0.1.0 */
 export * as Documents from "./Documents.ts"
 /** @since 0.1.0 */
+export * as Erasure from "./Erasure.ts"
 export * as EventQuery from "./EventQuery.ts"
 /** @since 0.1.0 */
 export * as EventStore from "./EventStore.ts"
@@ -46,6 +47,7 @@ export * as InMemory from "./InMemory.ts"
 /** @since 0.1.0 */
 export * as InvalidInput from "./InvalidInput.ts"
 /** @since 0.1.0 */
+export * as KeyStore from "./KeyStore.ts"
 export * as Lease from "./Lease.ts"
 /** @since 0.1.0 */
 export * as LiveClock from "./LiveClock.ts"
@@ -53,6 +55,7 @@ export * as LiveClock from "./LiveClock.ts"
 export * as Metrics from "./Metrics.ts"
 /** @since 0.1.0 */
 export * as ParkedEvents from "./ParkedEvents.ts"
+export * as PersonalData from "./PersonalData.ts"
 /** @since 0.1.0 */
 export * as Placement from "./Placement.ts"
 /** @since 0.1.0 */

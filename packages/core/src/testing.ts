@@ -14,6 +14,8 @@ export * as CommandHandlerConformance from "./testing/CommandHandlerConformance.
 /** @since 0.1.0 */
 export * as DecisionTest from "./testing/DecisionTest.ts"
 /** @since 0.1.0 */
+export * as ErasureConformance from "./testing/ErasureConformance.ts"
+/** @since 0.1.0 */
 export * as EventQueryConformance from "./testing/EventQueryConformance.ts"
 /** @since 0.1.0 */
 export * as EventStoreConformance from "./testing/EventStoreConformance.ts"

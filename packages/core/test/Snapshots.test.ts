@@ -103,7 +103,8 @@ describe("Snapshots", () => {
     Effect.gen(function*() {
       const broken = Layer.succeed(SnapshotStore.SnapshotStore, SnapshotStore.SnapshotStore.of({
         load: () => Effect.fail(new SnapshotStore.SnapshotStoreError({ message: "down" })),
-        save: () => Effect.fail(new SnapshotStore.SnapshotStoreError({ message: "down" }))
+        save: () => Effect.fail(new SnapshotStore.SnapshotStoreError({ message: "down" })),
+        delete: () => Effect.fail(new SnapshotStore.SnapshotStoreError({ message: "down" }))
       }))
       const result = yield* Effect.gen(function*() {
         const snapshotted = every(1)

@@ -235,7 +235,7 @@ export const endpoint = <
   const idField: string | undefined = options.idField
   const payload: Schema.Top = Schema.Struct(Struct.omit(command.fields, idField === undefined ? ["_tag"] : ["_tag", idField]))
   const errors: ReadonlyArray<Schema.Top> = (options.errors ?? []).map(withDefaultStatus)
-  const success: Schema.Top = options.success?.schema ?? resultBody(aggregate.event)
+  const success: Schema.Top = options.success?.schema ?? resultBody(aggregate.event as Schema.Codec<Aggregate.Event<A>, unknown>)
   const body = success.pipe(HttpApiSchema.status(options.status ?? 200))
   // Built on the schemas' common types; `Endpoint` states what the generic call makes of them.
   const made = HttpApiEndpoint.make(options.method ?? "POST")(tag, options.path as `/${string}`, {

@@ -13,6 +13,7 @@ import { InMemory, type Lease } from "@facta/core"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as Postgres from "./Postgres.ts"
 import type * as SqlEventStore from "./SqlEventStore.ts"
+import type * as SqlKeyStore from "./SqlKeyStore.ts"
 import type * as Tables from "./Tables.ts"
 
 /**
@@ -28,6 +29,8 @@ export interface Options extends Tables.TableOptions {
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
   /** Group commit of plain appends made at the same moment (see `SqlEventStore.Options`); on by default. */
   readonly groupCommit?: SqlEventStore.Options["groupCommit"]
+  /** How the keys of personal data are kept at rest (see `SqlKeyStore`). Default: as they are. */
+  readonly keyWrapping?: SqlKeyStore.Options["keyWrapping"]
 }
 
 /**

@@ -12,11 +12,12 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, Duration, Effect, Layer } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
-import type { CheckpointStore, EventStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, StreamLifecycle, Transactor } from "@facta/core"
+import type { CheckpointStore, EventStore, KeyStore, Lease, ParkedEvents, ProjectionStore, SnapshotStore, StatusBoard, StreamLifecycle, Transactor } from "@facta/core"
 import * as Gate from "./Gate.ts"
 import * as Migrations from "./Migrations.ts"
 import * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 import * as SqlEventStore from "./SqlEventStore.ts"
+import * as SqlKeyStore from "./SqlKeyStore.ts"
 import * as SqlLease from "./SqlLease.ts"
 import * as SqlParkedEvents from "./SqlParkedEvents.ts"
 import * as SqlProjectionStore from "./SqlProjectionStore.ts"
@@ -33,6 +34,8 @@ import type * as Tables from "./Tables.ts"
  * @since 0.1.0
  */
 export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options, SqlTransactor.Options {
+  /** How the keys of personal data are kept at rest (see `SqlKeyStore`). Default: as they are. */
+  readonly keyWrapping?: SqlKeyStore.Options["keyWrapping"]
   /** How often subscribers poll when no notification arrives. Default 500ms. */
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
   /** Group commit of plain appends made at the same moment (see `SqlEventStore.Options`); on by default. */
@@ -69,6 +72,7 @@ export type Stores =
   | CheckpointStore.CheckpointStore
   | SnapshotStore.SnapshotStore
   | Transactor.Transactor
+  | KeyStore.KeyStore
 
 /**
  * Why building the stores failed: a bad table option, a failed migration or a database error.
@@ -87,9 +91,10 @@ export type LayerError = Tables.InvalidTableOptions | Migrator.MigrationError | 
  * @since 0.1.0
  */
 export const stores = (
-  options?: SqlEventStore.Options & { readonly transactions?: SqlTransactor.Options | undefined }
+  options?: SqlEventStore.Options & SqlKeyStore.Options & { readonly transactions?: SqlTransactor.Options | undefined }
 ): Layer.Layer<Stores, LayerError, SqlClient.SqlClient> =>
   Layer.mergeAll(
+    SqlKeyStore.layer(options),
     SqlEventStore.layer(options),
     SqlStreamLifecycle.layer(options),
     SqlProjectionStore.layer(options),

@@ -56,7 +56,13 @@ export const make: (
           retry,
         Effect.mapError(storeError(`Saving the snapshot of "${snapshot.streamId}"`))
         )
-      ))
+      )),
+    delete: (streamId) =>
+      sql`DELETE FROM ${snapshots} WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId}`.pipe(
+        Effect.asVoid,
+        retry,
+        Effect.mapError(storeError(`Deleting the snapshot of "${streamId}"`))
+      )
   })
 })
 

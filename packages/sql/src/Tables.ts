@@ -55,6 +55,8 @@ export interface Tables {
   readonly migrations: string
   /** The SQL functions' definitions as last applied (see `Migrations`). */
   readonly functions: string
+  /** The data keys of personal data, by subject (see `SqlKeyStore`). */
+  readonly keys: string
   /** The LISTEN/NOTIFY channel appends are announced on. */
   readonly channel: string
 }
@@ -100,6 +102,7 @@ export const make = (options?: TableOptions): Effect.Effect<Tables, InvalidTable
       leases: name("leases"),
       migrations: name("migrations"),
       functions: name("functions"),
+      keys: name("keys"),
       channel: name("events")
     }
   })

@@ -26,6 +26,7 @@ export * as SqlParkedEvents from "./SqlParkedEvents.ts"
 /** @since 0.1.0 */
 export * as SqlProjectionStore from "./SqlProjectionStore.ts"
 /** @since 0.1.0 */
+export * as SqlKeyStore from "./SqlKeyStore.ts"
 export * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 /** @since 0.1.0 */
 export * as SqlStatusBoard from "./SqlStatusBoard.ts"

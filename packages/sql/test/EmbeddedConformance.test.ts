@@ -1,4 +1,4 @@
-import { CheckpointStoreConformance, CommandHandlerConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance, StreamLifecycleConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, CommandHandlerConformance, ErasureConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance, StreamLifecycleConformance } from "@facta/core/testing"
 import { Embedded } from "@facta/sql"
 
 // Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
@@ -13,3 +13,4 @@ ProjectionStoreConformance.projectionStoreConformance("embedded PGlite", stores)
 CheckpointStoreConformance.checkpointStoreConformance("embedded PGlite", stores)
 SnapshotStoreConformance.snapshotStoreConformance("embedded PGlite", stores)
 StreamLifecycleConformance.streamLifecycleConformance("embedded PGlite", stores, { rounds, singleSession: true })
+ErasureConformance.erasureConformance("embedded PGlite", stores)

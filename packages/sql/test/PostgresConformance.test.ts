@@ -1,6 +1,6 @@
 import { Redacted } from "effect"
 import { inject } from "vitest"
-import { CheckpointStoreConformance, CommandHandlerConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance, StreamLifecycleConformance } from "@facta/core/testing"
+import { CheckpointStoreConformance, CommandHandlerConformance, ErasureConformance, EventQueryConformance, EventStoreConformance, ProjectionStoreConformance, SnapshotStoreConformance, StreamLifecycleConformance } from "@facta/core/testing"
 import { Postgres } from "@facta/sql"
 
 // Rounds of each decider race: 30 here, more with FACTA_RACE_ROUNDS (npm run test:races).
@@ -15,3 +15,4 @@ ProjectionStoreConformance.projectionStoreConformance("Postgres server", stores)
 CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
 SnapshotStoreConformance.snapshotStoreConformance("Postgres server", stores)
 StreamLifecycleConformance.streamLifecycleConformance("Postgres server", stores, { rounds })
+ErasureConformance.erasureConformance("Postgres server", stores)

@@ -185,6 +185,7 @@ layer(Postgres.layer({ url: Redacted.make(url), schema: "server" }), { excludeTe
           "app_a_events",
           "app_a_events_archive",
           "app_a_functions",
+          "app_a_keys",
           "app_a_leases",
           "app_a_migrations",
           "app_a_parked",

@@ -25,7 +25,7 @@ export interface Snapshotting<State> {
 
 export type Policy<State> = SnapshotStore.Policy<State> & { readonly schema?: Schema.Codec<State, unknown> | undefined }
 
-export const make = <State>(aggregate: Aggregate<any, any, State, any>, policy: Policy<State> | undefined): Snapshotting<State> => {
+export const make = <State>(aggregate: Aggregate<any, any, State, any, any>, policy: Policy<State> | undefined): Snapshotting<State> => {
   const initial: Start<State> = { state: aggregate.initialState, version: 0, fresh: true }
   if (policy === undefined) return { start: () => Effect.succeed(initial), saveIfDue: () => Effect.void }
   const codec = Schema.toCodecJson(policy.schema ?? aggregate.state ?? Schema.Unknown as Schema.Codec<State, unknown>)

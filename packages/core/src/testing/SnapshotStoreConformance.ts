@@ -29,4 +29,18 @@ export const snapshotStoreConformance = <E>(name: string, storeLayer: Layer.Laye
         yield* store.save({ streamId, schemaVersion: 2, version: 3, state: { total: 3 } })
         assert.deepStrictEqual(yield* store.load(streamId), Option.some({ streamId, schemaVersion: 2, version: 3, state: { total: 3 } }))
       }))
+
+    it.effect("deletes a stream's snapshot, and leaves the others; deleting none is no error", () =>
+      Effect.gen(function*() {
+        const store = yield* SnapshotStore
+        const [kept, dropped] = [unique("kept"), unique("dropped")]
+        yield* store.save({ streamId: kept, schemaVersion: 1, version: 1, state: { name: "Grace" } })
+        yield* store.save({ streamId: dropped, schemaVersion: 1, version: 1, state: { name: "Ada" } })
+        yield* store.delete(dropped)
+        assert.isTrue(Option.isNone(yield* store.load(dropped)))
+        assert.isTrue(Option.isSome(yield* store.load(kept)))
+        yield* store.delete(unique("never"))
+        yield* store.save({ streamId: dropped, schemaVersion: 1, version: 1, state: { name: "again" } })
+        assert.deepStrictEqual(Option.map(yield* store.load(dropped), (snapshot) => snapshot.state), Option.some({ name: "again" }), "a new snapshot after it")
+      }))
   })

@@ -532,6 +532,20 @@ const indexStreamIds = Effect.fnUntraced(function*(tables: Tables.Tables) {
     WHERE octet_length(stream_id) > 2000`
 })
 
+/**
+ * The data keys of personal data: one row per subject, its key (base64, wrapped) until it is
+ * destroyed; the row stays, so a forgotten subject is known from an unknown one.
+ */
+const createKeys = Effect.fnUntraced(function*(tables: Tables.Tables) {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(tables.keys)} (
+    subject text PRIMARY KEY,
+    key text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    destroyed_at timestamptz
+  )`
+})
+
 /** Every SQL function, in an order in which each finds those it calls. */
 export const sqlFunctions = (tables: Tables.Tables) =>
   Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables)]), (groups) => groups.flat())
@@ -552,5 +566,6 @@ export const steps = (tables: Tables.Tables) => ({
   "12_search_unordered": searchUnordered(tables),
   "13_functions_as_code": functionsAsCode(tables),
   "14_create_archive": createArchive(tables),
-  "15_index_stream_ids": indexStreamIds(tables)
+  "15_index_stream_ids": indexStreamIds(tables),
+  "16_create_keys": createKeys(tables)
 })

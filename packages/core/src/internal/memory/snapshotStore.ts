@@ -33,7 +33,12 @@ export const makeWithRemoval: Effect.Effect<{ readonly store: SnapshotStore["Ser
             journal.commits.add(apply)
           },
           catch: (cause) => new SnapshotStoreError({ message: `Snapshot of "${snapshot.streamId}" is not JSON`, cause })
-        }))
+        })),
+    delete: (streamId) =>
+      Effect.map(currentJournal, (journal) => {
+        journal?.snapshots.delete(streamId)
+        committed.delete(streamId)
+      })
   })
   return { store, remove: (streamId: string) => void committed.delete(streamId) }
 })

@@ -55,7 +55,7 @@ export const launch = Effect.fnUntraced(function*<E, R>(
       status: yield* Ref.make<Status>({ name, state: "waiting for lease", position: origin }),
       runner: Runner.make({
         store,
-        processor: { name, handle: processor.handle },
+        processor: { name, handle: processor.handle, open: processor.open },
         context,
         checkpoints,
         transactor,

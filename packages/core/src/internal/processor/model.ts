@@ -24,6 +24,12 @@ export interface Processor<E = unknown, R = never> {
   readonly types: ReadonlyArray<string>
   /** Handles one stored event, inside the batch's transaction. */
   readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R>
+  /**
+   * Prepares a batch's events before they are handled, inside its transaction: decrypts their
+   * personal fields in one go (`EventCodec.open`). The prepared events are only handed to
+   * `handle`; a failure, a parked event and a report name the stored ones.
+   */
+  readonly open?: ((events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent>, E, R>) | undefined
   /** Clears what the processor built, before a rebuild replays the log. */
   readonly reset: Effect.Effect<void, E, R>
   /**

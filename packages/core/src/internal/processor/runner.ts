@@ -12,7 +12,7 @@ import { EventStore } from "../../EventStore.ts"
 import * as Batch from "../batch.ts"
 import { CurrentGeneration } from "../generation.ts"
 import * as HeldAppends from "./heldAppends.ts"
-import type { Failure } from "./model.ts"
+import type { Failure, Processor } from "./model.ts"
 
 /** What came of a batch. */
 export type Outcome = Data.TaggedEnum<{
@@ -57,7 +57,7 @@ export interface Runner {
 
 
 export interface RunnerOptions<E, R> {
-  readonly processor: { readonly name: string; readonly handle: (event: RecordedEvent) => Effect.Effect<void, E, R> }
+  readonly processor: Pick<Processor<E, R>, "name" | "handle" | "open">
   readonly context: Context.Context<R>
   readonly checkpoints: CheckpointStore["Service"]
   /** The store the handlers append to, whose appends a batch holds. */
@@ -93,9 +93,10 @@ export const make = <E, R>({ checkpoints, context, maxBatchDuration, onError, pr
     let handled = events.length
     const handleAll = Effect.gen(function*() {
       const began = clock.monotonicTimeNanosUnsafe()
+      const opened = processor.open === undefined ? events : yield* processor.open(events)
       for (; index < events.length; index++) {
         yield* held.check
-        yield* processor.handle(events[index]!)
+        yield* processor.handle(opened[index]!)
         // A slow batch ends early, so its transaction holds its connection and locks (and the
         // readers' gate, once a handler's own SQL has written) for about this long at most, plus
         // one handler.
