@@ -7,7 +7,7 @@
 import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { CheckpointStore, EventStore } from "@facta/core"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -22,10 +22,9 @@ export const make: (
 ) => Effect.Effect<CheckpointStore.CheckpointStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlCheckpointStore.make")(function*(
   options?: Tables.TableOptions & Tables.RetryOptions
 ) {
-  const sql = yield* SqlClient.SqlClient
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
-  const checkpoints = sql((yield* Tables.make(options)).checkpoints)
+  const { retry, sql, tables } = yield* open(options)
+  const checkpoints = sql(tables.checkpoints)
 
   const read = (processor: string) =>
     sql<{ readonly position: string; readonly generation: number }>`SELECT position::text AS position, generation FROM ${checkpoints}

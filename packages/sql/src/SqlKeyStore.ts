@@ -8,7 +8,7 @@
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { KeyStore } from "@facta/core"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 /**
@@ -34,10 +34,9 @@ const badRows = (cause: unknown) => new KeyStore.KeyStoreError({ message: "The k
 export const make: (options?: Options) => Effect.Effect<KeyStore.KeyStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn(
   "SqlKeyStore.make"
 )(function*(options?: Options) {
-  const sql = yield* SqlClient.SqlClient
   // Every statement is idempotent (a read, an insert that keeps an existing row, a destroy).
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
-  const keys = sql((yield* Tables.make(options)).keys)
+  const { retry, sql, tables } = yield* open(options)
+  const keys = sql(tables.keys)
   const stored = (key: string | null): KeyStore.StoredKey => key === null ? null : Buffer.from(key, "base64")
   const load = (subjects: ReadonlyArray<string>) =>
     sql`SELECT subject, key FROM ${keys} WHERE subject IN ${sql.in(subjects)}`.pipe(

@@ -9,7 +9,7 @@ import { DateTime, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { type EventRow, sequenceBits, sequenceMask, toDateTime, toRecorded } from "./internal/eventRows.ts"
 import { textArray } from "./internal/eventStatements.ts"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -38,10 +38,8 @@ export const make: (
 ) => Effect.Effect<ParkedEvents.ParkedEvents["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlParkedEvents.make")(function*(
   options?: Tables.TableOptions & Tables.RetryOptions
 ) {
-  const sql = yield* SqlClient.SqlClient
-  const tables = yield* Tables.make(options)
+  const { retry, sql, tables } = yield* open(options)
   const [parked, audit] = [sql(tables.parked), sql(tables.parkedAudit)]
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
   const record = (processor: string, eventId: string, outcome: string) =>
     sql`INSERT INTO ${audit} (processor, event_id, outcome) VALUES (${processor}, ${eventId}::uuid, ${outcome})`
   return ParkedEvents.ParkedEvents.of({

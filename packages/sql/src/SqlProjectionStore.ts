@@ -7,7 +7,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { ProjectionStore } from "@facta/core"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -22,10 +22,8 @@ export const make: (
 ) => Effect.Effect<ProjectionStore.ProjectionStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlProjectionStore.make")(function*(
   options?: Tables.TableOptions & Tables.RetryOptions
 ) {
-  const sql = yield* SqlClient.SqlClient
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
-  const tables = yield* Tables.make(options)
+  const { retry, sql, tables } = yield* open(options)
   const projections = sql(tables.projections)
   const readModels = sql(tables.readModels)
   // Without a generation, the one readers see, looked up in the statement itself: a statement

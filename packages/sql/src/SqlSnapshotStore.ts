@@ -7,7 +7,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { SnapshotStore } from "@facta/core"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -22,10 +22,9 @@ export const make: (
 ) => Effect.Effect<SnapshotStore.SnapshotStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlSnapshotStore.make")(function*(
   options?: Tables.TableOptions & Tables.RetryOptions
 ) {
-  const sql = yield* SqlClient.SqlClient
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
-  const snapshots = sql((yield* Tables.make(options)).snapshots)
+  const { retry, sql, tables } = yield* open(options)
+  const snapshots = sql(tables.snapshots)
   return SnapshotStore.make({
     load: (streamId) =>
       sql<{ readonly schema_version: number; readonly version: bigint | string | number; readonly state: unknown }>`

@@ -8,7 +8,7 @@ import { StatusBoard } from "@facta/core"
 import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { toDateTime } from "./internal/eventRows.ts"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -33,9 +33,8 @@ export const make: (
 ) => Effect.Effect<StatusBoard.StatusBoard["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlStatusBoard.make")(function*(
   options?: Tables.TableOptions & Tables.RetryOptions
 ) {
-  const sql = yield* SqlClient.SqlClient
-  const table = sql((yield* Tables.make(options)).processorStatus)
-  const retry = retrying(sql, options?.retry ?? defaultSchedule)
+  const { retry, sql, tables } = yield* open(options)
+  const table = sql(tables.processorStatus)
   return StatusBoard.StatusBoard.of({
     report: (report) =>
       sql`INSERT INTO ${table} (processor, instance, state, position, lag, last_error)

@@ -25,7 +25,7 @@ import { storeError } from "./internal/eventRows.ts"
 import { makeLog } from "./internal/eventStatements.ts"
 import * as Statements from "./internal/lifecycleStatements.ts"
 import { lastEventOf } from "./internal/readStatements.ts"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { open } from "./internal/opening.ts"
 import * as Tables from "./Tables.ts"
 
 /** A marker that lost its version to an append tries again at once, with the next one. */
@@ -42,12 +42,9 @@ export const make: (
 ) => Effect.Effect<StreamLifecycle.StreamLifecycle["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn(
   "SqlStreamLifecycle.make"
 )(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
-  const sql = yield* SqlClient.SqlClient
-  const tables = yield* Tables.make(options)
-  const log: Statements.Lifecycle = { ...makeLog(sql, tables.events), archive: tables.archive }
-  const schedule = options?.retry ?? defaultSchedule
   // Reads, and writes that surely wrote nothing, run again after a transient failure.
-  const retry = retrying(sql, schedule, (transient) => transient !== "inDoubt")
+  const { retry, sql, tables } = yield* open(options, (transient) => transient !== "inDoubt")
+  const log: Statements.Lifecycle = { ...makeLog(sql, tables.events), archive: tables.archive }
 
   const close = (streamId: string, kind: "archive" | "delete", closeOptions: { readonly reason: string | undefined; readonly cold: boolean }) => {
     const once = sql.withTransaction(Effect.gen(function*() {
