@@ -7,7 +7,7 @@
 // and every other Node found that the engines allow (the repository's and the machine's; one
 // below them is skipped, by name). With the newest effect it also runs vitest files on
 // @facta/core/testing and @facta/sql/testing (a real PostgreSQL server: the binaries the
-// repository's tests use) and the facta bin, then type-checks and tests again with the newest
+// repository's tests use), the facta bin and its console, then type-checks and tests again with the newest
 // TypeScript, vitest and Node types published. Last, it checks that npm refuses to install the
 // packages with the newest effect below the peer range.
 // Any failure exits non-zero. `npm run test:consumer`; FACTA_CONSUMER_KEEP=1 keeps the projects.
@@ -346,6 +346,13 @@ const main = () => {
     const wrong = run(join(app, "node_modules", ".bin", "facta"), ["streams"], { cwd: app, capture: true, env: { ...process.env, DATABASE_URL: "" } })
     if (wrong.status === 1 && wrong.stderr.trim().startsWith("facta: No database")) ok("the facta bin fails in one line without a database")
     else fail(`the facta bin without a database exited ${wrong.status}:\n${wrong.stdout}${wrong.stderr}`)
+
+    // The console's page and script come from the packed package's static files.
+    must("facta console serves its page, its script and its endpoints", process.execPath, [
+      join(import.meta.dirname, "checks", "console.mjs"),
+      join(app, "node_modules", ".bin", "facta"),
+      join(work, "console-data")
+    ], { capture: true })
 
     // An app started today takes the newest of everything it installs itself: TypeScript (7 is a
     // native compiler), vitest, the Node types. The same app type-checks and tests on them.
