@@ -14,26 +14,24 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { CheckpointStore, Erasure, EventStore, ParkedEvents, Processor, StatusBoard, StreamLifecycle } from "@facta/core"
-import { OperatorConsole } from "@facta/console"
-import { Embedded, Gate, Postgres, SqlEventStore } from "@facta/sql"
-import { Cause, Config, Console, DateTime, Duration, Effect, Layer, Option, Redacted, Schedule, Schema, Stream } from "effect"
-import { HttpServer } from "effect/http"
-import { Argument, CliError, Command, Flag } from "effect/cli"
+import { CheckpointStore, EventStore, ParkedEvents, Processor, StatusBoard } from "@facta/core"
+import { Gate } from "@facta/sql"
+import { Console, DateTime, Duration, Effect, Layer, Option, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { consoleCommand } from "./internal/consoleCommand.ts"
+import { archive, archived, deleteCommand, forget, retention } from "./internal/lifecycleCommands.ts"
 import { exitWith } from "./internal/main.ts"
 import { blueGreenWithProgress, rebuildWithProgress } from "./internal/rebuild.ts"
-import { format, type Table } from "./internal/table.ts"
+import { facta, FactaError, knownProcessor, onStores, type StoreServices, withStores } from "./internal/stores.ts"
 
-/**
- * A command failed; the message says why, in one line.
- *
- * @category errors
- * @since 0.1.0
- */
-export class FactaError extends Schema.TaggedError<FactaError>()("FactaError", { message: Schema.String }) {
-  override get [CliError.userMessage]() {
-    return this.message
-  }
+export {
+  /**
+   * A command failed; the message says why, in one line.
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  FactaError
 }
 
 /**
@@ -51,69 +49,6 @@ export interface Options {
   /** Printed by `--version`. */
   readonly version?: string | undefined
 }
-
-const url = Flag.Redacted("url").pipe(Flag.withDescription("A Postgres URL (default: DATABASE_URL)"), Flag.optional)
-const dataDir = Flag.String("data-dir").pipe(Flag.withDescription("An embedded (PGlite) data directory instead of a server"), Flag.optional)
-const schema = Flag.String("schema").pipe(Flag.withDescription("The Postgres schema of Facta's tables"), Flag.optional)
-const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of a table"), Flag.withDefault(false))
-
-const facta = Command.make("facta").pipe(
-  Command.withSharedFlags({ url, dataDir, schema, json }),
-  Command.withDescription("Operate Facta's stores: streams, processors, the readers' gate")
-)
-
-/**
- * Why a failure happened, in one line: the error's message and those of its causes (a driver's
- * "Failed to connect" says more with its "connect ECONNREFUSED 127.0.0.1:5432"), with any URL's
- * password masked.
- */
-const oneLine = (cause: Cause.Cause<unknown>): string => {
-  const messages: Array<string> = []
-  for (let error: unknown = Cause.squash(cause), depth = 0; error instanceof Error && depth < 5; error = error.cause, depth++) {
-    const message = error.message.split("\n")[0]!.trim()
-    if (message !== "" && !messages.some((seen) => seen.includes(message))) messages.push(message)
-  }
-  return messages.join(": ").replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@")
-}
-
-/** The stores of the database the flags name, for one command. */
-const stores = Effect.gen(function*() {
-  const root = yield* facta
-  const tables = Option.isSome(root.schema) ? { schema: root.schema.value } : {}
-  if (Option.isSome(root.dataDir)) return Embedded.layer({ ...tables, dataDir: root.dataDir.value })
-  const given = Option.filter(
-    Option.isSome(root.url) ? root.url : yield* Config.option(Config.Redacted("DATABASE_URL")),
-    (url) => Redacted.value(url) !== ""
-  )
-  if (Option.isNone(given)) return yield* new FactaError({ message: "No database: pass --url, set DATABASE_URL, or pass --data-dir" })
-  return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", gateWarning: false, maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
-})
-
-/** The services of the stores the flags name (a server's or an embedded database's). */
-type StoreServices = Layer.Success<Effect.Success<typeof stores>>
-
-/**
- * Runs `body` on the stores the flags name, with the application's `services` (what its
- * processors' handlers need besides the stores) when given. A failure is one line.
- */
-const onStores = <A, E, R extends StoreServices>(body: Effect.Effect<A, E, R>, services?: Layer.Layer<any, unknown, any>) =>
-  Effect.gen(function*() {
-    const layer = yield* stores
-    const storeLayer = layer as Layer.Layer<StoreServices, Postgres.LayerError>
-    return yield* Effect.provide(body, services === undefined ? storeLayer : Layer.provideMerge(services, storeLayer) as typeof storeLayer)
-  }).pipe(
-    Effect.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))
-    )
-  )
-
-/** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
-const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R extends StoreServices>(body: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const root = yield* facta
-    const result = yield* onStores(body)
-    yield* Console.log(root.json ? JSON.stringify(result.json, (_, value) => typeof value === "bigint" ? value.toString() : value, 2) : format(result.table))
-  })
 
 const migrate = Command.make("migrate", {}, () =>
   withStores(Effect.succeed({ table: { headers: ["migrated"], rows: [["Facta's tables are up to date"]] }, json: { migrated: true } }))).pipe(
@@ -238,18 +173,6 @@ const tail = Command.make("tail", {
     Command.withDescription("Print events as they commit (one line each, or JSON lines)")
   )
 
-/** One of the application's processors, by name. */
-const knownProcessor = (known: ReadonlyArray<Processor.Any>, name: string) => {
-  const processor = known.find((processor) => processor.name === name)
-  return processor !== undefined ? Effect.succeed(processor) : Effect.fail(
-    new FactaError({
-      message: known.length === 0
-        ? `Unknown processor "${name}": this facta has no processors; run the application's own bin (Cli.main({ processors }))`
-        : `Unknown processor "${name}"; the processors are ${known.map((processor) => processor.name).join(", ")}`
-    })
-  )
-}
-
 const rebuild = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
   Command.make("rebuild", {
     name: Argument.String("processor").pipe(Argument.withDescription("The processor to rebuild (one of the application's)")),
@@ -315,139 +238,6 @@ const parkedCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Laye
     Command.withDescription("Events processors parked (onPoison: \"park\"): list, replay, drop"),
     Command.withSubcommands([parkedList, parkedReplay(known, services), parkedDrop])
   )
-
-const consoleCommand = (known: ReadonlyArray<Processor.Any>, services: Layer.Layer<any, unknown, any> | undefined) =>
-  Command.make("console", {
-    port: Flag.Int("port").pipe(Flag.withDescription("The port to listen on (0: any free port)"), Flag.withDefault(7700)),
-    host: Flag.String("host").pipe(Flag.withDescription("The address to listen on; other machines reach it only if this is not a loopback address"), Flag.withDefault("127.0.0.1")),
-    token: Flag.Redacted("token").pipe(
-      Flag.withDescription("Enables the actions (replay, drop, rebuild) for a page that has this token (default: FACTA_CONSOLE_TOKEN; without one the console is read-only)"),
-      Flag.optional
-    )
-  }, ({ host, port, token }) =>
-    Effect.gen(function*() {
-      const root = yield* facta
-      const tables = Option.isSome(root.schema) ? { schema: root.schema.value } : {}
-      const given = Option.filter(
-        Option.isSome(token) ? token : yield* Config.option(Config.Redacted("FACTA_CONSOLE_TOKEN")),
-        (value) => Redacted.value(value) !== ""
-      )
-      const server = OperatorConsole.serve({
-        processors: known as ReadonlyArray<Processor.Processor<unknown, StoreServices>>,
-        token: Option.getOrUndefined(given),
-        host,
-        port,
-        gate: Gate.holders(tables),
-        findEvent: (id) => SqlEventStore.readEvent(id, tables)
-      })
-      const announce = Effect.flatMap(HttpServer.HttpServer, ({ address }) => {
-        const url = OperatorConsole.urlOf(address)
-        return Console.log(
-          Option.isSome(given)
-            ? `The console is at ${url}#token=${encodeURIComponent(Redacted.value(given.value))} (actions enabled; ctrl-c stops it)`
-            : `The console is at ${url} (read-only: pass --token or set FACTA_CONSOLE_TOKEN for actions; ctrl-c stops it)`
-        )
-      })
-      yield* onStores(Effect.provide(Effect.andThen(announce, Effect.never), server), services)
-    })).pipe(Command.withDescription("Serve the operator's console: streams, the live log, processors, parked events, rebuilds, the readers' gate"))
-
-const reason = Flag.String("reason").pipe(Flag.withDescription("Why, kept in the marker's data"), Flag.optional)
-
-/** A closed stream, as the archive and delete commands print it. */
-const closedTable = (verb: string, closed: StreamLifecycle.Closed) => ({
-  table: {
-    headers: ["stream", verb, "marker version", "events moved to the archive"],
-    rows: [[closed.streamId, closed.marker.type, String(closed.marker.version), String(closed.moved)]]
-  },
-  json: { streamId: closed.streamId, marker: { ...closed.marker, recordedAt: DateTime.formatIso(closed.marker.recordedAt) }, moved: closed.moved }
-})
-
-const archive = Command.make("archive", {
-  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
-  cold: Flag.Boolean("cold").pipe(Flag.withDescription("Also move its events to the archive table (reads then need the archive)"), Flag.withDefault(false)),
-  reason
-}, ({ cold, id, reason }) =>
-  withStores(Effect.gen(function*() {
-    const closed = yield* (yield* StreamLifecycle.StreamLifecycle).archive(id, { cold, reason: Option.getOrUndefined(reason) })
-    return closedTable("archived by", closed)
-  }))).pipe(Command.withDescription("Close a stream: appends to it fail from now on; its events still read"))
-
-const deleteCommand = Command.make("delete", {
-  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
-  yes: Flag.Boolean("yes").pipe(Flag.withDescription("Confirm: the stream's events leave the live log and its id is refused for ever"), Flag.withDefault(false)),
-  reason
-}, ({ id, reason, yes }) =>
-  yes
-    ? withStores(Effect.gen(function*() {
-      const closed = yield* (yield* StreamLifecycle.StreamLifecycle).delete(id, { reason: Option.getOrUndefined(reason) })
-      return closedTable("deleted by", closed)
-    }))
-    : Effect.fail(new FactaError({ message: `Deleting "${id}" moves its events out of the live log and refuses its id for ever: pass --yes to confirm` }))
-).pipe(Command.withDescription("Delete a stream: a tombstone ends it, its events move to the archive, its snapshot goes"))
-
-const archived = Command.make("archived", {
-  id: Argument.String("id").pipe(Argument.withDescription("The stream id")),
-  from: Flag.Int("from").pipe(Flag.withDescription("The first version to show"), Flag.withDefault(1)),
-  limit: Flag.Int("limit").pipe(Flag.withDescription("At most this many events"), Flag.withDefault(100))
-}, ({ from, id, limit }) =>
-  withStores(Effect.gen(function*() {
-    const lifecycle = yield* StreamLifecycle.StreamLifecycle
-    const events = yield* Stream.runCollect(Stream.take(lifecycle.readArchived(id, { from, batchSize: Math.min(limit, 1000) }), limit))
-    return {
-      table: {
-        headers: ["version", "type", "recorded at", "data"],
-        rows: events.map((event) => [String(event.version), event.type, DateTime.formatIso(event.recordedAt), JSON.stringify(event.data)]),
-        footer: events.length === 0 ? `No archived events of ${JSON.stringify(id)}` : undefined
-      },
-      json: events.map((event) => ({ ...event, recordedAt: DateTime.formatIso(event.recordedAt) }))
-    }
-  }))).pipe(Command.withDescription("Show a stream's events in the archive (moved by a delete, a cold archive, truncation or retention)"))
-
-const retention = Command.make("retention", {
-  category: Argument.String("category").pipe(Argument.withDescription("The category: streams whose id is <category>-<id>")),
-  maxAge: Flag.String("max-age").pipe(Flag.withDescription("Move events older than this (\"30 days\")"), Flag.optional),
-  maxCount: Flag.Int("max-count").pipe(Flag.withDescription("Keep at most this many events per stream"), Flag.optional),
-  dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("Report what would move, moving nothing"), Flag.withDefault(false)),
-  batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Events moved per transaction"), Flag.withDefault(500))
-}, ({ batchSize, category, dryRun, maxAge, maxCount }) =>
-  withStores(Effect.gen(function*() {
-    const rule: StreamLifecycle.RetentionRule = {
-      category,
-      ...(Option.isSome(maxAge) ? { maxAge: maxAge.value as Duration.Input } : {}),
-      ...(Option.isSome(maxCount) ? { maxCount: maxCount.value } : {})
-    }
-    const report = yield* (yield* StreamLifecycle.StreamLifecycle).applyRetention([rule], { dryRun, batchSize })
-    return {
-      table: {
-        headers: ["category", "streams", dryRun ? "events that would move" : "events moved"],
-        rows: report.rules.map((rule) => [rule.category, String(rule.streams), String(rule.events)]),
-        footer: dryRun ? "Dry run: nothing moved" : undefined
-      },
-      json: report
-    }
-  }))).pipe(Command.withDescription("Move a category's old events to the archive (never a stream's last), or --dry-run to see what would"))
-
-const forget = Command.make("forget", {
-  subject: Argument.String("subject").pipe(Argument.withDescription("The data subject's id, as the personal fields name it")),
-  snapshots: Flag.String("snapshots").pipe(
-    Flag.withDescription("Streams whose snapshots hold the subject's data, comma-separated: they are dropped"),
-    Flag.optional
-  )
-}, ({ snapshots, subject }) =>
-  withStores(Effect.gen(function*() {
-    // A `forget` that stopped between its record and the key's destruction is finished first.
-    const completed = yield* Erasure.completePending
-    const streams = Option.match(snapshots, { onNone: () => [], onSome: (list) => list.split(",").map((id) => id.trim()).filter((id) => id !== "") })
-    const forgotten = yield* Erasure.forget(subject, { snapshots: streams })
-    return {
-      table: {
-        headers: ["subject", "recorded", "key destroyed"],
-        rows: [[forgotten.subject, forgotten.recorded ? "now" : "already", forgotten.keyDestroyed ? "now" : "already gone"]],
-        footer: completed.length === 0 ? undefined : `also completed the pending erasure of ${completed.join(", ")}`
-      },
-      json: { ...forgotten, completedPending: completed }
-    }
-  }))).pipe(Command.withDescription("Forget a data subject: record it in the log, then destroy their key (their personal fields read as placeholders)"))
 
 /**
  * The `facta` command, with the application's processors if it has any.
