@@ -1,5 +1,6 @@
 /**
- * What is left on disk after `Erasure.forget`: a `pg_dump` of a server's database, and the files
+ * What is left on disk after `Erasure.forget`: a `pg_dump` of a server's database (or, without a
+ * `pg_dump` for the server's version, every row of every table), and the files
  * of a PGlite data directory once it is closed, byte-searched for a forgotten subject's personal
  * values. Neither holds them (the events hold ciphertext, the projection dropped its copy, the
  * key is gone), while the other subject's values in the same events still read. A plain field's
@@ -85,10 +86,37 @@ const occurs = (files: ReadonlyArray<string>, value: string) => {
 }
 
 /** The `pg_dump` next to the server binaries the tests use, else the one on PATH. */
-const pgDump = () => {
+/** A `pg_dump` that can dump a server of this major version (one as new or newer), if the machine has one. */
+const pgDumpFor = (serverMajor: number): string | undefined => {
   const dir = PostgresServer.findBinaries()?.dir
-  return dir !== undefined && existsSync(join(dir, "pg_dump")) ? join(dir, "pg_dump") : "pg_dump"
+  for (const candidate of [...(dir === undefined ? [] : [join(dir, "pg_dump")]), "pg_dump"]) {
+    if (candidate !== "pg_dump" && !existsSync(candidate)) continue
+    try {
+      const major = Number(/\) (\d+)/.exec(execFileSync(candidate, ["--version"], { encoding: "utf8" }))?.[1])
+      if (major >= serverMajor) return candidate
+    } catch {
+      // Not on this machine.
+    }
+  }
+  return undefined
 }
+
+/**
+ * The database's contents as `pg_dump` writes them, or, where the machine has no `pg_dump` that
+ * can dump this server (the npm PostgreSQL comes without one), every row of every table as the
+ * server prints it: the data `pg_dump` would have copied out.
+ */
+const dumpOf = (url: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const major = Math.floor(Number((yield* sql<{ readonly version: string }>`SELECT current_setting('server_version_num') AS version`)[0]!.version) / 10_000)
+    const pgDump = pgDumpFor(major)
+    if (pgDump !== undefined) return execFileSync(pgDump, ["--no-owner", "--dbname", url], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+    const tables = yield* sql<{ readonly name: string }>`SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`
+    const rows = yield* Effect.forEach(tables, ({ name }) => sql.unsafe<{ readonly row: string }>(`SELECT t::text AS row FROM ${name} AS t`))
+    return rows.flat().map(({ row }) => row).join("\n")
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
 
 describe("erasure at rest", () => {
   it.live("after forget, a pg_dump of the server's database holds none of the subject's values; the other subject's still read", () =>
@@ -108,7 +136,7 @@ describe("erasure at rest", () => {
       )
       const target = new URL(url)
       target.pathname = `/${database}`
-      const dump = () => execFileSync(pgDump(), ["--no-owner", "--dbname", target.toString()], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+      const dump = dumpOf(target.toString())
 
       const stores = Postgres.layer({ url: Redacted.make(target.toString()) })
       const key = yield* Effect.scoped(Effect.gen(function*() {
@@ -119,7 +147,7 @@ describe("erasure at rest", () => {
         return yield* keyOf(ada)
       })).pipe(Effect.provide(stores))
       assert.isDefined(key)
-      const before = dump()
+      const before = yield* dump
       assert.include(before, plainMarker, "the search finds what the dump holds")
       assert.include(before, adaName, "the projection's document holds the name before the erasure")
       assert.include(before, key!, "and the key table the key")
@@ -131,7 +159,7 @@ describe("erasure at rest", () => {
         return yield* namesRead
       })).pipe(Effect.provide(stores))
       assert.deepStrictEqual(after, [[ErasureConformance.forgottenName, graceName], [graceName, ErasureConformance.forgottenName]])
-      const dumped = dump()
+      const dumped = yield* dump
       assert.include(dumped, plainMarker)
       assert.include(dumped, "$SubjectForgotten", "the erasure is on record")
       assert.notInclude(dumped, adaName)
