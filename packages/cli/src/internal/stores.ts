@@ -2,10 +2,11 @@
  * What every command shares: the flags naming the database, its stores for one command, and a
  * failure as one line.
  */
-import type { Processor } from "@facta/core"
+import type { Lease, Processor } from "@facta/core"
 import { Embedded, Postgres } from "@facta/sql"
 import { Cause, Config, Console, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { CliError, Command, Flag } from "effect/cli"
+import type { SqlClient } from "effect/sql"
 import { format, type Table } from "./table.ts"
 
 /**
@@ -44,8 +45,15 @@ const oneLine = (cause: Cause.Cause<unknown>): string => {
   return messages.join(": ").replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@")
 }
 
+/** The services of the stores the flags name (a server's or an embedded database's). */
+export type StoreServices = Postgres.Stores | Lease.Lease | SqlClient.SqlClient
+
 /** The stores of the database the flags name, for one command. */
-export const stores = Effect.gen(function*() {
+export const stores: Effect.Effect<
+  Layer.Layer<StoreServices, Postgres.LayerError>,
+  FactaError | Config.ConfigError,
+  Command.CommandContext<"facta">
+> = Effect.gen(function*() {
   const root = yield* facta
   const tables = Option.isSome(root.schema) ? { schema: root.schema.value } : {}
   if (Option.isSome(root.dataDir)) return Embedded.layer({ ...tables, dataDir: root.dataDir.value })
@@ -57,14 +65,14 @@ export const stores = Effect.gen(function*() {
   return Postgres.layer({ ...tables, url: given.value, applicationName: "facta-cli", gateWarning: false, maxConnections: 5, connectTimeout: "5 seconds", retry: Schedule.recurs(1) })
 })
 
-/** The services of the stores the flags name (a server's or an embedded database's). */
-export type StoreServices = Layer.Success<Effect.Success<typeof stores>>
-
 /**
  * Runs `body` on the stores the flags name, with the application's `services` (what its
  * processors' handlers need besides the stores) when given. A failure is one line.
  */
-export const onStores = <A, E, R extends StoreServices>(body: Effect.Effect<A, E, R>, services?: Layer.Layer<any, unknown, any>) =>
+export const onStores = <A, E, R extends StoreServices>(
+  body: Effect.Effect<A, E, R>,
+  services?: Layer.Layer<any, unknown, any>
+): Effect.Effect<A, FactaError, Command.CommandContext<"facta">> =>
   Effect.gen(function*() {
     const layer = yield* stores
     const storeLayer = layer as Layer.Layer<StoreServices, Postgres.LayerError>
@@ -73,10 +81,13 @@ export const onStores = <A, E, R extends StoreServices>(body: Effect.Effect<A, E
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(new FactaError({ message: oneLine(cause) }))
     )
-  )
+    // What `body` needs beyond the stores is `services`' to give, which the CLI cannot check.
+  ) as Effect.Effect<A, FactaError, Command.CommandContext<"facta">>
 
 /** Runs `body` on the stores and prints what it returns, as a table or as JSON. */
-export const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R extends StoreServices>(body: Effect.Effect<A, E, R>) =>
+export const withStores = <A extends { readonly table: Table; readonly json: unknown }, E, R extends StoreServices>(
+  body: Effect.Effect<A, E, R>
+): Effect.Effect<void, FactaError, Command.CommandContext<"facta">> =>
   Effect.gen(function*() {
     const root = yield* facta
     const result = yield* onStores(body)
