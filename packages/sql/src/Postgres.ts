@@ -25,6 +25,7 @@ import * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 import * as SqlStatusBoard from "./SqlStatusBoard.ts"
 import * as SqlStreamLifecycle from "./SqlStreamLifecycle.ts"
 import * as SqlTransactor from "./SqlTransactor.ts"
+import type * as Retries from "./Retries.ts"
 import type * as Tables from "./Tables.ts"
 
 /**
@@ -33,7 +34,7 @@ import type * as Tables from "./Tables.ts"
  * @category models
  * @since 0.1.0
  */
-export interface StoreOptions extends Tables.TableOptions, Tables.RetryOptions, SqlLease.Options, SqlTransactor.Options {
+export interface StoreOptions extends Tables.TableOptions, Retries.RetryOptions, SqlLease.Options, SqlTransactor.Options {
   /** How the keys of personal data are kept at rest (see `SqlKeyStore`). Default: as they are. */
   readonly keyWrapping?: SqlKeyStore.Options["keyWrapping"]
   /** How often subscribers poll when no notification arrives. Default 500ms. */

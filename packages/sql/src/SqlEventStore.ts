@@ -25,15 +25,16 @@ import { type EncodedBatch, encodeBatch, type EventRow, sequenceOf, storeError, 
 import * as Statements from "./internal/eventStatements.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
 import * as Reads from "./internal/readStatements.ts"
-import { defaultSchedule, retrying } from "./internal/transient.ts"
+import { retrying } from "./internal/transient.ts"
 import * as WakeUps from "./internal/wakeUps.ts"
+import * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 /**
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions, Tables.RetryOptions {
+export interface Options extends Tables.TableOptions, Retries.RetryOptions {
   /**
    * Listens to a LISTEN/NOTIFY channel; without it, subscribers poll. The queue failing (a lost
    * connection) is survived: the store polls and listens again.
@@ -230,7 +231,7 @@ export const make: (
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
   // The store's own fibers (announcing appends, listening) wait on the live clock.
   const wakeUps = yield* LiveClock.provide(WakeUps.make(sql, tables.channel, options?.listen))
-  const schedule = options?.retry ?? defaultSchedule
+  const schedule = options?.retry ?? Retries.defaultSchedule
   const grouped = options?.groupCommit === false
     ? (streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => Statements.append(log, streamId, batch, expected, false, undefined)
     : yield* LiveClock.provide(GroupCommit.make(log, { ...GroupCommit.defaults, ...options?.groupCommit }))

@@ -9,13 +9,14 @@ import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { KeyStore } from "@facta/core"
 import { open } from "./internal/opening.ts"
+import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 /**
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Tables.TableOptions, Tables.RetryOptions, KeyStore.MakeOptions {
+export interface Options extends Tables.TableOptions, Retries.RetryOptions, KeyStore.MakeOptions {
   /** How keys are kept at rest. Default `KeyStore.plainKeys`. */
   readonly keyWrapping?: KeyStore.KeyWrapping | undefined
 }

@@ -10,6 +10,7 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { type EventRow, sequenceBits, sequenceMask, toDateTime, toRecorded } from "./internal/eventRows.ts"
 import { textArray } from "./internal/eventStatements.ts"
 import { open } from "./internal/opening.ts"
+import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -34,9 +35,9 @@ const toParked = (row: ParkedRow): ParkedEvents.Parked => ({
  * @since 0.1.0
  */
 export const make: (
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) => Effect.Effect<ParkedEvents.ParkedEvents["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlParkedEvents.make")(function*(
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) {
   const { retry, sql, tables } = yield* open(options)
   const [parked, audit] = [sql(tables.parked), sql(tables.parkedAudit)]
@@ -82,4 +83,4 @@ export const make: (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(ParkedEvents.ParkedEvents, make(options))
+export const layer = (options?: Tables.TableOptions & Retries.RetryOptions) => Layer.effect(ParkedEvents.ParkedEvents, make(options))

@@ -8,6 +8,7 @@ import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { ProjectionStore } from "@facta/core"
 import { open } from "./internal/opening.ts"
+import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -18,9 +19,9 @@ const storeError = (what: string) => (cause: SqlError.SqlError) =>
  * @since 0.1.0
  */
 export const make: (
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) => Effect.Effect<ProjectionStore.ProjectionStore["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlProjectionStore.make")(function*(
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) {
   // Every statement here is idempotent (upserts, deletes, a compare-and-set), so even one in doubt may run again.
   const { retry, sql, tables } = yield* open(options)
@@ -135,4 +136,4 @@ export const make: (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))
+export const layer = (options?: Tables.TableOptions & Retries.RetryOptions) => Layer.effect(ProjectionStore.ProjectionStore, make(options))

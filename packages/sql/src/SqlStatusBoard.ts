@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { toDateTime } from "./internal/eventRows.ts"
 import { open } from "./internal/opening.ts"
+import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 const storeError = (what: string) => (cause: SqlError.SqlError) =>
@@ -29,9 +30,9 @@ interface StatusRow {
  * @since 0.1.0
  */
 export const make: (
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) => Effect.Effect<StatusBoard.StatusBoard["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn("SqlStatusBoard.make")(function*(
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) {
   const { retry, sql, tables } = yield* open(options)
   const table = sql(tables.processorStatus)
@@ -68,4 +69,4 @@ export const make: (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(StatusBoard.StatusBoard, make(options))
+export const layer = (options?: Tables.TableOptions & Retries.RetryOptions) => Layer.effect(StatusBoard.StatusBoard, make(options))

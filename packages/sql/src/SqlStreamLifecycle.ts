@@ -26,6 +26,7 @@ import { makeLog } from "./internal/eventStatements.ts"
 import * as Statements from "./internal/lifecycleStatements.ts"
 import { lastEventOf } from "./internal/readStatements.ts"
 import { open } from "./internal/opening.ts"
+import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
 
 /** A marker that lost its version to an append tries again at once, with the next one. */
@@ -38,10 +39,10 @@ const raceRetry = Schedule.recurs(50)
  * @since 0.1.0
  */
 export const make: (
-  options?: Tables.TableOptions & Tables.RetryOptions
+  options?: Tables.TableOptions & Retries.RetryOptions
 ) => Effect.Effect<StreamLifecycle.StreamLifecycle["Service"], Tables.InvalidTableOptions, SqlClient.SqlClient> = Effect.fn(
   "SqlStreamLifecycle.make"
-)(function*(options?: Tables.TableOptions & Tables.RetryOptions) {
+)(function*(options?: Tables.TableOptions & Retries.RetryOptions) {
   // Reads, and writes that surely wrote nothing, run again after a transient failure.
   const { retry, sql, tables } = yield* open(options, (transient) => transient !== "inDoubt")
   const log: Statements.Lifecycle = { ...makeLog(sql, tables.events), archive: tables.archive }
@@ -88,4 +89,4 @@ export const make: (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Tables.TableOptions & Tables.RetryOptions) => Layer.effect(StreamLifecycle.StreamLifecycle, make(options))
+export const layer = (options?: Tables.TableOptions & Retries.RetryOptions) => Layer.effect(StreamLifecycle.StreamLifecycle, make(options))

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, type Schedule, Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /**
  * @category models
@@ -15,18 +15,6 @@ export interface TableOptions {
   readonly schema?: string | undefined
   /** Prepended to every table name. Default `facta_`. */
   readonly tablePrefix?: string | undefined
-}
-
-/**
- * How a store retries a transient failure (a lost connection, a deadlock; see
- * `EventStore.Transient`), outside a transaction: reads always, writes where trying again cannot
- * apply them twice. Default: up to 12 retries, exponential from 50 ms, at most 2 s apart.
- *
- * @category models
- * @since 0.1.0
- */
-export interface RetryOptions {
-  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
 /**

@@ -16,6 +16,8 @@ export * as PgliteClient from "./PgliteClient.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./Postgres.ts"
 /** @since 0.1.0 */
+export * as Retries from "./Retries.ts"
+/** @since 0.1.0 */
 export * as SqlCheckpointStore from "./SqlCheckpointStore.ts"
 /** @since 0.1.0 */
 export * as SqlEventStore from "./SqlEventStore.ts"
@@ -27,6 +29,7 @@ export * as SqlParkedEvents from "./SqlParkedEvents.ts"
 export * as SqlProjectionStore from "./SqlProjectionStore.ts"
 /** @since 0.1.0 */
 export * as SqlKeyStore from "./SqlKeyStore.ts"
+/** @since 0.1.0 */
 export * as SqlSnapshotStore from "./SqlSnapshotStore.ts"
 /** @since 0.1.0 */
 export * as SqlStatusBoard from "./SqlStatusBoard.ts"

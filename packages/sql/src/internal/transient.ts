@@ -20,15 +20,6 @@ export const transientOf = (error: SqlError.SqlError): EventStore.Transient | un
 }
 
 /**
- * The default: up to 12 retries, exponential from 50 ms and at most 2 s apart (about 15 s in
- * all), which rides out a server restart or a failover.
- */
-export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
-  Schedule.exponential("50 millis"),
-  Schedule.spaced("2 seconds")
-]).pipe(Schedule.upTo({ times: 12 }))
-
-/**
  * Retries `effect` while it fails with a transient failure that `safe` allows, outside a
  * transaction only: inside one, the statement cannot be tried alone (a failure aborts the whole
  * transaction), and the transaction's owner tries it again.
