@@ -8,14 +8,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
-import { Documents, Erasure, EventStore, KeyStore, PersonalData, Processor, Projection, RecordedEvent } from "@facta/core"
+import { Erasure, EventStore, KeyStore, Processor, RecordedEvent } from "@facta/core"
 import { ErasureConformance } from "@facta/core/testing"
 import { Embedded, Postgres } from "@facta/sql"
 import { PostgresServer } from "@facta/sql/testing"
@@ -31,21 +31,7 @@ const [ada, grace] = [`ada-${run}`, `grace-${run}`]
 /** A plain (not personal) value in the same events: the control. */
 const plainMarker = `plain-marker-${run}`
 
-const People = Schema.Struct({ name: Schema.String })
-const people = Documents.make("people", People)
-const projection = Projection.make({
-  name: "people",
-  event: Schema.Union([Transferred, PersonalData.SubjectForgotten]),
-  documents: [people],
-  handlers: {
-    Transferred: ({ data }) =>
-      Effect.andThen(
-        people.upsert(data.payerId, { name: Redacted.value(data.payerName) }),
-        people.upsert(data.payeeId, { name: Redacted.value(data.payeeName) })
-      ),
-    $SubjectForgotten: ({ data }) => people.delete(data.subject)
-  }
-})
+const { people, projection } = ErasureConformance.peopleProjection("people")
 
 const transfer = (payerId: string, payeeId: string, payerName: string, payeeName: string) =>
   new Transferred({ payerId, payeeId, payerName: Redacted.make(payerName), payeeName: Redacted.make(payeeName), amount: 5 })

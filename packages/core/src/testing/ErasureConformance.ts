@@ -56,6 +56,16 @@ class Transfer extends Schema.TaggedClass<Transfer>()("Transfer", {
   amount: Schema.Number
 }) {}
 
+/** The event a transfer records. */
+const transferred = (command: Transfer) =>
+  new Transferred({
+    payerId: command.payerId,
+    payeeId: command.payeeId,
+    payerName: Redacted.make(command.payerName),
+    payeeName: Redacted.make(command.payeeName),
+    amount: command.amount
+  })
+
 /** A ledger whose state keeps the names it saw (so its snapshots hold personal data). */
 const ledger = Aggregate.make({
   name: "Ledger",
@@ -63,16 +73,7 @@ const ledger = Aggregate.make({
   event: Transferred,
   state: Schema.Struct({ names: Schema.Array(Schema.String), total: Schema.Number }),
   initialState: { names: [], total: 0 },
-  decide: (command: Transfer) =>
-    Effect.succeed([
-      new Transferred({
-        payerId: command.payerId,
-        payeeId: command.payeeId,
-        payerName: Redacted.make(command.payerName),
-        payeeName: Redacted.make(command.payeeName),
-        amount: command.amount
-      })
-    ]),
+  decide: (command: Transfer) => Effect.succeed([transferred(command)]),
   evolve: (state, event) => ({
     names: [...state.names, Redacted.value(event.payerName), Redacted.value(event.payeeName)],
     total: state.total + event.amount
@@ -81,8 +82,29 @@ const ledger = Aggregate.make({
 
 const transfers = RecordedEvent.codec(Transferred)
 
-/** A person's name as a projection keeps it, by subject. */
-const People = Schema.Struct({ name: Schema.String })
+/**
+ * A projection that keeps each person's name by subject, and drops it when the subject is
+ * forgotten: what every read model holding personal data does.
+ *
+ * @since 0.1.0
+ */
+export const peopleProjection = (name: string) => {
+  const people = Documents.make(name, Schema.Struct({ name: Schema.String }))
+  const projection = Projection.make({
+    name,
+    event: Schema.Union([Transferred, PersonalData.SubjectForgotten]),
+    documents: [people],
+    handlers: {
+      Transferred: ({ data }) =>
+        Effect.andThen(
+          people.upsert(data.payerId, { name: Redacted.value(data.payerName) }),
+          people.upsert(data.payeeId, { name: Redacted.value(data.payeeName) })
+        ),
+      $SubjectForgotten: ({ data }) => people.delete(data.subject)
+    }
+  })
+  return { people, projection }
+}
 
 /**
  * The stores the suite needs.
@@ -208,16 +230,7 @@ export const erasureConformance = <E>(name: string, storeLayer: Layer.Layer<Serv
               evolve: (seen: ReadonlyArray<string>, event: Transferred) => [...seen, Redacted.value(event.payerName)]
             })
           }),
-          decide: (command: Transfer) =>
-            Effect.succeed([
-              new Transferred({
-                payerId: command.payerId,
-                payeeId: command.payeeId,
-                payerName: Redacted.make(command.payerName),
-                payeeName: Redacted.make(command.payeeName),
-                amount: command.amount
-              })
-            ]),
+          decide: (command: Transfer) => Effect.succeed([transferred(command)]),
           tags: (event: Transferred) => [`payer:${event.payerId}`],
           streamId: () => streamId
         })
@@ -236,20 +249,7 @@ export const erasureConformance = <E>(name: string, storeLayer: Layer.Layer<Serv
     it.effect("a projection that handles $SubjectForgotten drops the subject's documents; the others stay", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* EventStore
-        const people = Documents.make(unique("people"), People)
-        const projection = Projection.make({
-          name: unique("people"),
-          event: Schema.Union([Transferred, PersonalData.SubjectForgotten]),
-          documents: [people],
-          handlers: {
-            Transferred: ({ data }) =>
-              Effect.andThen(
-                people.upsert(data.payerId, { name: Redacted.value(data.payerName) }),
-                people.upsert(data.payeeId, { name: Redacted.value(data.payeeName) })
-              ),
-            $SubjectForgotten: ({ data }) => people.delete(data.subject)
-          }
-        })
+        const { people, projection } = peopleProjection(unique("people"))
         const [payer, payee] = [unique("payer"), unique("payee")]
         yield* store.append(unique("ledger"), [yield* transfers.encode(transfer(payer, payee, "Ada", "Grace"))])
         const running = yield* Processor.start(projection)
