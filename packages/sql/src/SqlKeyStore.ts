@@ -8,6 +8,7 @@
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { KeyStore } from "@facta/core"
+import { textArray } from "./internal/eventStatements.ts"
 import { open } from "./internal/opening.ts"
 import type * as Retries from "./Retries.ts"
 import * as Tables from "./Tables.ts"
@@ -40,7 +41,8 @@ export const make: (options?: Options) => Effect.Effect<KeyStore.KeyStore["Servi
   const keys = sql(tables.keys)
   const stored = (key: string | null): KeyStore.StoredKey => key === null ? null : Buffer.from(key, "base64")
   const load = (subjects: ReadonlyArray<string>) =>
-    sql`SELECT subject, key FROM ${keys} WHERE subject IN ${sql.in(subjects)}`.pipe(
+    // One parameter for any number of subjects: one statement text, planned once per session.
+    sql`SELECT subject, key FROM ${keys} WHERE subject = ANY(${textArray(subjects)}::text[])`.pipe(
       retry,
       Effect.mapError(storeError("Loading keys")),
       Effect.flatMap((rows) => Effect.mapError(decodeRows(rows), badRows))

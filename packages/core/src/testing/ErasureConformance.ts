@@ -283,6 +283,18 @@ export const erasureConformance = <E>(name: string, storeLayer: Layer.Layer<Serv
         assert.strictEqual(live(after.get(b)), live(first.get(b)))
       }))
 
+    it.effect("subjects of any characters keep their own keys, read together", () =>
+      Effect.gen(function*() {
+        const keys = yield* KeyStore
+        const tag = unique("")
+        const subjects = ['quote " and backslash \\', "comma, {brace}", "", " spaced ", "NULL", "ünï ✓ 😀", "a'b"].map((subject) => `${subject}${tag}`)
+        const first = yield* keys.keys(subjects, { purpose: "encrypt" })
+        const again = yield* keys.keys(subjects, { purpose: "decrypt" })
+        const hex = (key: DataKey | undefined) => key?._tag === "Live" ? Buffer.from(Redacted.value(key.key)).toString("hex") : String(key?._tag)
+        assert.deepStrictEqual(subjects.map((subject) => hex(again.get(subject))), subjects.map((subject) => hex(first.get(subject))))
+        assert.strictEqual(new Set(subjects.map((subject) => hex(again.get(subject)))).size, subjects.length)
+      }))
+
     it.effect("the intents are found by type in the log, as processors see them", () =>
       Effect.gen(function*() {
         const store = yield* EventStore
