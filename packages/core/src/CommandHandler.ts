@@ -15,7 +15,6 @@ import { Effect, Schedule, Schema } from "effect"
 import * as Aggregate from "./Aggregate.ts"
 import { closedBy, isMarkerType, type StreamClosed } from "./ClosedStreams.ts"
 import {
-  defaultBatchSize,
   EventStore,
   type EventStoreError,
   ExpectedVersion,
@@ -200,6 +199,16 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.upTo({ times: 5 })
 )
 
+/**
+ * How many events a load reads at once: a stream up to this long is one round trip. A round trip
+ * costs more than folding hundreds of events, and the events of a page are folded before the next
+ * is read, so this also bounds what a load holds at once.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const loadBatchSize = 10_000
+
 const isExpectedVersion = Schema.is(ExpectedVersion)
 
 /** A caller's expected version that is none (`NaN` from a careless parse of an `If-Match`, say). */
@@ -237,7 +246,7 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   let state = aggregate.initialState
   // A page starts at the stream's first event from `from` on: its older events may have moved.
   for (let from = 1; from <= version;) {
-    const read = yield* store.readStreamPage(streamId, { from, batchSize: defaultBatchSize })
+    const read = yield* store.readStreamPage(streamId, { from, batchSize: loadBatchSize })
     if (read.length === 0) break
     const page = withoutMarkers(read).filter((event) => event.version <= version)
     for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
@@ -247,7 +256,7 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   return { streamId, events, state, version } satisfies CommandResult<Event, State>
 })
 
-/** Folds the stream from its latest usable snapshot, a page at a time (most streams are one page). */
+/** Folds the stream from its latest usable snapshot, a page at a time (nearly every stream is one page). */
 const loadStream = <Command, Event extends Tagged, State, DomainError, K extends KeyStore>(
   aggregate: Aggregate.Aggregate<Command, Event, State, DomainError, K>,
   snapshots: Snapshotting.Snapshotting<State>,
@@ -261,7 +270,7 @@ const loadStream = <Command, Event extends Tagged, State, DomainError, K extends
     let closed: StreamClosed | undefined
     const store = yield* EventStore
     while (true) {
-      const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: defaultBatchSize })
+      const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: loadBatchSize })
       if (page.length > 0) closed = closedBy(streamId, page[page.length - 1])
       const domain = withoutMarkers(page)
       const foreign = foreignEventIn(aggregate, streamId, domain)
@@ -269,7 +278,7 @@ const loadStream = <Command, Event extends Tagged, State, DomainError, K extends
       for (const event of yield* aggregate.events.decodeMany(domain)) state = aggregate.evolve(state, event.data)
       // The stored version, even when an upcaster turned the last event into none.
       if (page.length > 0) version = page[page.length - 1]!.version
-      if (page.length < defaultBatchSize) break
+      if (page.length < loadBatchSize) break
     }
     return { start, state, version, closed }
   }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))

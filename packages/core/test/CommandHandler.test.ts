@@ -188,6 +188,33 @@ describe("CommandHandler", () => {
       assert.strictEqual(result.state.balance, 5)
     }).pipe(Effect.provide(InMemory.eventStore)))
 
+  it.effect("loads a stream longer than a page in pages of loadBatchSize, folding every event once", () =>
+    Effect.gen(function*() {
+      const reads: Array<{ readonly from: number | undefined; readonly batchSize: number | undefined }> = []
+      const recording = Layer.effect(EventStore.EventStore, Effect.map(EventStore.EventStore, (store) =>
+        EventStore.EventStore.of({
+          ...store,
+          readStreamPage: (streamId, options) => {
+            reads.push({ from: options?.from, batchSize: options?.batchSize })
+            return store.readStreamPage(streamId, options)
+          }
+        }))).pipe(Layer.provide(InMemory.eventStore))
+      const length = CommandHandler.loadBatchSize + 2
+      const loaded = yield* Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        yield* store.append("account-long", [{ type: "Opened", data: { owner: "Ada" } }])
+        const deposits = Array.from({ length: length - 1 }, () => ({ type: "Deposited", data: { amount: 1 } }))
+        yield* store.append("account-long", deposits, { expectedVersion: 1 })
+        reads.length = 0
+        return yield* accounts.load("account-long")
+      }).pipe(Effect.provide(recording))
+      assert.deepStrictEqual(loaded, { state: { open: true, owner: "Ada", balance: length - 1 }, version: length })
+      assert.deepStrictEqual(reads, [
+        { from: 1, batchSize: CommandHandler.loadBatchSize },
+        { from: CommandHandler.loadBatchSize + 1, batchSize: CommandHandler.loadBatchSize }
+      ])
+    }))
+
   it.effect("folds events whose Schema decodes asynchronously", () =>
     Effect.gen(function*() {
       // An amount stored as text, parsed by an effect that suspends the fiber.

@@ -44,17 +44,40 @@ export const sequenceOf = (position: bigint) => Number(position & sequenceMask)
 
 export const toDateTime = (value: Date | string) => DateTime.fromDateUnsafe(value instanceof Date ? value : new Date(value))
 
-export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => ({
-  id: row.event_id,
-  streamId: row.stream_id,
-  version: Number(row.version),
-  position: toPosition(row.transaction, row.position),
-  type: row.type,
-  data: row.data,
-  metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
-  recordedAt: toDateTime(row.recorded_at),
-  ...(row.tags == null || row.tags.length === 0 ? {} : { tags: row.tags })
-})
+const recordedOf = (row: EventRow, position: bigint): RecordedEvent.RecordedEvent => {
+  const event = {
+    id: row.event_id,
+    streamId: row.stream_id,
+    version: Number(row.version),
+    position,
+    type: row.type,
+    data: row.data,
+    metadata: (row.metadata ?? {}) as RecordedEvent.EventMetadata,
+    recordedAt: toDateTime(row.recorded_at)
+  }
+  return row.tags == null || row.tags.length === 0 ? event : { ...event, tags: row.tags }
+}
+
+export const toRecorded = (row: EventRow): RecordedEvent.RecordedEvent => recordedOf(row, toPosition(row.transaction, row.position))
+
+/**
+ * The events of a page of rows. Consecutive rows mostly share a transaction (an append's events
+ * do): its part of the position is parsed once, not once per row.
+ */
+export const toRecordedRows = (rows: ReadonlyArray<EventRow>): Array<RecordedEvent.RecordedEvent> => {
+  const events = new Array<RecordedEvent.RecordedEvent>(rows.length)
+  let transaction: string | undefined
+  let high = 0n
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    if (row.transaction !== transaction) {
+      transaction = row.transaction
+      high = BigInt(transaction) << sequenceBits
+    }
+    events[index] = recordedOf(row, high | BigInt(row.position))
+  }
+  return events
+}
 
 export const storeError = (what: string) => (cause: SqlError.SqlError) => {
   const transient = transientOf(cause)

@@ -6,7 +6,7 @@
 import { ClosedStreams, type RecordedEvent, type StreamLifecycle } from "@facta/core"
 import { Effect } from "effect"
 import type { SqlError, Statement } from "effect/sql"
-import { type EventRow, toRecorded } from "./eventRows.ts"
+import { type EventRow, toRecorded, toRecordedRows } from "./eventRows.ts"
 import { lastEvent, type Log } from "./eventStatements.ts"
 
 /** The live log and the archive its events move to. */
@@ -115,5 +115,5 @@ export const readArchivedPage = (
       FROM ${sql(archive)}
       WHERE stream_key = md5(${streamId})::uuid AND version >= ${from}
       ORDER BY version LIMIT ${limit}`,
-    (rows) => rows.map(toRecorded)
+    toRecordedRows
   )

@@ -6,7 +6,7 @@
 import { type EventQuery, EventStore, type RecordedEvent } from "@facta/core"
 import { Effect } from "effect"
 import type { SqlError, Statement } from "effect/sql"
-import { type EventRow, type HorizonRow, toPosition, toRecorded } from "./eventRows.ts"
+import { type EventRow, type HorizonRow, toPosition, toRecordedRows } from "./eventRows.ts"
 import { type Log, logOrderValues, textArray } from "./eventStatements.ts"
 
 /**
@@ -36,7 +36,7 @@ export const readStreamPage = (
       FROM ${events}
       WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
       ORDER BY version LIMIT ${limit}`,
-    (rows) => rows.map(toRecorded)
+    toRecordedRows
   )
 
 /**
@@ -110,7 +110,7 @@ export const readCommand = (
       FROM ${events}
       WHERE stream_key = md5(${streamId})::uuid AND stream_id = ${streamId} AND metadata->>'commandId' = ${commandId}
       ORDER BY version`,
-    (rows) => rows.map(toRecorded)
+    toRecordedRows
   )
 
 const ofTypes = ({ sql }: Log, types: ReadonlyArray<string>) => types.length === 0 ? sql`false` : sql.in("type", types)
@@ -156,7 +156,7 @@ const readAllTypesPage = (log: Log, after: bigint, limit: number) =>
         AND transaction_id < ${log.gate}
       ORDER BY transaction_id, position LIMIT ${limit}`,
     (rows): EventStore.LogPage => {
-      const page = rows.map(toRecorded)
+      const page = toRecordedRows(rows)
       return { events: page, next: page.length === 0 ? after : page[page.length - 1]!.position }
     }
   )
@@ -202,7 +202,7 @@ export const readQueryPage = (
         ORDER BY transaction_id, position LIMIT ${limit}
       ) AS page ON true`,
     (rows): EventStore.QueryPage => {
-      const page = rows[0]?.event_id == null ? [] : rows.map((row) => toRecorded(row as EventRow))
+      const page = rows[0]?.event_id == null ? [] : toRecordedRows(rows as ReadonlyArray<EventRow>)
       const first = rows[0]
       const horizon = first?.horizon_transaction == null ? EventStore.start : toPosition(first.horizon_transaction, first.horizon_position)
       const next = page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after
@@ -235,7 +235,7 @@ const readPageWhere = (log: Log, after: bigint, wanted: Statement.Fragment, limi
         ORDER BY transaction_id, position LIMIT ${limit}
       ) AS page ON true`,
     (rows): EventStore.LogPage => {
-      const page = rows[0]?.event_id == null ? [] : rows.map((row) => toRecorded(row as EventRow))
+      const page = rows[0]?.event_id == null ? [] : toRecordedRows(rows as ReadonlyArray<EventRow>)
       const horizon = rows.length === 0 ? EventStore.start : toPosition(rows[0]!.horizon_transaction, rows[0]!.horizon_position)
       return { events: inOrder(page), next: page.length === limit ? page[limit - 1]!.position : horizon > after ? horizon : after }
     }
