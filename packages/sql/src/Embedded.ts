@@ -45,7 +45,7 @@ export const layer = (
 ): Layer.Layer<Postgres.Stores | Lease.Lease | PgliteClient.PgliteClient | SqlClient.SqlClient, Postgres.LayerError> =>
   Layer.unwrap(Effect.map(PgliteClient.PgliteClient, (pglite) =>
     // PGlite runs in this process alone: a lock in the process is the lease.
-    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel) }), InMemory.lease)
+    Layer.merge(Postgres.stores({ ...options, listen: (channel) => pglite.listen(channel), appendByFunction: true }), InMemory.lease)
   )).pipe(
     Layer.provideMerge(PgliteClient.layer({
       ...(options?.dataDir === undefined ? {} : { dataDir: options.dataDir }),

@@ -41,6 +41,8 @@ export interface StoreOptions extends Tables.TableOptions, Retries.RetryOptions,
   readonly pollInterval?: SqlEventStore.Options["pollInterval"]
   /** Group commit of plain appends made at the same moment (see `SqlEventStore.Options`); on by default. */
   readonly groupCommit?: SqlEventStore.Options["groupCommit"]
+  /** Single appends by a SQL function rather than a statement (see `SqlEventStore.Options`); off by default. */
+  readonly appendByFunction?: SqlEventStore.Options["appendByFunction"]
   /**
    * Warn when a transaction has held the readers' gate this long (see `Gate.watchdog`); `false`
    * turns the watchdog off. Default: after 10 seconds.

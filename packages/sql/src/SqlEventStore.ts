@@ -51,6 +51,12 @@ export interface Options extends Tables.TableOptions, Retries.RetryOptions {
    * each append with a statement of its own.
    */
   readonly groupCommit?: false | Partial<GroupCommit.Options> | undefined
+  /**
+   * Appends a single event outside a transaction by calling a SQL function rather than by sending
+   * the append's statement. PGlite spends more on parsing and planning the statement than on
+   * running it, so `Embedded` turns this on; on a server the statement is faster (default off).
+   */
+  readonly appendByFunction?: boolean | undefined
 }
 
 /** "any" and "streamExists" appends that lost a race for a version try again at once. */
@@ -227,7 +233,7 @@ export const make: (
 ) {
   const sql = yield* SqlClient.SqlClient
   const tables = yield* Tables.make(options)
-  const log = Statements.makeLog(sql, tables.events)
+  const log = Statements.makeLog(sql, tables.events, { appendByFunction: options?.appendByFunction })
   const pollInterval = Duration.fromInputUnsafe(options?.pollInterval ?? "500 millis")
   // The store's own fibers (announcing appends, listening) wait on the live clock.
   const wakeUps = yield* LiveClock.provide(WakeUps.make(sql, tables.channel, options?.listen))

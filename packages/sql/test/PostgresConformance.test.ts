@@ -16,3 +16,8 @@ CheckpointStoreConformance.checkpointStoreConformance("Postgres server", stores)
 SnapshotStoreConformance.snapshotStoreConformance("Postgres server", stores)
 StreamLifecycleConformance.streamLifecycleConformance("Postgres server", stores, { rounds })
 ErasureConformance.erasureConformance("Postgres server", stores)
+
+// Single appends by the SQL function PGlite uses, on a server: the same answers as the statement.
+const byFunction = Postgres.layer({ url: Redacted.make(inject("databaseUrl")), schema: "conformance_by_function", appendByFunction: true })
+EventStoreConformance.eventStoreConformance("Postgres server, single appends by function", byFunction)
+StreamLifecycleConformance.streamLifecycleConformance("Postgres server, single appends by function", byFunction, { rounds })

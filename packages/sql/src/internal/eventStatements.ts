@@ -4,8 +4,11 @@
  * order and the gate.
  */
 import { ClosedStreams, type EventQuery, EventStore } from "@facta/core"
-import type { SqlClient, SqlError, Statement } from "effect/sql"
+import { Effect } from "effect"
+import { SqlClient, type SqlError, type Statement } from "effect/sql"
+import type * as Tables from "../Tables.ts"
 import { type AppendRow, type EncodedBatch, sequenceBits, sequenceMask } from "./eventRows.ts"
+import type { SqlFunction } from "./sqlFunctions.ts"
 
 /** The events table, and the fragments that do not depend on a statement's values, built once. */
 export interface Log {
@@ -19,12 +22,15 @@ export interface Log {
   readonly eventColumns: Statement.Fragment
   /** The stream takes events: its last event (`current.last_type`) is no marker of a closed stream. */
   readonly open: Statement.Fragment
+  /** The function that appends one event outside a transaction, when the store calls it (see `appendOne`). */
+  readonly appendOne: Statement.Identifier | undefined
 }
 
-export const makeLog = (sql: SqlClient.SqlClient, table: string): Log => ({
+export const makeLog = (sql: SqlClient.SqlClient, table: string, options?: { readonly appendByFunction?: boolean | undefined }): Log => ({
   sql,
   table,
   events: sql(table),
+  appendOne: options?.appendByFunction === true ? sql(appendOneFunction(table)) : undefined,
   // A subquery, so that it is computed once per statement.
   gate: sql`(SELECT ${sql(`${table}_gate`)}())`,
   eventColumns: sql`position, transaction_id::text AS transaction, stream_id, version, event_id, type, data, metadata, recorded_at, tags`,
@@ -119,11 +125,57 @@ export const append = (
       : checkCondition(log, batch, appendCondition, keys, inTransaction)
     return insert(sql`${ordered} AND (SELECT ${check})`, textArray(keys.guards))
   }
+  if (log.appendOne !== undefined && !inTransaction && appendCondition === undefined && batch.encoded.length === 1) {
+    return callAppendOne(log, log.appendOne, streamId, batch, expected)
+  }
   const exact = expected === "noStream" ? 0 : typeof expected === "number" ? expected : undefined
   const current = lastEvent(log, streamId)
   if (exact !== undefined) return write(current, sql`current.version = ${exact} AND ${log.open}`)
   return write(current, expected === "streamExists" ? sql`current.version > 0 AND ${log.open}` : log.open)
 }
+
+/** An expectation as the appending function reads it: -1 any, -2 the stream exists, else the version. */
+export const expectationOf = (expected: EventStore.ExpectedVersion) =>
+  expected === "any" ? -1 : expected === "streamExists" ? -2 : expected === "noStream" ? 0 : expected
+
+const appendOneFunction = (table: string) => `${table}_append_one`
+
+/**
+ * One event appended outside a transaction by a SQL function: the plain append's statement, its
+ * expectation a number (see {@link expectationOf}). PGlite spends more on parsing and planning
+ * that statement than on running it, and about half as much on calling the function; on a server
+ * the statement is the faster (see `SqlEventStore.Options.appendByFunction`).
+ */
+const callAppendOne = (log: Log, fn: Statement.Identifier, streamId: string, batch: EncodedBatch, expected: EventStore.ExpectedVersion) => {
+  const { sql } = log
+  const event = batch.encoded[0]!
+  return sql<AppendRow>`SELECT * FROM ${fn}(${streamId}::text, ${expectationOf(expected)}::bigint, ${event.id}::uuid, ${event.type}::text,
+    ${batch.data}::jsonb, ${batch.metadata}::jsonb, ${textArray(event.tags ?? [])}::text[], ${textArray(batch.lockKeys)}::text[])`
+}
+
+/** The appending function (see `callAppendOne`), a SQL function like the others (see `sqlFunctions`). */
+export const functions = Effect.fnUntraced(function*(tables: Tables.Tables): Effect.fn.Return<ReadonlyArray<SqlFunction>, never, SqlClient.SqlClient> {
+  const sql = yield* SqlClient.SqlClient
+  const events = sql(tables.events)
+  const closed = [ClosedStreams.archivedType, ClosedStreams.deletedType].map((type) => `'${type.replace(/'/g, "''")}'`).join(", ")
+  const definition = sql`CREATE OR REPLACE FUNCTION ${sql(appendOneFunction(tables.events))}(
+      p_stream text, p_expected bigint, p_id uuid, p_type text, p_data jsonb, p_metadata jsonb, p_tags text[], p_lock_keys text[])
+    RETURNS TABLE ("position" bigint, "transaction" text, "version" bigint, "recorded_at" timestamptz) LANGUAGE sql VOLATILE AS $$
+    INSERT INTO ${events} AS e (stream_id, version, event_id, type, data, metadata, tags)
+    SELECT p_stream, current.version + 1, p_id, p_type, p_data, p_metadata, p_tags
+    FROM (SELECT coalesce(l.version, 0) AS version, l.type AS last_type FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+      SELECT x.version, x.type FROM ${events} AS x WHERE x.stream_key = md5(p_stream)::uuid ORDER BY x.version DESC LIMIT 1
+    ) AS l ON true) AS current
+    WHERE (p_expected = -1 OR (p_expected = -2 AND current.version > 0) OR current.version = p_expected)
+      AND (current.last_type IS NULL OR current.last_type NOT IN (${sql.literal(closed)}))
+      AND (cardinality(p_lock_keys) = 0 OR (SELECT count(*) FROM (
+        SELECT pg_advisory_xact_lock_shared(k.key) FROM (SELECT DISTINCT hashtextextended(key, 0) AS key FROM unnest(p_lock_keys) AS key) AS k
+        ORDER BY k.key
+      ) AS locked) >= 0)
+    RETURNING e.position, e.transaction_id::text, e.version, e.recorded_at
+  $$`
+  return [{ name: appendOneFunction(tables.events), definition }]
+})
 
 /** The first event that broke an append's condition, as the check raises it. */
 export interface ConflictRow {

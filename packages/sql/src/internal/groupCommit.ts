@@ -22,7 +22,7 @@ import { ClosedStreams, type EventStore } from "@facta/core"
 import { Deferred, type Duration, Effect, Option, Queue, type Scope, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type { AppendRow, EncodedBatch } from "./eventRows.ts"
-import { append, type Log, sharedLocks } from "./eventStatements.ts"
+import { append, expectationOf, type Log, sharedLocks } from "./eventStatements.ts"
 import { transientOf } from "./transient.ts"
 
 export interface Options {
@@ -48,9 +48,6 @@ interface Pending {
   readonly done: Deferred.Deferred<ReadonlyArray<AppendRow>, SqlError.SqlError>
 }
 
-/** An expectation as the group's statement reads it: -1 any, -2 the stream exists, else the version. */
-const expectationOf = (expected: EventStore.ExpectedVersion) =>
-  expected === "any" ? -1 : expected === "streamExists" ? -2 : expected === "noStream" ? 0 : expected
 
 /** The appends of a group as one JSON array: stream, expectation, events. */
 const groupJson = (group: ReadonlyArray<Pending>) =>

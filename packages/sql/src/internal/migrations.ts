@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type * as Tables from "../Tables.ts"
 import * as ConditionChecks from "./conditionChecks.ts"
+import * as EventStatements from "./eventStatements.ts"
 import * as ReadersGate from "./readersGate.ts"
 
 // -- Released: frozen, as they were released ----------------------------------------------------
@@ -548,7 +549,7 @@ const createKeys = Effect.fnUntraced(function*(tables: Tables.Tables) {
 
 /** Every SQL function, in an order in which each finds those it calls. */
 export const sqlFunctions = (tables: Tables.Tables) =>
-  Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables)]), (groups) => groups.flat())
+  Effect.map(Effect.all([ReadersGate.functions(tables), ConditionChecks.functions(tables), EventStatements.functions(tables)]), (groups) => groups.flat())
 
 /** The migrations by `<id>_<name>`, as the Migrator loads them. */
 export const steps = (tables: Tables.Tables) => ({

@@ -1,9 +1,9 @@
 /**
  * Facta's SQL functions are code, not migrations. Each is defined beside the statements that call
- * it (`readersGate`, `conditionChecks`); {@link apply} creates or replaces every one whose
- * definition differs from the one the database last got, kept by name and hash in the functions
- * table. So a changed body reaches every database, old or new, and migrations stay frozen: they
- * create tables, columns and indexes, and drop a function whose signature is gone.
+ * it (`readersGate`, `conditionChecks`, `eventStatements`); {@link apply} creates or replaces
+ * every one whose definition differs from the one the database last got, kept by name and hash in
+ * the functions table. So a changed body reaches every database, old or new, and migrations stay
+ * frozen: they create tables, columns and indexes, and drop a function whose signature is gone.
  *
  * A body must keep serving callers of the previous release while an upgrade rolls out: a call
  * that means something new takes a new signature (and a migration drops the old one later).
