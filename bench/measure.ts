@@ -1,6 +1,7 @@
 /**
  * Timing helpers shared by every figure: runners that time a batch of operations (for a fixed
- * time or a fixed count, with any concurrency), percentiles, medians, and the interleaving of
+ * time or a fixed count, with any concurrency) and the CPU it took (this process's and, when the
+ * bench started the Postgres server, the server's), percentiles, medians, and the interleaving of
  * Facta and baseline rounds so that machine noise lands on both alike.
  */
 import { Effect } from "effect"
