@@ -12,6 +12,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { EventStore, InMemory } from "@facta/core"
 import {
+  cpuPerOp,
   durationOf,
   type Figure,
   forDuration,
@@ -110,7 +111,8 @@ const throughput = (
     unit: "events/s",
     facta: medianRate(result.facta, perOp),
     baseline: medianRate(result.baseline, perOp),
-    samples: samples(result, perOp)
+    samples: samples(result, perOp),
+    cpu: cpuPerOp(result, perOp)
   })
 
 export const sqlFigures = async (target: SqlTarget, plan: Plan): Promise<Array<Figure>> => {

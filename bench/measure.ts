@@ -1,11 +1,13 @@
 /**
  * Timing helpers shared by every figure: runners that time a batch of operations (for a fixed
- * time or a fixed count, with any concurrency), percentiles, medians, and the interleaving of
+ * time or a fixed count, with any concurrency) and the CPU it took (this process's and, when the
+ * bench started the Postgres server, the server's), percentiles, medians, and the interleaving of
  * Facta and baseline rounds so that machine noise lands on both alike.
  */
 import { Effect } from "effect"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
+import type { ServerCpu } from "./serverCpu.ts"
 
 // A full garbage collection before every round (outside the timing), so that neither side pays
 // for the other's garbage, or for what an earlier figure or store left behind. `npm run bench`
@@ -22,6 +24,51 @@ export interface Round {
   readonly ms: number
   /** Milliseconds per operation; empty when per-operation timing is not meaningful. */
   readonly latencies: ReadonlyArray<number>
+  /** This process's CPU time (user + system, every thread) over the round, in µs. */
+  readonly cpuUs?: number | undefined
+  /** The Postgres server's CPU time over the round, in µs, when the bench started the server (see {@link watchServerCpu}). */
+  readonly serverCpuUs?: number | undefined
+}
+
+let serverCpu: ServerCpu | undefined
+
+/** Rounds begun from now on also measure the server's CPU with `probe`; `undefined` stops that. */
+export const watchServerCpu = (probe: ServerCpu | undefined): void => {
+  serverCpu = probe
+}
+
+/** A round being timed: when it began, and how to close it. */
+export interface RoundClock {
+  readonly start: number
+  /** The round so far: `ops` operations since {@link start}, with the CPU they took. */
+  readonly end: (ops: number, latencies?: ReadonlyArray<number>) => Round
+}
+
+/**
+ * Starts timing a round, and its CPU: this process's and, when watched, the server's. The
+ * server's is read outside the timed span (it lists `/proc`). For rounds timed by hand, e.g. a
+ * catch-up from start to caught up.
+ */
+export const beginRound = (): RoundClock => {
+  const probe = serverCpu
+  const serverBefore = probe?.()
+  const nodeBefore = process.cpuUsage()
+  const start = performance.now()
+  return {
+    start,
+    end: (ops, latencies = []) => {
+      const ms = performance.now() - start
+      const node = process.cpuUsage(nodeBefore)
+      const serverAfter = serverBefore === undefined ? undefined : probe?.()
+      return {
+        ops,
+        ms,
+        latencies,
+        cpuUs: node.user + node.system,
+        serverCpuUs: serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore
+      }
+    }
+  }
 }
 
 /** Operations per second of a round. */
@@ -58,8 +105,8 @@ export const forDuration = <E, R>(
   Effect.suspend(() => {
     let next = 0
     const latencies: Array<number> = []
-    const start = performance.now()
-    const end = start + durationMs
+    const clock = beginRound()
+    const end = clock.start + durationMs
     const worker: Effect.Effect<void, E, R> = Effect.suspend(() => {
       if (performance.now() >= end) return Effect.void
       const index = next++
@@ -72,7 +119,7 @@ export const forDuration = <E, R>(
       )
     })
     return Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true }).pipe(
-      Effect.map((): Round => ({ ops: next, ms: performance.now() - start, latencies }))
+      Effect.map((): Round => clock.end(next, latencies))
     )
   })
 
@@ -84,7 +131,7 @@ export const forCount = <E, R>(
 ): Effect.Effect<Round, E, R> =>
   Effect.suspend(() => {
     const latencies: Array<number> = []
-    const start = performance.now()
+    const clock = beginRound()
     return Effect.forEach(
       Array.from({ length: count }, (_, index) => index),
       (index) => {
@@ -94,7 +141,7 @@ export const forCount = <E, R>(
         })
       },
       { concurrency, discard: true }
-    ).pipe(Effect.map((): Round => ({ ops: count, ms: performance.now() - start, latencies })))
+    ).pipe(Effect.map((): Round => clock.end(count, latencies)))
   })
 
 /**
@@ -103,27 +150,27 @@ export const forCount = <E, R>(
  */
 export const forDurationSync = (durationMs: number, op: (index: number) => void): Round => {
   const latencies: Array<number> = []
-  const start = performance.now()
-  const end = start + durationMs
+  const clock = beginRound()
+  const end = clock.start + durationMs
   let index = 0
   while (performance.now() < end) {
     const began = performance.now()
     op(index++)
     latencies.push(performance.now() - began)
   }
-  return { ops: index, ms: performance.now() - start, latencies }
+  return clock.end(index, latencies)
 }
 
 /** The plain-JS counterpart of {@link forCount}. */
 export const forCountSync = (count: number, op: (index: number) => void): Round => {
   const latencies: Array<number> = []
-  const start = performance.now()
+  const clock = beginRound()
   for (let index = 0; index < count; index++) {
     const began = performance.now()
     op(index)
     latencies.push(performance.now() - began)
   }
-  return { ops: count, ms: performance.now() - start, latencies }
+  return clock.end(count, latencies)
 }
 
 export interface Interleaved {
@@ -168,6 +215,41 @@ export const interleave = async (
 /** Median operations per second over rounds, times `perOp` (e.g. events per call). */
 export const medianRate = (rounds: ReadonlyArray<Round>, perOp = 1): number => median(rounds.map(rate)) * perOp
 
+/**
+ * CPU time per operation (µs; per event where the rate counts events), the median over rounds
+ * of each side: this process's (`facta`, `baseline`) and the Postgres server's (`factaServer`,
+ * `baselineServer`; `null` when not measured: PGlite, memory, or a server the bench did not start).
+ * On PGlite the database runs in this process, so its CPU is in `facta` and `baseline`.
+ */
+export interface CpuPerOp {
+  readonly facta: number | null
+  readonly baseline: number | null
+  readonly factaServer: number | null
+  readonly baselineServer: number | null
+}
+
+const medianPerOp = (rounds: ReadonlyArray<Round>, perOp: number, of: (round: Round) => number | undefined): number | null => {
+  const values = rounds.map((round) => {
+    const cpu = of(round)
+    return cpu === undefined || round.ops <= 0 ? undefined : cpu / (round.ops * perOp)
+  })
+  return values.length === 0 || values.some((value) => value === undefined) ? null : median(values as Array<number>)
+}
+
+/**
+ * The CPU per operation of interleaved rounds, divided as the rates are (`perOp`: events per
+ * operation); `undefined` when neither side's rounds measured CPU.
+ */
+export const cpuPerOp = (result: Interleaved, perOp = 1): CpuPerOp | undefined => {
+  const cpu: CpuPerOp = {
+    facta: medianPerOp(result.facta, perOp, (round) => round.cpuUs),
+    baseline: medianPerOp(result.baseline, perOp, (round) => round.cpuUs),
+    factaServer: medianPerOp(result.facta, perOp, (round) => round.serverCpuUs),
+    baselineServer: medianPerOp(result.baseline, perOp, (round) => round.serverCpuUs)
+  }
+  return cpu.facta === null && cpu.baseline === null ? undefined : cpu
+}
+
 /** Which direction is good for a metric. Ratios are always oriented so that higher is better. */
 export type Better = "higher" | "lower"
 
@@ -191,6 +273,8 @@ export interface Figure {
   readonly note?: string | undefined
   /** Per-round values behind the medians, to judge the noise. */
   readonly samples?: { readonly facta: ReadonlyArray<number>; readonly baseline: ReadonlyArray<number> } | undefined
+  /** CPU per operation of each side, where the figure measured it. */
+  readonly cpu?: CpuPerOp | undefined
 }
 
 export interface FigureInput {
@@ -204,6 +288,7 @@ export interface FigureInput {
   readonly target?: number | undefined
   readonly note?: string | undefined
   readonly samples?: Figure["samples"]
+  readonly cpu?: CpuPerOp | undefined
 }
 
 const ratioOf = (better: Better, facta: number | null, baseline: number | null): number | null => {
@@ -238,7 +323,8 @@ export const eventsPerSecond = (
     unit: "events/s",
     facta: medianRate(result.facta),
     baseline: medianRate(result.baseline),
-    samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) }
+    samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) },
+    cpu: cpuPerOp(result)
   })
 
 /** A figure that is not measured; printed with its reason, never with a made-up number. */
@@ -258,6 +344,8 @@ export interface Plan {
   readonly maxCommandsPerRound: number
   /** Loads of the 10,000-event stream per round. */
   readonly loadsPerRound: number
+  /** Reads of the 50,000-event log per round (figure 16). */
+  readonly logReadsPerRound: number
   /** Loads from a snapshot per round (each takes a millisecond or so). */
   readonly snapshotLoadsPerRound: number
   /** Events a projection catches up on in each round. */
@@ -282,6 +370,7 @@ export const plans: Record<"quick" | "full", Plan> = {
     warmupMs: 100,
     maxCommandsPerRound: 1_000,
     loadsPerRound: 1,
+    logReadsPerRound: 1,
     snapshotLoadsPerRound: 10,
     catchUpEvents: 10_000,
     catchUpRounds: 1,
@@ -297,6 +386,7 @@ export const plans: Record<"quick" | "full", Plan> = {
     warmupMs: 600,
     maxCommandsPerRound: 8_000,
     loadsPerRound: 5,
+    logReadsPerRound: 2,
     snapshotLoadsPerRound: 50,
     catchUpEvents: 100_000,
     catchUpRounds: 3,

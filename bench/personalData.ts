@@ -20,7 +20,7 @@
 import { Effect, Redacted, Schema } from "effect"
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from "node:crypto"
 import { EventStore, KeyStore, PersonalData, RecordedEvent } from "@facta/core"
-import { durationOf, eventsPerSecond, type Figure, forCount, forDuration, higherIsBetter, interleave, type Interleaved, medianRate, type Plan, rate } from "./measure.ts"
+import { cpuPerOp, durationOf, eventsPerSecond, type Figure, forCount, forDuration, higherIsBetter, interleave, type Interleaved, medianRate, type Plan, rate } from "./measure.ts"
 import type { Services } from "./targets.ts"
 
 class Transferred extends Schema.TaggedClass<Transferred>()("Transferred", {
@@ -203,7 +203,8 @@ export const figures = async (run: Run, store: Figure["store"], plan: Plan): Pro
       unit: "events/s",
       facta: medianRate(result.facta, perOp),
       baseline: medianRate(result.baseline, perOp),
-      samples: { facta: result.facta.map((r) => rate(r) * perOp), baseline: result.baseline.map((r) => rate(r) * perOp) }
+      samples: { facta: result.facta.map((r) => rate(r) * perOp), baseline: result.baseline.map((r) => rate(r) * perOp) },
+      cpu: cpuPerOp(result, perOp)
     })
   return [
     eventsPerSecond({ id: "15a", title: "Personal fields: encode and append 1 event/call, encrypted vs plain", store, target: 0.8 }, singles),

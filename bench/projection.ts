@@ -28,7 +28,7 @@
 import { Effect, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { CheckpointStore, Documents, EventStore, Processor, Projection } from "@facta/core"
-import { eventsPerSecond, type Figure, interleave, type Interleaved, type Plan, type Round } from "./measure.ts"
+import { beginRound, eventsPerSecond, type Figure, interleave, type Interleaved, type Plan, type Round } from "./measure.ts"
 import { PlainLog } from "./plainLog.ts"
 import type { BenchTables, MemoryTarget, SqlTarget } from "./targets.ts"
 
@@ -79,8 +79,6 @@ interface CatchUp {
   readonly documents: ReadonlyArray<Balance>
 }
 
-const timedRound = (events: number, ms: number): Round => ({ ops: events, ms, latencies: [] })
-
 // -- Facta --------------------------------------------------------------------------------------
 
 const Credited = Schema.TaggedStruct(type, { amount: Schema.Int })
@@ -110,12 +108,12 @@ const factaCatchUp = (name: string, from: bigint, events: number) =>
     const { documents, projection } = balances(name)
     const checkpoints = yield* CheckpointStore.CheckpointStore
     yield* checkpoints.set(name, EventStore.start, from)
-    const began = performance.now()
+    const clock = beginRound()
     const handle = yield* Processor.start(projection, { batchSize })
     yield* handle.whenCaughtUp
-    const ms = performance.now() - began
+    const round = clock.end(events)
     const stored = yield* documents.list
-    return { round: timedRound(events, ms), documents: stored.map((d) => d.document) } satisfies CatchUp
+    return { round, documents: stored.map((d) => d.document) } satisfies CatchUp
   }))
 
 // -- Baseline (SQL) -----------------------------------------------------------------------------
@@ -134,7 +132,7 @@ const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events
     const documents = sql(tables.baselineProjections)
     const checkpoints = sql(tables.baselineCheckpoints)
     yield* sql`INSERT INTO ${checkpoints} (processor, position) VALUES (${name}, ${from.toString()}::numeric)`
-    const began = performance.now()
+    const clock = beginRound()
     let position = from
     let transaction = (from >> 64n).toString()
     let sequence = (from & sequenceMask).toString()
@@ -168,9 +166,46 @@ const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events
       transaction = last.transaction
       sequence = last.sequence
     }
-    const ms = performance.now() - began
+    const round = clock.end(events)
     const stored = yield* sql<{ readonly document: Balance }>`SELECT document FROM ${documents} WHERE projection = ${name}`
-    return { round: timedRound(events, ms), documents: stored.map((row) => row.document) } satisfies CatchUp
+    return { round, documents: stored.map((row) => row.document) } satisfies CatchUp
+  })
+
+/** What the raw read of figure 6b saw: how many events, and their amounts' sum. */
+interface RawRead {
+  readonly round: Round
+  readonly events: number
+  readonly total: number
+}
+
+/**
+ * Figure 6b's baseline: figure 6's baseline pages (the same query, order and pages of 500 through
+ * the same `SqlClient`), read and nothing else: no documents, no fold, no transaction, no writes.
+ */
+const rawCatchUp = (tables: BenchTables, from: bigint, events: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const log = sql(tables.events)
+    const clock = beginRound()
+    let transaction = (from >> 64n).toString()
+    let sequence = (from & sequenceMask).toString()
+    let read = 0
+    let total = 0
+    while (true) {
+      const rows = yield* sql<PageRow>`SELECT transaction_id::text AS transaction, position::text AS sequence, stream_id, data
+        FROM ${log}
+        WHERE (transaction_id, position) > (${transaction}::text::xid8, ${sequence}::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND ${sql.in("type", [type])}
+        ORDER BY transaction_id, position LIMIT ${batchSize}`
+      if (rows.length === 0) break
+      read += rows.length
+      for (const row of rows) total += row.data.amount
+      const last = rows[rows.length - 1]!
+      transaction = last.transaction
+      sequence = last.sequence
+    }
+    return { round: clock.end(events), events: read, total } satisfies RawRead
   })
 
 // -- Checking and figures -----------------------------------------------------------------------
@@ -202,17 +237,37 @@ const figure = (store: Figure["store"], result: Interleaved, extra: { target?: n
  */
 type Side = (name: string, from: "backlog" | "tail", events: number) => Promise<CatchUp>
 
-/** Interleaved rounds of both sides, each checked; the warm-up (round -1) only catches up on the tail. */
-const rounds = (plan: Plan, facta: Side, baseline: Side) => {
-  const timed = (which: string, run: Side) => async (round: number): Promise<Round> => {
-    const warmup = round < 0
-    const events = warmup ? plan.catchUpWarmupEvents : plan.catchUpEvents
-    const { documents, round: timing } = await run(`${which}-${warmup ? "warmup" : `r${round}`}`, warmup ? "tail" : "backlog", events)
-    if (!warmup) check(`${which} round ${round}`, events, documents)
-    return timing
-  }
-  return interleave(plan.catchUpRounds, timed("facta", facta), timed("baseline", baseline))
+/**
+ * One side's rounds: the warm-up (round -1) only catches up on the tail; every measured round is
+ * checked by `verify`.
+ */
+const timed = <A extends { readonly round: Round }>(
+  plan: Plan,
+  which: string,
+  run: (name: string, from: "backlog" | "tail", events: number) => Promise<A>,
+  verify: (side: string, events: number, outcome: A) => void
+) =>
+async (round: number): Promise<Round> => {
+  const warmup = round < 0
+  const events = warmup ? plan.catchUpWarmupEvents : plan.catchUpEvents
+  const outcome = await run(`${which}-${warmup ? "warmup" : `r${round}`}`, warmup ? "tail" : "backlog", events)
+  if (!warmup) verify(`${which} round ${round}`, events, outcome)
+  return outcome.round
 }
+
+const checkCatchUp = (side: string, events: number, outcome: CatchUp) => check(side, events, outcome.documents)
+
+/** Throws unless the raw read saw exactly the backlog's events. */
+const checkRawRead = (side: string, events: number, outcome: RawRead) => {
+  const want = expected(events)
+  if (outcome.events !== want.events || outcome.total !== want.total) {
+    throw new Error(`${side}: read ${outcome.events} events, total ${outcome.total}; expected ${want.events}, ${want.total}`)
+  }
+}
+
+/** Interleaved rounds of both sides, each checked. */
+const rounds = (plan: Plan, facta: Side, baseline: Side) =>
+  interleave(plan.catchUpRounds, timed(plan, "facta", facta, checkCatchUp), timed(plan, "baseline", baseline, checkCatchUp))
 
 /**
  * Writes `events` of `eventType` over the 1,000 accounts straight into Facta's events table, in
@@ -247,14 +302,29 @@ const seedSql = (target: SqlTarget, events: number, warmupEvents: number) =>
     return { backlog, tail: (BigInt(tail!.transaction) << 64n) | BigInt(tail!.sequence) }
   }))
 
-export const sqlFigures = async (target: SqlTarget, plan: Plan): Promise<Array<Figure>> => {
+const rawTitle = `Projection catch-up, ${accounts.toLocaleString("en-US")} documents, batches of ${batchSize}, vs a raw SELECT of the same events`
+
+/**
+ * Figure 6 and, with `raw`, 6b: the same catch-up against the raw read of the same events, in
+ * interleaved rounds of their own.
+ */
+export const sqlFigures = async (target: SqlTarget, plan: Plan, which: { readonly catchUp: boolean; readonly raw: boolean } = { catchUp: true, raw: false }): Promise<Array<Figure>> => {
   const from = await seedSql(target, plan.catchUpEvents, plan.catchUpWarmupEvents)
-  const result = await rounds(
-    plan,
-    (name, start, count) => target.run(factaCatchUp(`${target.store}-${name}`, from[start], count)),
-    (name, start, count) => target.run(baselineCatchUp(target.tables, name, from[start], count))
-  )
-  return [figure(target.store, result, { target: 0.5, note: sizeNote(plan) })]
+  const facta: Side = (name, start, count) => target.run(factaCatchUp(`${target.store}-${name}`, from[start], count))
+  const figures: Array<Figure> = []
+  if (which.catchUp) {
+    const result = await rounds(plan, facta, (name, start, count) => target.run(baselineCatchUp(target.tables, name, from[start], count)))
+    figures.push(figure(target.store, result, { target: 0.5, note: sizeNote(plan) }))
+  }
+  if (which.raw) {
+    const result = await interleave(
+      plan.catchUpRounds,
+      timed(plan, "facta-6b", facta, checkCatchUp),
+      timed(plan, "raw", (_name, start, count) => target.run(rawCatchUp(target.tables, from[start], count)), checkRawRead)
+    )
+    figures.push(eventsPerSecond({ id: "6b", title: rawTitle, store: target.store, target: 0.35, note: sizeNote(plan) }, result))
+  }
+  return figures
 }
 
 // -- Memory -------------------------------------------------------------------------------------
@@ -316,9 +386,9 @@ export const memoryFigures = async (target: MemoryTarget, plan: Plan): Promise<A
     plan,
     (name, start, count) => target.run(factaCatchUp(`memory-${name}`, from[start], count)),
     async (name, start, count) => {
-      const began = performance.now()
+      const clock = beginRound()
       const documents = projections.catchUp(log, name, plainFrom[start])
-      return { round: timedRound(count, performance.now() - began), documents }
+      return { round: clock.end(count), documents }
     }
   )
   return [figure("memory", result, { note: `${sizeNote(plan)}; baseline: plain JS over PlainLog, documents as JSON text` })]

@@ -21,10 +21,11 @@ import * as Commands from "./commands.ts"
 import * as Conditions from "./conditions.ts"
 import * as Fanout from "./fanout.ts"
 import * as Http from "./http.ts"
-import { type Figure, type Plan, plans } from "./measure.ts"
+import { type CpuPerOp, type Figure, type Plan, plans, watchServerCpu } from "./measure.ts"
 import * as Memory from "./memory.ts"
 import * as PersonalData from "./personalData.ts"
 import * as Projection from "./projection.ts"
+import * as ReadLog from "./readLog.ts"
 import * as Rebuild from "./rebuild.ts"
 import * as Rehydrate from "./rehydrate.ts"
 import * as Scale from "./scale.ts"
@@ -40,7 +41,7 @@ const usage = `usage: npm run bench -- [--quick] [--out FILE] [--compare FILE] [
   --out       where to write the JSON (default .bench/latest.json)
   --compare   an earlier JSON file: print each figure's change against it
   --stores    which stores to measure (default all three)
-  --only      which figures to measure (default all), e.g. 1,5s,6
+  --only      which figures to measure (default all), e.g. 1,5s,6,6b,16
 The server is DATABASE_URL when set (its schema "bench" is dropped and recreated), else a throwaway
 PostgreSQL started and stopped here.`
 
@@ -85,6 +86,8 @@ const baselines: Record<string, string> = {
     "bench.baseline_checkpoints (LIKE facta_checkpoints INCLUDING ALL). Facta: Processor.start(Projection.make(...), { batchSize: 500 }), a handler that updates the " +
     "account's document (ProjectionStore.documents with a Schema, documents(...).update: the batch's documents are read in one query and upserted in one statement), timed from start to handle.whenCaughtUp. Both start at a checkpoint just before the backlog; every round's " +
     "documents are checked against the events. memory: the same in plain JS over PlainLog, documents kept as JSON text.",
+  "6b": "figure 6's baseline pages only: the same SELECT (same query shape, order and pages of 500, same SqlClient) of the same backlog, with no documents, no fold, no transaction and no writes; " +
+    "the rows counted and their amounts summed, checked against the backlog. Facta: figure 6's catch-up (the same processor and documents), in interleaved rounds of their own.",
   "7": "raw LISTEN/NOTIFY on the same client: time from calling pg_notify to the listener's queue receiving the payload. Facta: one event per append, appends 5 ms apart, " +
     "timed from append returning to store.subscribe({ types }) receiving it; 7a subscribes in the appending store (woken in-process), 7b in a second store with its own pool (woken by NOTIFY only, like another process).",
   "9": "the in-place rebuild of the same projection (handle.rebuild, then handle.whenCaughtUp) over the same events, in the same run; " +
@@ -99,6 +102,10 @@ const baselines: Record<string, string> = {
   "15": "the same events through the same Facta calls (RecordedEvent.codec(...).encodeMany, EventStore.append; readStreamPage, decodeMany) with a Schema whose two names are plain " +
     "fields instead of PersonalData.field: the ratio is the cost of encrypting them (one key look-up per call, AES-256-GCM per field, the larger JSON). Two subjects per event, from 100 whose keys exist before timing. " +
     "15d, 15e: the plain Schema carrying the two names sealed by hand with node:crypto (AES-256-GCM, a random IV, subject and field as associated data, the keys already in memory as KeyObjects), opened by hand after decodeMany and wrapped in Redacted: the cipher's own cost, so the ratio is what Facta adds to it.",
+  "16": "a raw SELECT of the columns Facta reads (position, transaction_id::text, stream_id, version, event_id, type, data, metadata, recorded_at, tags) of the same 50,000 rows " +
+    "(100 streams of 500, appended in batches before timing) from Facta's events table through the same SqlClient: (transaction_id, position) after the previous page's last row, " +
+    "below pg_snapshot_xmin(pg_current_snapshot()), ORDER BY transaction_id, position LIMIT 500. Facta: EventStore.readPage({ after, batchSize: 500 }) in a loop from the position " +
+    "before the events, each page's next the next after. Both stop after exactly 50,000 events, sum the amounts and are checked.",
   "13": "the same command (open an account of its own) through a hand-written effect/http route on the same CommandHandler, answering the same body and ETag; both servers in this process on the in-memory store, fetch with keep-alive, 1 (13a) and 8 (13b) requests in flight."
 }
 
@@ -116,6 +123,7 @@ const cleanup = async () => {
   const pg = server
   live = undefined
   server = undefined
+  watchServerCpu(undefined)
   await target?.dispose().catch(() => {})
   await pg?.stop()
 }
@@ -152,9 +160,10 @@ const sqlGroups = async (target: Targets.SqlTarget, url?: string): Promise<Array
     progress(`${target.store}: rehydration (figures 5, 5s)`)
     figures.push(...await Rehydrate.sqlFigures(target, plan, { withoutSnapshots: wants("5"), withSnapshots: wants("5s") }))
   }
-  if (wants("6")) {
-    progress(`${target.store}: projection catch-up (figure 6)`)
-    figures.push(...await Projection.sqlFigures(target, plan))
+  if (wants("6", "6b")) {
+    progress(`${target.store}: projection catch-up (figures 6, 6b)`)
+    // "6" is both (6b reads 6's backlog against 6's catch-up); "6b" alone skips 6's baseline.
+    figures.push(...await Projection.sqlFigures(target, plan, { catchUp: wants("6"), raw: true }))
   }
   if (wants("7")) {
     progress(`${target.store}: subscription latency (figure 7)`)
@@ -172,6 +181,10 @@ const sqlGroups = async (target: Targets.SqlTarget, url?: string): Promise<Array
     progress(`${target.store}: personal fields, encrypted vs plain (figure 15)`)
     figures.push(...await PersonalData.figures(target.run, target.store, plan))
   }
+  if (wants("16")) {
+    progress(`${target.store}: read the global log (figure 16)`)
+    figures.push(...await ReadLog.sqlFigures(target, plan))
+  }
   // Processes on one server: PGlite is one process's.
   if (url !== undefined && wants("11", "11a", "11b", "11c")) {
     progress(`${target.store}: catch-up by 1, 2 and 4 processes, takeover (figure 11)`)
@@ -185,8 +198,10 @@ const measureAll = async (): Promise<Array<Figure>> => {
   if (stores.has("server")) {
     progress(process.env["DATABASE_URL"] ? "server: using DATABASE_URL" : "server: starting a throwaway PostgreSQL")
     server = await PostgresServer.acquirePostgres()
-    const target = await Targets.server(server.url)
+    const target = await Targets.server(server.url, { ownServer: !process.env["DATABASE_URL"] })
     live = target
+    watchServerCpu(target.serverCpu)
+    if (target.serverCpu === undefined) progress("server: its CPU is not measured (not started here, or no /proc to read it from)")
     versions["postgres server"] = target.serverVersion
     figures.push(...await sqlGroups(target, server.url))
     await cleanup()
@@ -195,8 +210,9 @@ const measureAll = async (): Promise<Array<Figure>> => {
   if (stores.has("server") && wants("14", "14a", "14b", "14c", "14d")) {
     progress(process.env["DATABASE_URL"] ? "server: appends at DATABASE_URL (figure 14)" : "server: starting a PostgreSQL that flushes every commit (figure 14)")
     server = process.env["DATABASE_URL"] ? await PostgresServer.acquirePostgres() : await PostgresServer.startDurablePostgres()
-    const target = await Targets.server(server.url)
+    const target = await Targets.server(server.url, { ownServer: !process.env["DATABASE_URL"] })
     live = target
+    watchServerCpu(target.serverCpu)
     figures.push(...await Append.durableFigures(target, plan))
     await cleanup()
   }
@@ -306,8 +322,21 @@ const targetCell = (figure: Figure): string => {
   return `>=${figure.target} ${figure.ratio >= figure.target ? "ok" : "MISS"}`
 }
 
+const formatCpu = (value: number | null): string =>
+  value === null || !Number.isFinite(value) ? "—" : value >= 10 ? value.toFixed(0) : value.toFixed(1)
+
+/** "facta/baseline" CPU µs per operation; empty where the figure did not measure CPU, "—" for a side not measured. */
+const cpuCell = (cpu: CpuPerOp | undefined, side: "node" | "server"): string => {
+  if (cpu === undefined) return ""
+  const [facta, baseline] = side === "node" ? [cpu.facta, cpu.baseline] : [cpu.factaServer, cpu.baselineServer]
+  return facta === null && baseline === null ? "—" : `${formatCpu(facta)}/${formatCpu(baseline)}`
+}
+
 const printTable = (figures: ReadonlyArray<Figure>, previous: Map<string, Figure> | undefined) => {
-  const header = ["fig", "what", "store", "metric", "facta", "baseline", "ratio", "unit", "target", ...(previous ? ["vs prev"] : []), "note"]
+  const header = [
+    "fig", "what", "store", "metric", "facta", "baseline", "ratio", "unit", "target",
+    "cpu µs/op f/b", "pg µs/op f/b", ...(previous ? ["vs prev"] : []), "note"
+  ]
   const rows: Array<Array<string>> = []
   let lastTitle = ""
   let lastNote = ""
@@ -327,11 +356,13 @@ const printTable = (figures: ReadonlyArray<Figure>, previous: Map<string, Figure
       figure.ratio === null ? "-" : figure.ratio.toFixed(2),
       figure.unit,
       targetCell(figure),
+      cpuCell(figure.cpu, "node"),
+      cpuCell(figure.cpu, "server"),
       ...(previous ? [changeAgainst(figure, previous)] : []),
       note
     ])
   }
-  const numeric = new Set(["facta", "baseline", "ratio", "vs prev"])
+  const numeric = new Set(["facta", "baseline", "ratio", "cpu µs/op f/b", "pg µs/op f/b", "vs prev"])
   const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => row[column]!.length)))
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((cell, column) => {
@@ -392,7 +423,9 @@ const main = async () => {
     console.log(`compared with ${args.compare} (${previous.mode}, ${previous.date})` +
       (previous.mode === report.mode ? "" : `: WARNING, ${previous.mode} vs ${report.mode} mode`))
   }
-  console.log("ratio: facta/baseline for throughputs, baseline/facta for latencies and sizes; 1.00 = as fast as the raw baseline, higher is better\n")
+  console.log("ratio: facta/baseline for throughputs, baseline/facta for latencies and sizes; 1.00 = as fast as the raw baseline, higher is better")
+  console.log("cpu µs/op f/b: this process's CPU (user + system) per operation or event, facta/baseline, median of rounds (PGlite runs in this process);")
+  console.log("pg µs/op f/b: the same for the Postgres server's processes, read from /proc (— when the server was not started here)\n")
   printTable(report.figures, previous === undefined ? undefined : new Map(previous.figures.map((f) => [keyOf(f), f])))
   console.log("\nBaselines:")
   for (const [id, text] of Object.entries(baselines)) console.log(`  ${id === "table" ? "*" : id}: ${text}`)

@@ -17,6 +17,7 @@ import { Effect, Layer, ManagedRuntime, Queue, Redacted, type Scope } from "effe
 import { SqlClient, type SqlError } from "effect/sql"
 import { type EventStore, InMemory } from "@facta/core"
 import { Embedded, PgliteClient, Postgres, Tables } from "@facta/sql"
+import * as ServerCpu from "./serverCpu.ts"
 
 export const schema = "bench"
 
@@ -57,6 +58,11 @@ export interface SqlTarget {
    * Server only: an in-memory PGlite cannot be opened twice.
    */
   readonly peer?: (() => Promise<Peer>) | undefined
+  /**
+   * Reads the Postgres server's CPU time (its postmaster and children): only for a server the
+   * bench started itself, on Linux; undefined otherwise.
+   */
+  readonly serverCpu?: ServerCpu.ServerCpu | undefined
   readonly dispose: () => Promise<void>
 }
 
@@ -100,8 +106,18 @@ const createBaseline = (tables: BenchTables) =>
 const forEachPayload = <A, E>(queue: Queue.Dequeue<A, E>, payload: (item: A) => string, f: (payload: string) => void) =>
   Queue.take(queue).pipe(Effect.map((item) => f(payload(item))), Effect.forever, Effect.ignore, Effect.forkScoped, Effect.asVoid)
 
-/** A Postgres server at `url`; the `bench` schema is dropped first so every run starts empty. */
-export const server = async (url: string): Promise<SqlTarget> => {
+/** The CPU reader of the server's processes, found by its data directory; undefined when it cannot be read. */
+const serverCpuOf = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ readonly data_directory: string }>`SHOW data_directory`
+  return row === undefined ? undefined : ServerCpu.ofDataDirectory(row.data_directory)
+}).pipe(Effect.orElseSucceed(() => undefined))
+
+/**
+ * A Postgres server at `url`; the `bench` schema is dropped first so every run starts empty.
+ * `ownServer`: the bench started it (not `DATABASE_URL`), so its CPU is measured too.
+ */
+export const server = async (url: string, options?: { readonly ownServer?: boolean | undefined }): Promise<SqlTarget> => {
   const redacted = Redacted.make(url)
   await Effect.runPromise(
     Effect.gen(function*() {
@@ -115,9 +131,11 @@ export const server = async (url: string): Promise<SqlTarget> => {
       const pg = yield* PgClient.PgClient
       const tables = yield* tablesOf
       const serverVersion = yield* createBaseline(tables)
+      const serverCpu = options?.ownServer === true ? yield* serverCpuOf : undefined
       return {
         kind: "sql",
         store: "server",
+        serverCpu,
         run: (effect) => runtime.runPromise(effect),
         tables,
         onNotify: (channel, f) => Effect.flatMap(pg.listen(channel), (queue) => forEachPayload(queue, (n) => n.payload, f)),
