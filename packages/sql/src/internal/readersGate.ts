@@ -61,8 +61,12 @@ export const functions = Effect.fnUntraced(function*(tables: Tables.Tables): Eff
   const table = sql.literal(`'${tables.events.replace(/'/g, "''")}'`)
   const setting = sql.literal(`'${appendingSetting(tables)}'`)
   const [lockClass, lockObject] = appendingLock(tables).map((key) => sql.literal(String(key)))
-  const gate = sql`CREATE OR REPLACE FUNCTION ${sql(gateFunction(tables))}() RETURNS xid8 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN pg_snapshot_xmin(s.snapshot) = pg_snapshot_xmax(s.snapshot) THEN pg_snapshot_xmax(s.snapshot) ELSE coalesce((
+  // PL/pgSQL keeps the query's plan for the session (a SQL function's is made again on every call,
+  // which cost a read of the log more than the rest of its statement); STABLE, it runs in the
+  // caller's snapshot.
+  const gate = sql`CREATE OR REPLACE FUNCTION ${sql(gateFunction(tables))}() RETURNS xid8 LANGUAGE plpgsql STABLE AS $$
+    BEGIN
+    RETURN (SELECT CASE WHEN pg_snapshot_xmin(s.snapshot) = pg_snapshot_xmax(s.snapshot) THEN pg_snapshot_xmax(s.snapshot) ELSE coalesce((
       WITH locks AS MATERIALIZED (
         SELECT locktype, database, relation, classid, objid, objsubid, transactionid, virtualtransaction, mode FROM pg_locks
         WHERE locktype IN ('relation', 'transactionid', 'advisory')
@@ -78,8 +82,8 @@ export const functions = Effect.fnUntraced(function*(tables: Tables.Tables): Eff
         )
       )
     ), pg_snapshot_xmax(s.snapshot)) END
-    FROM (SELECT pg_current_snapshot() AS snapshot) AS s
-  $$`
+    FROM (SELECT pg_current_snapshot() AS snapshot) AS s);
+    END $$`
   const appending = sql`CREATE OR REPLACE FUNCTION ${sql(appendingFunction(tables))}() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
       mine xid8;
