@@ -22,6 +22,7 @@ import * as ServerCpu from "./serverCpu.ts"
 export const schema = "bench"
 
 /** `FACTA_BENCH_GROUP_COMMIT`: `off`, or the statements in flight at once; unset, the store's default. */
+// `FACTA_BENCH_APPEND_BY_FUNCTION=1`: the server's single appends by the SQL function PGlite uses.
 const groupCommitOf = (setting: string | undefined) =>
   setting === undefined || setting === "" ? {} : setting === "off" ? { groupCommit: false as const } : { groupCommit: { inFlight: Number(setting) } }
 
@@ -125,7 +126,7 @@ export const server = async (url: string, options?: { readonly ownServer?: boole
       yield* sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`
     }).pipe(Effect.provide(PgClient.layer({ url: redacted, maxConnections: 1 })))
   )
-  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, ...groupCommitOf(process.env["FACTA_BENCH_GROUP_COMMIT"]) }))
+  const runtime = ManagedRuntime.make(Postgres.layer({ url: redacted, schema, ...groupCommitOf(process.env["FACTA_BENCH_GROUP_COMMIT"]), appendByFunction: process.env["FACTA_BENCH_APPEND_BY_FUNCTION"] === "1" }))
   try {
     return await runtime.runPromise(Effect.gen(function*() {
       const pg = yield* PgClient.PgClient
