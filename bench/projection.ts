@@ -26,7 +26,7 @@
  * text like `InMemory.projectionStore` keeps them.
  */
 import { Effect, Option, Schema } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import { CheckpointStore, Documents, EventStore, Processor, Projection } from "@facta/core"
 import { beginRound, eventsPerSecond, type Figure, interleave, type Interleaved, type Plan, type Round } from "./measure.ts"
 import { PlainLog } from "./plainLog.ts"
@@ -125,6 +125,15 @@ interface PageRow {
   readonly data: { readonly amount: number }
 }
 
+/** A page of the baselines' read of the backlog after (transaction, sequence), in log order, below the readers' gate. */
+const baselinePage = (sql: SqlClient.SqlClient, log: Statement.Identifier, transaction: string, sequence: string) =>
+  sql<PageRow>`SELECT transaction_id::text AS transaction, position::text AS sequence, stream_id, data
+    FROM ${log}
+    WHERE (transaction_id, position) > (${transaction}::text::xid8, ${sequence}::bigint)
+      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND ${sql.in("type", [type])}
+    ORDER BY transaction_id, position LIMIT ${batchSize}`
+
 const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -137,12 +146,7 @@ const baselineCatchUp = (tables: BenchTables, name: string, from: bigint, events
     let transaction = (from >> 64n).toString()
     let sequence = (from & sequenceMask).toString()
     while (true) {
-      const rows = yield* sql<PageRow>`SELECT transaction_id::text AS transaction, position::text AS sequence, stream_id, data
-        FROM ${log}
-        WHERE (transaction_id, position) > (${transaction}::text::xid8, ${sequence}::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          AND ${sql.in("type", [type])}
-        ORDER BY transaction_id, position LIMIT ${batchSize}`
+      const rows = yield* baselinePage(sql, log, transaction, sequence)
       if (rows.length === 0) break
       const last = rows[rows.length - 1]!
       const next = (BigInt(last.transaction) << 64n) | BigInt(last.sequence)
@@ -192,12 +196,7 @@ const rawCatchUp = (tables: BenchTables, from: bigint, events: number) =>
     let read = 0
     let total = 0
     while (true) {
-      const rows = yield* sql<PageRow>`SELECT transaction_id::text AS transaction, position::text AS sequence, stream_id, data
-        FROM ${log}
-        WHERE (transaction_id, position) > (${transaction}::text::xid8, ${sequence}::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          AND ${sql.in("type", [type])}
-        ORDER BY transaction_id, position LIMIT ${batchSize}`
+      const rows = yield* baselinePage(sql, log, transaction, sequence)
       if (rows.length === 0) break
       read += rows.length
       for (const row of rows) total += row.data.amount
