@@ -17,6 +17,7 @@ import { SqlClient } from "effect/sql"
 import { CommandHandler, EventStore } from "@facta/core"
 import { Account, decideDepositRaw, depositInput, foldRaw, seedEvents } from "./account.ts"
 import {
+  cpuPerOp,
   type Figure,
   forCount,
   forCountSync,
@@ -115,7 +116,8 @@ export const commandFigures = (
       unit: "commands/s",
       facta: medianRate(result.facta),
       baseline: medianRate(result.baseline),
-      samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) }
+      samples: { facta: result.facta.map(rate), baseline: result.baseline.map(rate) },
+      cpu: cpuPerOp(result)
     }),
     lowerIsBetter({ ...head, metric: "p50", unit: "ms", facta: percentile(facta, 50), baseline: percentile(baseline, 50) }),
     lowerIsBetter({ ...head, metric: "p99", unit: "ms", facta: percentile(facta, 99), baseline: percentile(baseline, 99) })

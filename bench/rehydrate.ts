@@ -19,7 +19,7 @@ import { Effect, Option, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { CommandHandler, EventStore, SnapshotStore } from "@facta/core"
 import { Account, foldRaw, type RawRow, seedEvents, SnapshottedAccount, State } from "./account.ts"
-import { type Figure, forCount, forCountSync, interleave, type Interleaved, lowerIsBetter, percentile, type Plan, pooled } from "./measure.ts"
+import { cpuPerOp, type Figure, forCount, forCountSync, interleave, type Interleaved, lowerIsBetter, percentile, type Plan, pooled } from "./measure.ts"
 import { PlainLog } from "./plainLog.ts"
 import type { MemoryTarget, SqlTarget } from "./targets.ts"
 
@@ -120,7 +120,8 @@ const loadFigure = (id: string, title: string, store: Figure["store"], result: I
     facta: percentile(pooled(result.facta), 50),
     baseline: percentile(pooled(result.baseline), 50),
     note,
-    samples: { facta: pooled(result.facta), baseline: pooled(result.baseline) }
+    samples: { facta: pooled(result.facta), baseline: pooled(result.baseline) },
+    cpu: cpuPerOp(result)
   })
 
 const snapshotNote = "snapshot at the last version; baseline: 5's full read + fold of the same stream"

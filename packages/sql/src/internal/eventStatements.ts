@@ -22,7 +22,7 @@ export interface Log {
   readonly eventColumns: Statement.Fragment
   /** The stream takes events: its last event (`current.last_type`) is no marker of a closed stream. */
   readonly open: Statement.Fragment
-  /** The function that appends one event outside a transaction, when the store calls it (see `appendOne`). */
+  /** The function that appends one event outside a transaction, when the store calls it (see `callAppendOne`). */
   readonly appendOne: Statement.Identifier | undefined
 }
 
