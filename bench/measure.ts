@@ -385,7 +385,7 @@ export const plans: Record<"quick" | "full", Plan> = {
     roundMs: 1_000,
     warmupMs: 600,
     maxCommandsPerRound: 8_000,
-    loadsPerRound: 5,
+    loadsPerRound: 20,
     logReadsPerRound: 2,
     snapshotLoadsPerRound: 50,
     catchUpEvents: 100_000,

@@ -18,6 +18,7 @@ import {
   EventStore,
   type EventStoreError,
   ExpectedVersion,
+  type StreamDataPage,
   isExpected,
   WrongExpectedVersion
 } from "./EventStore.ts"
@@ -27,8 +28,16 @@ import type { RetryTransaction } from "./Transactor.ts"
 import * as LiveClock from "./LiveClock.ts"
 import { commandCounter, commandType, outcomeOf } from "./internal/commandOutcomes.ts"
 import { defaultTransientRetry, isInDoubt, isPinned, isTransient, retryConflicts } from "./internal/commandRetries.ts"
+import * as FoldRead from "./internal/foldRead.ts"
 import * as Snapshotting from "./internal/snapshotting.ts"
-import { EventDecodeError, EventEncodeError, type EventMetadata, type RecordedEvent, type Tagged } from "./RecordedEvent.ts"
+import {
+  EventDecodeError,
+  type EventData,
+  EventEncodeError,
+  type EventMetadata,
+  type RecordedEvent,
+  type Tagged
+} from "./RecordedEvent.ts"
 import * as SnapshotStore from "./SnapshotStore.ts"
 import { decoder, type ValidationError } from "./ValidationError.ts"
 
@@ -223,13 +232,23 @@ const notAVersion = (aggregate: string, streamId: string, expected: unknown) =>
  * A page without the markers of a closed stream (see `ClosedStreams`): they are the store's, not
  * the aggregate's, and an append after them is refused as a closed stream.
  */
-const withoutMarkers = (page: ReadonlyArray<RecordedEvent>) => page.some((event) => isMarkerType(event.type)) ? page.filter((event) => !isMarkerType(event.type)) : page
+const withoutMarkers = <E extends EventData>(page: ReadonlyArray<E>) => page.some((event) => isMarkerType(event.type)) ? page.filter((event) => !isMarkerType(event.type)) : page
 
 /** The first event of the page that the aggregate does not know, as the error it is. */
-const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any, any>, streamId: string, page: ReadonlyArray<RecordedEvent>) => {
+const foreignEventIn = (aggregate: Aggregate.Aggregate<any, any, any, any, any>, streamId: string, page: ReadonlyArray<EventData>) => {
   const known = aggregate.events.knownTypes
   const event = known === undefined ? undefined : page.find((event) => !known.has(event.type))
   return event === undefined ? undefined : new ForeignEvent({ aggregate: aggregate.name, streamId, version: event.version, type: event.type })
+}
+
+type FoldReadOf = (streamId: string, from: number, limit: number) => Effect.Effect<StreamDataPage, EventStoreError | InvalidInput>
+
+/** A page of the stream as a fold reads it: by the store's own fold read where it has one (see `internal/foldRead`). */
+const readStreamData = (store: EventStore["Service"], streamId: string, from: number, limit: number) => {
+  const read = FoldRead.readOf<FoldReadOf>(store)
+  return read !== undefined
+    ? read(streamId, from, limit)
+    : Effect.map(store.readStreamPage(streamId, { from, batchSize: limit }), (events): StreamDataPage => ({ events, end: events.length < limit }))
 }
 
 /**
@@ -246,10 +265,10 @@ const repeated = Effect.fnUntraced(function*<Command, Event extends Tagged, Stat
   let state = aggregate.initialState
   // A page starts at the stream's first event from `from` on: its older events may have moved.
   for (let from = 1; from <= version;) {
-    const read = yield* store.readStreamPage(streamId, { from, batchSize: loadBatchSize })
-    if (read.length === 0) break
+    const { end, events: read } = yield* readStreamData(store, streamId, from, loadBatchSize)
     const page = withoutMarkers(read).filter((event) => event.version <= version)
-    for (const event of yield* aggregate.events.decodeMany(page)) state = aggregate.evolve(state, event.data)
+    for (const event of yield* aggregate.events.decodeData(page)) state = aggregate.evolve(state, event)
+    if (end || read.length === 0) break
     from = read[read.length - 1]!.version + 1
   }
   const events = yield* aggregate.events.decodeMany(recorded)
@@ -270,15 +289,15 @@ const loadStream = <Command, Event extends Tagged, State, DomainError, K extends
     let closed: StreamClosed | undefined
     const store = yield* EventStore
     while (true) {
-      const page = yield* store.readStreamPage(streamId, { from: version + 1, batchSize: loadBatchSize })
+      const { end, events: page } = yield* readStreamData(store, streamId, version + 1, loadBatchSize)
       if (page.length > 0) closed = closedBy(streamId, page[page.length - 1])
       const domain = withoutMarkers(page)
       const foreign = foreignEventIn(aggregate, streamId, domain)
       if (foreign !== undefined) return yield* foreign
-      for (const event of yield* aggregate.events.decodeMany(domain)) state = aggregate.evolve(state, event.data)
+      for (const event of yield* aggregate.events.decodeData(domain)) state = aggregate.evolve(state, event)
       // The stored version, even when an upcaster turned the last event into none.
       if (page.length > 0) version = page[page.length - 1]!.version
-      if (page.length < loadBatchSize) break
+      if (end) break
     }
     return { start, state, version, closed }
   }).pipe(Effect.withSpan("CommandHandler.load", { attributes: { aggregate: aggregate.name, streamId } }, { captureStackTrace: false }))

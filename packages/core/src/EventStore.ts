@@ -12,9 +12,10 @@ import { Clock, Context, Duration, Effect, Option, Schema, type Scope, Stream, T
 import type { StreamClosed } from "./ClosedStreams.ts"
 import { describe as describeQuery, type EventQuery } from "./EventQuery.ts"
 import * as Checks from "./internal/eventChecks.ts"
+import * as FoldRead from "./internal/foldRead.ts"
 import { checkId, InvalidInput, limits } from "./InvalidInput.ts"
 import * as Metrics from "./Metrics.ts"
-import type { RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
+import type { EventData, RecordedEvent, UnsavedEvent } from "./RecordedEvent.ts"
 import type { RetryTransaction } from "./Transactor.ts"
 
 /**
@@ -215,6 +216,20 @@ export interface ReadStreamOptions {
   /** The first version to read (default 1). */
   readonly from?: number | undefined
   readonly batchSize?: number | undefined
+}
+
+/**
+ * A page of a stream as a fold reads it: up to `limit` events from a version on, each with its
+ * version, type and data only, and whether the stream ends with them (known from the same read,
+ * so a stream whose length is a multiple of the page takes no empty read to end).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StreamDataPage {
+  readonly events: ReadonlyArray<EventData>
+  /** No event of the stream follows the page's. */
+  readonly end: boolean
 }
 
 /**
@@ -439,6 +454,12 @@ export interface Primitives {
     from: number,
     limit: number
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+  /**
+   * `readStreamPage` without each event's envelope (see {@link StreamDataPage}). A command
+   * handler's load reads a stream this way when the store can read less for it (a SQL store
+   * leaves the other columns unread); `readStreamPage` when absent.
+   */
+  readonly readStreamData?: ((streamId: string, from: number, limit: number) => Effect.Effect<StreamDataPage, EventStoreError>) | undefined
   /** Up to `limit` streams after `after` whose ids start with `prefix`, ordered by id. */
   readonly listStreams: (prefix: string, after: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<StreamInfo>, EventStoreError>
   /** The stream's version (0 for none) as the current transaction sees it; by `listStreams` when absent. */
@@ -577,7 +598,23 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
         [page.events, page.events.length < limit ? Option.none() : Option.some(page.marker)] as const))
   }
 
+  const readStreamPage: EventStore["Service"]["readStreamPage"] = (streamId, options) => {
+    const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
+    return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
+  }
+
+  type CheckedRead = (streamId: string, from: number, limit: number) => Effect.Effect<StreamDataPage, EventStoreError | InvalidInput>
+  const readStreamData = primitives.readStreamData
+  const foldRead: FoldRead.FoldRead<CheckedRead> | undefined = readStreamData === undefined ? undefined : {
+    readStreamPage,
+    readStreamData: (streamId, from, limit) => {
+      const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", { from, batchSize: limit })
+      return invalid !== undefined ? Effect.fail(invalid) : readStreamData(streamId, from, limit)
+    }
+  }
+
   return EventStore.of({
+    ...(foldRead === undefined ? {} : { [FoldRead.key]: foldRead }),
     // Without a condition there is nothing to refuse it for.
     append: (streamId, events, options) =>
       appendWith(streamId, events, undefined, options) as ReturnType<EventStore["Service"]["append"]>,
@@ -588,10 +625,7 @@ export const make = (primitives: Primitives): EventStore["Service"] => {
       return invalid !== undefined ? Effect.fail(invalid) : readQueryPage(query, options?.after, options?.batchSize ?? defaultBatchSize)
     },
     readStream,
-    readStreamPage: (streamId, options) => {
-      const invalid = checkId("stream id", streamId, limits.streamIdLength) ?? checkReadOptions("read options", options)
-      return invalid !== undefined ? Effect.fail(invalid) : primitives.readStreamPage(streamId, options?.from ?? 1, options?.batchSize ?? defaultBatchSize)
-    },
+    readStreamPage,
     streamVersion: (streamId) => {
       const invalid = checkId("stream id", streamId, limits.streamIdLength)
       return invalid !== undefined ? Effect.fail(invalid) : versionOf(streamId)

@@ -69,6 +69,21 @@ export interface RecordedEvent<A = unknown> {
 }
 
 /**
+ * A stored event as a fold reads it: its stream, version, type and data, without the rest of its
+ * envelope (id, position, metadata, time, tags), whose reading costs more than folding most
+ * events. A {@link RecordedEvent} is one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface EventData<A = unknown> {
+  readonly streamId: string
+  readonly version: number
+  readonly type: string
+  readonly data: A
+}
+
+/**
  * Metadata for what an event causes (a command, an emitted event): it carries the event's
  * correlation id on, and names the event as the cause.
  *
@@ -138,8 +153,10 @@ export interface EventCodec<A extends Tagged, R = never> {
   readonly decode: (event: RecordedEvent) => Effect.Effect<RecordedEvent<A>, EventDecodeError, R>
   /** Decodes a stored event into the domain events it stands for (several, when an upcaster split it). */
   readonly decodeAll: (event: RecordedEvent) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
-  /** Decodes stored events in order, with their upcasters, in one go (for folding a stream). */
+  /** Decodes stored events in order, with their upcasters, in one go. */
   readonly decodeMany: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<RecordedEvent<A>>, EventDecodeError, R>
+  /** As `decodeMany`, giving the domain events alone, without their envelopes (for folding a stream). */
+  readonly decodeData: (events: ReadonlyArray<EventData>) => Effect.Effect<ReadonlyArray<A>, EventDecodeError, R>
   /**
    * Decrypts the personal fields of stored events in one go (one look-up of their keys), so that
    * decoding them one by one looks up none; the events as they are when the Schema has no
@@ -228,7 +245,7 @@ const personalDetail = (error: PersonalFields.PersonalFieldError | KeyStoreError
 
 /** The codec around a plain one: personal fields encrypted after encoding, decrypted before decoding. */
 const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFields.Plan): EventCodec<A, KeyStore> => {
-  const decrypted = (events: ReadonlyArray<RecordedEvent>) =>
+  const decrypted = <E extends EventData>(events: ReadonlyArray<E>) =>
     Effect.mapError(PersonalFields.decrypt(plan, events), (error) => {
       const event = events.find((candidate) =>
         error._tag === "PersonalFieldError" && candidate.streamId === error.event.streamId && candidate.version === error.event.version
@@ -248,6 +265,7 @@ const personalCodec = <A extends Tagged>(plain: EventCodec<A>, plan: PersonalFie
     decode: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decode(opened!)),
     decodeAll: (recorded) => Effect.flatMap(decrypted([recorded]), ([opened]) => plain.decodeAll(opened!)),
     decodeMany: (events) => Effect.flatMap(decrypted(events), plain.decodeMany),
+    decodeData: (events) => Effect.flatMap(decrypted(events), plain.decodeData),
     open: (events) =>
       Effect.mapError(
         PersonalFields.decrypt(plan, events, { lenient: true }),
@@ -260,54 +278,54 @@ const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: 
   const json = Schema.toCodecJson(schema)
   const encodeJson = Schema.encodeEffect(json)
   const decodeJson = Schema.decodeUnknownEffect(json)
-  const decodeOne = (recorded: RecordedEvent, type: string, data: unknown) =>
+  const decodeOne = (stored: EventData, type: string, data: unknown) =>
     decodeJson(typeof data === "object" && data !== null ? { ...data, _tag: type } : data).pipe(
       Effect.mapError((error) =>
-        new EventDecodeError({
-          streamId: recorded.streamId,
-          version: recorded.version,
-          type: recorded.type,
-          detail: describeIssue(error.issue)
-        })
-      ),
-      Effect.map((decoded): RecordedEvent<A> => ({ ...recorded, data: decoded }))
+        new EventDecodeError({ streamId: stored.streamId, version: stored.version, type: stored.type, detail: describeIssue(error.issue) })
+      )
     )
-  const decodeAll = (recorded: RecordedEvent) => {
-    const upcaster = upcasters[recorded.type]
-    if (upcaster === undefined) return Effect.map(decodeOne(recorded, recorded.type, recorded.data), (event) => [event])
+  /** The domain events a stored event stands for: itself, or what its upcaster makes of it. */
+  const decodeDataAll = (stored: EventData): Effect.Effect<ReadonlyArray<A>, EventDecodeError> => {
+    const upcaster = upcasters[stored.type]
+    if (upcaster === undefined) return Effect.map(decodeOne(stored, stored.type, stored.data), (event) => [event])
     return Effect.try({
-      try: () => upcaster({ type: recorded.type, data: recorded.data }),
+      try: () => upcaster({ type: stored.type, data: stored.data }),
       catch: (cause) =>
-        new EventDecodeError({ streamId: recorded.streamId, version: recorded.version, type: recorded.type, detail: `upcaster failed: ${String(cause)}` })
-    }).pipe(Effect.flatMap(Effect.forEach(({ data, type }) => decodeOne(recorded, type, data))))
+        new EventDecodeError({ streamId: stored.streamId, version: stored.version, type: stored.type, detail: `upcaster failed: ${String(cause)}` })
+    }).pipe(Effect.flatMap(Effect.forEach(({ data, type }) => decodeOne(stored, type, data))))
   }
+  const decodeAll = (recorded: RecordedEvent) =>
+    Effect.map(decodeDataAll(recorded), (events) => events.map((data): RecordedEvent<A> => ({ ...recorded, data })))
   // Decodes without an effect per event. Events with an upcaster, and a Schema that needs to run
   // effects or throws, take the effectful decoder.
   const decodeJsonExit = Schema.decodeUnknownExit(json)
-  const decodeMany = Effect.fnUntraced(function*(events: ReadonlyArray<RecordedEvent>) {
-    const decoded: Array<RecordedEvent<A>> = []
-    for (const recorded of events) {
-      if (upcasters[recorded.type] === undefined) {
-        const data = recorded.data
-        const exit = decodeJsonExit(typeof data === "object" && data !== null ? { ...data, _tag: recorded.type } : data)
-        if (Exit.isSuccess(exit)) {
-          decoded.push({ ...recorded, data: exit.value })
-          continue
+  const decodeEach = <E extends EventData, B>(wrap: (stored: E, data: A) => B) =>
+    Effect.fnUntraced(function*(events: ReadonlyArray<E>) {
+      const decoded: Array<B> = []
+      for (const stored of events) {
+        if (upcasters[stored.type] === undefined) {
+          const data = stored.data
+          const exit = decodeJsonExit(typeof data === "object" && data !== null ? { ...data, _tag: stored.type } : data)
+          if (Exit.isSuccess(exit)) {
+            decoded.push(wrap(stored, exit.value))
+            continue
+          }
+          const error = Cause.findErrorOption(exit.cause)
+          if (Option.isSome(error) && !Cause.hasDies(exit.cause)) {
+            return yield* new EventDecodeError({
+              streamId: stored.streamId,
+              version: stored.version,
+              type: stored.type,
+              detail: describeIssue(error.value.issue)
+            })
+          }
         }
-        const error = Cause.findErrorOption(exit.cause)
-        if (Option.isSome(error) && !Cause.hasDies(exit.cause)) {
-          return yield* new EventDecodeError({
-            streamId: recorded.streamId,
-            version: recorded.version,
-            type: recorded.type,
-            detail: describeIssue(error.value.issue)
-          })
-        }
+        for (const data of yield* decodeDataAll(stored)) decoded.push(wrap(stored, data))
       }
-      decoded.push(...yield* decodeAll(recorded))
-    }
-    return decoded
-  })
+      return decoded
+    })
+  const decodeMany = decodeEach((recorded: RecordedEvent, data): RecordedEvent<A> => ({ ...recorded, data }))
+  const decodeData = decodeEach((_: EventData, data: A) => data)
   const tags = tagsOf(schema)
   const encode = (event: A, metadata?: EventMetadata) =>
     encodeJson(event).pipe(
@@ -321,6 +339,7 @@ const plainCodec = <A extends Tagged, I>(schema: Schema.Codec<A, I>, upcasters: 
     legacyTypes: Object.keys(upcasters),
     knownTypes: tags === undefined ? undefined : new Set([...tags, ...Object.keys(upcasters)]),
     decodeMany,
+    decodeData,
     open: Effect.succeed,
     encode,
     encodeMany: (events, metadata) => Effect.forEach(events, (event) => encode(event, metadata)),

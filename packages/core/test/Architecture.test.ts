@@ -82,6 +82,7 @@ const partOf: Record<string, Part> = {
   "internal/eventChecks.ts": "ports",
   "internal/recording.ts": "ports",
   "internal/order.ts": "ports",
+  "internal/foldRead.ts": "ports",
   "CommandHandler.ts": "flows",
   "DecisionHandler.ts": "flows",
   "Dispatcher.ts": "flows",

@@ -58,6 +58,36 @@ const inDoubtStore = Layer.effect(
   })
 ).pipe(Layer.provide(InMemory.eventStore))
 
+/**
+ * A store made by `EventStore.make` over the memory store, with a fold's read of its own
+ * (`readStreamData`, reading one event more to know where the stream ends): the pages it was
+ * asked for are recorded.
+ */
+const foldReadingStore = Effect.gen(function*() {
+  const memory = yield* EventStore.EventStore
+  const dataReads: Array<{ readonly from: number; readonly limit: number }> = []
+  const primitives = {
+    append: (streamId, events, options, condition) =>
+      condition === undefined ? memory.append(streamId, events, options) : memory.appendIf(streamId, events, condition, options),
+    readStreamPage: (streamId, from, limit) => memory.readStreamPage(streamId, { from, batchSize: limit }),
+    readStreamData: (streamId, from, limit) => {
+      dataReads.push({ from, limit })
+      return Effect.map(memory.readStreamPage(streamId, { from, batchSize: limit + 1 }), (events) => ({
+        events: events.slice(0, limit).map(({ data, streamId, type, version }) => ({ streamId, version, type, data })),
+        end: events.length <= limit
+      }))
+    },
+    listStreams: (prefix, after, limit) => Effect.map(memory.listStreams({ prefix, after, limit }), (page) => page.streams),
+    readCommand: memory.readCommand,
+    readAllPage: (after, types, limit, segment) => memory.readPage({ after, types, batchSize: limit, segment }),
+    readQueryPage: (query, after, limit) => memory.readQueryPage(query, { after, batchSize: limit }),
+    count: (after, types, segment) => memory.count({ after, types, segment }),
+    listen: memory.listen,
+    head: memory.head
+  } as EventStore.Primitives // the memory store's reads refuse bad input, which these tests give none of
+  return { store: EventStore.make(primitives), dataReads }
+}).pipe(Effect.provide(InMemory.eventStore))
+
 describe("CommandHandler", () => {
   it.effect("handles a command: decodes, decides, appends and returns events, state and version", () =>
     Effect.gen(function*() {
@@ -213,6 +243,37 @@ describe("CommandHandler", () => {
         { from: 1, batchSize: CommandHandler.loadBatchSize },
         { from: CommandHandler.loadBatchSize + 1, batchSize: CommandHandler.loadBatchSize }
       ])
+    }))
+
+  it.effect("loads by the store's fold read: a stream exactly a page long in one read", () =>
+    Effect.gen(function*() {
+      const { dataReads, store } = yield* foldReadingStore
+      const length = CommandHandler.loadBatchSize
+      yield* store.append("account-page", [{ type: "Opened", data: { owner: "Ada" } }])
+      yield* store.append("account-page", Array.from({ length: length - 1 }, () => ({ type: "Deposited", data: { amount: 1 } })), { expectedVersion: 1 })
+      const loaded = yield* accounts.load("account-page").pipe(Effect.provideService(EventStore.EventStore, store))
+      assert.deepStrictEqual(loaded, { state: { open: true, owner: "Ada", balance: length - 1 }, version: length })
+      assert.deepStrictEqual(dataReads, [{ from: 1, limit: CommandHandler.loadBatchSize }])
+      const result = yield* accounts.handle("account-page", { _tag: "Deposit", amount: 5 }).pipe(Effect.provideService(EventStore.EventStore, store))
+      assert.strictEqual(result.state.balance, length + 4)
+      assert.deepStrictEqual(dataReads[1], { from: 1, limit: CommandHandler.loadBatchSize })
+    }))
+
+  it.effect("a decorator that replaces readStreamPage is what a load reads, not the store's fold read", () =>
+    Effect.gen(function*() {
+      const { dataReads, store } = yield* foldReadingStore
+      yield* store.append("account-decorated", [{ type: "Opened", data: { owner: "Ada" } }, { type: "Deposited", data: { amount: 3 } }])
+      // A decorator hiding the deposits: the load must see what it gives.
+      const decorated = EventStore.EventStore.of({
+        ...store,
+        readStreamPage: (streamId, options) =>
+          Effect.map(store.readStreamPage(streamId, options), (page) => page.filter((event) => event.type !== "Deposited"))
+      })
+      const loaded = yield* accounts.load("account-decorated").pipe(Effect.provideService(EventStore.EventStore, decorated))
+      assert.deepStrictEqual(loaded.state, { open: true, owner: "Ada", balance: 0 })
+      assert.deepStrictEqual(dataReads, [])
+      assert.strictEqual((yield* accounts.load("account-decorated").pipe(Effect.provideService(EventStore.EventStore, { ...store }))).state.balance, 3)
+      assert.strictEqual(dataReads.length, 1)
     }))
 
   it.effect("folds events whose Schema decodes asynchronously", () =>

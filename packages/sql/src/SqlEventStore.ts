@@ -246,6 +246,7 @@ export const make: (
   return EventStore.make({
     append: appender(log, wakeUps, schedule, grouped),
     readStreamPage: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Reads.readStreamPage(log, streamId, from, limit)),
+    readStreamData: (streamId, from, limit) => reading(`Reading stream "${streamId}"`, Reads.readStreamData(log, streamId, from, limit)),
     listStreams: (prefix, after, limit) => reading("Listing streams", Reads.listStreams(log, prefix, after, limit)),
     streamVersion: (streamId) => reading(`Reading the version of stream "${streamId}"`, Reads.streamVersion(log, streamId)),
     readCommand: (streamId, commandId) =>

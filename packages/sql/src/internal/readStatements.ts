@@ -40,6 +40,32 @@ export const readStreamPage = (
   )
 
 /**
+ * A page of a stream as a fold reads it: version, type and data, by the same index. One row more
+ * than the page tells whether the stream goes on.
+ */
+export const readStreamData = (
+  { events, sql }: Log,
+  streamId: string,
+  from: number,
+  limit: number
+): Effect.Effect<EventStore.StreamDataPage, SqlError.SqlError> =>
+  Effect.map(
+    sql<{ readonly version: bigint | string | number; readonly type: string; readonly data: unknown }>`SELECT version, type, data
+      FROM ${events}
+      WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
+      ORDER BY version LIMIT ${limit + 1}`,
+    (rows) => {
+      const length = Math.min(rows.length, limit)
+      const page = new Array<RecordedEvent.EventData>(length)
+      for (let index = 0; index < length; index++) {
+        const row = rows[index]!
+        page[index] = { streamId, version: Number(row.version), type: row.type, data: row.data }
+      }
+      return { events: page, end: rows.length <= limit }
+    }
+  )
+
+/**
  * A stream's version, 0 for none: the last of its (stream_key, version) index, read by an
  * index-only scan (the unique index makes a key one stream's).
  */
