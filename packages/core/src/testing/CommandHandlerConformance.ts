@@ -14,7 +14,7 @@ import * as CommandHandler from "../CommandHandler.ts"
 import * as Decision from "../Decision.ts"
 import * as DecisionHandler from "../DecisionHandler.ts"
 import * as EventQuery from "../EventQuery.ts"
-import { AppendConditionFailed, EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
+import { AppendConditionFailed, defaultBatchSize, EventStore, type ExpectedVersion, WrongExpectedVersion } from "../EventStore.ts"
 import { SnapshotStore } from "../SnapshotStore.ts"
 
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`
@@ -83,6 +83,21 @@ const withinLimit = DecisionHandler.make(Decision.make({
       : Effect.succeed([new Enrolled({ student: command.student })]),
   tags: (event) => [`student:${event.student}`],
   streamId: (command) => command.course
+}))
+
+class CountEnrolments extends Schema.TaggedClass<CountEnrolments>()("CountEnrolments", { student: Schema.String }) {}
+
+/** Counts a student's enrolments, however many, and records one more. */
+const countEnrolments = DecisionHandler.make(Decision.make({
+  name: "CountEnrolments",
+  command: CountEnrolments,
+  event: Enrolled,
+  state: (command: CountEnrolments) => ({
+    enrolments: Decision.projection({ query: studentsEnrolments(command.student), initial: 0, evolve: (count: number) => count + 1 })
+  }),
+  decide: (command) => Effect.succeed([new Enrolled({ student: command.student })]),
+  tags: (event) => [`student:${event.student}`],
+  streamId: (command) => `tally-${command.student}`
 }))
 
 /** An effect that waits until `parties` fibers have run it. */
@@ -220,6 +235,16 @@ export const commandHandlerConformance = <E>(name: string, storesLayer: Layer.La
         const fromSnapshot = yield* handler.execute(streamId, new Add({ amount: 5 }), { expectedVersion: 4 })
         assert.deepStrictEqual([fromSnapshot.version, fromSnapshot.state], [5, 15])
         yield* expectRefused(handler.execute(streamId, new Add({ amount: 6 }), { expectedVersion: 4 }), streamId, 4, 5)
+      }))
+
+    it.effect("a Decision whose query matches more than a page of events folds every page of them", () =>
+      Effect.gen(function*() {
+        const store = yield* EventStore
+        const student = unique("student")
+        const history = defaultBatchSize + 100
+        yield* store.append(unique("course"), Array.from({ length: history }, () => ({ type: "Enrolled", data: { student }, tags: [`student:${student}`] })))
+        assert.strictEqual((yield* countEnrolments.execute(new CountEnrolments({ student }))).state.enrolments, history)
+        assert.strictEqual((yield* countEnrolments.execute(new CountEnrolments({ student }))).state.enrolments, history + 1)
       }))
 
     it.effect("an aggregate's events are stored with its tags; a Decision reads them, and its condition breaks on one appended after its read", () =>
