@@ -24,36 +24,26 @@ const matchingQuery = ({ sql }: Log, query: EventQuery.EventQuery) =>
     return sql`(${types} AND ${tags})`
   }))
 
-// A stream's older events may have moved to the archive: a page starts at its first version from `from` on.
-export const readStreamPage = (
-  { eventColumns, events, sql }: Log,
-  streamId: string,
-  from: number,
-  limit: number
-): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
-  Effect.map(
-    sql<EventRow>`SELECT ${eventColumns}
-      FROM ${events}
-      WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
-      ORDER BY version LIMIT ${limit}`,
-    toRecordedRows
-  )
+/**
+ * Up to `limit` rows of a stream from version `from` on, in version order. A stream's older events
+ * may have moved to the archive: a page starts at its first version from `from` on.
+ */
+const streamRows = ({ events, sql }: Log, streamId: string, from: number, limit: number) =>
+  sql`FROM ${events}
+    WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
+    ORDER BY version LIMIT ${limit}`
+
+export const readStreamPage = (log: Log, streamId: string, from: number, limit: number): Effect.Effect<Array<RecordedEvent.RecordedEvent>, SqlError.SqlError> =>
+  Effect.map(log.sql<EventRow>`SELECT ${log.eventColumns} ${streamRows(log, streamId, from, limit)}`, toRecordedRows)
 
 /**
  * A page of a stream as a fold reads it: version, type and data, by the same index. One row more
  * than the page tells whether the stream goes on.
  */
-export const readStreamData = (
-  { events, sql }: Log,
-  streamId: string,
-  from: number,
-  limit: number
-): Effect.Effect<EventStore.StreamDataPage, SqlError.SqlError> =>
+export const readStreamData = (log: Log, streamId: string, from: number, limit: number): Effect.Effect<EventStore.StreamDataPage, SqlError.SqlError> =>
   Effect.map(
-    sql<{ readonly version: bigint | string | number; readonly type: string; readonly data: unknown }>`SELECT version, type, data
-      FROM ${events}
-      WHERE stream_key = md5(${streamId})::uuid AND version >= ${from} AND stream_id = ${streamId}
-      ORDER BY version LIMIT ${limit + 1}`,
+    log.sql<{ readonly version: bigint | string | number; readonly type: string; readonly data: unknown }>`SELECT version, type, data
+      ${streamRows(log, streamId, from, limit + 1)}`,
     (rows) => {
       const length = Math.min(rows.length, limit)
       const page = new Array<RecordedEvent.EventData>(length)
